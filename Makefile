@@ -1,0 +1,43 @@
+# ffleet — every target runs with the pinned Node 24 and tools from scripts/setup.sh.
+include scripts/tools.env
+FFLEET_CACHE ?= $(HOME)/.cache/ffleet
+export FFLEET_CACHE
+export PATH := $(FFLEET_CACHE)/node-$(NODE_VERSION)/bin:$(FFLEET_CACHE)/bin:$(PATH)
+SETUP_STAMP := node_modules/.ffleet-setup
+
+.PHONY: setup dev demo test test-unit test-e2e test-cluster lint typecheck bench clean
+
+$(SETUP_STAMP): scripts/setup.sh scripts/tools.env package.json pnpm-lock.yaml services/*/package.json
+	scripts/setup.sh
+	@touch $@
+
+setup: ## install node 24, pnpm, ffmpeg, redis, the S3 server, jaeger, helm and dependencies
+	scripts/setup.sh
+	@touch $(SETUP_STAMP)
+
+dev: $(SETUP_STAMP) ## run a local fleet (redis, S3, gateway, one worker) until Ctrl-C
+	node scripts/dev.ts
+
+demo: $(SETUP_STAMP) ## transcode a sample clip end to end on a local fleet, then stop
+	node scripts/demo.ts
+
+test: $(SETUP_STAMP) lint typecheck ## lint, typecheck, unit and end-to-end tests
+	pnpm exec vitest run
+
+test-unit: $(SETUP_STAMP)
+	pnpm exec vitest run --project unit
+
+test-e2e: $(SETUP_STAMP)
+	pnpm exec vitest run --project e2e
+
+lint: $(SETUP_STAMP)
+	pnpm exec biome check .
+
+typecheck: $(SETUP_STAMP)
+	pnpm exec tsc -p tsconfig.json --noEmit
+
+bench: $(SETUP_STAMP) ## end-to-end overhead, queue pickup latency, submit rate
+	node bench/run.ts
+
+clean:
+	rm -rf .ffleet node_modules services/*/node_modules

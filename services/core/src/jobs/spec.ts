@@ -1,0 +1,94 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/** Bounds on everything a caller controls in a job. */
+export const LIMITS = {
+  inputs: 16,
+  outputs: 16,
+  optionsLength: 4096,
+  urlLength: 2048,
+  nameLength: 128,
+  timeoutSeconds: 86_400,
+  attempts: 10,
+} as const;
+
+const Options = Type.String({
+  maxLength: LIMITS.optionsLength,
+  description: 'FFmpeg options, tokenized with shell-like quoting (never run by a shell)',
+});
+const Url = Type.String({
+  minLength: 1,
+  maxLength: LIMITS.urlLength,
+  description: 's3://bucket/key (or file:///path when the fleet has a file root)',
+});
+
+export const JobInputSchema = Type.Object(
+  { url: Url, options: Type.Optional(Options) },
+  { additionalProperties: false },
+);
+
+export const JobOutputSchema = Type.Object(
+  {
+    url: Type.String({
+      minLength: 1,
+      maxLength: LIMITS.urlLength,
+      description: 's3://bucket/key, or a folder s3://bucket/prefix/ that receives every file written',
+    }),
+    options: Type.Optional(Options),
+    filename: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_][A-Za-z0-9_.%-]{0,127}$',
+        description:
+          'For folder outputs: the file ffmpeg writes inside the folder (default from the format: ' +
+          'index.m3u8 for hls, manifest.mpd for dash, frame-%05d.jpg for image2)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const JobSpecSchema = Type.Object(
+  {
+    name: Type.String({
+      minLength: 1,
+      maxLength: LIMITS.nameLength,
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+      description: 'Label for observability and reports',
+    }),
+    compute: Type.String({
+      pattern: '^[a-z][a-z0-9-]{0,30}$',
+      description: 'Pool family: intel, amd, arm, nvidia, xilinx',
+    }),
+    instanceType: Type.Optional(
+      Type.String({
+        pattern: '^[a-z0-9]+[a-z0-9-]*\\.[a-z0-9]+$',
+        description: 'Route to the pool serving this EC2 type',
+      }),
+    ),
+    globalOptions: Type.Optional(Options),
+    inputs: Type.Array(JobInputSchema, { minItems: 1, maxItems: LIMITS.inputs }),
+    outputs: Type.Array(JobOutputSchema, { minItems: 1, maxItems: LIMITS.outputs }),
+    quality: Type.Optional(
+      Type.Boolean({ description: 'PSNR/SSIM/VMAF of the first output against the first input' }),
+    ),
+    priority: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        description: '1 is the most urgent (BullMQ order); unset runs FIFO after prioritized jobs',
+      }),
+    ),
+    timeoutSeconds: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: LIMITS.timeoutSeconds, default: 3600 }),
+    ),
+    attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.attempts, default: 3 })),
+    idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),
+  },
+  { additionalProperties: false },
+);
+
+export type JobSpec = Static<typeof JobSpecSchema>;
+export type JobInput = Static<typeof JobInputSchema>;
+export type JobOutput = Static<typeof JobOutputSchema>;
+
+export const DEFAULT_TIMEOUT_SECONDS = 3600;
+export const DEFAULT_ATTEMPTS = 3;

@@ -1,0 +1,31 @@
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { InvalidJobError } from '../errors.ts';
+import { type CommandPlan, planCommand } from '../ffmpeg/command.ts';
+import type { Pool, PoolRegistry } from '../pools/registry.ts';
+import type { UrlPolicy } from '../storage/url.ts';
+import { type JobSpec, JobSpecSchema } from './spec.ts';
+
+const checkSpec = TypeCompiler.Compile(JobSpecSchema);
+
+export interface ValidatedJob {
+  spec: JobSpec;
+  pool: Pool;
+  plan: CommandPlan;
+}
+
+/**
+ * Everything a job must pass before it is queued, and again before a worker runs it:
+ * the schema, the pool routing, and the command model. Throws a 400-class FfleetError.
+ */
+export function validateJob(body: unknown, pools: PoolRegistry, policy: UrlPolicy): ValidatedJob {
+  if (!checkSpec.Check(body)) {
+    const errors = [...checkSpec.Errors(body)]
+      .slice(0, 10)
+      .map((e) => ({ path: e.path || '/', message: e.message }));
+    throw new InvalidJobError(`job spec is invalid: ${errors[0]?.path} ${errors[0]?.message}`, { errors });
+  }
+  const spec = body as JobSpec;
+  const pool = pools.route(spec.compute, spec.instanceType);
+  const plan = planCommand(spec, policy);
+  return { spec, pool, plan };
+}

@@ -1,0 +1,122 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { InputMissingError, type ObjectStore, StorageAccessError } from './storage.ts';
+import { formatStorageUrl, type StorageUrl } from './url.ts';
+
+export interface S3Settings {
+  /** Custom endpoint for S3-compatible servers (MinIO, versitygw); unset for AWS. */
+  endpoint?: string;
+  region: string;
+  forcePathStyle: boolean;
+  /** Static keys; unset uses the SDK's default chain (IRSA on EKS). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Multipart part size in bytes for uploads. */
+  partSize: number;
+}
+
+export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Settings {
+  return {
+    endpoint: env.S3_ENDPOINT || undefined,
+    region: env.AWS_REGION || env.S3_REGION || 'us-east-1',
+    forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true' || Boolean(env.S3_ENDPOINT),
+    accessKeyId: env.AWS_ACCESS_KEY_ID || undefined,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY || undefined,
+    partSize: Number(env.S3_PART_SIZE_MB || 8) * 1024 * 1024,
+  };
+}
+
+export function createS3Client(settings: S3Settings): S3Client {
+  const config: S3ClientConfig = {
+    region: settings.region,
+    forcePathStyle: settings.forcePathStyle,
+    // Retries with backoff inside the SDK for throttling and 5xx; the job retries on top.
+    maxAttempts: 3,
+  };
+  if (settings.endpoint) config.endpoint = settings.endpoint;
+  if (settings.accessKeyId && settings.secretAccessKey) {
+    config.credentials = { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey };
+  }
+  return new S3Client(config);
+}
+
+export class S3Store implements ObjectStore {
+  readonly client: S3Client;
+  readonly #partSize: number;
+
+  constructor(settings: S3Settings, client = createS3Client(settings)) {
+    this.client = client;
+    this.#partSize = Math.max(settings.partSize, 5 * 1024 * 1024);
+  }
+
+  async download(url: StorageUrl, destination: string, signal?: AbortSignal): Promise<number> {
+    const { bucket, key } = s3(url);
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), {
+        abortSignal: signal,
+      });
+      await pipeline(response.Body as Readable, createWriteStream(destination), { signal });
+      return (await stat(destination)).size;
+    } catch (error) {
+      throw classify(error, url);
+    }
+  }
+
+  async upload(source: string, url: StorageUrl, signal?: AbortSignal): Promise<number> {
+    const { bucket, key } = s3(url);
+    const size = (await stat(source)).size;
+    try {
+      const upload = new Upload({
+        client: this.client,
+        params: { Bucket: bucket, Key: key, Body: createReadStream(source), ContentLength: size },
+        partSize: this.#partSize,
+        queueSize: 4,
+        leavePartsOnError: false,
+      });
+      signal?.addEventListener('abort', () => void upload.abort(), { once: true });
+      await upload.done();
+      return size;
+    } catch (error) {
+      throw classify(error, url);
+    }
+  }
+
+  /** A presigned PUT URL so a client can upload an input without S3 credentials. */
+  presignPut(url: StorageUrl, expiresInSeconds: number, contentType?: string): Promise<string> {
+    const { bucket, key } = s3(url);
+    return getSignedUrl(
+      this.client,
+      new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType }),
+      {
+        expiresIn: expiresInSeconds,
+      },
+    );
+  }
+}
+
+function s3(url: StorageUrl): { bucket: string; key: string } {
+  if (url.scheme !== 's3') throw new Error(`S3Store cannot handle ${url.scheme} URLs`);
+  return { bucket: url.bucket, key: url.key };
+}
+
+/** Missing objects and refused access are permanent; everything else may be retried. */
+function classify(error: unknown, url: StorageUrl): Error {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  if (e.name === 'NoSuchKey' || e.name === 'NotFound' || status === 404) {
+    if (e.name === 'NoSuchBucket')
+      return new StorageAccessError(`bucket does not exist: ${formatStorageUrl(url)}`, error);
+    return new InputMissingError(formatStorageUrl(url), error);
+  }
+  if (e.name === 'NoSuchBucket')
+    return new StorageAccessError(`bucket does not exist: ${formatStorageUrl(url)}`, error);
+  if (e.name === 'AccessDenied' || status === 403) {
+    return new StorageAccessError(`access denied to ${formatStorageUrl(url)}`, error);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,27 @@
+import type { StorageUrl } from './url.ts';
+
+/** Where a job's inputs come from and its outputs go. */
+export interface ObjectStore {
+  /** Copies the object to a local file; throws InputMissingError when it does not exist. */
+  download(url: StorageUrl, destination: string, signal?: AbortSignal): Promise<number>;
+  /** Copies a local file to the object; returns bytes written. */
+  upload(source: string, url: StorageUrl, signal?: AbortSignal): Promise<number>;
+}
+
+/** The object a job names does not exist: permanent, never retried. */
+export class InputMissingError extends Error {
+  readonly url: string;
+  constructor(url: string, cause?: unknown) {
+    super(`input not found: ${url}`, { cause });
+    this.name = 'InputMissingError';
+    this.url = url;
+  }
+}
+
+/** Storage refused access (wrong bucket, credentials): permanent. */
+export class StorageAccessError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'StorageAccessError';
+  }
+}
