@@ -1,0 +1,48 @@
+/**
+ * Attribute names ffleet puts on spans and resources. Where OpenTelemetry's semantic conventions
+ * define a name it is used; incubating names are copied here, as the conventions recommend.
+ */
+export const RESOURCE = {
+  serviceName: 'service.name',
+  hostArch: 'host.arch',
+  /** The node's `node.kubernetes.io/instance-type`, e.g. c6i.2xlarge. */
+  hostType: 'host.type',
+  /** The node's `topology.kubernetes.io/zone`. */
+  zone: 'cloud.availability_zone',
+  k8sNode: 'k8s.node.name',
+  k8sPod: 'k8s.pod.name',
+  k8sNamespace: 'k8s.namespace.name',
+  pool: 'ffleet.pool',
+  accelerator: 'ffleet.accelerator',
+  /** The node's `karpenter.sh/capacity-type`: spot or on-demand. */
+  capacityType: 'ffleet.capacity_type',
+} as const;
+
+export const SPAN = {
+  jobId: 'ffleet.job.id',
+  jobName: 'ffleet.job.name',
+  pool: 'ffleet.pool',
+  attempt: 'ffleet.job.attempt',
+  inputBytes: 'ffleet.input.bytes',
+  outputBytes: 'ffleet.output.bytes',
+  mediaDurationSeconds: 'ffleet.media.duration_seconds',
+  /** ffmpeg speed as a multiple of real time. */
+  speed: 'ffleet.ffmpeg.speed',
+  exitCode: 'ffleet.ffmpeg.exit_code',
+} as const;
+
+/** Span names of one job's trace, in the order they run. */
+export const SPAN_NAMES = {
+  job: 'job',
+  download: 'download',
+  ffmpeg: 'ffmpeg',
+  upload: 'upload',
+  quality: 'quality',
+} as const;
+
+/** The node labels that describe where a job ran. */
+export const NODE_LABELS = {
+  instanceType: 'node.kubernetes.io/instance-type',
+  zone: 'topology.kubernetes.io/zone',
+  capacityType: 'karpenter.sh/capacity-type',
+} as const;
