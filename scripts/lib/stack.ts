@@ -1,0 +1,179 @@
+/**
+ * The local stack ffleet runs on: a real Redis and a real S3-compatible server (versitygw),
+ * each on a free loopback port with its data in a temporary directory. Used by `make dev`,
+ * `make demo`, the end-to-end tests and the benchmarks. `stop()` ends both and removes data.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { Redis } from 'ioredis';
+
+export const TOOL_DIR = join(process.env.FFLEET_CACHE ?? join(homedir(), '.cache', 'ffleet'), 'bin');
+
+export interface Stack {
+  redisUrl: string;
+  s3Endpoint: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Environment for gateway and worker processes attached to this stack. */
+  env: Record<string, string>;
+  /** Restarts Redis on the same port and data (AOF), as after a crash. */
+  restartRedis(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export async function startStack(options: { bucket?: string } = {}): Promise<Stack> {
+  const dir = await mkdtemp(join(tmpdir(), 'ffleet-stack-'));
+  const bucket = options.bucket ?? 'ffleet-local';
+  const accessKeyId = 'ffleetlocal';
+  const secretAccessKey = 'ffleetlocalsecret';
+  const children: ChildProcess[] = [];
+
+  const redisPort = await freePort();
+  const startRedis = async () => {
+    const redis = spawn(
+      'redis-server',
+      [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(redisPort),
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--save',
+        '',
+        '--protected-mode',
+        'yes',
+      ],
+      { stdio: 'ignore' },
+    );
+    children.push(redis);
+    await waitFor(async () => {
+      const client = new Redis(redisPort, '127.0.0.1', {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        return (await client.ping()) === 'PONG';
+      } finally {
+        client.disconnect();
+      }
+    }, 'redis-server');
+    return redis;
+  };
+  let redis = await startRedis();
+
+  const s3Port = await freePort();
+  const s3Dir = join(dir, 's3');
+  await import('node:fs/promises').then((fs) => fs.mkdir(s3Dir));
+  const gateway = spawn(
+    join(TOOL_DIR, 'versitygw'),
+    [
+      '--port',
+      `127.0.0.1:${s3Port}`,
+      '--access',
+      accessKeyId,
+      '--secret',
+      secretAccessKey,
+      '--quiet',
+      'posix',
+      '--nometa',
+      s3Dir,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  children.push(gateway);
+  let gatewayErr = '';
+  gateway.stderr?.on('data', (d) => {
+    gatewayErr += d;
+  });
+  const s3Endpoint = `http://127.0.0.1:${s3Port}`;
+  const s3 = new S3Client({
+    endpoint: s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+  });
+  await waitFor(async () => {
+    if (gateway.exitCode !== null) throw new Error(`versitygw exited: ${gatewayErr}`);
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    return true;
+  }, 'versitygw');
+  s3.destroy();
+
+  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  return {
+    redisUrl,
+    s3Endpoint,
+    bucket,
+    accessKeyId,
+    secretAccessKey,
+    env: {
+      REDIS_URL: redisUrl,
+      S3_ENDPOINT: s3Endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: accessKeyId,
+      AWS_SECRET_ACCESS_KEY: secretAccessKey,
+      FFLEET_BUCKET: bucket,
+    },
+    async restartRedis() {
+      await stopChild(redis);
+      redis = await startRedis();
+    },
+    async stop() {
+      await Promise.all(children.map((child) => stopChild(child)));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error;
+      if (String(error).includes('exited')) break;
+    }
+    await sleep(100);
+  }
+  throw new Error(`${what} did not become ready: ${lastError ?? 'timed out'}`);
+}

@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CANCELLED_REASON,
+  DEFAULT_ATTEMPTS,
+  FfleetError,
+  type JobData,
+  type JobResult,
+  type JobSpec,
+  keys,
+  type Pool,
+  type PoolRegistry,
+} from '@ffleet/core';
+import { type Job, type JobType, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type JobView, jobLinks, stateOf, toJobView } from './view.ts';
+
+const STATE_TYPES: Record<string, JobType[]> = {
+  queued: ['waiting', 'prioritized', 'delayed'],
+  running: ['active'],
+  succeeded: ['completed'],
+  failed: ['failed'],
+  cancelled: ['failed'],
+};
+const LOG_LINES = 50;
+const CANCELLED_TTL_SECONDS = 7 * 24 * 3600;
+const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+
+export interface PoolStatus {
+  name: string;
+  family: string;
+  queue: string;
+  arch: string;
+  accelerator: string;
+  instanceTypes: string[];
+  depth: {
+    waiting: number;
+    prioritized: number;
+    delayed: number;
+    active: number;
+    completed: number;
+    failed: number;
+  };
+  workers: WorkerInfo[];
+  capabilities: { encoders: string[]; hwaccels: string[]; expectedEncoders: string[] };
+}
+
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  concurrency: number;
+  busy: number;
+  arch: string;
+  encoders: string[];
+  hwaccels: string[];
+  startedAt: string;
+}
+
+/** The gateway's side of the per-pool BullMQ queues: enqueue, look up, list, cancel. */
+export class FleetQueues {
+  readonly #queues = new Map<string, Queue<JobData, JobResult>>();
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #pools: PoolRegistry;
+
+  constructor(pools: PoolRegistry, redis: Redis, prefix: string) {
+    this.#pools = pools;
+    this.#redis = redis;
+    this.#prefix = prefix;
+    for (const pool of pools.pools) {
+      this.#queues.set(pool.name, new Queue<JobData, JobResult>(pool.queue, { connection: redis, prefix }));
+    }
+  }
+
+  queue(pool: string): Queue<JobData, JobResult> {
+    const queue = this.#queues.get(pool);
+    if (!queue) throw new Error(`no queue for pool ${pool}`);
+    return queue;
+  }
+
+  /** Queues a validated job. Returns the existing job's id when the idempotency key was seen. */
+  async enqueue(spec: JobSpec, pool: Pool, traceparent?: string): Promise<{ id: string; created: boolean }> {
+    const id = randomUUID();
+    if (spec.idempotencyKey) {
+      const key = keys.idempotency(this.#prefix, spec.idempotencyKey);
+      const claimed = await this.#redis.set(key, id, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
+      if (claimed === null) {
+        const existing = await this.#redis.get(key);
+        if (existing) return { id: existing, created: false };
+      }
+    }
+    const data: JobData = { spec, pool: pool.name, submittedAt: Date.now() };
+    if (traceparent) data.traceparent = traceparent;
+    await this.queue(pool.name).add(spec.name, data, {
+      jobId: id,
+      attempts: spec.attempts ?? DEFAULT_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 2000 },
+      ...(spec.priority ? { priority: spec.priority } : {}),
+      removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 14 * 24 * 3600, count: 10_000 },
+    });
+    return { id, created: true };
+  }
+
+  async find(id: string): Promise<Job<JobData, JobResult> | undefined> {
+    const found = await Promise.all([...this.#queues.values()].map((q) => q.getJob(id)));
+    return found.find((job): job is Job<JobData, JobResult> => Boolean(job));
+  }
+
+  async view(id: string): Promise<JobView | undefined> {
+    const job = await this.find(id);
+    if (!job) {
+      const tombstone = await this.#redis.get(keys.cancelMarker(this.#prefix, id));
+      return tombstone && tombstone !== '1' ? (JSON.parse(tombstone) as JobView) : undefined;
+    }
+    return this.#toView(job);
+  }
+
+  async #toView(job: Job<JobData, JobResult>): Promise<JobView> {
+    const state = await job.getState();
+    const logs =
+      state === 'failed' ? (await this.queue(job.data.pool).getJobLogs(job.id!, -LOG_LINES, -1)).logs : [];
+    return toJobView(job, state, logs);
+  }
+
+  async list(filter: { state?: string; pool?: string; name?: string; limit: number }): Promise<JobView[]> {
+    const pools = filter.pool ? [filter.pool] : [...this.#queues.keys()];
+    const types = filter.state
+      ? STATE_TYPES[filter.state]!
+      : (['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as JobType[]);
+    const views: JobView[] = [];
+    for (const pool of pools) {
+      const jobs = await this.queue(pool).getJobs(types, 0, filter.limit - 1, false);
+      for (const job of jobs) {
+        if (!job?.id || (filter.name && job.data.spec.name !== filter.name)) continue;
+        const view = await this.#toView(job);
+        if (!filter.state || view.state === filter.state) views.push(view);
+      }
+    }
+    return views.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, filter.limit);
+  }
+
+  /**
+   * Cancels a job: a queued job is removed (a tombstone keeps answering GET), a running job's
+   * worker is told over pub/sub to kill ffmpeg. Finished jobs cannot be cancelled.
+   */
+  async cancel(id: string): Promise<JobView> {
+    const job = await this.find(id);
+    if (!job) {
+      const view = await this.view(id);
+      if (view) return view;
+      throw new FfleetError('not_found', `job ${id} does not exist`, 404);
+    }
+    const state = await job.getState();
+    const current = stateOf(state, job.failedReason);
+    if (current !== 'queued' && current !== 'running') {
+      throw new FfleetError('conflict', `job ${id} is already ${current}`, 409, { state: current });
+    }
+    // The marker also stops a worker that picks the job up while we remove it.
+    await this.#redis.set(keys.cancelMarker(this.#prefix, id), '1', 'EX', CANCELLED_TTL_SECONDS);
+    if (current === 'queued') {
+      try {
+        const view = toJobView(job, state);
+        await job.remove();
+        const tombstone: JobView = {
+          ...view,
+          state: 'cancelled',
+          progress: null,
+          finishedAt: new Date().toISOString(),
+          error: { code: 'cancelled', message: `${CANCELLED_REASON}: removed from the queue` },
+        };
+        await this.#redis.set(
+          keys.cancelMarker(this.#prefix, id),
+          JSON.stringify(tombstone),
+          'EX',
+          CANCELLED_TTL_SECONDS,
+        );
+        return tombstone;
+      } catch {
+        // Taken by a worker meanwhile (locked): cancel it as a running job.
+      }
+    }
+    await this.#redis.publish(keys.cancelChannel(this.#prefix), JSON.stringify({ id }));
+    return { ...(await this.#toView(job)), links: jobLinks(id) };
+  }
+
+  async poolStatus(pool: Pool): Promise<PoolStatus> {
+    const counts = await this.queue(pool.name).getJobCounts(
+      'waiting',
+      'prioritized',
+      'delayed',
+      'active',
+      'completed',
+      'failed',
+    );
+    const workers = await this.#workers(pool.name);
+    return {
+      name: pool.name,
+      family: pool.family,
+      queue: pool.queue,
+      arch: pool.arch,
+      accelerator: pool.accelerator,
+      instanceTypes: pool.instanceTypes,
+      depth: {
+        waiting: counts.waiting ?? 0,
+        prioritized: counts.prioritized ?? 0,
+        delayed: counts.delayed ?? 0,
+        active: counts.active ?? 0,
+        completed: counts.completed ?? 0,
+        failed: counts.failed ?? 0,
+      },
+      workers,
+      capabilities: {
+        encoders: [...new Set(workers.flatMap((w) => w.encoders))].sort(),
+        hwaccels: [...new Set(workers.flatMap((w) => w.hwaccels))].sort(),
+        expectedEncoders: pool.encoders,
+      },
+    };
+  }
+
+  /** Workers that sent a heartbeat recently (see the worker's registry). */
+  async #workers(pool: string): Promise<WorkerInfo[]> {
+    const ids = await this.#redis.zrangebyscore(
+      keys.workers(this.#prefix, pool),
+      Date.now() - 30_000,
+      '+inf',
+    );
+    if (ids.length === 0) return [];
+    const values = await this.#redis.mget(ids.map((id) => keys.worker(this.#prefix, id)));
+    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as WorkerInfo);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+  }
+}

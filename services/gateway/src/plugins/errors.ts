@@ -1,0 +1,53 @@
+import { FfleetError } from '@ffleet/core';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+/**
+ * Every error leaves the gateway as `{error, message, details}` with the right status:
+ * schema failures and unsafe jobs are 400s that name the problem, unknown routes 404.
+ */
+export const errorsPlugin = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler((error: FastifyError | FfleetError | Error, request, reply) => {
+    if (error instanceof FfleetError) {
+      return reply
+        .status(error.status)
+        .send({ error: error.code, message: error.message, details: error.details ?? null });
+    }
+    const fastifyError = error as FastifyError;
+    if (fastifyError.validation) {
+      const details = fastifyError.validation.map((v) => ({
+        path: v.instancePath || '/',
+        message: v.message,
+        ...(v.params && 'additionalProperty' in v.params ? { property: v.params.additionalProperty } : {}),
+      }));
+      const first = details[0];
+      const what = first?.property
+        ? `unknown property "${first.property}"`
+        : `${first?.path} ${first?.message}`;
+      return reply
+        .status(400)
+        .send({
+          error: 'invalid_request',
+          message: `${fastifyError.validationContext ?? 'request'}: ${what}`,
+          details,
+        });
+    }
+    const status = fastifyError.statusCode ?? 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.status(status).send({
+      error:
+        status === 413
+          ? 'payload_too_large'
+          : status >= 500
+            ? 'internal'
+            : (fastifyError.code?.toLowerCase() ?? 'bad_request'),
+      message: status >= 500 ? 'internal error' : error.message,
+      details: null,
+    });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${request.url}`, details: null }),
+  );
+});

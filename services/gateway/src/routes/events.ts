@@ -1,0 +1,99 @@
+import { FfleetError } from '@ffleet/core';
+import { QueueEvents } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { FleetQueues } from '../jobs/fleet-queues.ts';
+import type { JobView } from '../jobs/view.ts';
+import { JobIdParams } from '../schemas.ts';
+
+export interface EventRoutesOptions {
+  queues: FleetQueues;
+  /** Opens BullMQ's event stream of one pool (one shared connection per pool). */
+  queueEvents: (pool: string) => QueueEvents;
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+const RELEVANT = [
+  'active',
+  'progress',
+  'completed',
+  'failed',
+  'waiting',
+  'delayed',
+  'removed',
+  'retries-exhausted',
+] as const;
+
+/**
+ * `GET /v1/jobs/:id/events`: Server-Sent Events with the job's view each time it changes
+ * (`event: job`), ending after the job finishes.
+ */
+export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions): Promise<void> {
+  app.get(
+    '/v1/jobs/:id/events',
+    { schema: { summary: 'Job updates as Server-Sent Events', tags: ['jobs'], params: JobIdParams } },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const first = await opts.queues.view(id);
+      if (!first) throw new FfleetError('not_found', `job ${id} does not exist`, 404);
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
+      const send = (view: JobView) => res.write(`event: job\ndata: ${JSON.stringify(view)}\n\n`);
+      send(first);
+      if (TERMINAL.has(first.state)) return void res.end();
+
+      const events = opts.queueEvents(first.pool);
+      let pending = Promise.resolve();
+      const onEvent = (event: { jobId: string }) => {
+        if (event.jobId !== id) return;
+        pending = pending.then(async () => {
+          const view = await opts.queues.view(id);
+          if (!view || res.writableEnded) return;
+          send(view);
+          if (TERMINAL.has(view.state)) close();
+        });
+      };
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      const close = () => {
+        clearInterval(heartbeat);
+        for (const name of RELEVANT) events.off(name, onEvent);
+        if (!res.writableEnded) res.end();
+      };
+      for (const name of RELEVANT) events.on(name, onEvent);
+      request.raw.on('close', close);
+      // The job may have finished between the first read and subscribing.
+      onEvent({ jobId: id });
+    },
+  );
+}
+
+export function queueEventsFactory(connectionUrl: string, prefix: string, queueOf: (pool: string) => string) {
+  const open = new Map<string, QueueEvents>();
+  return {
+    get(pool: string): QueueEvents {
+      let events = open.get(pool);
+      if (!events) {
+        const url = new URL(connectionUrl);
+        events = new QueueEvents(queueOf(pool), {
+          prefix,
+          connection: {
+            host: url.hostname,
+            port: Number(url.port || 6379),
+            password: url.password || undefined,
+          },
+        });
+        events.setMaxListeners(0);
+        open.set(pool, events);
+      }
+      return events;
+    },
+    async close() {
+      await Promise.all([...open.values()].map((e) => e.close()));
+    },
+  };
+}

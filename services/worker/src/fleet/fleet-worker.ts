@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  CANCELLED_REASON,
+  FAILURE_LOG_PREFIX,
+  type JobData,
+  type JobResult,
+  keys,
+  type Logger,
+  type Pool,
+} from '@ffleet/core';
+import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Capabilities } from '../ffmpeg/probe.ts';
+import { describeFailure, isPermanent, JobCancelledError, ShutdownError } from '../pipeline/errors.ts';
+import { type PipelineDeps, runJob, SHUTDOWN_REASON } from '../pipeline/run-job.ts';
+import { Heartbeat } from './heartbeat.ts';
+
+export interface FleetWorkerOptions {
+  pool: Pool;
+  concurrency: number;
+  /** On SIGTERM, how long a running job may take to finish before it goes back to the queue. */
+  shutdownGraceMs: number;
+  /** BullMQ lock: a worker that dies loses its jobs to others after about this long. */
+  lockDurationMs: number;
+  capabilities: Capabilities;
+  deps: Omit<PipelineDeps, 'workerId' | 'logger'>;
+  logger: Logger;
+}
+
+/**
+ * A pool's consumer: one BullMQ Worker with ffleet's rules on top: permanent failures are
+ * not retried, cancellation kills ffmpeg, SIGTERM hands running jobs back to the queue.
+ */
+export class FleetWorker {
+  readonly id = `${hostname()}-${randomUUID().slice(0, 8)}`;
+  readonly #opts: FleetWorkerOptions;
+  readonly #connection: Redis;
+  readonly #subscriber: Redis;
+  readonly #worker: Worker<JobData, JobResult>;
+  readonly #heartbeat: Heartbeat;
+  readonly #log: Logger;
+  #stopping?: Promise<void>;
+
+  constructor(redisUrl: string, prefix: string, opts: FleetWorkerOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger.child({ pool: opts.pool.name, workerId: this.id });
+    this.#connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    this.#subscriber = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const deps: PipelineDeps = { ...opts.deps, workerId: this.id, logger: this.#log };
+
+    this.#worker = new Worker<JobData, JobResult>(
+      opts.pool.queue,
+      async (job, token, signal) => this.#process(job, token, signal!, deps, prefix),
+      {
+        connection: this.#connection,
+        prefix,
+        concurrency: opts.concurrency,
+        lockDuration: opts.lockDurationMs,
+        stalledInterval: Math.max(1000, Math.round(opts.lockDurationMs / 2)),
+        maxStalledCount: 2,
+        autorun: false,
+        name: this.id,
+      },
+    );
+    this.#worker.on('failed', (job, error) =>
+      this.#log.warn({ jobId: job?.id, err: error.message }, 'job failed'),
+    );
+    this.#worker.on('completed', (job) =>
+      this.#log.info({ jobId: job.id, timings: job.returnvalue?.timings }, 'job completed'),
+    );
+    this.#worker.on('error', (error) => this.#log.error({ err: error }, 'worker error'));
+
+    this.#heartbeat = new Heartbeat({
+      redis: this.#connection,
+      prefix,
+      pool: opts.pool.name,
+      workerId: this.id,
+      concurrency: opts.concurrency,
+      capabilities: opts.capabilities,
+      busy: () => this.busy,
+    });
+
+    // Cancellation requests reach every worker; only the one running the job acts.
+    this.#subscriber
+      .subscribe(keys.cancelChannel(prefix))
+      .catch((error) => this.#log.error({ err: error }, 'subscribe failed'));
+    this.#subscriber.on('message', (_channel, message) => {
+      try {
+        const { id } = JSON.parse(message) as { id: string };
+        if (this.#worker.cancelJob(id, CANCELLED_REASON)) this.#log.info({ jobId: id }, 'cancelling job');
+      } catch {
+        /* not ours to parse */
+      }
+    });
+  }
+
+  #active = 0;
+  get busy(): number {
+    return this.#active;
+  }
+
+  async #process(
+    job: Job<JobData, JobResult>,
+    token: string | undefined,
+    signal: AbortSignal,
+    deps: PipelineDeps,
+    prefix: string,
+  ): Promise<JobResult> {
+    this.#active++;
+    try {
+      if (await this.#connection.exists(keys.cancelMarker(prefix, job.id!))) throw new JobCancelledError();
+      return await runJob(
+        {
+          id: job.id!,
+          data: job.data,
+          attemptsStarted: job.attemptsStarted,
+          updateProgress: (p) => job.updateProgress(p),
+        },
+        deps,
+        signal,
+      );
+    } catch (error) {
+      if (error instanceof ShutdownError) {
+        // Back to the queue without counting an attempt; another worker starts it afresh.
+        await job.moveToWait(token);
+        this.#log.info({ jobId: job.id }, 'job handed back to the queue on shutdown');
+        throw new WaitingError();
+      }
+      const failure = describeFailure(error);
+      await job.log(FAILURE_LOG_PREFIX + JSON.stringify(failure)).catch(() => {});
+      if (error instanceof JobCancelledError)
+        throw new UnrecoverableError(`${CANCELLED_REASON}: ${failure.message}`);
+      if (isPermanent(error)) throw new UnrecoverableError(failure.message);
+      throw error;
+    } finally {
+      this.#active--;
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.#heartbeat.start();
+    void this.#worker.run();
+    await this.#worker.waitUntilReady();
+    this.#log.info({ queue: this.#opts.pool.queue, concurrency: this.#opts.concurrency }, 'worker ready');
+  }
+
+  /**
+   * Graceful stop: take no new jobs, let running ones finish within the grace period, then
+   * hand the rest back to the queue (not a failed attempt) and exit.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#log.info({ graceMs: this.#opts.shutdownGraceMs, busy: this.busy }, 'stopping');
+      const grace = setTimeout(() => this.#worker.cancelAllJobs(SHUTDOWN_REASON), this.#opts.shutdownGraceMs);
+      await this.#worker.close();
+      clearTimeout(grace);
+      await this.#heartbeat.stop().catch(() => {});
+      this.#subscriber.disconnect();
+      this.#connection.disconnect();
+    })();
+    return this.#stopping;
+  }
+}

@@ -1,0 +1,78 @@
+import { hostname } from 'node:os';
+import { keys } from '@ffleet/core';
+import type { Redis } from 'ioredis';
+import type { Capabilities } from '../ffmpeg/probe.ts';
+
+const INTERVAL_MS = 10_000;
+const TTL_SECONDS = 30;
+
+/**
+ * Announces this worker to the gateway (GET /v1/pools): who it is, how busy, and what its
+ * ffmpeg can do. Entries expire on their own if the worker dies.
+ */
+export class Heartbeat {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #pool: string;
+  readonly #info: Record<string, unknown>;
+  readonly #busy: () => number;
+  #timer?: NodeJS.Timeout;
+
+  constructor(opts: {
+    redis: Redis;
+    prefix: string;
+    pool: string;
+    workerId: string;
+    concurrency: number;
+    capabilities: Capabilities;
+    busy: () => number;
+  }) {
+    this.#redis = opts.redis;
+    this.#prefix = opts.prefix;
+    this.#pool = opts.pool;
+    this.#busy = opts.busy;
+    this.#info = {
+      id: opts.workerId,
+      host: hostname(),
+      pool: opts.pool,
+      concurrency: opts.concurrency,
+      arch: process.arch === 'x64' ? 'amd64' : process.arch,
+      ffmpegVersion: opts.capabilities.ffmpegVersion,
+      encoders: opts.capabilities.encoders,
+      hwaccels: opts.capabilities.hwaccels,
+      startedAt: new Date().toISOString(),
+    };
+  }
+
+  async start(): Promise<void> {
+    await this.beat();
+    this.#timer = setInterval(() => void this.beat().catch(() => {}), INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  async beat(): Promise<void> {
+    const id = this.#info.id as string;
+    const now = Date.now();
+    await this.#redis
+      .multi()
+      .set(
+        keys.worker(this.#prefix, id),
+        JSON.stringify({ ...this.#info, busy: this.#busy(), seenAt: new Date(now).toISOString() }),
+        'EX',
+        TTL_SECONDS,
+      )
+      .zadd(keys.workers(this.#prefix, this.#pool), now, id)
+      .zremrangebyscore(keys.workers(this.#prefix, this.#pool), '-inf', now - TTL_SECONDS * 1000)
+      .exec();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    const id = this.#info.id as string;
+    await this.#redis
+      .multi()
+      .del(keys.worker(this.#prefix, id))
+      .zrem(keys.workers(this.#prefix, this.#pool), id)
+      .exec();
+  }
+}

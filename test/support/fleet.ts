@@ -1,0 +1,166 @@
+/**
+ * A whole local fleet for end-to-end tests: real Redis and S3 (scripts/lib/stack.ts), the
+ * gateway in this process on a loopback port, and workers as child processes so tests can
+ * SIGKILL or SIGTERM them like Kubernetes would.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { loadFleetConfig } from '@ffleet/core';
+import { buildGateway } from '@ffleet/gateway';
+import type { FastifyInstance } from 'fastify';
+import { type Stack, startStack, stopChild } from '../../scripts/lib/stack.ts';
+
+const WORKER_MAIN = new URL('../../services/worker/src/main.ts', import.meta.url).pathname;
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+export interface TestFleet {
+  stack: Stack;
+  gateway: FastifyInstance;
+  baseUrl: string;
+  s3: S3Client;
+  bucket: string;
+  env: Record<string, string>;
+  dir: string;
+  startWorker(pool: string, extraEnv?: Record<string, string>): Promise<WorkerProcess>;
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  waitFor<T>(
+    id: string,
+    done: (job: T & { state: string }) => boolean,
+    timeoutMs?: number,
+  ): Promise<T & { state: string }>;
+  put(key: string, file: string): Promise<void>;
+  get(key: string): Promise<Buffer>;
+  exists(key: string): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+export async function startFleet(options: { env?: Record<string, string> } = {}): Promise<TestFleet> {
+  const stack = await startStack();
+  const dir = await mkdtemp(join(tmpdir(), 'ffleet-e2e-'));
+  const env: Record<string, string> = {
+    ...stack.env,
+    FFLEET_QUEUE_PREFIX: `t${Date.now().toString(36)}`,
+    LOG_LEVEL: 'warn',
+    FFLEET_WORKER_PORT: '0',
+    FFLEET_LOCK_DURATION_MS: '4000',
+    ...options.env,
+  };
+  const gateway = await buildGateway({ config: loadFleetConfig({ ...process.env, ...env }) });
+  await gateway.listen({ host: '127.0.0.1', port: 0 });
+  const address = gateway.server.address();
+  const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const s3 = new S3Client({
+    endpoint: stack.s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: stack.accessKeyId, secretAccessKey: stack.secretAccessKey },
+  });
+  const workers: WorkerProcess[] = [];
+  const poolWorkerIds = async (pool: string): Promise<string[]> => {
+    const { body } = await fleet.api<{ pools: { name: string; workers: { id: string }[] }[] }>(
+      'GET',
+      '/v1/pools',
+    );
+    return body.pools.find((p) => p.name === pool)?.workers.map((w) => w.id) ?? [];
+  };
+
+  const fleet: TestFleet = {
+    stack,
+    gateway,
+    baseUrl,
+    s3,
+    bucket: stack.bucket,
+    env,
+    dir,
+    async startWorker(pool, extraEnv = {}) {
+      const before = new Set(await poolWorkerIds(pool));
+      const child = spawn(process.execPath, [WORKER_MAIN], {
+        env: {
+          ...process.env,
+          ...env,
+          POOL: pool,
+          FFLEET_WORK_DIR: join(dir, `work-${workers.length}`),
+          ...extraEnv,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout!.on('data', (d) => {
+        output += d;
+      });
+      child.stderr!.on('data', (d) => {
+        output += d;
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const worker = { child, output: () => output, exited };
+      workers.push(worker);
+      // Ready when a new worker id shows up in the pool's registry.
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        if (child.exitCode !== null) throw new Error(`worker exited early: ${output}`);
+        const ids = await poolWorkerIds(pool);
+        if (ids.some((id) => !before.has(id))) return worker;
+        await sleep(100);
+      }
+      throw new Error(`worker did not start: ${output}`);
+    },
+    async api(method, path, body) {
+      const response = await fetch(baseUrl + path, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async waitFor(id, done, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: unknown;
+      while (Date.now() < deadline) {
+        const { status, body } = await fleet.api<never>('GET', `/v1/jobs/${id}`);
+        if (status === 200) {
+          last = body;
+          if (done(body)) return body;
+        }
+        await sleep(100);
+      }
+      throw new Error(`job ${id} did not reach the expected state: ${JSON.stringify(last)}`);
+    },
+    async put(key, file) {
+      await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: await readFile(file) }));
+    },
+    async get(key) {
+      const response = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: key }));
+      return Buffer.from(await response.Body!.transformToByteArray());
+    },
+    async exists(key) {
+      try {
+        await s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: key }));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async stop() {
+      await Promise.all(workers.map((w) => stopChild(w.child, 'SIGKILL')));
+      await gateway.close();
+      s3.destroy();
+      await stack.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return fleet;
+}
+
+export async function writeJson(file: string, value: unknown): Promise<void> {
+  await writeFile(file, JSON.stringify(value));
+}
