@@ -30,7 +30,7 @@ describe('worker metrics', () => {
     const sample = (metricName: string, labels: Record<string, string | number>) =>
       histogram.values.find(
         (v) =>
-          v.metricName === metricName &&
+          (v as { metricName?: string }).metricName === metricName &&
           Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want),
       )?.value;
     expect(sample(`${METRIC.stageDuration}_sum`, { pool: 'arm', stage: 'ffmpeg' })).toBe(42);
