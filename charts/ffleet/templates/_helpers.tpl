@@ -1,0 +1,208 @@
+{{/* vim: set filetype=mustache: */}}
+
+{{/* Chart name, overridable with nameOverride. */}}
+{{- define "ffleet.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Fully qualified app name, the prefix of every resource. Truncated to leave room for suffixes such as
+"-worker-<pool>" within Kubernetes' 63-character name limit.
+*/}}
+{{- define "ffleet.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 24 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 24 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 24 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ffleet.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selector labels of one component: (dict "ctx" $ "component" "gateway"). */}}
+{{- define "ffleet.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ffleet.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* Common labels of one component: (dict "ctx" $ "component" "gateway"). */}}
+{{- define "ffleet.labels" -}}
+helm.sh/chart: {{ include "ffleet.chart" .ctx }}
+{{ include "ffleet.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: ffleet
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Selector labels of one worker pool: (dict "ctx" $ "pool" "nvidia"). */}}
+{{- define "ffleet.workerSelectorLabels" -}}
+{{ include "ffleet.selectorLabels" (dict "ctx" .ctx "component" "worker") }}
+ffleet.io/pool: {{ .pool }}
+{{- end -}}
+
+{{- define "ffleet.workerName" -}}
+{{- printf "%s-worker-%s" (include "ffleet.fullname" .ctx) .pool | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "ffleet.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "ffleet.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* An ffleet image: (dict "ctx" $ "repository" "ffleet/gateway" "tag" ""). */}}
+{{- define "ffleet.image" -}}
+{{- $tag := .tag | default .ctx.Values.image.tag | default .ctx.Chart.AppVersion -}}
+{{- if .ctx.Values.image.registry -}}
+{{- printf "%s/%s:%s" .ctx.Values.image.registry .repository $tag -}}
+{{- else -}}
+{{- printf "%s:%s" .repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Enabled pools, as a dict of name -> pool, in a stable order when ranged over. */}}
+{{- define "ffleet.enabledPools" -}}
+{{- $out := dict -}}
+{{- range $name, $pool := .Values.pools -}}
+{{- if $pool.enabled -}}
+{{- $_ := set $out $name $pool -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+The pool registry file the gateway and workers read (FFLEET_POOLS_FILE): the enabled pools with the
+registry fields only, in the format of services/core/src/pools/pools.yaml.
+*/}}
+{{- define "ffleet.poolRegistry" -}}
+{{- $pools := dict -}}
+{{- range $name, $pool := .Values.pools -}}
+{{- if $pool.enabled -}}
+{{- $_ := set $pools $name (pick $pool "family" "queue" "arch" "accelerator" "instanceTypes" "default" "concurrency" "encoders" "hwaccels") -}}
+{{- end -}}
+{{- end -}}
+{{- if not $pools -}}
+{{- fail "ffleet: enable at least one pool (pools.<name>.enabled: true)" -}}
+{{- end -}}
+{{- toYaml (dict "pools" $pools) -}}
+{{- end -}}
+
+{{- define "ffleet.redisInternalName" -}}
+{{- printf "%s-redis" (include "ffleet.fullname" .) -}}
+{{- end -}}
+
+{{/* Name of the Secret holding REDIS_URL in external mode. */}}
+{{- define "ffleet.redisSecretName" -}}
+{{- if .Values.redis.external.existingSecret -}}
+{{- .Values.redis.external.existingSecret -}}
+{{- else -}}
+{{- printf "%s-redis-url" (include "ffleet.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* host:port KEDA's redis scaler connects to. */}}
+{{- define "ffleet.redisAddress" -}}
+{{- if .Values.autoscaling.redisAddress -}}
+{{- .Values.autoscaling.redisAddress -}}
+{{- else if eq .Values.redis.mode "internal" -}}
+{{- printf "%s.%s.svc:6379" (include "ffleet.redisInternalName" .) .Release.Namespace -}}
+{{- else -}}
+{{- fail "ffleet: autoscaling with an external Redis needs autoscaling.redisAddress (host:port)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of the Secret holding the API tokens, or empty when the API is open. */}}
+{{- define "ffleet.apiTokensSecretName" -}}
+{{- if .Values.gateway.auth.existingSecret -}}
+{{- .Values.gateway.auth.existingSecret -}}
+{{- else if .Values.gateway.auth.tokens -}}
+{{- printf "%s-api-tokens" (include "ffleet.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Environment shared by the gateway and workers. */}}
+{{- define "ffleet.sharedEnv" -}}
+- name: K8S_POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: K8S_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+{{- if eq .Values.redis.mode "internal" }}
+- name: REDIS_URL
+  value: {{ printf "redis://%s:6379" (include "ffleet.redisInternalName" .) | quote }}
+{{- else }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ffleet.redisSecretName" . }}
+      key: {{ .Values.redis.external.secretKey }}
+{{- end }}
+- name: FFLEET_POOLS_FILE
+  value: /etc/ffleet/pools.yaml
+- name: FFLEET_QUEUE_PREFIX
+  value: {{ .Values.fleet.queuePrefix | quote }}
+- name: FFLEET_ALLOWED_BUCKETS
+  value: {{ join "," .Values.fleet.allowedBuckets | quote }}
+- name: AWS_REGION
+  value: {{ .Values.fleet.s3.region | quote }}
+{{- with .Values.fleet.s3.endpoint }}
+- name: S3_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+- name: S3_FORCE_PATH_STYLE
+  value: {{ .Values.fleet.s3.forcePathStyle | toString | quote }}
+{{- with .Values.telemetry.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.fleet.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* OTEL_RESOURCE_ATTRIBUTES for a component, with pod and namespace from the downward API. */}}
+{{- define "ffleet.otelResourceAttributes" -}}
+{{- $attrs := list "k8s.pod.name=$(K8S_POD_NAME)" "k8s.namespace.name=$(K8S_NAMESPACE)" -}}
+{{- with .pool -}}
+{{- $attrs = append $attrs (printf "ffleet.pool=%s" .) -}}
+{{- end -}}
+{{- with .ctx.Values.telemetry.resourceAttributes -}}
+{{- $attrs = append $attrs . -}}
+{{- end -}}
+{{- join "," $attrs -}}
+{{- end -}}
+
+{{/* Volumes and mounts every ffleet container needs with a read-only root filesystem. */}}
+{{- define "ffleet.poolsVolume" -}}
+- name: pools
+  configMap:
+    name: {{ include "ffleet.fullname" . }}-pools
+- name: tmp
+  emptyDir:
+    sizeLimit: 1Gi
+{{- end -}}
+
+{{- define "ffleet.poolsVolumeMounts" -}}
+- name: pools
+  mountPath: /etc/ffleet
+  readOnly: true
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
