@@ -18,6 +18,7 @@ const WORKER_MAIN = new URL('../../services/worker/src/main.ts', import.meta.url
 
 export interface WorkerProcess {
   child: ChildProcess;
+  workDir: string;
   output: () => string;
   exited: Promise<number | null>;
 }
@@ -83,12 +84,13 @@ export async function startFleet(options: { env?: Record<string, string> } = {})
     dir,
     async startWorker(pool, extraEnv = {}) {
       const before = new Set(await poolWorkerIds(pool));
+      const workDir = join(dir, `work-${workers.length}`);
       const child = spawn(process.execPath, [WORKER_MAIN], {
         env: {
           ...process.env,
           ...env,
           POOL: pool,
-          FFLEET_WORK_DIR: join(dir, `work-${workers.length}`),
+          FFLEET_WORK_DIR: workDir,
           ...extraEnv,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -101,7 +103,7 @@ export async function startFleet(options: { env?: Record<string, string> } = {})
         output += d;
       });
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      const worker = { child, output: () => output, exited };
+      const worker = { child, workDir, output: () => output, exited };
       workers.push(worker);
       // Ready when a new worker id shows up in the pool's registry.
       const deadline = Date.now() + 20_000;
@@ -152,6 +154,11 @@ export async function startFleet(options: { env?: Record<string, string> } = {})
     },
     async stop() {
       await Promise.all(workers.map((w) => stopChild(w.child, 'SIGKILL')));
+      await Promise.all(
+        workers.map((w) =>
+          ffmpegProcesses(w.workDir).then((pids) => pids.forEach((pid) => process.kill(pid, 'SIGKILL'))),
+        ),
+      );
       await gateway.close();
       s3.destroy();
       await stack.stop();
@@ -163,4 +170,19 @@ export async function startFleet(options: { env?: Record<string, string> } = {})
 
 export async function writeJson(file: string, value: unknown): Promise<void> {
   await writeFile(file, JSON.stringify(value));
+}
+
+/** Pids of ffmpeg processes working inside a worker's scratch dir. */
+export async function ffmpegProcesses(workDir: string): Promise<number[]> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve) => {
+    execFile('pgrep', ['-f', `ffmpeg .*${workDir}/`], (_error, stdout) =>
+      resolve(
+        stdout
+          .split('\n')
+          .map((l) => Number(l.trim()))
+          .filter((n) => n > 0),
+      ),
+    );
+  });
 }

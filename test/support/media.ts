@@ -44,9 +44,7 @@ export async function makeSampleClip(
   ]);
 }
 
-export async function probe(
-  file: string,
-): Promise<{
+export async function probe(file: string): Promise<{
   duration: number;
   streams: { codec_type: string; codec_name: string; width?: number; height?: number }[];
 }> {
