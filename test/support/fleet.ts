@@ -156,7 +156,9 @@ export async function startFleet(options: { env?: Record<string, string> } = {})
       await Promise.all(workers.map((w) => stopChild(w.child, 'SIGKILL')));
       await Promise.all(
         workers.map((w) =>
-          ffmpegProcesses(w.workDir).then((pids) => pids.forEach((pid) => process.kill(pid, 'SIGKILL'))),
+          ffmpegProcesses(w.workDir).then((pids) => {
+            for (const pid of pids) process.kill(pid, 'SIGKILL');
+          }),
         ),
       );
       await gateway.close();

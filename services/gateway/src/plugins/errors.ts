@@ -24,13 +24,11 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
       const what = first?.property
         ? `unknown property "${first.property}"`
         : `${first?.path} ${first?.message}`;
-      return reply
-        .status(400)
-        .send({
-          error: 'invalid_request',
-          message: `${fastifyError.validationContext ?? 'request'}: ${what}`,
-          details,
-        });
+      return reply.status(400).send({
+        error: 'invalid_request',
+        message: `${fastifyError.validationContext ?? 'request'}: ${what}`,
+        details,
+      });
     }
     const status = fastifyError.statusCode ?? 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');

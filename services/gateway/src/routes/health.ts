@@ -9,13 +9,11 @@ export async function healthRoutes(app: FastifyInstance, opts: { redis: Redis })
       await opts.redis.ping();
       return { status: 'ready' };
     } catch (error) {
-      return reply
-        .status(503)
-        .send({
-          error: 'not_ready',
-          message: `redis unreachable: ${(error as Error).message}`,
-          details: null,
-        });
+      return reply.status(503).send({
+        error: 'not_ready',
+        message: `redis unreachable: ${(error as Error).message}`,
+        details: null,
+      });
     }
   });
 }
