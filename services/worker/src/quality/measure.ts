@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { qualityArgv, qualityFilterGraph, STATS_FILES } from './graph.ts';
+import {
+  type FfmpegSummary,
+  PSNR_CEILING_DB,
+  parseFfmpegSummary,
+  parsePsnrStats,
+  parseSsimStats,
+  parseVmafLog,
+} from './parse.ts';
+import { probeQualityFilters, probeVideo } from './probe.ts';
+import { type Frame, globalStats, type SeriesStats } from './stats.ts';
+
+export interface MeasureQualityOptions {
+  /** The job's first input, as downloaded. */
+  reference: string;
+  /** The job's first output, as ffmpeg wrote it. */
+  distorted: string;
+  /** A directory of the job's work dir that this step may fill (created, then emptied). */
+  workDir: string;
+  ffmpegPath?: string;
+  ffprobePath?: string;
+  /** false skips VMAF even where libvmaf exists (it is by far the slowest metric). */
+  vmaf?: boolean;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export type VmafStatus = { available: true; model: string } | { available: false; reason: string };
+
+/** PSNR/SSIM/VMAF of one output against its reference, per frame and summarised. */
+export interface QualityMeasurement {
+  psnr: Frame[];
+  ssim: Frame[];
+  /** Absent when VMAF was not computed; `vmafStatus` says why. */
+  vmaf?: Frame[];
+  global: {
+    psnr: Record<string, SeriesStats>;
+    ssim: Record<string, SeriesStats>;
+    vmaf?: Record<string, SeriesStats>;
+  };
+  vmafStatus: VmafStatus;
+  /** ffmpeg's own closing summary lines, as it printed them (PSNR capped like the frames). */
+  ffmpegSummary: FfmpegSummary;
+  /** Set when the output was scaled to the reference's size before comparing. */
+  scaled?: { from: string; to: string };
+  psnrCeilingDb: number;
+  frames: number;
+  elapsedMs: number;
+}
+
+/** Quality could not be measured for a reason that is not an error (audio-only output, …). */
+export class QualityNotApplicableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QualityNotApplicableError';
+  }
+}
+
+/**
+ * Measures PSNR, SSIM and (where this ffmpeg has libvmaf) VMAF in one ffmpeg pass. Never
+ * invents a number: a metric that cannot be computed is reported as unavailable with why.
+ */
+export async function measureQuality(options: MeasureQualityOptions): Promise<QualityMeasurement> {
+  const ffmpeg = options.ffmpegPath ?? 'ffmpeg';
+  const ffprobe = options.ffprobePath ?? 'ffprobe';
+  const started = performance.now();
+  const [filters, distorted, reference] = await Promise.all([
+    probeQualityFilters(ffmpeg),
+    probeVideo(ffprobe, options.distorted),
+    probeVideo(ffprobe, options.reference),
+  ]);
+  if (!filters.psnr || !filters.ssim) throw new Error('this ffmpeg build lacks the psnr or ssim filter');
+  if (!reference) throw new QualityNotApplicableError('the reference (first input) has no video stream');
+  if (!distorted) throw new QualityNotApplicableError('the first output has no video stream');
+
+  const vmafStatus: VmafStatus =
+    options.vmaf === false
+      ? { available: false, reason: 'VMAF turned off for this job' }
+      : filters.vmaf.available
+        ? { available: true, model: 'vmaf_v0.6.1 (libvmaf default)' }
+        : filters.vmaf;
+  const graph = qualityFilterGraph({
+    distorted,
+    reference,
+    vmaf: vmafStatus.available,
+    vmafThreads: Math.min(availableParallelism(), 8),
+  });
+
+  await rm(options.workDir, { recursive: true, force: true });
+  await mkdir(options.workDir, { recursive: true });
+  const stderr = await run(ffmpeg, qualityArgv(options.distorted, options.reference, graph), {
+    cwd: options.workDir,
+    timeoutMs: options.timeoutMs ?? 3_600_000,
+    signal: options.signal,
+  });
+
+  const read = (name: string) => readFile(join(options.workDir, name), 'utf8');
+  const psnr = parsePsnrStats(await read(STATS_FILES.psnr));
+  const ssim = parseSsimStats(await read(STATS_FILES.ssim));
+  const vmaf = vmafStatus.available ? parseVmafLog(await read(STATS_FILES.vmaf)) : undefined;
+  if (psnr.length === 0)
+    throw new Error('ffmpeg compared no frames: are the streams decodable and overlapping?');
+
+  const measurement: QualityMeasurement = {
+    psnr,
+    ssim,
+    global: { psnr: globalStats(psnr), ssim: globalStats(ssim) },
+    vmafStatus,
+    ffmpegSummary: parseFfmpegSummary(stderr),
+    psnrCeilingDb: PSNR_CEILING_DB,
+    frames: psnr.length,
+    elapsedMs: Math.round(performance.now() - started),
+  };
+  if (vmaf) {
+    measurement.vmaf = vmaf;
+    measurement.global.vmaf = globalStats(vmaf);
+  }
+  if (distorted.width !== reference.width || distorted.height !== reference.height) {
+    measurement.scaled = {
+      from: `${distorted.width}x${distorted.height}`,
+      to: `${reference.width}x${reference.height}`,
+    };
+  }
+  return measurement;
+}
+
+/** Runs ffmpeg without a shell in a PATH-only env; resolves with stderr, rejects with its tail. */
+function run(
+  ffmpeg: string,
+  argv: string[],
+  options: { cwd: string; timeoutMs: number; signal?: AbortSignal },
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(ffmpeg, argv, {
+      cwd: options.cwd,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: options.timeoutMs,
+      killSignal: 'SIGKILL',
+      signal: options.signal,
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      // -nostats keeps this small; the cap guards against a log flood all the same.
+      if (stderr.length < 4_000_000) stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve(stderr);
+      const tail = stderr.trim().split('\n').slice(-5).join('\n');
+      reject(new Error(`quality ffmpeg ${signal ? `killed by ${signal}` : `exited with ${code}`}: ${tail}`));
+    });
+  });
+}

@@ -1,0 +1,161 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measureQuality, type QualityMeasurement } from '../src/quality/measure.ts';
+import { PSNR_CEILING_DB, parseFfmpegSummary, parsePsnrStats, parseSsimStats } from '../src/quality/parse.ts';
+import { probeQualityFilters } from '../src/quality/probe.ts';
+import { seriesStats } from '../src/quality/stats.ts';
+
+// Real ffmpeg on clips generated with lavfi: a reference, a heavily compressed copy, a copy at
+// half the size, and a bit-identical copy.
+let dir: string;
+const file = (name: string) => join(dir, name);
+const ffmpeg = (...args: string[]) =>
+  execFileSync('ffmpeg', ['-hide_banner', '-nostdin', '-y', '-v', 'error', ...args], { stdio: 'pipe' });
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ffleet-quality-'));
+  ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=25:duration=2',
+    '-c:v',
+    'ffv1',
+    '-pix_fmt',
+    'yuv420p',
+    file('ref.mkv'),
+  );
+  ffmpeg('-i', file('ref.mkv'), '-c:v', 'libx264', '-crf', '38', '-preset', 'veryfast', file('dist.mp4'));
+  ffmpeg('-i', file('ref.mkv'), '-vf', 'scale=160:120', '-c:v', 'libx264', '-crf', '23', file('small.mp4'));
+  copyFileSync(file('ref.mkv'), file('same.mkv'));
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** ffmpeg's own psnr and ssim filters, run alone on the same pair, as the yardstick. */
+function ffmpegOwn(distorted: string, reference: string) {
+  const work = mkdtempSync(join(dir, 'own-'));
+  const { stderr, status } = spawnSync(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-i',
+      distorted,
+      '-i',
+      reference,
+      '-lavfi',
+      `[0:v][1:v]psnr=stats_file=${join(work, 'psnr.log')};[0:v][1:v]ssim=stats_file=${join(work, 'ssim.log')}`,
+      '-f',
+      'null',
+      '-',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
+  );
+  expect(status).toBe(0);
+  return {
+    psnrLog: readFileSync(join(work, 'psnr.log'), 'utf8'),
+    ssimLog: readFileSync(join(work, 'ssim.log'), 'utf8'),
+    stderr,
+  };
+}
+
+describe('measureQuality', () => {
+  let measured: QualityMeasurement;
+  beforeAll(async () => {
+    measured = await measureQuality({
+      reference: file('ref.mkv'),
+      distorted: file('dist.mp4'),
+      workDir: file('q1'),
+    });
+  }, 60_000);
+
+  it("matches ffmpeg's own psnr and ssim filters frame by frame and in its summary", () => {
+    const own = ffmpegOwn(file('dist.mp4'), file('ref.mkv'));
+    expect(measured.frames).toBe(50);
+    expect(measured.psnr).toEqual(parsePsnrStats(own.psnrLog));
+    expect(measured.ssim).toEqual(parseSsimStats(own.ssimLog));
+    const summary = parseFfmpegSummary(own.stderr);
+    expect(measured.ffmpegSummary).toEqual(summary);
+    // A strongly compressed clip: clearly lossy, clearly still the same picture.
+    expect(summary.psnr!.average).toBeGreaterThan(20);
+    expect(summary.psnr!.average).toBeLessThan(40);
+    expect(summary.ssim!.all).toBeGreaterThan(0.6);
+    expect(summary.ssim!.all).toBeLessThan(0.99);
+  });
+
+  it('summarises every per-frame series with AWS-sample field names', () => {
+    expect(Object.keys(measured.psnr[0]!).sort()).toEqual(
+      ['mse_avg', 'mse_u', 'mse_v', 'mse_y', 'n', 'psnr_avg', 'psnr_u', 'psnr_v', 'psnr_y'].sort(),
+    );
+    expect(Object.keys(measured.ssim[0]!).sort()).toEqual(['n', 'ssim_avg', 'ssim_u', 'ssim_v', 'ssim_y']);
+    expect(measured.psnr.map((f) => f.n)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const psnrAvg = measured.psnr.map((f) => f.psnr_avg!);
+    expect(measured.global.psnr.psnr_avg).toEqual(seriesStats(psnrAvg));
+    expect(measured.global.psnr.psnr_avg!.min).toBe(Math.min(...psnrAvg));
+    // ffmpeg's SSIM "All" is the mean of per-frame values: ours agrees to its printed precision.
+    expect(measured.global.ssim.ssim_avg!.average).toBeCloseTo(measured.ffmpegSummary.ssim!.all!, 5);
+    expect(measured.scaled).toBeUndefined();
+  });
+
+  it('records VMAF as computed or as unavailable with the reason, never as a made-up number', async () => {
+    const filters = await probeQualityFilters('ffmpeg');
+    if (filters.vmaf.available) {
+      expect(measured.vmafStatus.available).toBe(true);
+      expect(measured.vmaf).toHaveLength(50);
+      expect(measured.global.vmaf!.vmaf!.average).toBeGreaterThan(0);
+      expect(measured.global.vmaf!.vmaf!.average).toBeLessThan(100);
+    } else {
+      expect(measured.vmafStatus).toEqual({ available: false, reason: expect.stringContaining('libvmaf') });
+      expect(measured.vmaf).toBeUndefined();
+      expect(measured.global.vmaf).toBeUndefined();
+    }
+    const off = await measureQuality({
+      reference: file('ref.mkv'),
+      distorted: file('dist.mp4'),
+      workDir: file('q-off'),
+      vmaf: false,
+    });
+    expect(off.vmafStatus).toEqual({ available: false, reason: 'VMAF turned off for this job' });
+    expect(off.psnr).toEqual(measured.psnr);
+  });
+
+  it('scores an identical copy PSNR at the ceiling (infinite in ffmpeg) and SSIM 1', async () => {
+    const same = await measureQuality({
+      reference: file('ref.mkv'),
+      distorted: file('same.mkv'),
+      workDir: file('q2'),
+    });
+    expect(ffmpegOwn(file('same.mkv'), file('ref.mkv')).stderr).toMatch(/PSNR y:inf u:inf v:inf average:inf/);
+    expect(same.psnr.every((f) => f.psnr_avg === PSNR_CEILING_DB && f.mse_avg === 0)).toBe(true);
+    expect(same.global.psnr.psnr_avg).toEqual({ average: 100, median: 100, stdev: 0, min: 100, max: 100 });
+    expect(same.global.ssim.ssim_avg).toEqual({ average: 1, median: 1, stdev: 0, min: 1, max: 1 });
+    expect(same.ffmpegSummary.psnr!.average).toBe(PSNR_CEILING_DB);
+    // The record is plain JSON: no Infinity turned into null on the way to S3.
+    expect(JSON.parse(JSON.stringify(same.global))).toEqual(same.global);
+  });
+
+  it("scales an output of another size to the reference's before comparing", async () => {
+    const scaled = await measureQuality({
+      reference: file('ref.mkv'),
+      distorted: file('small.mp4'),
+      workDir: file('q3'),
+    });
+    expect(scaled.scaled).toEqual({ from: '160x120', to: '320x240' });
+    expect(scaled.frames).toBe(50);
+    // Upscaling loses detail: worse than the full-size encode at a far lower CRF would be, but
+    // recognisably the same picture.
+    expect(scaled.global.psnr.psnr_avg!.average).toBeGreaterThan(15);
+    expect(scaled.global.psnr.psnr_avg!.average).toBeLessThan(PSNR_CEILING_DB);
+    expect(scaled.global.ssim.ssim_avg!.average).toBeGreaterThan(0.5);
+  });
+
+  it('refuses an output without video as not applicable', async () => {
+    ffmpeg('-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'aac', file('audio.m4a'));
+    await expect(
+      measureQuality({ reference: file('ref.mkv'), distorted: file('audio.m4a'), workDir: file('q4') }),
+    ).rejects.toMatchObject({ name: 'QualityNotApplicableError' });
+  });
+});
