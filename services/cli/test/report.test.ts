@@ -1,0 +1,162 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { percentile, summarise } from '../src/report/aggregate.ts';
+import { formatCsv, formatTable } from '../src/report/format.ts';
+import { barChart, renderHtml } from '../src/report/html.ts';
+import { loadPriceTable, type PriceTable } from '../src/report/prices.ts';
+import { type JobRow, partitionDay, qualityFromFfqm, rowFromTiming } from '../src/report/records.ts';
+
+const prices: PriceTable = { currency: 'USD', prices: { 'c6i.large': 0.036, 'c7g.large': 0.018 } };
+
+function row(partial: Partial<JobRow> & Pick<JobRow, 'pool' | 'instanceType'>): JobRow {
+  return {
+    key: 'k',
+    jobId: '1',
+    jobName: 'clip',
+    state: 'succeeded',
+    stages: { download: 1, ffmpeg: 10, upload: 1, total: 12 },
+    mediaDurationSeconds: 60,
+    ...partial,
+  };
+}
+
+describe('summarise', () => {
+  it('gives median and p95 per stage, mean quality and cost per output minute per group', () => {
+    const rows = [
+      ...[10, 20, 30, 40, 50].map((ffmpeg, i) =>
+        row({
+          pool: 'intel',
+          instanceType: 'c6i.large',
+          jobId: String(i),
+          stages: { ffmpeg, total: 100 },
+          psnr: 40 + i,
+          speed: 2,
+        }),
+      ),
+      row({
+        pool: 'arm',
+        instanceType: 'c7g.large',
+        stages: { ffmpeg: 5, total: 200 },
+        mediaDurationSeconds: 120,
+      }),
+      row({ pool: 'arm', instanceType: 'c7g.large', state: 'failed', stages: { ffmpeg: 999 } }),
+    ];
+    const [arm, intel] = summarise(rows, 'pool', prices);
+    expect(intel).toMatchObject({ group: 'intel', jobs: 5, failed: 0, psnr: 42, speed: 2, outputMinutes: 5 });
+    expect(intel!.stages.ffmpeg).toEqual({ median: 30, p95: 48 });
+    // 5 jobs × 100 s at 0.036/h = 0.005, over 5 output minutes.
+    expect(intel!.costPerOutputMinute).toBeCloseTo(0.001, 10);
+    // The failed attempt counts as a job but not in stage times or cost.
+    expect(arm).toMatchObject({ jobs: 2, failed: 1, stages: { ffmpeg: { median: 5, p95: 5 } } });
+    expect(arm!.costPerOutputMinute).toBeCloseTo((0.018 * 200) / 3600 / 2, 10);
+    expect(arm!.psnr).toBeUndefined();
+  });
+
+  it('leaves cost out for instance types without a price', () => {
+    const [only] = summarise([row({ pool: 'amd', instanceType: 'm6a.large' })], 'instance-type', prices);
+    expect(only!.costPerOutputMinute).toBeUndefined();
+  });
+
+  it('interpolates percentiles like numpy', () => {
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2.5);
+    expect(percentile([5], 95)).toBe(5);
+    expect(percentile([0, 10], 95)).toBeCloseTo(9.5);
+  });
+});
+
+describe('records from S3 are checked, not trusted', () => {
+  it('reads a timing record and its partition day', () => {
+    const key = 'metrics/timings/year=2024/month=02/day=29/intel_9.json';
+    const parsed = rowFromTiming(key, {
+      job_id: '9',
+      pool: 'intel',
+      instance_type: 'c6i.large',
+      state: 'succeeded',
+      finished_at: '2024-02-29T10:00:00Z',
+      stages_ms: { download: 1500, ffmpeg: 2500, upload: 'x', total: 4000 },
+      quality: { psnr: 41.5 },
+    });
+    expect(parsed).toMatchObject({
+      jobName: '(unnamed)',
+      stages: { download: 1.5, ffmpeg: 2.5, total: 4 },
+      psnr: 41.5,
+    });
+    expect(parsed.stages.upload).toBeUndefined();
+    expect(partitionDay(key)).toEqual(new Date('2024-02-29T00:00:00Z'));
+    expect(() => rowFromTiming(key, { pool: 'intel' })).toThrow('job_id');
+    expect(() => rowFromTiming(key, [1, 2])).toThrow();
+  });
+
+  it("takes quality averages from an ffqm record's global block", () => {
+    expect(
+      qualityFromFfqm({
+        global: { psnr: { psnr_avg: { average: 38.2 } }, ssim: { ssim_avg: { average: 0.97 } } },
+      }),
+    ).toEqual({ psnr: 38.2, ssim: 0.97, vmaf: undefined });
+  });
+});
+
+describe('outputs', () => {
+  const groups = summarise(
+    [row({ pool: 'intel', instanceType: 'c6i.large', jobName: '=HYPERLINK("x"),"evil"' })],
+    'job-name',
+    prices,
+  );
+
+  it('CSV quotes commas and quotes and defuses formulas', () => {
+    const csv = formatCsv(groups, 'USD');
+    const [header, line] = csv.trim().split('\n');
+    expect(header!.split(',').slice(0, 4)).toEqual(['group_by', 'group', 'jobs', 'failed']);
+    expect(line).toMatch(/^job-name,"'=HYPERLINK\(""x""\),""evil""",1,0,/);
+  });
+
+  it('the table aligns columns and shows stage p50/p95', () => {
+    const table = formatTable('job-name', groups, 'USD');
+    const lines = table.split('\n');
+    expect(lines[0]).toContain('ffmpeg s p50/p95');
+    expect(lines[2]).toContain('10.00/10.00');
+    expect(new Set(lines.map((l) => l.length)).size).toBe(1);
+  });
+
+  it('HTML escapes names and draws one bar per group', () => {
+    const svg = barChart('t', 's', [
+      { label: '<script>', value: 2 },
+      { label: 'b', value: 1 },
+    ]);
+    expect(svg.match(/class="bar"/g)).toHaveLength(2);
+    expect(svg).not.toContain('<script>');
+    expect(svg).toContain('&#60;script&#62;');
+    const html = renderHtml({
+      title: 'r',
+      generatedAt: new Date(0),
+      jobs: 1,
+      currency: 'USD',
+      groups: {},
+      notes: [],
+    });
+    expect(html).not.toMatch(/<script|<link|src=|href=/);
+  });
+});
+
+describe('price table', () => {
+  it('overrides the defaults instance type by instance type', async () => {
+    const defaults = await loadPriceTable();
+    expect(defaults.prices['c6i.large']).toBeGreaterThan(0);
+    const dir = mkdtempSync(join(tmpdir(), 'ffleet-prices-'));
+    try {
+      const file = join(dir, 'prices.json');
+      writeFileSync(file, JSON.stringify({ currency: 'EUR', prices: { 'c6i.large': 0.5, 'x9.huge': 9 } }));
+      const merged = await loadPriceTable(file);
+      expect(merged.currency).toBe('EUR');
+      expect(merged.prices['c6i.large']).toBe(0.5);
+      expect(merged.prices['x9.huge']).toBe(9);
+      expect(merged.prices['c7g.large']).toBe(defaults.prices['c7g.large']);
+      writeFileSync(file, 'prices:\n  c6i.large: cheap\n');
+      await expect(loadPriceTable(file)).rejects.toThrow('c6i.large');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
