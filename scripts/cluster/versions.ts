@@ -1,0 +1,27 @@
+/**
+ * Pinned versions of the Kubernetes pieces the chart is checked against (schemas in `make test`, a real control
+ * plane in `make test-cluster`). The Kubernetes version must match scripts/cluster/kubestack/go.mod.
+ */
+export const KUBERNETES_VERSION = 'v1.36.3';
+/** Karpenter's AWS provider module carries both the karpenter.sh and karpenter.k8s.aws CRDs. */
+export const KARPENTER_MODULE = 'github.com/aws/karpenter-provider-aws';
+export const KARPENTER_VERSION = 'v1.15.1';
+export const KEDA_MODULE = 'github.com/kedacore/keda/v2';
+export const KEDA_VERSION = 'v2.21.0';
+export const KUBECONFORM_MODULE = 'github.com/yannh/kubeconform/cmd/kubeconform';
+export const KUBECONFORM_VERSION = 'v0.8.0';
+export const HELM_MODULE = 'helm.sh/helm/v3/cmd/helm';
+export const HELM_VERSION = 'v3.21.4';
+
+/** CRD files inside those modules, relative to the module root. */
+export const KARPENTER_CRDS = [
+  'pkg/apis/crds/karpenter.sh_nodepools.yaml',
+  'pkg/apis/crds/karpenter.sh_nodeclaims.yaml',
+  'pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml',
+];
+export const KEDA_CRDS = [
+  'config/crd/bases/keda.sh_scaledobjects.yaml',
+  'config/crd/bases/keda.sh_scaledjobs.yaml',
+  'config/crd/bases/keda.sh_triggerauthentications.yaml',
+  'config/crd/bases/keda.sh_clustertriggerauthentications.yaml',
+];
