@@ -4,7 +4,7 @@
  * `make demo`, the end-to-end tests and the benchmarks. `stop()` ends both and removes data.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ import { Redis } from 'ioredis';
 export const TOOL_DIR = join(process.env.FFLEET_CACHE ?? join(homedir(), '.cache', 'ffleet'), 'bin');
 
 export interface Stack {
+  /** Where Redis and S3 keep their data; S3 objects are files under `<dataDir>/s3/<bucket>/`. */
+  dataDir: string;
   redisUrl: string;
   s3Endpoint: string;
   bucket: string;
@@ -39,8 +41,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startStack(options: { bucket?: string } = {}): Promise<Stack> {
-  const dir = await mkdtemp(join(tmpdir(), 'ffleet-stack-'));
+/**
+ * `dataDir` keeps Redis and S3 data after stop (the demo leaves its outputs there to look
+ * at); by default a temporary directory is used and removed.
+ */
+export async function startStack(options: { bucket?: string; dataDir?: string } = {}): Promise<Stack> {
+  const dir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ffleet-stack-')));
+  if (options.dataDir)
+    await rm(dir, { recursive: true, force: true }).then(() => mkdir(dir, { recursive: true }));
   const bucket = options.bucket ?? 'ffleet-local';
   const accessKeyId = 'ffleetlocal';
   const secretAccessKey = 'ffleetlocalsecret';
@@ -87,7 +95,7 @@ export async function startStack(options: { bucket?: string } = {}): Promise<Sta
 
   const s3Port = await freePort();
   const s3Dir = join(dir, 's3');
-  await import('node:fs/promises').then((fs) => fs.mkdir(s3Dir));
+  await mkdir(s3Dir);
   const gateway = spawn(
     join(TOOL_DIR, 'versitygw'),
     [
@@ -125,6 +133,7 @@ export async function startStack(options: { bucket?: string } = {}): Promise<Sta
 
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
   return {
+    dataDir: dir,
     redisUrl,
     s3Endpoint,
     bucket,
@@ -145,7 +154,7 @@ export async function startStack(options: { bucket?: string } = {}): Promise<Sta
     },
     async stop() {
       await Promise.all(children.map((child) => stopChild(child)));
-      await rm(dir, { recursive: true, force: true });
+      if (!options.dataDir) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -194,7 +194,7 @@ describe('failures a user can cause are clear and not retried in vain', () => {
     expect(unknownPool.status).toBe(400);
     expect(unknownPool.body.error).toBe('unknown_compute');
     expect(unknownPool.body.details.available).toEqual(['intel', 'amd', 'arm', 'nvidia', 'xilinx']);
-    const { body: pools } = await fleet.api<{ pools: { depth: Record<string, number> }[] }>(
+    const { body: pools } = await fleet.api<{ pools: { depth: { waiting: number; prioritized: number } }[] }>(
       'GET',
       '/v1/pools',
     );

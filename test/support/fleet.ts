@@ -11,7 +11,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { loadFleetConfig } from '@ffleet/core';
 import { buildGateway } from '@ffleet/gateway';
-import type { FastifyInstance } from 'fastify';
 import { type Stack, startStack, stopChild } from '../../scripts/lib/stack.ts';
 
 const WORKER_MAIN = new URL('../../services/worker/src/main.ts', import.meta.url).pathname;
@@ -25,7 +24,7 @@ export interface WorkerProcess {
 
 export interface TestFleet {
   stack: Stack;
-  gateway: FastifyInstance;
+  gateway: Awaited<ReturnType<typeof buildGateway>>;
   baseUrl: string;
   s3: S3Client;
   bucket: string;

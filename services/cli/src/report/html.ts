@@ -12,6 +12,13 @@ export function escapeHtml(text: string): string {
 
 const PALETTE = ['#2f6fde', '#e0702d', '#2e9e5b', '#b8458f', '#7a5cd6', '#c9a227', '#3a9fb0', '#8c6d4f'];
 
+/** The same group gets the same colour in every chart. */
+export function colourOf(label: string): string {
+  let hash = 0;
+  for (const char of label) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return PALETTE[hash % PALETTE.length]!;
+}
+
 /** A horizontal bar chart as inline SVG: one `rect.bar` per bar, labelled, no scripts or fonts to fetch. */
 export function barChart(title: string, unit: string, bars: readonly Bar[], digits = 2): string {
   const shown = bars.filter((b) => Number.isFinite(b.value) && b.value >= 0);
@@ -26,7 +33,7 @@ export function barChart(title: string, unit: string, bars: readonly Bar[], digi
     const w = Math.max(1, (bar.value / max) * chartWidth);
     return [
       `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escapeHtml(bar.label)}</text>`,
-      `<rect class="bar" x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${rowHeight - 6}" fill="${PALETTE[i % PALETTE.length]}" data-label="${escapeHtml(bar.label)}" data-value="${bar.value}"/>`,
+      `<rect class="bar" x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${rowHeight - 6}" fill="${colourOf(bar.label)}" data-label="${escapeHtml(bar.label)}" data-value="${bar.value}"/>`,
       `<text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + 15}">${bar.value.toFixed(digits)}</text>`,
     ].join('');
   });

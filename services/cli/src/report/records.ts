@@ -23,6 +23,8 @@ export interface JobRow {
   psnr?: number;
   ssim?: number;
   vmaf?: number;
+  /** Why VMAF was not measured, when the worker said so. */
+  vmafUnavailable?: string;
 }
 
 export interface LoadOptions {
@@ -152,6 +154,7 @@ export function rowFromTiming(key: string, data: unknown): JobRow {
     psnr: num(quality.psnr),
     ssim: num(quality.ssim),
     vmaf: num(quality.vmaf),
+    vmafUnavailable: str(quality.vmaf_unavailable),
   };
 }
 

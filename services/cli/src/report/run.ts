@@ -58,8 +58,14 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
   const unpriced = [
     ...new Set(loaded.rows.map((r) => r.instanceType).filter((t) => prices.prices[t] === undefined)),
   ];
+  const vmafReasons = [
+    ...new Set(
+      loaded.rows.flatMap((r) => (r.vmaf === undefined && r.vmafUnavailable ? [r.vmafUnavailable] : [])),
+    ),
+  ];
   const notes = [
     `Stages in seconds (median / 95th percentile) over succeeded jobs; cost = Spot price × job time ÷ output minutes, ${prices.currency} per instance-hour from ${options.pricesFile ?? 'the built-in example table'}.`,
+    ...vmafReasons.map((reason) => `VMAF not measured for some jobs: ${reason}.`),
     ...(unpriced.length > 0 ? [`No price for: ${unpriced.join(', ')} (left out of cost).`] : []),
     ...(loaded.skipped.length > 0 ? [`${loaded.skipped.length} record(s) skipped as unreadable.`] : []),
   ];

@@ -1,0 +1,214 @@
+/**
+ * `make bench`: ffleet against baselines measured in the same run, on this machine.
+ *   e2e_overhead_ratio       a job through gateway → queue → S3 → worker ÷ bare ffmpeg, same command
+ *   pickup_ms_p50/p95        enqueue → worker job start, warm idle worker (ffleet vs bare BullMQ)
+ *   submit_rate_ratio        gateway HTTP submits/s ÷ bare Queue.add/s, same number in flight
+ * Prints `name: value` lines. BENCH_QUICK=1 shortens every part (for a smoke run).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GatewayClient, type JobView } from '@ffleet/cli';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { startLocalFleet } from '../scripts/lib/local-fleet.ts';
+
+const exec = promisify(execFile);
+const quick = process.env.BENCH_QUICK === '1';
+const print = (name: string, value: string | number) => process.stdout.write(`${name}: ${value}\n`);
+const round = (n: number, digits = 3) => Number(n.toFixed(digits));
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const work = await mkdtemp(join(tmpdir(), 'ffleet-bench-'));
+const fleet = await startLocalFleet({ quiet: true });
+const pool = fleet.pools[0]!;
+const bucket = fleet.stack.bucket;
+const client = new GatewayClient(fleet.gatewayUrl);
+const prefix = 'ffleet';
+
+try {
+  print('machine_cores', (await import('node:os')).availableParallelism());
+  print('pool', pool);
+
+  // 1. End-to-end job time vs bare ffmpeg on the same 30 s 1080p input and command.
+  const seconds = quick ? 5 : 30;
+  const clip = join(work, 'input.mp4');
+  await exec('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=1920x1080:rate=30',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-g',
+    '60',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
+    clip,
+  ]);
+  const s3 = new S3Client({
+    endpoint: fleet.stack.s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: fleet.stack.accessKeyId, secretAccessKey: fleet.stack.secretAccessKey },
+  });
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'bench/input.mp4', Body: await readFile(clip) }));
+  s3.destroy();
+  const options = '-vf scale=-2:720 -c:v libx264 -preset veryfast -crf 23 -c:a copy';
+  const runs = quick ? 1 : 3;
+  const bare: number[] = [];
+  const fleetTimes: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    // Alternate so machine drift hits both sides alike.
+    const started = performance.now();
+    await exec('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-nostdin',
+      '-y',
+      '-i',
+      clip,
+      ...options.split(' '),
+      join(work, 'bare.mp4'),
+    ]);
+    bare.push(performance.now() - started);
+
+    const submitted = performance.now();
+    const { id } = await client.request<{ id: string }>('POST', '/v1/jobs', {
+      name: 'bench-e2e',
+      compute: pool,
+      inputs: [{ url: `s3://${bucket}/bench/input.mp4` }],
+      outputs: [{ url: `s3://${bucket}/bench/out-${run}.mp4`, options }],
+    });
+    let job: JobView;
+    for (;;) {
+      job = await client.request<JobView>('GET', `/v1/jobs/${id}`);
+      if (['succeeded', 'failed', 'cancelled'].includes(job.state)) break;
+      await sleep(20);
+    }
+    if (job.state !== 'succeeded') throw new Error(`bench job failed: ${JSON.stringify(job.error)}`);
+    fleetTimes.push(performance.now() - submitted);
+  }
+  const bareMedian = percentile(bare, 50);
+  const fleetMedian = percentile(fleetTimes, 50);
+  print('e2e_input', `${seconds}s 1920x1080 h264, command: ${options}`);
+  print('e2e_bare_ffmpeg_ms', Math.round(bareMedian));
+  print('e2e_fleet_job_ms', Math.round(fleetMedian));
+  print('e2e_overhead_ratio', round(fleetMedian / bareMedian));
+
+  // 2. Queue pickup latency with a warm, idle worker: ffleet's pipeline vs a bare BullMQ worker.
+  const samples = quick ? 30 : 200;
+  const redis = new Redis(fleet.stack.redisUrl, { maxRetriesPerRequest: null });
+  const poolQueue = new Queue(
+    (await client.request<{ pools: { name: string; queue: string }[] }>('GET', '/v1/pools')).pools.find(
+      (p) => p.name === pool,
+    )!.queue,
+    { connection: redis, prefix },
+  );
+  const ffleetPickup: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    // A job whose input does not exist: it is picked up, then fails fast without ffmpeg.
+    const { id } = await client.request<{ id: string }>('POST', '/v1/jobs', {
+      name: 'bench-pickup',
+      compute: pool,
+      attempts: 1,
+      inputs: [{ url: `s3://${bucket}/bench/missing-${i}.mp4` }],
+      outputs: [{ url: `s3://${bucket}/bench/never.mp4` }],
+    });
+    for (;;) {
+      const job = await poolQueue.getJob(id);
+      if (job?.finishedOn) {
+        ffleetPickup.push(job.processedOn! - job.timestamp);
+        break;
+      }
+      await sleep(2);
+    }
+  }
+  const bareQueue = new Queue('bench-bare', { connection: redis, prefix: 'bench' });
+  const bareWorker = new Worker('bench-bare', async () => {}, {
+    connection: new Redis(fleet.stack.redisUrl, { maxRetriesPerRequest: null }),
+    prefix: 'bench',
+  });
+  await bareWorker.waitUntilReady();
+  const barePickup: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const job = await bareQueue.add('noop', { i });
+    for (;;) {
+      const fresh = await bareQueue.getJob(job.id!);
+      if (fresh?.finishedOn) {
+        barePickup.push(fresh.processedOn! - fresh.timestamp);
+        break;
+      }
+      await sleep(2);
+    }
+  }
+  await bareWorker.close();
+  print('pickup_samples', samples);
+  print('pickup_ms_p50', percentile(ffleetPickup, 50));
+  print('pickup_ms_p95', percentile(ffleetPickup, 95));
+  print('pickup_bare_bullmq_ms_p50', percentile(barePickup, 50));
+  print('pickup_bare_bullmq_ms_p95', percentile(barePickup, 95));
+
+  // 3. Submit throughput: HTTP POST /v1/jobs (validated) vs bare Queue.add, same in-flight count.
+  // Jobs go to a pool with no worker here, so nothing competes for the CPU.
+  const idlePool = pool === 'xilinx' ? 'nvidia' : 'xilinx';
+  const total = quick ? 300 : 3000;
+  const inFlight = 32;
+  const body = {
+    name: 'bench-submit',
+    compute: idlePool,
+    inputs: [{ url: `s3://${bucket}/bench/input.mp4`, options: '-ss 5' }],
+    outputs: [
+      {
+        url: `s3://${bucket}/bench/submit.mp4`,
+        options: '-t 10 -c:v h264_nvenc -preset p4 -b:v 4M -c:a aac',
+      },
+    ],
+  };
+  const runConcurrent = async (task: () => Promise<unknown>) => {
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (next++ < total) await task();
+      }),
+    );
+    return total / ((performance.now() - started) / 1000);
+  };
+  const httpRate = await runConcurrent(() => client.request('POST', '/v1/jobs', body));
+  const rawQueue = new Queue('bench-submit', { connection: redis, prefix: 'bench' });
+  const bareRate = await runConcurrent(() => rawQueue.add('bench-submit', { spec: body }));
+  print('submit_in_flight', inFlight);
+  print('submit_http_per_s', Math.round(httpRate));
+  print('submit_bare_queue_add_per_s', Math.round(bareRate));
+  print('submit_rate_ratio', round(httpRate / bareRate));
+  await Promise.all([poolQueue.close(), bareQueue.close(), rawQueue.close()]);
+  redis.disconnect();
+} finally {
+  await fleet.stop();
+  await rm(work, { recursive: true, force: true });
+}

@@ -1,0 +1,162 @@
+/**
+ * `make demo`: starts a local fleet, makes a 10 s 1080p sample clip with ffmpeg's lavfi
+ * sources, uploads it through a presigned URL from the gateway, runs three jobs (a 720p
+ * H.264 transcode, a stream-copy clip, an HLS folder), shows their progress, prints each
+ * output with its size and the time per stage, and stops everything.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { formatBytes, GatewayClient, type JobView } from '@ffleet/cli';
+import { startLocalFleet } from './lib/local-fleet.ts';
+
+const exec = promisify(execFile);
+const say = (line = '') => process.stdout.write(`${line}\n`);
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const work = await mkdtemp(join(tmpdir(), 'ffleet-demo-'));
+// S3 data stays here after the demo, so its outputs can be opened as plain files.
+const dataDir = join(ROOT, '.ffleet', 'demo');
+say('▶ starting a local fleet (redis, S3, gateway, one worker)…');
+const fleet = await startLocalFleet({ quiet: true, dataDir });
+const localPath = (url: string) => join(dataDir, 's3', url.replace(/^s3:\/\//, ''));
+const pool = fleet.pools[0]!;
+const bucket = fleet.stack.bucket;
+let failed = false;
+
+try {
+  const client = new GatewayClient(fleet.gatewayUrl);
+  say(`  gateway ${fleet.gatewayUrl} · pool ${pool} · S3 ${fleet.stack.s3Endpoint} (bucket ${bucket})`);
+
+  say('▶ making a 10 s 1080p sample clip with ffmpeg lavfi sources…');
+  const clip = join(work, 'sample.mp4');
+  await exec('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=1920x1080:rate=30',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    '10',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-g',
+    '60',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
+    clip,
+  ]);
+
+  const input = `s3://${bucket}/demo/sample.mp4`;
+  const upload = await client.request<{ url: string }>('POST', '/v1/uploads', {
+    url: input,
+    contentType: 'video/mp4',
+  });
+  const put = await fetch(upload.url, {
+    method: 'PUT',
+    body: await readFile(clip),
+    headers: { 'content-type': 'video/mp4' },
+  });
+  if (!put.ok) throw new Error(`upload failed: HTTP ${put.status}`);
+  say(`  uploaded ${input} through a presigned URL`);
+
+  const jobs = [
+    {
+      name: 'transcode-720p',
+      compute: pool,
+      inputs: [{ url: input }],
+      outputs: [
+        {
+          url: `s3://${bucket}/demo/out/720p.mp4`,
+          options:
+            '-vf scale=-2:720 -c:v libx264 -preset veryfast -crf 23 -c:a aac -b:a 128k -movflags +faststart',
+        },
+      ],
+    },
+    {
+      name: 'clip-video',
+      compute: pool,
+      inputs: [{ url: input, options: '-ss 2' }],
+      outputs: [{ url: `s3://${bucket}/demo/out/clip.mp4`, options: '-t 5 -c:v copy -c:a copy' }],
+    },
+    {
+      name: 'hls',
+      compute: pool,
+      inputs: [{ url: input }],
+      outputs: [
+        {
+          url: `s3://${bucket}/demo/out/hls/`,
+          options:
+            '-vf scale=-2:540 -c:v libx264 -preset veryfast -g 60 -c:a aac -f hls -hls_time 2 -hls_playlist_type vod',
+        },
+      ],
+    },
+  ];
+  say('▶ submitting three jobs to POST /v1/jobs…');
+  const ids: string[] = [];
+  for (const job of jobs) {
+    const accepted = await client.request<{ id: string }>('POST', '/v1/jobs', job);
+    ids.push(accepted.id);
+    say(`  ${job.name.padEnd(15)} ${accepted.id}`);
+  }
+
+  say('▶ progress');
+  const last = new Map<string, string>();
+  let views: JobView[] = [];
+  for (;;) {
+    views = await Promise.all(ids.map((id) => client.request<JobView>('GET', `/v1/jobs/${id}`)));
+    for (const job of views) {
+      const p = job.progress;
+      const line = `  ${job.name.padEnd(15)} ${job.state.padEnd(9)} ${(p?.stage ?? '').padEnd(8)} ${String(Math.floor(p?.percent ?? 0)).padStart(3)}%${p?.speed ? `  ${p.speed.toFixed(2)}x` : ''}`;
+      const key = `${job.state}${p?.stage}${Math.floor((p?.percent ?? 0) / 20)}`;
+      if (last.get(job.id) !== key) say(line);
+      last.set(job.id, key);
+    }
+    if (views.every((j) => ['succeeded', 'failed', 'cancelled'].includes(j.state))) break;
+    await sleep(300);
+  }
+
+  say('▶ results');
+  for (const job of views) {
+    say(`  ${job.name} — ${job.state}`);
+    if (job.error) {
+      failed = true;
+      say(`    error ${job.error.code}: ${job.error.message}`);
+    }
+    for (const output of job.outputs ?? []) {
+      say(
+        `    output  ${output.url}  ${formatBytes(output.bytes)}${output.files ? ` in ${output.files.length} files` : ''}`,
+      );
+      say(`            ${localPath(output.url)}`);
+    }
+    if (job.timings) {
+      const t = job.timings;
+      say(
+        `    stages  download ${t.download} ms · ffmpeg ${t.ffmpeg} ms · upload ${t.upload} ms · total ${t.total} ms`,
+      );
+    }
+  }
+} catch (error) {
+  failed = true;
+  say(`demo failed: ${(error as Error).message}`);
+} finally {
+  say(`▶ stopping the local fleet (outputs stay under ${join(dataDir, 's3', bucket)})`);
+  await fleet.stop();
+  await rm(work, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,50 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import cliProgress from 'cli-progress';
+import { FINISHED, type GatewayClient, type JobView } from '../client.ts';
+import { printJob } from './print.ts';
+
+/** Follows a job until it finishes, with a live progress bar on a terminal. */
+export async function watchJob(
+  client: GatewayClient,
+  id: string,
+  opts: { intervalMs?: number } = {},
+): Promise<JobView> {
+  const interactive = process.stderr.isTTY;
+  const bar = new cliProgress.SingleBar(
+    {
+      format: ' {stage} |{bar}| {percentage}% | {fps} fps | {speed}x | {state}',
+      hideCursor: true,
+      stream: process.stderr,
+      noTTYOutput: false,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  let lastLine = '';
+  for (;;) {
+    const job = await client.request<JobView>('GET', `/v1/jobs/${id}`);
+    const percent = Math.floor(job.progress?.percent ?? 0);
+    const payload = {
+      stage: (job.progress?.stage ?? job.state).padEnd(8),
+      fps: Math.round(job.progress?.fps ?? 0),
+      speed: (job.progress?.speed ?? 0).toFixed(2),
+      state: job.state,
+    };
+    if (interactive) {
+      if (!started) {
+        bar.start(100, percent, payload);
+        started = true;
+      } else bar.update(percent, payload);
+    } else {
+      const line = `${job.id} ${job.state} ${payload.stage.trim()} ${percent}%`;
+      if (line !== lastLine) process.stderr.write(`${line}\n`);
+      lastLine = line;
+    }
+    if (FINISHED.has(job.state)) {
+      if (started) bar.stop();
+      printJob(job);
+      return job;
+    }
+    await sleep(opts.intervalMs ?? 500);
+  }
+}

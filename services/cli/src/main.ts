@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+import { ApiError } from './client.ts';
+import { buildProgram } from './program.ts';
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof ApiError) {
+    process.stderr.write(`ffleet: ${error.message}\n`);
+    const details = (error.body as { details?: unknown } | undefined)?.details;
+    if (details) process.stderr.write(`${JSON.stringify(details, null, 2)}\n`);
+  } else process.stderr.write(`ffleet: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,164 @@
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { GatewayClient, type JobView, resolveGateway } from './client.ts';
+import { formatBytes, printJob } from './commands/print.ts';
+import { watchJob } from './commands/watch.ts';
+
+interface SubmitFlags {
+  file?: string;
+  name?: string;
+  compute?: string;
+  instanceType?: string;
+  globalOptions?: string;
+  input: string[];
+  inputOptions: string[];
+  output: string[];
+  outputOptions: string[];
+  priority?: string;
+  watch?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Builds a job spec from a JSON file, flags, or both (flags win). */
+export async function jobFromFlags(flags: SubmitFlags): Promise<Record<string, unknown>> {
+  const spec: Record<string, unknown> = flags.file ? JSON.parse(await readFile(flags.file, 'utf8')) : {};
+  if (flags.name) spec.name = flags.name;
+  if (flags.compute) spec.compute = flags.compute;
+  if (flags.instanceType) spec.instanceType = flags.instanceType;
+  if (flags.globalOptions) spec.globalOptions = flags.globalOptions;
+  if (flags.priority) spec.priority = Number(flags.priority);
+  if (flags.input.length > 0) {
+    spec.inputs = flags.input.map((url, i) =>
+      flags.inputOptions[i] ? { url, options: flags.inputOptions[i] } : { url },
+    );
+  }
+  if (flags.output.length > 0) {
+    spec.outputs = flags.output.map((url, i) =>
+      flags.outputOptions[i] ? { url, options: flags.outputOptions[i] } : { url },
+    );
+  }
+  return spec;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('ffleet')
+    .description('Run FFmpeg jobs on an ffleet worker fleet')
+    .option(
+      '-g, --gateway <url>',
+      'gateway URL (default: $FFLEET_GATEWAY, .ffleet/dev.env, http://127.0.0.1:8080)',
+    )
+    .showHelpAfterError();
+  const client = () => new GatewayClient(resolveGateway(program.opts().gateway));
+
+  program
+    .command('submit')
+    .description('submit a job from a JSON file and/or flags')
+    .argument('[file]', 'job spec JSON (the POST /v1/jobs body)')
+    .option('-n, --name <name>', 'job name')
+    .option('-c, --compute <family>', 'pool family: intel, amd, arm, nvidia, xilinx')
+    .option('-t, --instance-type <type>', 'route to the pool serving this EC2 instance type')
+    .option('--global-options <options>', 'ffmpeg global options')
+    .option('-i, --input <url>', 'input URL (repeatable)', collect, [])
+    .option(
+      '--input-options <options>',
+      'options of the input at the same position (repeatable)',
+      collect,
+      [],
+    )
+    .option('-o, --output <url>', 'output URL, or folder ending in / (repeatable)', collect, [])
+    .option(
+      '--output-options <options>',
+      'options of the output at the same position (repeatable)',
+      collect,
+      [],
+    )
+    .option('-p, --priority <n>', '1 (most urgent) to 1000')
+    .option('-w, --watch', 'follow the job with a progress bar until it finishes')
+    .action(async (file: string | undefined, flags: SubmitFlags) => {
+      const spec = await jobFromFlags({ ...flags, file });
+      const accepted = await client().request<{ id: string; pool: string }>('POST', '/v1/jobs', spec);
+      process.stdout.write(`${accepted.id}\n`);
+      if (flags.watch) {
+        const job = await watchJob(client(), accepted.id);
+        if (job.state !== 'succeeded') process.exitCode = 1;
+      }
+    });
+
+  program
+    .command('get')
+    .description('show a job')
+    .argument('<id>')
+    .option('--json', 'print the raw JSON')
+    .option('-w, --watch', 'follow the job until it finishes')
+    .action(async (id: string, flags: { json?: boolean; watch?: boolean }) => {
+      if (flags.watch) {
+        const job = await watchJob(client(), id);
+        if (job.state !== 'succeeded') process.exitCode = 1;
+        return;
+      }
+      const job = await client().request<JobView>('GET', `/v1/jobs/${id}`);
+      if (flags.json) process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+      else printJob(job);
+    });
+
+  program
+    .command('list')
+    .description('list jobs, newest first')
+    .addOption(
+      new Option('-s, --state <state>').choices(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+    )
+    .option('-p, --pool <pool>')
+    .option('-n, --name <name>')
+    .option('-l, --limit <n>', 'how many', '20')
+    .action(async (flags: { state?: string; pool?: string; name?: string; limit: string }) => {
+      const query = new URLSearchParams({ limit: flags.limit });
+      if (flags.state) query.set('state', flags.state);
+      if (flags.pool) query.set('pool', flags.pool);
+      if (flags.name) query.set('name', flags.name);
+      const { jobs } = await client().request<{ jobs: JobView[] }>('GET', `/v1/jobs?${query}`);
+      for (const job of jobs) {
+        const percent = job.state === 'running' ? ` ${Math.floor(job.progress?.percent ?? 0)}%` : '';
+        process.stdout.write(
+          `${job.id}  ${job.state.padEnd(9)}${percent}  ${job.pool.padEnd(7)} ${job.name}  ${job.createdAt}\n`,
+        );
+      }
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a job: queued jobs are removed, running ffmpeg is killed')
+    .argument('<id>')
+    .action(async (id: string) => {
+      const job = await client().request<JobView>('DELETE', `/v1/jobs/${id}`);
+      process.stdout.write(`${job.id} ${job.state}\n`);
+    });
+
+  program
+    .command('pools')
+    .description('pools with queue depth, workers online and capabilities')
+    .action(async () => {
+      const { pools } = await client().request<{
+        pools: {
+          name: string;
+          family: string;
+          accelerator: string;
+          depth: Record<string, number>;
+          workers: { busy: number; concurrency: number }[];
+          capabilities: { hwaccels: string[] };
+        }[];
+      }>('GET', '/v1/pools');
+      for (const p of pools) {
+        const busy = p.workers.reduce((s, w) => s + w.busy, 0);
+        const slots = p.workers.reduce((s, w) => s + w.concurrency, 0);
+        process.stdout.write(
+          `${p.name.padEnd(8)} ${p.accelerator.padEnd(7)} waiting=${p.depth.waiting! + p.depth.prioritized!} active=${p.depth.active} ` +
+            `workers=${p.workers.length} busy=${busy}/${slots} hwaccels=${p.capabilities.hwaccels.join(',') || '-'}\n`,
+        );
+      }
+    });
+
+  return program;
+}
+
+export { formatBytes };
