@@ -94,7 +94,7 @@ describe('records from S3 are checked, not trusted', () => {
       qualityFromFfqm({
         global: { psnr: { psnr_avg: { average: 38.2 } }, ssim: { ssim_avg: { average: 0.97 } } },
       }),
-    ).toEqual({ psnr: 38.2, ssim: 0.97, vmaf: undefined });
+    ).toEqual({ psnr: 38.2, ssim: 0.97, vmaf: undefined, vmafUnavailable: undefined });
   });
 });
 

@@ -159,15 +159,14 @@ export function rowFromTiming(key: string, data: unknown): JobRow {
 }
 
 /** Averages from an ffqm record's `global` block (ffleet's or the AWS sample's). */
-export function qualityFromFfqm(data: unknown): Pick<JobRow, 'psnr' | 'ssim' | 'vmaf'> {
-  const global = ((data as { global?: unknown })?.global ?? {}) as Record<
-    string,
-    Record<string, { average?: unknown }>
-  >;
+export function qualityFromFfqm(data: unknown): Pick<JobRow, 'psnr' | 'ssim' | 'vmaf' | 'vmafUnavailable'> {
+  const record = (data ?? {}) as { global?: unknown; ffleet?: { vmaf?: { reason?: unknown } } };
+  const global = (record.global ?? {}) as Record<string, Record<string, { average?: unknown }>>;
   return {
     psnr: num(global.psnr?.psnr_avg?.average),
     ssim: num(global.ssim?.ssim_avg?.average),
     vmaf: num(global.vmaf?.vmaf?.average),
+    vmafUnavailable: str(record.ffleet?.vmaf?.reason),
   };
 }
 
