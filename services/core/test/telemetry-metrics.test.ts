@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   createMetricsRegistry,
@@ -69,5 +70,28 @@ describe('gateway metrics', () => {
     expect(queueDepth({ waiting: 2, prioritized: 1, delayed: 1, paused: 1, active: 5, completed: 9 })).toBe(
       5,
     );
+  });
+});
+
+describe('Grafana dashboard', () => {
+  it('queries only metrics ffleet exports, and every panel has a query', () => {
+    const file = new URL('../../../k8s/observability/grafana-dashboard.json', import.meta.url);
+    const dashboard = JSON.parse(readFileSync(file, 'utf8')) as {
+      panels: { type: string; title: string; targets?: { expr: string }[] }[];
+    };
+    const known = new Set<string>(Object.values(METRIC));
+    const used = new Set<string>();
+    for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) {
+      expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+      for (const target of panel.targets ?? []) {
+        for (const name of target.expr.match(/ffleet_[a-z_]+/g) ?? [])
+          used.add(name.replace(/_(bucket|sum|count)$/, ''));
+      }
+    }
+    expect([...used].filter((name) => !known.has(name))).toEqual([]);
+    // Queue depth, throughput, failures and stage durations are all on it.
+    for (const name of [METRIC.queueDepth, METRIC.jobsFinished, METRIC.stageDuration, METRIC.jobsRejected]) {
+      expect(used).toContain(name);
+    }
   });
 });
