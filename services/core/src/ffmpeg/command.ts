@@ -2,18 +2,62 @@ import { posix } from 'node:path';
 import { UnsafeJobError } from '../errors.ts';
 import type { JobSpec } from '../jobs/spec.ts';
 import { baseName, parseStorageUrl, type UrlPolicy } from '../storage/url.ts';
-import { checkOptions } from './options.ts';
+import { LIST_DEMUXERS, type ListDemuxer, MEDIA_DEMUXERS } from './option-table.ts';
+import { type ParsedOption, parseOptions } from './options.ts';
 import { tokenize } from './tokenize.ts';
 
 /**
  * The FFmpeg command model: a job's option strings become checked argv fragments, and the
  * job's inputs and outputs become files inside its work dir. Callers never name a path;
  * the worker decides every path ffmpeg sees.
+ *
+ *   tokenize.ts      option string -> words (shell-like quoting, no shell)
+ *   options.ts       words -> options checked against option-table.ts (data)
+ *   filtergraph.ts   filtergraph values parsed and checked against filter-table.ts (data)
+ *   references.ts    URL / protocol / absolute / `..` detection for every value
+ *   command.ts       job -> CommandPlan -> argv (this file)
+ *   inputs.ts        after download: list inputs (concat, HLS) checked and rewritten,
+ *                    playlists disguised as media refused
+ *   outputs.ts       before upload: the regular files ffmpeg wrote, nothing else
  */
 export interface CommandPlan {
   global: string[];
-  inputs: { args: string[]; localName: string }[];
-  outputs: { args: string[]; localName: string; folder: boolean }[];
+  /** The same options, parsed (global options written in globalOptions). */
+  globalOptions: ParsedOption[];
+  inputs: PlannedInput[];
+  outputs: PlannedOutput[];
+}
+
+export interface PlannedInput {
+  args: string[];
+  options: ParsedOption[];
+  localName: string;
+  /** The input URL as the job gave it. */
+  url: string;
+  /** The demuxer named with `-f`, if any. */
+  demuxer?: string;
+  /** Set when the input is a list of other inputs (`-f concat` / `-f hls`). */
+  list?: ListDemuxer;
+}
+
+export interface PlannedOutput {
+  args: string[];
+  options: ParsedOption[];
+  localName: string;
+  folder: boolean;
+  /** The output URL as the job gave it. */
+  url: string;
+  /** The muxer named with `-f`, if any. */
+  muxer?: string;
+  /** Values in `args` that are file names buildArgv places in a directory of the work dir. */
+  placed: PlacedArg[];
+}
+
+export interface PlacedArg {
+  /** Index in `args` of the file name. */
+  at: number;
+  /** `output`: the output's folder (uploaded with a folder output); `work`: the work dir. */
+  dir: 'output' | 'work';
 }
 
 /** Absolute directories the worker lays out for one job. */
@@ -36,34 +80,59 @@ const FOLDER_DEFAULT_FILE: Record<string, string> = {
   dash: 'manifest.mpd',
   image2: 'frame-%05d.jpg',
   segment: 'segment-%05d.ts',
+  ssegment: 'segment-%05d.ts',
+  stream_segment: 'segment-%05d.ts',
 };
+// Muxers that write several files next to their output: they need a folder output.
+const MULTI_FILE_MUXERS = new Set(['hls', 'dash', 'segment', 'ssegment', 'stream_segment']);
+const MULTI_FILE_EXTENSIONS = new Set(['.m3u8', '.mpd']);
+const FOLDER_FILENAME = /^[A-Za-z0-9_][A-Za-z0-9_.%-]{0,127}$/;
 
 /** Validates every option and URL of a job; throws UnsafeJobError naming the first problem. */
 export function planCommand(spec: JobSpec, policy: UrlPolicy = {}): CommandPlan {
-  const global = checkOptions(tokenize(spec.globalOptions, 'globalOptions'), 'global', 'globalOptions');
-  const inputs = spec.inputs.map((input, i) => {
+  const inputCount = spec.inputs.length;
+  const globalOptions = parseOptions(tokenize(spec.globalOptions, 'globalOptions'), {
+    field: 'globalOptions',
+    scope: 'global',
+    inputCount,
+  });
+  const inputs = spec.inputs.map((input, i): PlannedInput => {
     const field = `inputs[${i}].options`;
     const url = parseStorageUrl(input.url, policy);
-    if (url.folder)
+    if (url.folder) {
       throw new UnsafeJobError(`inputs[${i}].url is a folder; inputs must be objects`, { url: input.url });
-    return {
-      args: checkOptions(tokenize(input.options, field), 'input', field),
+    }
+    const options = parseOptions(tokenize(input.options, field), { field, scope: 'input', inputCount });
+    const planned: PlannedInput = {
+      args: flatten(options),
+      options,
       localName: localFileName(baseName(url), `input${i}`),
+      url: input.url,
     };
+    const demuxer = lastValue(options, 'f');
+    if (demuxer !== undefined) planned.demuxer = demuxer;
+    if ((LIST_DEMUXERS as readonly string[]).includes(demuxer ?? '')) planned.list = demuxer as ListDemuxer;
+    return planned;
   });
-  const outputs = spec.outputs.map((output, i) => {
+  const outputs = spec.outputs.map((output, i): PlannedOutput => {
     const field = `outputs[${i}].options`;
     const url = parseStorageUrl(output.url, policy);
-    const args = checkOptions(tokenize(output.options, field), 'output', field);
+    const options = parseOptions(tokenize(output.options, field), { field, scope: 'output', inputCount });
+    const args = flatten(options);
+    const muxer = lastValue(options, 'f');
     let localName: string;
     if (url.folder) {
-      const format = formatOf(args);
-      const name = output.filename ?? (format ? FOLDER_DEFAULT_FILE[format] : undefined);
+      const name = output.filename ?? (muxer ? FOLDER_DEFAULT_FILE[muxer] : undefined);
       if (!name) {
         throw new UnsafeJobError(
           `outputs[${i}] is a folder: give "filename" (the file ffmpeg writes in it) or a -f format with a default (${Object.keys(FOLDER_DEFAULT_FILE).join(', ')})`,
           { url: output.url },
         );
+      }
+      if (!FOLDER_FILENAME.test(name)) {
+        throw new UnsafeJobError(`outputs[${i}].filename "${name}" must be a plain file name`, {
+          url: output.url,
+        });
       }
       localName = name;
     } else {
@@ -74,35 +143,91 @@ export function planCommand(spec: JobSpec, policy: UrlPolicy = {}): CommandPlan 
       }
       localName = localFileName(baseName(url), `output${i}`);
     }
-    return { args, localName, folder: url.folder };
+    const placed = placedArgs(options);
+    if (!url.folder) {
+      const writesSeveral =
+        MULTI_FILE_MUXERS.has(muxer ?? '') ||
+        MULTI_FILE_EXTENSIONS.has(posix.extname(localName).toLowerCase()) ||
+        placed.some((p) => p.dir === 'output');
+      if (writesSeveral) {
+        throw new UnsafeJobError(
+          `outputs[${i}] writes several files (playlist, segments): give a folder URL ending in "/"`,
+          { url: output.url },
+        );
+      }
+    }
+    const planned: PlannedOutput = { args, options, localName, folder: url.folder, url: output.url, placed };
+    if (muxer !== undefined) planned.muxer = muxer;
+    return planned;
   });
-  return { global, inputs, outputs };
+  return { global: flatten(globalOptions), globalOptions, inputs, outputs };
 }
 
 /**
  * The full argv (without the ffmpeg binary). Fixed hardening comes first and cannot be
- * overridden: no stdin, progress on stdout, only local files as inputs.
+ * overridden: no stdin, progress on stdout, only local files as inputs, and per input a
+ * demuxer whitelist, so probing never picks a demuxer that opens other files.
  */
 export function buildArgv(plan: CommandPlan, layout: WorkLayout): string[] {
   const argv = ['-hide_banner', '-nostdin', '-y', '-nostats', '-progress', 'pipe:1', ...plan.global];
   plan.inputs.forEach((input, i) => {
+    const whitelist = input.list ? [input.list, ...MEDIA_DEMUXERS] : MEDIA_DEMUXERS;
     argv.push(
       ...input.args,
       '-protocol_whitelist',
       'file,pipe',
+      '-format_whitelist',
+      whitelist.join(','),
+      // ffleet rewrites a concat list to absolute paths of the job's own inputs.
+      ...(input.list === 'concat' ? ['-safe', '0'] : []),
       '-i',
-      posix.join(layout.inputDir(i), input.localName),
+      inside(layout.workDir, posix.join(layout.inputDir(i), input.localName)),
     );
   });
   plan.outputs.forEach((output, i) => {
-    argv.push(...output.args, posix.join(layout.outputDir(i), output.localName));
+    const args = [...output.args];
+    for (const { at, dir } of output.placed) {
+      const base = dir === 'output' ? layout.outputDir(i) : layout.workDir;
+      args[at] = inside(layout.workDir, posix.join(base, args[at]!));
+    }
+    argv.push(...args, inside(layout.workDir, posix.join(layout.outputDir(i), output.localName)));
   });
   return argv;
 }
 
-function formatOf(args: string[]): string | undefined {
-  const at = args.lastIndexOf('-f');
-  return at >= 0 ? args[at + 1] : undefined;
+/** Where ffmpeg writes output `index`'s main file. */
+export function outputPath(plan: CommandPlan, layout: WorkLayout, index: number): string {
+  const output = plan.outputs[index];
+  if (!output) throw new RangeError(`no output ${index}`);
+  return posix.join(layout.outputDir(index), output.localName);
+}
+
+function inside(workDir: string, path: string): string {
+  const root = posix.resolve(workDir);
+  const resolved = posix.resolve(path);
+  if (!resolved.startsWith(`${root}/`)) throw new Error(`refusing path outside the work dir: ${path}`);
+  return resolved;
+}
+
+function flatten(options: ParsedOption[]): string[] {
+  return options.flatMap((o) => (o.value === undefined ? [o.token] : [o.token, o.value]));
+}
+
+function lastValue(options: ParsedOption[], name: string): string | undefined {
+  return options.findLast((o) => o.name === name)?.value;
+}
+
+function placedArgs(options: ParsedOption[]): PlacedArg[] {
+  const placed: PlacedArg[] = [];
+  let at = 0;
+  for (const option of options) {
+    if (option.value !== undefined) {
+      if (option.kind === 'outputPath') placed.push({ at: at + 1, dir: 'output' });
+      if (option.kind === 'scratchPath') placed.push({ at: at + 1, dir: 'work' });
+      at += 2;
+    } else at += 1;
+  }
+  return placed;
 }
 
 /** A safe local file name that keeps the extension ffmpeg may use to pick a (de)muxer. */
