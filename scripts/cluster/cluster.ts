@@ -1,0 +1,281 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { ensureKubestack, kubectlBin } from './kubestack.ts';
+
+const run = promisify(execFile);
+const HOST = '127.0.0.1';
+
+/** A free TCP port on the loopback interface. */
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface CommandOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * A real Kubernetes control plane on 127.0.0.1 for tests: etcd, kube-apiserver, kube-controller-manager and
+ * kube-scheduler, with kwok playing the kubelets of fake nodes (their pods become Running without containers).
+ * Everything runs from one cached binary (scripts/cluster/kubestack) in a temporary directory.
+ */
+export class LocalCluster {
+  readonly dir: string;
+  readonly kubeconfig: string;
+  readonly server: string;
+  private readonly processes: { name: string; child: ChildProcess }[] = [];
+  private readonly bin: string;
+  private stopping = false;
+
+  private constructor(dir: string, bin: string, server: string) {
+    this.dir = dir;
+    this.bin = bin;
+    this.server = server;
+    this.kubeconfig = join(dir, 'kubeconfig');
+  }
+
+  static async start(log: (line: string) => void = () => {}): Promise<LocalCluster> {
+    const bin = await ensureKubestack(log);
+    const dir = await mkdtemp(join(tmpdir(), 'ffleet-cluster-'));
+    const taken = new Set<number>();
+    const port = async (): Promise<number> => {
+      for (;;) {
+        const candidate = await freePort();
+        if (!taken.has(candidate)) {
+          taken.add(candidate);
+          return candidate;
+        }
+      }
+    };
+    const ports = {
+      etcdClient: await port(),
+      etcdPeer: await port(),
+      apiserver: await port(),
+      controllerManager: await port(),
+      scheduler: await port(),
+      kwok: await port(),
+    };
+    const cluster = new LocalCluster(dir, bin, `https://${HOST}:${ports.apiserver}`);
+    try {
+      await cluster.boot(ports, log);
+    } catch (error) {
+      await cluster.stop({ keepDir: true });
+      throw new Error(`${(error as Error).message}\n${await cluster.logTails()}`);
+    }
+    return cluster;
+  }
+
+  private async boot(
+    ports: Record<
+      'etcdClient' | 'etcdPeer' | 'apiserver' | 'controllerManager' | 'scheduler' | 'kwok',
+      number
+    >,
+    log: (line: string) => void,
+  ): Promise<void> {
+    const { dir } = this;
+    const token = randomBytes(24).toString('hex');
+    await writeFile(join(dir, 'tokens.csv'), `${token},admin,admin,system:masters\n`);
+    const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(join(dir, 'sa.key'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await writeFile(join(dir, 'sa.pub'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
+    // The API server's serving certificate is self-signed (in --cert-dir); clients on loopback skip verifying it.
+    await writeFile(
+      this.kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters:',
+        `- name: local\n  cluster:\n    server: ${this.server}\n    insecure-skip-tls-verify: true`,
+        'users:',
+        `- name: admin\n  user:\n    token: ${token}`,
+        'contexts:',
+        '- name: local\n  context:\n    cluster: local\n    user: admin',
+        'current-context: local',
+        '',
+      ].join('\n'),
+    );
+
+    const etcdUrl = `http://${HOST}:${ports.etcdClient}`;
+    const peerUrl = `http://${HOST}:${ports.etcdPeer}`;
+    this.spawn('etcd', [
+      'etcd',
+      `--data-dir=${join(dir, 'etcd')}`,
+      '--name=local',
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=local=${peerUrl}`,
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ]);
+    await this.waitFor('etcd', async () => (await fetch(`${etcdUrl}/health`)).ok);
+
+    this.spawn('kube-apiserver', [
+      'apiserver',
+      `--etcd-servers=${etcdUrl}`,
+      `--bind-address=${HOST}`,
+      `--advertise-address=${HOST}`,
+      `--secure-port=${ports.apiserver}`,
+      `--cert-dir=${join(dir, 'pki')}`,
+      `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      // Cluster IPs are only allocated, never routed: nothing here sends traffic to them.
+      '--service-cluster-ip-range=10.96.0.0/16',
+      `--service-account-key-file=${join(dir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+      '--service-account-issuer=https://kubernetes.default.svc',
+      // A loopback address may not be published as the `kubernetes` Service's endpoint.
+      '--endpoint-reconciler-type=none',
+      '--v=1',
+    ]);
+    await this.waitFor(
+      'kube-apiserver',
+      async () => (await this.kubectl(['get', '--raw', '/readyz'])).stdout === 'ok',
+    );
+
+    this.spawn('kube-controller-manager', [
+      'controller-manager',
+      `--kubeconfig=${this.kubeconfig}`,
+      `--bind-address=${HOST}`,
+      `--secure-port=${ports.controllerManager}`,
+      '--leader-elect=false',
+      `--service-account-private-key-file=${join(dir, 'sa.key')}`,
+      '--use-service-account-credentials=false',
+      // Fake nodes never reach the network: no pod CIDRs or cloud routes to manage.
+      '--allocate-node-cidrs=false',
+      '--v=1',
+    ]);
+    this.spawn('kube-scheduler', [
+      'scheduler',
+      `--kubeconfig=${this.kubeconfig}`,
+      `--bind-address=${HOST}`,
+      `--secure-port=${ports.scheduler}`,
+      '--leader-elect=false',
+      '--v=1',
+    ]);
+    this.spawn('kwok', [
+      'kwok',
+      `--kubeconfig=${this.kubeconfig}`,
+      '--manage-all-nodes=false',
+      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+      '--cidr=10.0.0.1/16',
+      `--node-ip=${HOST}`,
+      `--server-address=${HOST}:${ports.kwok}`,
+      '--node-lease-duration-seconds=40',
+    ]);
+    // The default namespace exists once the controllers run; service accounts need the token controller.
+    await this.waitFor('kube-controller-manager', async () => {
+      const { stdout } = await this.kubectl([
+        'get',
+        'serviceaccount',
+        'default',
+        '-n',
+        'default',
+        '-o',
+        'name',
+      ]);
+      return stdout.trim() === 'serviceaccount/default';
+    });
+    log(`cluster ready at ${this.server} (kubeconfig ${this.kubeconfig})`);
+  }
+
+  private spawn(name: string, args: string[]): void {
+    const out = createWriteStream(join(this.dir, `${name}.log`));
+    const child = spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    child.on('exit', (code, signal) => {
+      if (!this.stopping) out.write(`\n[${name} exited: code ${code} signal ${signal}]\n`);
+    });
+    this.processes.push({ name, child });
+  }
+
+  private async waitFor(name: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const proc = this.processes.find((p) => p.name === name);
+      if (proc && proc.child.exitCode !== null)
+        throw new Error(`${name} exited with code ${proc.child.exitCode}`);
+      if (await ready().catch(() => false)) return;
+      await sleep(250);
+    }
+    throw new Error(`${name} not ready after ${timeoutMs / 1000} s`);
+  }
+
+  /** Runs kubectl against this cluster; rejects with kubectl's stderr on failure. */
+  async kubectl(args: string[], input?: string): Promise<CommandOutput> {
+    return await runWithInput(kubectlBin, ['--kubeconfig', this.kubeconfig, ...args], input);
+  }
+
+  /** Polls until `check` returns a value (not undefined), or throws with the last observation. */
+  async eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      try {
+        const value = await check();
+        if (value !== undefined) return value;
+      } catch (error) {
+        last = error;
+      }
+      await sleep(250);
+    }
+    throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+  }
+
+  /** The last lines of each component's log, for failure messages. */
+  async logTails(lines = 15): Promise<string> {
+    const parts: string[] = [];
+    for (const { name } of this.processes) {
+      const file = join(this.dir, `${name}.log`);
+      if (!existsSync(file)) continue;
+      const text = (await readFile(file, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+      parts.push(`--- ${name} ---\n${text}`);
+    }
+    return parts.join('\n');
+  }
+
+  async stop(options: { keepDir?: boolean } = {}): Promise<void> {
+    this.stopping = true;
+    // Reverse order: kwok and the controllers before the API server, etcd last.
+    for (const { child } of [...this.processes].reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (!options.keepDir) await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function runWithInput(file: string, args: string[], input?: string): Promise<CommandOutput> {
+  if (input === undefined) {
+    const { stdout, stderr } = await run(file, args, { maxBuffer: 64 * 1024 * 1024 });
+    return { stdout, stderr };
+  }
+  return await new Promise((resolve, reject) => {
+    const child = execFile(file, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(Object.assign(error, { stdout, stderr }));
+      else resolve({ stdout, stderr });
+    });
+    child.stdin?.end(input);
+  });
+}
