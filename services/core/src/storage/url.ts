@@ -21,6 +21,20 @@ const MAX_KEY_BYTES = 1024;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 // C0/C1 controls, DEL, backslash, and Unicode line/paragraph separators: never in a key.
 const FORBIDDEN_KEY_CHARS = /[\u0000-\u001f\u007f-\u009f\\\u2028\u2029]/;
+// Invisible format characters (zero-width, bidi overrides, BOM): a key must read as it is.
+const FORMAT_CHARS = /\p{Cf}/u;
+// Slash and dot look-alikes that NFKC normalization does not fold, but a person (or a tool
+// that transliterates) reads as "/" or ".".
+const SLASH_OR_DOT_LOOKALIKES: Record<string, string> = {
+  '\u2215': '/', // division slash
+  '\u2044': '/', // fraction slash
+  '\u29f8': '/', // big solidus
+  '\u2216': '\\', // set minus
+  '\u29f9': '\\', // big reverse solidus
+  '\ufe68': '\\', // small reverse solidus
+  '\u00b7': '.', // middle dot
+  '\u2219': '.', // bullet operator
+};
 
 export function parseStorageUrl(raw: string, policy: UrlPolicy = {}): StorageUrl {
   if (typeof raw !== 'string' || raw.length === 0) throw new InvalidJobError('URL is empty');
@@ -66,14 +80,25 @@ function checkKey(key: string, raw: string): string {
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
     throw new UnsafeJobError(`object key is longer than ${MAX_KEY_BYTES} bytes`, { url: raw.slice(0, 80) });
   }
+  if (!key.isWellFormed()) throw new UnsafeJobError('object key is not valid Unicode', { url: raw });
   if (FORBIDDEN_KEY_CHARS.test(key)) {
     throw new UnsafeJobError('object key contains a control character or backslash', { url: raw });
+  }
+  if (FORMAT_CHARS.test(key)) {
+    throw new UnsafeJobError('object key contains an invisible Unicode format character', { url: raw });
   }
   if (key.startsWith('/')) throw new UnsafeJobError('object key must not be absolute', { url: raw });
   const segments = (key.endsWith('/') ? key.slice(0, -1) : key).split('/');
   for (const segment of segments) {
     if (segment === '' || segment === '.' || segment === '..') {
       throw new UnsafeJobError(`object key has a "${segment || '//'}" path segment`, { url: raw });
+    }
+    const folded = [...segment.normalize('NFKC')].map((c) => SLASH_OR_DOT_LOOKALIKES[c] ?? c).join('');
+    if (folded === '.' || folded === '..' || folded.includes('/') || folded.includes('\\')) {
+      throw new UnsafeJobError(
+        `object key segment "${segment}" reads as "${folded}" (Unicode look-alike of a path separator or "..")`,
+        { url: raw },
+      );
     }
   }
   return key;
