@@ -149,8 +149,9 @@ try {
     }
   }
   const bareQueue = new Queue('bench-bare', { connection: redis, prefix: 'bench' });
+  const bareWorkerConnection = new Redis(fleet.stack.redisUrl, { maxRetriesPerRequest: null });
   const bareWorker = new Worker('bench-bare', async () => {}, {
-    connection: new Redis(fleet.stack.redisUrl, { maxRetriesPerRequest: null }),
+    connection: bareWorkerConnection,
     prefix: 'bench',
   });
   await bareWorker.waitUntilReady();
@@ -167,6 +168,7 @@ try {
     }
   }
   await bareWorker.close();
+  bareWorkerConnection.disconnect();
   print('pickup_samples', samples);
   print('pickup_ms_p50', percentile(ffleetPickup, 50));
   print('pickup_ms_p95', percentile(ffleetPickup, 95));
