@@ -201,3 +201,52 @@ describe('failures a user can cause are clear and not retried in vain', () => {
     for (const pool of pools.pools) expect(pool.depth.waiting + pool.depth.prioritized).toBe(0);
   });
 });
+
+describe('transient failures are retried; the worker checks every job itself', () => {
+  it('retries with backoff while S3 is unreachable, then fails as transient', async () => {
+    const { freePort } = await import('../../scripts/lib/stack.ts');
+    const deadS3 = `http://127.0.0.1:${await freePort()}`;
+    const worker = await fleet.startWorker('arm', { S3_ENDPOINT: deadS3 });
+    const id = await submit({
+      name: 's3-down',
+      compute: 'arm',
+      attempts: 2,
+      inputs: [{ url: `s3://${bucket}/inputs/sample.mp4` }],
+      outputs: [{ url: `s3://${bucket}/out/s3-down.mp4` }],
+    });
+    const job = await fleet.waitFor<Job>(id, finished, 60_000);
+    expect(job.state).toBe('failed');
+    expect(job.error!.code).toBe('transient');
+    expect(job.attempts).toEqual({ made: 2, max: 2 });
+    worker.child.kill('SIGKILL');
+  });
+
+  it('fails a hostile job written straight into the queue, before anything runs', async () => {
+    const { Queue } = await import('bullmq');
+    const queue = new Queue('ffleet-intel', {
+      connection: { url: fleet.stack.redisUrl },
+      prefix: fleet.env.FFLEET_QUEUE_PREFIX,
+    });
+    await queue.add(
+      'sneaky',
+      {
+        pool: 'intel',
+        submittedAt: Date.now(),
+        spec: {
+          name: 'sneaky',
+          compute: 'intel',
+          inputs: [{ url: `s3://${bucket}/inputs/sample.mp4` }],
+          outputs: [{ url: `s3://${bucket}/out/sneaky.mp4`, options: '-i /etc/passwd -map 1' }],
+        },
+      },
+      { jobId: 'sneaky-1', attempts: 3 },
+    );
+    await queue.close();
+    const job = await fleet.waitFor<Job>('sneaky-1', finished);
+    expect(job.state).toBe('failed');
+    expect(job.error!.code).toBe('unsafe_job');
+    expect(job.error!.message).toContain('-i');
+    expect(job.attempts.made).toBe(1);
+    expect(await fleet.exists('out/sneaky.mp4')).toBe(false);
+  });
+});
