@@ -22,7 +22,9 @@ demo: $(SETUP_STAMP) ## transcode a sample clip end to end on a local fleet, the
 	node scripts/demo.ts
 
 test: $(SETUP_STAMP) lint typecheck ## lint, typecheck, unit and end-to-end tests
-	pnpm exec vitest run
+	@mkdir -p .ffleet
+	pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=.ffleet/test-results.json; \
+	  status=$$?; node scripts/test-summary.ts .ffleet/test-results.json; exit $$status
 
 test-unit: $(SETUP_STAMP)
 	pnpm exec vitest run --project unit

@@ -20,6 +20,8 @@ need_apt=()
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v curl >/dev/null || need_apt+=(curl)
+# Headless Chromium renders the `ffleet report` HTML page in its test.
+command -v chromium >/dev/null || need_apt+=(chromium fonts-dejavu-core)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   as_root apt-get update -qq
@@ -63,9 +65,24 @@ go_tool() { # name version module
   GOBIN="$cache/bin" GOFLAGS=-mod=mod go install "$module@$version"
   echo "$version" >"$stamp"
 }
+# Jaeger's go.mod has replace directives, so `go install module@version` refuses it: build
+# from the module's source in the Go module cache instead.
+jaeger_build() {
+  local stamp="$cache/bin/.jaeger.version"
+  if [ -x "$cache/bin/jaeger" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$JAEGER_VERSION" ]; then return; fi
+  log "building jaeger $JAEGER_VERSION from the Go module cache"
+  local src tmp
+  src="$(GOFLAGS=-mod=mod go mod download -json "github.com/jaegertracing/jaeger@$JAEGER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  tmp="$(mktemp -d)"
+  cp -r "$src/." "$tmp"
+  chmod -R u+w "$tmp"
+  (cd "$tmp" && GOFLAGS=-mod=mod go build -trimpath -o "$cache/bin/jaeger" ./cmd/jaeger)
+  rm -rf "$tmp"
+  echo "$JAEGER_VERSION" >"$stamp"
+}
 go_tool versitygw "$VERSITYGW_VERSION" github.com/versity/versitygw/cmd/versitygw
 if [ "${FFLEET_SETUP_SKIP_OPTIONAL:-}" != 1 ]; then
-  go_tool jaeger "$JAEGER_VERSION" github.com/jaegertracing/jaeger/cmd/jaeger
+  jaeger_build
   go_tool helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
 fi
 

@@ -2,3 +2,4 @@ export { GatewayClient, type JobView, resolveGateway } from './client.ts';
 export { formatBytes, printJob } from './commands/print.ts';
 export { watchJob } from './commands/watch.ts';
 export { buildProgram, jobFromFlags } from './program.ts';
+export * from './report/index.ts';

@@ -14,3 +14,4 @@ export * from './storage/router.ts';
 export * from './storage/s3.ts';
 export * from './storage/storage.ts';
 export * from './storage/url.ts';
+export * from './telemetry/index.ts';

@@ -3,3 +3,4 @@ export { probeCapabilities, probeDurationSeconds } from './ffmpeg/probe.ts';
 export { runFfmpeg } from './ffmpeg/run.ts';
 export { FleetWorker } from './fleet/fleet-worker.ts';
 export { runJob } from './pipeline/run-job.ts';
+export * from './quality/index.ts';
