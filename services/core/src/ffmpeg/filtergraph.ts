@@ -232,8 +232,9 @@ export function checkFiltergraph(text: string, ctx: FiltergraphContext): Filterg
       refuse(`filter instance name "${node.instance}" must be letters, digits and _`, { filter });
     }
     for (const label of [...node.inputs, ...node.outputs]) {
-      if (!LABEL.test(label))
-        refuse(`link label "[${label}]" must be letters, digits, _ . and :`, { filter });
+      if (!LABEL.test(label) || referenceProblem(label)) {
+        refuse(`link label "[${label}]" must be letters, digits, _ . and : (and no protocol)`, { filter });
+      }
       const input = /^(\d+)(:|$)/.exec(label);
       if (input && Number(input[1]) >= ctx.inputCount) {
         refuse(`link label "[${label}]" refers to input ${input[1]}, but the job has ${ctx.inputCount}`, {
