@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptedJobs, type OutputExpectation } from '../../../test/security/accepted.ts';
 import { writeFixture } from '../../../test/security/fixtures.ts';
-import { buildArgv, outputPath, workLayout } from '../src/ffmpeg/command.ts';
+import { buildArgv, outputPath, probeInputArgs, workLayout } from '../src/ffmpeg/command.ts';
 import { checkInputFiles } from '../src/ffmpeg/inputs.ts';
 import { listOutputFiles } from '../src/ffmpeg/outputs.ts';
 import { validateJob } from '../src/jobs/validate.ts';
@@ -85,6 +85,17 @@ describe('accepted jobs', () => {
       }
       for (let i = 0; i < plan.outputs.length; i++) await mkdir(layout.outputDir(i), { recursive: true });
       await checkInputFiles(plan, layout);
+
+      // The worker probes inputs with the same hardening as the job's command.
+      for (let i = 0; i < plan.inputs.length; i++) {
+        await probe(
+          'ffprobe',
+          ['-v', 'error', '-show_entries', 'format=duration', ...probeInputArgs(plan, layout, i)],
+          {
+            env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+          },
+        );
+      }
 
       const { code, stderr } = await ffmpeg(buildArgv(plan, layout), layout.workDir);
       expect(code, stderr).toBe(0);

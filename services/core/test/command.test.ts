@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildArgv, outputPath, planCommand, workLayout } from '../src/ffmpeg/command.ts';
+import {
+  buildArgv,
+  inputHardening,
+  outputPath,
+  planCommand,
+  probeInputArgs,
+  workLayout,
+} from '../src/ffmpeg/command.ts';
 import type { JobSpec } from '../src/jobs/spec.ts';
 
 const layout = workLayout('/work/job-1');
@@ -86,6 +93,31 @@ describe('planCommand and buildArgv', () => {
     expect(argv[first + 1]!.split(',')[0]).toBe('concat');
     expect(argv.slice(first + 2, first + 6)).toEqual(['-safe', '0', '-i', '/work/job-1/in/0/list.txt']);
     expect(argv.filter((a) => a === '-safe')).toHaveLength(1);
+  });
+
+  it('gives ffprobe the same input hardening as ffmpeg', () => {
+    const plan = planCommand(
+      job({
+        inputs: [
+          { url: 's3://media/in/list.txt', options: '-f concat -ss 3' },
+          { url: 's3://media/in/a.mp4' },
+        ],
+      }),
+    );
+    expect(probeInputArgs(plan, layout, 0)).toEqual([
+      '-f',
+      'concat',
+      ...inputHardening(plan.inputs[0]!),
+      '-i',
+      '/work/job-1/in/0/list.txt',
+    ]);
+    expect(inputHardening(plan.inputs[0]!)).toContain('-safe');
+    expect(probeInputArgs(plan, layout, 1)).toEqual([
+      ...inputHardening(plan.inputs[1]!),
+      '-i',
+      '/work/job-1/in/1/a.mp4',
+    ]);
+    expect(() => probeInputArgs(plan, layout, 2)).toThrow(RangeError);
   });
 
   it('names local files after the URL, keeping the extension and dropping anything unsafe', () => {

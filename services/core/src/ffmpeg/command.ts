@@ -171,18 +171,7 @@ export function planCommand(spec: JobSpec, policy: UrlPolicy = {}): CommandPlan 
 export function buildArgv(plan: CommandPlan, layout: WorkLayout): string[] {
   const argv = ['-hide_banner', '-nostdin', '-y', '-nostats', '-progress', 'pipe:1', ...plan.global];
   plan.inputs.forEach((input, i) => {
-    const whitelist = input.list ? [input.list, ...MEDIA_DEMUXERS] : MEDIA_DEMUXERS;
-    argv.push(
-      ...input.args,
-      '-protocol_whitelist',
-      'file,pipe',
-      '-format_whitelist',
-      whitelist.join(','),
-      // ffleet rewrites a concat list to absolute paths of the job's own inputs.
-      ...(input.list === 'concat' ? ['-safe', '0'] : []),
-      '-i',
-      inside(layout.workDir, posix.join(layout.inputDir(i), input.localName)),
-    );
+    argv.push(...input.args, ...inputHardening(input), '-i', inputPath(plan, layout, i));
   });
   plan.outputs.forEach((output, i) => {
     const args = [...output.args];
@@ -193,6 +182,46 @@ export function buildArgv(plan: CommandPlan, layout: WorkLayout): string[] {
     argv.push(...args, inside(layout.workDir, posix.join(layout.outputDir(i), output.localName)));
   });
   return argv;
+}
+
+/**
+ * The options ffleet puts before every input: local files only, and only media demuxers
+ * (plus the declared list demuxer), so probing never picks one that opens other files.
+ * ffmpeg passes both lists on to every nested input it opens.
+ */
+export function inputHardening(input: PlannedInput): string[] {
+  const demuxers = input.list ? [input.list, ...MEDIA_DEMUXERS] : MEDIA_DEMUXERS;
+  return [
+    '-protocol_whitelist',
+    'file,pipe',
+    '-format_whitelist',
+    demuxers.join(','),
+    // checkInputFiles rewrote the concat list to absolute paths of the job's own inputs.
+    ...(input.list === 'concat' ? ['-safe', '0'] : []),
+  ];
+}
+
+/**
+ * Arguments for ffprobe (or any other ffmpeg tool the worker runs) to open input `index`
+ * with the same hardening as the job's own command; append them after the tool's options.
+ * Use only after checkInputFiles.
+ */
+export function probeInputArgs(plan: CommandPlan, layout: WorkLayout, index: number): string[] {
+  const input = plan.inputs[index];
+  if (!input) throw new RangeError(`no input ${index}`);
+  return [
+    ...(input.demuxer ? ['-f', input.demuxer] : []),
+    ...inputHardening(input),
+    '-i',
+    inputPath(plan, layout, index),
+  ];
+}
+
+/** Where the worker puts input `index`'s downloaded file. */
+export function inputPath(plan: CommandPlan, layout: WorkLayout, index: number): string {
+  const input = plan.inputs[index];
+  if (!input) throw new RangeError(`no input ${index}`);
+  return inside(layout.workDir, posix.join(layout.inputDir(index), input.localName));
 }
 
 /** Where ffmpeg writes output `index`'s main file. */
