@@ -115,8 +115,14 @@ export class FleetQueues {
     return this.#toView(job);
   }
 
-  async #toView(job: Job<JobData, JobResult>): Promise<JobView> {
-    const state = await job.getState();
+  async #toView(fetched: Job<JobData, JobResult>): Promise<JobView> {
+    const state = await fetched.getState();
+    // The job may have finished between reading it and reading its state: a finished job's
+    // data is final, so read it again to report the state and data of the same moment.
+    const job =
+      (state === 'completed' || state === 'failed') && !fetched.finishedOn
+        ? ((await this.queue(fetched.data.pool).getJob(fetched.id!)) ?? fetched)
+        : fetched;
     const logs =
       state === 'failed' ? (await this.queue(job.data.pool).getJobLogs(job.id!, -LOG_LINES, -1)).logs : [];
     return toJobView(job, state, logs);
