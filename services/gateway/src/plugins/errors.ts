@@ -6,6 +6,8 @@ import fp from 'fastify-plugin';
  * Every error leaves the gateway as `{error, message, details}` with the right status:
  * schema failures and unsafe jobs are 400s that name the problem, unknown routes 404.
  */
+const JOB_ROUTE = /^\/(v1\/jobs|batch\/execute\/[^/?]+)\/?(\?|$)/;
+
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError | FfleetError | Error, request, reply) => {
     if (error instanceof FfleetError) {
@@ -24,13 +26,22 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
       const what = first?.property
         ? `unknown property "${first.property}"`
         : `${first?.path} ${first?.message}`;
+      // A job body that breaks the schema is an invalid job, the same answer a worker gives.
+      const isJob = fastifyError.validationContext === 'body' && JOB_ROUTE.test(request.url);
       return reply.status(400).send({
-        error: 'invalid_request',
-        message: `${fastifyError.validationContext ?? 'request'}: ${what}`,
+        error: isJob ? 'invalid_job' : 'invalid_request',
+        message: isJob
+          ? `job spec is invalid: ${what}`
+          : `${fastifyError.validationContext ?? 'request'}: ${what}`,
         details,
       });
     }
     const status = fastifyError.statusCode ?? 500;
+    if (fastifyError.code?.startsWith('FST_ERR_CTP_') && status === 400) {
+      return reply
+        .status(400)
+        .send({ error: 'invalid_request', message: `body: ${error.message}`, details: null });
+    }
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     return reply.status(status).send({
       error:

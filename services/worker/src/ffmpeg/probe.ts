@@ -4,22 +4,18 @@ import { promisify } from 'node:util';
 const exec = promisify(execFile);
 const CLEAN_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
-/** Media duration in seconds from ffprobe, or undefined when it cannot tell (still images, streams). */
-export async function probeDurationSeconds(ffprobePath: string, file: string): Promise<number | undefined> {
+/**
+ * Media duration in seconds from ffprobe, or undefined when it cannot tell (still images,
+ * streams). `inputArgs` open the input with the job's own hardening (`probeInputArgs`).
+ */
+export async function probeDurationSeconds(
+  ffprobePath: string,
+  inputArgs: string[],
+): Promise<number | undefined> {
   try {
     const { stdout } = await exec(
       ffprobePath,
-      [
-        '-v',
-        'error',
-        '-protocol_whitelist',
-        'file',
-        '-show_entries',
-        'format=duration',
-        '-of',
-        'default=nw=1:nk=1',
-        file,
-      ],
+      ['-v', 'error', '-show_entries', 'format=duration', '-of', 'default=nw=1:nk=1', ...inputArgs],
       { env: CLEAN_ENV, timeout: 30_000 },
     );
     const seconds = Number(stdout.trim());

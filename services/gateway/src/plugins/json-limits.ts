@@ -1,0 +1,15 @@
+import { checkJsonLimits } from '@ffleet/core';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+const JOB_ROUTES = /^\/(v1\/jobs|batch\/execute\/[^/?]+)\/?(\?|$)/;
+
+/**
+ * Bounds on the shape of a submitted job (depth, number of values and keys), checked after
+ * parsing and before schema validation, so a deep or huge body is refused cheaply with a 400.
+ */
+export const jsonLimitsPlugin = fp(async (app: FastifyInstance) => {
+  app.addHook('preValidation', async (request) => {
+    if (request.method === 'POST' && JOB_ROUTES.test(request.url)) checkJsonLimits(request.body);
+  });
+});
