@@ -7,6 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -201,7 +202,33 @@ try {
     );
     return total / ((performance.now() - started) / 1000);
   };
-  const httpRate = await runConcurrent(() => client.request('POST', '/v1/jobs', body));
+  // A keep-alive HTTP/1.1 client with one socket per request in flight, like a busy service.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
+  const payload = JSON.stringify(body);
+  const gatewayUrl = new URL(fleet.gatewayUrl);
+  const post = () =>
+    new Promise<void>((resolve, reject) => {
+      const request = http.request(
+        {
+          agent,
+          host: gatewayUrl.hostname,
+          port: gatewayUrl.port,
+          path: '/v1/jobs',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () =>
+            response.statusCode === 202 ? resolve() : reject(new Error(`HTTP ${response.statusCode}`)),
+          );
+        },
+      );
+      request.on('error', reject);
+      request.end(payload);
+    });
+  const httpRate = await runConcurrent(post);
+  agent.destroy();
   const rawQueue = new Queue('bench-submit', { connection: redis, prefix: 'bench' });
   const bareRate = await runConcurrent(() => rawQueue.add('bench-submit', { spec: body }));
   print('submit_in_flight', inFlight);
