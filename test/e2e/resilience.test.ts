@@ -141,3 +141,26 @@ describe('workers that die or are told to stop lose no job', () => {
     expect(job.state).toBe('succeeded');
   });
 });
+
+describe('Redis restarts', () => {
+  it('queued jobs survive a Redis restart; gateway and a connected worker reconnect and run them', async () => {
+    const quick = (name: string) => ({
+      name,
+      compute: 'amd',
+      inputs: [{ url: `s3://${bucket}/inputs/sample.mp4` }],
+      outputs: [{ url: `s3://${bucket}/out/${name}.mp4`, options: '-t 1 -c copy' }],
+    });
+    const queued = await submit(quick('before-restart'));
+    await fleet.stack.restartRedis();
+    // The job was persisted (AOF) and the gateway reconnects on its own.
+    expect((await fleet.waitFor<Job>(queued, (job) => job.state === 'queued', 15_000)).state).toBe('queued');
+    const worker = await fleet.startWorker('amd');
+    expect((await fleet.waitFor<Job>(queued, finished)).state).toBe('succeeded');
+
+    // A worker that was connected while Redis went away picks up work again afterwards.
+    await fleet.stack.restartRedis();
+    const after = await submit(quick('after-restart'));
+    expect((await fleet.waitFor<Job>(after, finished, 60_000)).state).toBe('succeeded');
+    await stopWorker(worker, 'SIGKILL');
+  });
+});
