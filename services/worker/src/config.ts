@@ -15,6 +15,10 @@ export interface WorkerConfig {
   ffprobePath: string;
   /** Port of /healthz and /metrics; 0 disables the server. */
   httpPort: number;
+  /** Measure quality for jobs that do not say (a job's `quality` overrides it). */
+  qualityDefault: boolean;
+  /** Bucket for quality and timing records; unset: the bucket of the job's first output. */
+  metricsBucket?: string;
 }
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -38,5 +42,15 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     ffmpegPath: env.FFMPEG_PATH || 'ffmpeg',
     ffprobePath: env.FFPROBE_PATH || 'ffprobe',
     httpPort: intFromEnv(env.FFLEET_WORKER_PORT, 9090),
+    qualityDefault: booleanFromEnv(env.FFLEET_QUALITY_DEFAULT, true, 'FFLEET_QUALITY_DEFAULT'),
+    metricsBucket: env.FFLEET_METRICS_BUCKET || undefined,
   };
+}
+
+function booleanFromEnv(value: string | undefined, fallback: boolean, name: string): boolean {
+  if (value === undefined || value === '') return fallback;
+  const lower = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(lower)) return true;
+  if (['false', '0', 'no', 'off'].includes(lower)) return false;
+  throw new Error(`${name} must be true or false, got "${value}"`);
 }

@@ -1,17 +1,43 @@
 #!/usr/bin/env node
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { createLogger, FileStore, S3Store, StorageRouter } from '@ffleet/core';
+import {
+  createLogger,
+  createMetricsRegistry,
+  FileStore,
+  RESOURCE,
+  registerWorkerMetrics,
+  S3Store,
+  StorageRouter,
+  startTelemetry,
+} from '@ffleet/core';
 import { loadWorkerConfig } from './config.ts';
 import { probeCapabilities } from './ffmpeg/probe.ts';
 import { FleetWorker } from './fleet/fleet-worker.ts';
 
 const config = loadWorkerConfig();
 const logger = createLogger('ffleet-worker', { pool: config.pool.name });
+// Also resolves where this worker runs (instance type, zone, capacity type), which the job
+// records carry whether or not tracing is on.
+const telemetry = await startTelemetry({
+  service: 'ffleet-worker',
+  pool: config.pool.name,
+  accelerator: config.pool.accelerator,
+  onWarning: (message) => logger.warn(message),
+});
+const placementOf = (key: string) => {
+  const value = telemetry.resource[key];
+  return typeof value === 'string' ? value : undefined;
+};
+logger.info({ tracing: telemetry.enabled, resource: telemetry.resource }, 'telemetry');
+
 const capabilities = await probeCapabilities(config.ffmpegPath);
 const missing = config.pool.encoders.filter((e) => !capabilities.encoders.includes(e));
 if (missing.length > 0) logger.warn({ missing }, 'this ffmpeg lacks encoders the pool registry lists');
 await mkdir(config.workRoot, { recursive: true });
+
+const registry = createMetricsRegistry({ service: 'ffleet-worker' });
+const metrics = registerWorkerMetrics(registry, { pool: config.pool.name, concurrency: config.concurrency });
 
 const worker = new FleetWorker(config.fleet.redisUrl, config.fleet.queuePrefix, {
   pool: config.pool,
@@ -20,6 +46,7 @@ const worker = new FleetWorker(config.fleet.redisUrl, config.fleet.queuePrefix, 
   lockDurationMs: config.lockDurationMs,
   capabilities,
   logger,
+  metrics,
   deps: {
     config: config.fleet,
     storage: new StorageRouter({
@@ -30,14 +57,31 @@ const worker = new FleetWorker(config.fleet.redisUrl, config.fleet.queuePrefix, 
     ffprobePath: config.ffprobePath,
     workRoot: config.workRoot,
     maxOutputBytes: config.maxOutputBytes,
+    tracer: telemetry.tracer,
+    qualityDefault: config.qualityDefault,
+    metricsBucket: config.metricsBucket,
+    placement: {
+      instanceType: placementOf(RESOURCE.hostType),
+      capacityType: placementOf(RESOURCE.capacityType),
+      zone: placementOf(RESOURCE.zone),
+      node: placementOf(RESOURCE.k8sNode),
+    },
   },
 });
 
-const health = createServer((request, response) => {
-  if (request.url === '/healthz') return void response.writeHead(200).end('ok');
+const server = createServer((request, response) => {
+  const path = request.url?.split('?')[0];
+  if (path === '/healthz') return void response.writeHead(200).end('ok');
+  if (path === '/metrics' && request.method === 'GET') {
+    registry
+      .metrics()
+      .then((text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text))
+      .catch((error) => response.writeHead(500).end(String(error)));
+    return;
+  }
   response.writeHead(404).end();
 });
-if (config.httpPort > 0) health.listen(config.httpPort, process.env.FFLEET_WORKER_HOST ?? '0.0.0.0');
+if (config.httpPort > 0) server.listen(config.httpPort, process.env.FFLEET_WORKER_HOST ?? '0.0.0.0');
 
 await worker.start();
 
@@ -45,7 +89,12 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, async () => {
     logger.info({ signal }, 'signal received');
     await worker.stop();
-    health.close();
+    server.close();
+    // Spans of the last jobs go out before the process does, unless the collector is gone.
+    await Promise.race([
+      telemetry.shutdown().catch((error) => logger.warn({ err: error }, 'telemetry shutdown failed')),
+      new Promise((resolve) => setTimeout(resolve, 5000).unref()),
+    ]);
     process.exit(0);
   });
 }

@@ -9,7 +9,7 @@ export interface JobData {
   traceparent?: string;
 }
 
-export type Stage = 'queued' | 'download' | 'ffmpeg' | 'upload' | 'done';
+export type Stage = 'queued' | 'download' | 'ffmpeg' | 'upload' | 'quality' | 'done';
 
 /** Stored with `job.updateProgress`. */
 export interface JobProgress {
@@ -27,15 +27,44 @@ export interface OutputResult {
   files?: { url: string; bytes: number }[];
 }
 
+/** PSNR/SSIM/VMAF of a job's first output against its first input, or why there are none. */
+export interface QualitySummary {
+  /** `not_applicable`: nothing to compare (no video, a folder output, …); `failed`: measuring broke. Neither fails the job. */
+  status: 'measured' | 'not_applicable' | 'failed';
+  /** Mean per-frame PSNR in dB (capped at 100: identical frames). */
+  psnr?: number;
+  /** Mean per-frame SSIM (1 = identical). */
+  ssim?: number;
+  vmaf?: number;
+  /** Why VMAF was not measured (e.g. this ffmpeg has no libvmaf). */
+  vmafUnavailable?: string;
+  frames?: number;
+  /** Why there is no measurement, for `not_applicable` and `failed`. */
+  reason?: string;
+}
+
 /** The worker's return value, stored as the BullMQ job's return value. */
 export interface JobResult {
   outputs: OutputResult[];
-  /** Milliseconds per stage. */
-  timings: { download: number; ffmpeg: number; upload: number; total: number };
+  /** Milliseconds per stage; `queue` is submission to start, `quality` the quality measurement. */
+  timings: {
+    download: number;
+    ffmpeg: number;
+    upload: number;
+    total: number;
+    queue?: number;
+    quality?: number;
+  };
   inputBytes: number;
   mediaDurationSeconds?: number;
   speed?: number;
   worker: string;
+  /** Present when quality was asked for (by the job or the fleet default). */
+  quality?: QualitySummary;
+  /** The quality record (ffqm JSON) in the metrics bucket. */
+  metricsUrl?: string;
+  /** The timing record in the metrics bucket. */
+  timingsUrl?: string;
 }
 
 /** Details of a failure, logged to the job (BullMQ keeps only a message as failedReason). */

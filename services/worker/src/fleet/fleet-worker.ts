@@ -8,6 +8,7 @@ import {
   keys,
   type Logger,
   type Pool,
+  type WorkerMetrics,
 } from '@ffleet/core';
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -26,6 +27,8 @@ export interface FleetWorkerOptions {
   capabilities: Capabilities;
   deps: Omit<PipelineDeps, 'workerId' | 'logger'>;
   logger: Logger;
+  /** Prometheus metrics of this worker (jobs finished, stage durations, busy slots). */
+  metrics?: WorkerMetrics;
 }
 
 /**
@@ -108,9 +111,11 @@ export class FleetWorker {
     prefix: string,
   ): Promise<JobResult> {
     this.#active++;
+    const metrics = this.#opts.metrics;
+    const idle = metrics?.jobStarted();
     try {
       if (await this.#connection.exists(keys.cancelMarker(prefix, job.id!))) throw new JobCancelledError();
-      return await runJob(
+      const result = await runJob(
         {
           id: job.id!,
           data: job.data,
@@ -120,7 +125,20 @@ export class FleetWorker {
         deps,
         signal,
       );
+      if (metrics) {
+        metrics.observeTimings(result.timings);
+        if (result.speed) metrics.ffmpegSpeed.observe({ pool: this.#opts.pool.name }, result.speed);
+        metrics.finished('succeeded');
+      }
+      return result;
     } catch (error) {
+      metrics?.finished(
+        error instanceof ShutdownError
+          ? 'requeued'
+          : error instanceof JobCancelledError
+            ? 'cancelled'
+            : 'failed',
+      );
       if (error instanceof ShutdownError) {
         // Back to the queue without counting an attempt; another worker starts it afresh.
         await job.moveToWait(token);
@@ -135,6 +153,7 @@ export class FleetWorker {
       throw error;
     } finally {
       this.#active--;
+      idle?.();
     }
   }
 
