@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { loadFleetConfig } from '@ffleet/core';
-import { buildGateway } from '@ffleet/gateway';
+import { buildGateway, type GatewayOptions } from '@ffleet/gateway';
 import { type Stack, startStack, stopChild } from '../../scripts/lib/stack.ts';
 
 const WORKER_MAIN = new URL('../../services/worker/src/main.ts', import.meta.url).pathname;
@@ -43,7 +43,14 @@ export interface TestFleet {
   stop(): Promise<void>;
 }
 
-export async function startFleet(options: { env?: Record<string, string> } = {}): Promise<TestFleet> {
+/**
+ * `env` goes to the gateway's config and every worker; `gateway` adds gateway options (a
+ * tracer, the trace UI address). Quality is off by default here, to keep tests that are not
+ * about it fast; tests about it turn it on per job or with FFLEET_QUALITY_DEFAULT.
+ */
+export async function startFleet(
+  options: { env?: Record<string, string>; gateway?: Omit<GatewayOptions, 'config'> } = {},
+): Promise<TestFleet> {
   const stack = await startStack();
   const dir = await mkdtemp(join(tmpdir(), 'ffleet-e2e-'));
   const env: Record<string, string> = {
@@ -52,9 +59,13 @@ export async function startFleet(options: { env?: Record<string, string> } = {})
     LOG_LEVEL: 'warn',
     FFLEET_WORKER_PORT: '0',
     FFLEET_LOCK_DURATION_MS: '4000',
+    FFLEET_QUALITY_DEFAULT: 'false',
     ...options.env,
   };
-  const gateway = await buildGateway({ config: loadFleetConfig({ ...process.env, ...env }) });
+  const gateway = await buildGateway({
+    ...options.gateway,
+    config: loadFleetConfig({ ...process.env, ...env }),
+  });
   await gateway.listen({ host: '127.0.0.1', port: 0 });
   const address = gateway.server.address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

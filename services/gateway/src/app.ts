@@ -2,11 +2,15 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type FleetConfig, S3Store } from '@ffleet/core';
+import type { Tracer } from '@opentelemetry/api';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { FleetQueues } from './jobs/fleet-queues.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { errorsPlugin } from './plugins/errors.ts';
+import { jsonLimitsPlugin } from './plugins/json-limits.ts';
+import { metricsPlugin } from './plugins/metrics.ts';
+import { tracingPlugin } from './plugins/tracing.ts';
 import { batchRoutes } from './routes/batch.ts';
 import { eventRoutes, queueEventsFactory } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -20,6 +24,12 @@ export interface GatewayOptions {
   apiTokens?: string[];
   logger?: FastifyServerOptions['logger'];
   bodyLimitBytes?: number;
+  /** Spans of job submissions; default: the process's global tracer (a no-op when tracing is off). */
+  tracer?: Tracer;
+  /** The tracing UI's address of a trace without its id (e.g. http://jaeger:16686/trace/), for job links. */
+  traceUiUrl?: string;
+  /** Serve /metrics (default true). */
+  metrics?: boolean;
 }
 
 /** Builds the gateway: schema-first routes, one plugin per concern. */
@@ -34,7 +44,9 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  const queues = new FleetQueues(config.pools, redis, config.queuePrefix);
+  const queues = new FleetQueues(config.pools, redis, config.queuePrefix, {
+    traceUiUrl: options.traceUiUrl,
+  });
   const queueEvents = queueEventsFactory(
     config.redisUrl,
     config.queuePrefix,
@@ -62,6 +74,11 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(errorsPlugin);
+  await app.register(jsonLimitsPlugin);
+  await app.register(tracingPlugin, { tracer: options.tracer });
+  if (options.metrics !== false) {
+    await app.register(metricsPlugin, { pools: config.pools.pools.map((p) => p.name), queues });
+  }
   await app.register(authPlugin, { tokens: options.apiTokens ?? [] });
   await app.register(healthRoutes, { redis });
   await app.register(jobRoutes, { config, queues });

@@ -8,13 +8,21 @@ export const ErrorSchema = Type.Object(
   { description: 'Every error response' },
 );
 
-export const LinksSchema = Type.Object({ self: Type.String(), events: Type.String() }, open);
+export const LinksSchema = Type.Object(
+  {
+    self: Type.String(),
+    events: Type.String(),
+    trace: Type.Optional(Type.String({ description: 'The trace in the tracing UI (FFLEET_TRACE_UI_URL)' })),
+  },
+  open,
+);
 
 export const JobAcceptedSchema = Type.Object({
   id: Type.String(),
   state: Type.String(),
   pool: Type.String(),
   links: LinksSchema,
+  traceId: Type.Optional(Type.String({ description: "The job's trace id (W3C), when traced" })),
 });
 
 export const JobViewSchema = Type.Object(
@@ -35,6 +43,15 @@ export const JobViewSchema = Type.Object(
     ]),
     media: Type.Union([Type.Null(), Type.Object({}, open)]),
     error: Type.Union([Type.Null(), Type.Object({ code: Type.String(), message: Type.String() }, open)]),
+    quality: Type.Union([
+      Type.Null(),
+      Type.Object(
+        { status: Type.String({ description: 'measured | not_applicable | failed' }) },
+        { ...open, description: 'Mean PSNR, SSIM and VMAF of the first output against the first input' },
+      ),
+    ]),
+    metricsUrl: Type.Union([Type.Null(), Type.String({ description: 'The quality record (ffqm JSON)' })]),
+    traceId: Type.Union([Type.Null(), Type.String()]),
     spec: Type.Object({}, open),
     links: LinksSchema,
   },

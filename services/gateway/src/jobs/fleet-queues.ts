@@ -12,7 +12,7 @@ import {
 } from '@ffleet/core';
 import { type Job, type JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type JobView, jobLinks, stateOf, toJobView } from './view.ts';
+import { type JobLinks, type JobView, jobLinks, stateOf, toJobView } from './view.ts';
 
 const STATE_TYPES: Record<string, JobType[]> = {
   queued: ['waiting', 'prioritized', 'delayed'],
@@ -61,11 +61,14 @@ export class FleetQueues {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #pools: PoolRegistry;
+  readonly #traceUiUrl: string | undefined;
 
-  constructor(pools: PoolRegistry, redis: Redis, prefix: string) {
+  /** `traceUiUrl`: the tracing UI's address of a trace without its id, for job links. */
+  constructor(pools: PoolRegistry, redis: Redis, prefix: string, options: { traceUiUrl?: string } = {}) {
     this.#pools = pools;
     this.#redis = redis;
     this.#prefix = prefix;
+    this.#traceUiUrl = options.traceUiUrl;
     for (const pool of pools.pools) {
       this.#queues.set(pool.name, new Queue<JobData, JobResult>(pool.queue, { connection: redis, prefix }));
     }
@@ -75,6 +78,10 @@ export class FleetQueues {
     const queue = this.#queues.get(pool);
     if (!queue) throw new Error(`no queue for pool ${pool}`);
     return queue;
+  }
+
+  links(id: string, traceId?: string): JobLinks {
+    return jobLinks(id, traceId, this.#traceUiUrl);
   }
 
   /** Queues a validated job. Returns the existing job's id when the idempotency key was seen. */
@@ -125,7 +132,7 @@ export class FleetQueues {
         : fetched;
     const logs =
       state === 'failed' ? (await this.queue(job.data.pool).getJobLogs(job.id!, -LOG_LINES, -1)).logs : [];
-    return toJobView(job, state, logs);
+    return toJobView(job, state, logs, this.#traceUiUrl);
   }
 
   async list(filter: { state?: string; pool?: string; name?: string; limit: number }): Promise<JobView[]> {
@@ -165,7 +172,7 @@ export class FleetQueues {
     await this.#redis.set(keys.cancelMarker(this.#prefix, id), '1', 'EX', CANCELLED_TTL_SECONDS);
     if (current === 'queued') {
       try {
-        const view = toJobView(job, state);
+        const view = toJobView(job, state, [], this.#traceUiUrl);
         await job.remove();
         const tombstone: JobView = {
           ...view,
@@ -186,7 +193,7 @@ export class FleetQueues {
       }
     }
     await this.#redis.publish(keys.cancelChannel(this.#prefix), JSON.stringify({ id }));
-    return { ...(await this.#toView(job)), links: jobLinks(id) };
+    return await this.#toView(job);
   }
 
   async poolStatus(pool: Pool): Promise<PoolStatus> {

@@ -6,6 +6,8 @@ import {
   type JobProgress,
   type JobResult,
   type JobState,
+  type QualitySummary,
+  traceIdOf,
 } from '@ffleet/core';
 import type { JobState as BullState, Job } from 'bullmq';
 
@@ -24,8 +26,21 @@ export interface JobView {
   outputs: JobResult['outputs'] | null;
   media: { durationSeconds: number | null; speed: number | null } | null;
   error: JobFailure | null;
+  /** PSNR/SSIM/VMAF summary when quality was asked for, or why it was not measured. */
+  quality: QualitySummary | null;
+  /** The job's quality record (ffqm JSON) in the metrics bucket. */
+  metricsUrl: string | null;
+  /** The job's trace (W3C trace id), to look up in Jaeger or Tempo. */
+  traceId: string | null;
   spec: JobData['spec'];
-  links: { self: string; events: string };
+  links: JobLinks;
+}
+
+export interface JobLinks {
+  self: string;
+  events: string;
+  /** The trace in the tracing UI, when the gateway knows its address (FFLEET_TRACE_UI_URL). */
+  trace?: string;
 }
 
 export function stateOf(bullState: BullState | 'unknown', failedReason?: string): JobState {
@@ -41,16 +56,21 @@ export function stateOf(bullState: BullState | 'unknown', failedReason?: string)
   }
 }
 
-export function jobLinks(id: string): JobView['links'] {
-  return { self: `/v1/jobs/${id}`, events: `/v1/jobs/${id}/events` };
+/** A job's links; `traceUiUrl` is the tracing UI's address of a trace, without the id. */
+export function jobLinks(id: string, traceId?: string, traceUiUrl?: string): JobLinks {
+  const links: JobLinks = { self: `/v1/jobs/${id}`, events: `/v1/jobs/${id}/events` };
+  if (traceId && traceUiUrl) links.trace = `${traceUiUrl}${traceId}`;
+  return links;
 }
 
 export function toJobView(
   job: Job<JobData, JobResult>,
   bullState: BullState | 'unknown',
   logs: string[] = [],
+  traceUiUrl?: string,
 ): JobView {
   const state = stateOf(bullState, job.failedReason);
+  const traceId = traceIdOf(job.data.traceparent) ?? null;
   const result = state === 'succeeded' ? job.returnvalue : null;
   const progress =
     typeof job.progress === 'object' && job.progress !== null ? (job.progress as JobProgress) : null;
@@ -73,8 +93,11 @@ export function toJobView(
       ? { durationSeconds: result.mediaDurationSeconds ?? null, speed: result.speed ?? null }
       : null,
     error: state === 'failed' || state === 'cancelled' ? failureOf(job, logs) : null,
+    quality: result?.quality ?? null,
+    metricsUrl: result?.metricsUrl ?? null,
+    traceId,
     spec: job.data.spec,
-    links: jobLinks(job.id!),
+    links: jobLinks(job.id!, traceId ?? undefined, traceUiUrl),
   };
 }
 

@@ -23,7 +23,7 @@ export async function batchRoutes(app: FastifyInstance, opts: JobRoutesOptions):
     (request, reply) => {
       const { compute } = request.params as { compute: string };
       const spec = batchExecuteToJobSpec(compute, request.body as never);
-      return submitJob(spec, opts, reply, request.headers.traceparent as string | undefined);
+      return submitJob(spec, opts, request, reply);
     },
   );
 }

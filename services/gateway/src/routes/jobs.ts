@@ -1,8 +1,16 @@
-import { FfleetError, type FleetConfig, JobSpecSchema, validateJob } from '@ffleet/core';
+import {
+  FfleetError,
+  type FleetConfig,
+  JobSpecSchema,
+  SPAN,
+  traceIdOf,
+  traceparentOf,
+  validateJob,
+} from '@ffleet/core';
+import { context, trace } from '@opentelemetry/api';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FleetQueues } from '../jobs/fleet-queues.ts';
-import { jobLinks } from '../jobs/view.ts';
 import { ErrorSchema, JobAcceptedSchema, JobIdParams, JobViewSchema } from '../schemas.ts';
 
 export interface JobRoutesOptions {
@@ -11,26 +19,48 @@ export interface JobRoutesOptions {
 }
 
 /**
- * Validates a job fully (schema, pool, command model) and queues it on its pool.
+ * Validates a job fully (schema, pool, command model) and queues it on its pool, with the
+ * trace context of this request's span, so the worker continues the same trace.
  * Shared by `POST /v1/jobs` and the AWS-sample compatibility route.
  */
 export async function submitJob(
   body: unknown,
   opts: JobRoutesOptions,
+  request: FastifyRequest,
   reply: FastifyReply,
-  traceparent?: string,
 ): Promise<FastifyReply> {
-  const { spec, pool } = validateJob(body, opts.config.pools, opts.config.urlPolicy);
-  const { id, created } = await opts.queues.enqueue(spec, pool, traceparent);
-  if (!created) {
-    const existing = await opts.queues.view(id);
-    if (existing)
-      return reply.status(200).send({ id, state: existing.state, pool: existing.pool, links: jobLinks(id) });
-  }
-  return reply
-    .status(202)
-    .header('location', `/v1/jobs/${id}`)
-    .send({ id, state: 'queued', pool: pool.name, links: jobLinks(id) });
+  const traceContext = request.traceContext ?? context.active();
+  return context.with(traceContext, async () => {
+    const { spec, pool } = validateJob(body, opts.config.pools, opts.config.urlPolicy);
+    const traceparent = traceparentOf(traceContext);
+    const { id, created } = await opts.queues.enqueue(spec, pool, traceparent);
+    trace.getSpan(traceContext)?.setAttributes({
+      [SPAN.jobId]: id,
+      [SPAN.jobName]: spec.name,
+      [SPAN.pool]: pool.name,
+    });
+    if (!created) {
+      const existing = await opts.queues.view(id);
+      if (existing) {
+        const { state, pool: existingPool, links, traceId } = existing;
+        return reply
+          .status(200)
+          .send({ id, state, pool: existingPool, links, ...(traceId ? { traceId } : {}) });
+      }
+    }
+    request.server.gatewayMetrics?.jobsSubmitted.inc({ pool: pool.name });
+    const traceId = traceIdOf(traceparent);
+    return reply
+      .status(202)
+      .header('location', `/v1/jobs/${id}`)
+      .send({
+        id,
+        state: 'queued',
+        pool: pool.name,
+        links: opts.queues.links(id, traceId),
+        ...(traceId ? { traceId } : {}),
+      });
+  });
 }
 
 export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): Promise<void> {
@@ -46,8 +76,7 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): P
         response: { 200: JobAcceptedSchema, 202: JobAcceptedSchema, 400: ErrorSchema },
       },
     },
-    (request, reply) =>
-      submitJob(request.body, opts, reply, request.headers.traceparent as string | undefined),
+    (request, reply) => submitJob(request.body, opts, request, reply),
   );
 
   app.get(
