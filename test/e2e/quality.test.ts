@@ -1,0 +1,246 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ffqmKey, type QualityRecord, type TimingRecord, timingKey } from '@ffleet/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFleet, type TestFleet } from '../support/fleet.ts';
+import { makeSampleClip } from '../support/media.ts';
+
+interface Job {
+  id: string;
+  state: string;
+  finishedAt: string;
+  timings: Record<string, number> | null;
+  quality: {
+    status: string;
+    psnr?: number;
+    ssim?: number;
+    vmaf?: number;
+    vmafUnavailable?: string;
+    frames?: number;
+    reason?: string;
+  } | null;
+  metricsUrl: string | null;
+  error: { code: string } | null;
+}
+const finished = (job: Job) => ['succeeded', 'failed', 'cancelled'].includes(job.state);
+const METRICS_BUCKET = 'ffleet-metrics';
+
+let fleet: TestFleet;
+let bucket: string;
+
+beforeAll(async () => {
+  fleet = await startFleet();
+  bucket = fleet.bucket;
+  await fleet.s3.send(new CreateBucketCommand({ Bucket: METRICS_BUCKET }));
+  const clip = join(fleet.dir, 'sample.mp4');
+  await makeSampleClip(clip, { seconds: 2, size: '640x360' });
+  await fleet.put('inputs/sample.mp4', clip);
+  const corrupt = join(fleet.dir, 'corrupt.mp4');
+  await writeFile(corrupt, Buffer.from('not a video at all '.repeat(200)));
+  await fleet.put('inputs/corrupt.mp4', corrupt);
+  // intel: the test fleet's settings (quality only when a job asks, records beside the outputs).
+  await fleet.startWorker('intel');
+  // amd: quality on by default, records in a bucket of their own.
+  await fleet.startWorker('amd', { FFLEET_QUALITY_DEFAULT: 'true', FFLEET_METRICS_BUCKET: METRICS_BUCKET });
+});
+
+afterAll(async () => {
+  await fleet?.stop();
+});
+
+async function run(body: Record<string, unknown>): Promise<Job> {
+  const { status, body: accepted } = await fleet.api<{ id: string }>('POST', '/v1/jobs', {
+    inputs: [{ url: `s3://${bucket}/inputs/sample.mp4` }],
+    ...body,
+  });
+  expect(status, JSON.stringify(accepted)).toBe(202);
+  return fleet.waitFor<Job>(accepted.id, finished);
+}
+
+async function readJson<T>(inBucket: string, key: string): Promise<T> {
+  const response = await fleet.s3.send(new GetObjectCommand({ Bucket: inBucket, Key: key }));
+  return JSON.parse(await response.Body!.transformToString()) as T;
+}
+
+async function keys(inBucket: string, prefix: string): Promise<string[]> {
+  const listed = await fleet.s3.send(new ListObjectsV2Command({ Bucket: inBucket, Prefix: prefix }));
+  return (listed.Contents ?? []).map((o) => o.Key!);
+}
+
+/** The record key of a job, dated when it finished (a second earlier, should it straddle midnight). */
+function expectRecordKey(key: string, make: (at: Date) => string, job: Job) {
+  const at = Date.parse(job.finishedAt);
+  expect([make(new Date(at)), make(new Date(at - 1000))]).toContain(key);
+}
+
+describe('quality metrics of a job', () => {
+  it('writes PSNR/SSIM per frame and summarised, with VMAF unavailable and why', async () => {
+    const job = await run({
+      name: 'quality-720',
+      compute: 'intel',
+      quality: true,
+      outputs: [
+        {
+          url: `s3://${bucket}/out/q.mp4`,
+          options: '-vf scale=-2:180 -c:v libx264 -preset ultrafast -crf 30',
+        },
+      ],
+    });
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+
+    // The record sits at metrics/ffqm/year=/month=/day=/<pool>_<jobId>.json beside the outputs.
+    const [key, ...others] = await keys(bucket, 'metrics/ffqm/');
+    expect(others).toEqual([]);
+    expect(key).toMatch(
+      new RegExp(`^metrics/ffqm/year=\\d{4}/month=\\d{2}/day=\\d{2}/intel_${job.id}\\.json$`),
+    );
+    expectRecordKey(key!, (at) => ffqmKey('intel', job.id, at), job);
+    expect(job.metricsUrl).toBe(`s3://${bucket}/${key}`);
+
+    const record = await readJson<QualityRecord>(bucket, key!);
+    expect(record.psnr).toHaveLength(50);
+    expect(record.ssim).toHaveLength(50);
+    expect(Object.keys(record.psnr[0]!).sort()).toEqual(
+      ['mse_avg', 'mse_u', 'mse_v', 'mse_y', 'n', 'psnr_avg', 'psnr_u', 'psnr_v', 'psnr_y'].sort(),
+    );
+    for (const stats of [
+      record.global.psnr.psnr_avg,
+      record.global.psnr.psnr_y,
+      record.global.ssim.ssim_avg,
+    ]) {
+      expect(Object.keys(stats!).sort()).toEqual(['average', 'max', 'median', 'min', 'stdev']);
+      expect(stats!.min).toBeLessThanOrEqual(stats!.average);
+      expect(stats!.average).toBeLessThanOrEqual(stats!.max);
+    }
+    const psnr = record.global.psnr.psnr_avg!.average;
+    const ssim = record.global.ssim.ssim_avg!.average;
+    // A 640x360 test pattern squeezed to 320x180 and scaled back: visibly lossy, far from identical.
+    expect(psnr).toBeGreaterThan(15);
+    expect(psnr).toBeLessThan(45);
+    expect(ssim).toBeGreaterThan(0.5);
+    expect(ssim).toBeLessThan(0.999);
+    // This ffmpeg has no libvmaf: no number, a reason.
+    expect(record.vmaf).toBeUndefined();
+    expect(record.global.vmaf).toBeUndefined();
+    expect(record.ffleet.vmaf).toEqual({ available: false, reason: expect.stringContaining('libvmaf') });
+    expect(record.ffleet.scaled).toEqual({ from: '320x180', to: '640x360' });
+    expect(record).toMatchObject({
+      AWS_BATCH_JOB_ID: job.id,
+      AWS_BATCH_JQ_NAME: 'intel',
+      input_file_ref: `s3://${bucket}/inputs/sample.mp4`,
+      input_file_dist: `s3://${bucket}/out/q.mp4`,
+      ffleet: { job_id: job.id, job_name: 'quality-720', pool: 'intel', frames: 50 },
+    });
+
+    // The job view summarises the same numbers.
+    expect(job.quality).toEqual({
+      status: 'measured',
+      psnr,
+      ssim,
+      frames: 50,
+      vmafUnavailable: record.ffleet.vmaf.available ? undefined : record.ffleet.vmaf.reason,
+    });
+    expect(job.timings!.quality).toBeGreaterThan(0);
+
+    // And the timing record carries the stages, including quality, and the averages.
+    const [timing] = await keys(bucket, 'metrics/timings/');
+    expectRecordKey(timing!, (at) => timingKey('intel', job.id, at), job);
+    const times = await readJson<TimingRecord>(bucket, timing!);
+    expect(times).toMatchObject({
+      job_id: job.id,
+      job_name: 'quality-720',
+      pool: 'intel',
+      state: 'succeeded',
+      attempt: 1,
+      quality: { psnr, ssim },
+    });
+    expect(times.stages_ms.quality).toBe(job.timings!.quality);
+    expect(times.stages_ms.ffmpeg).toBe(job.timings!.ffmpeg);
+    expect(times.stages_ms.queue).toBeGreaterThanOrEqual(0);
+    expect(times.media_duration_seconds).toBeCloseTo(2, 0);
+  });
+
+  it('follows the fleet default unless the job says otherwise, and writes records to the metrics bucket', async () => {
+    const byDefault = await run({
+      name: 'default-on',
+      compute: 'amd',
+      outputs: [{ url: `s3://${bucket}/out/default.mp4`, options: '-c:v libx264 -preset ultrafast' }],
+    });
+    expect(byDefault.quality?.status).toBe('measured');
+    expect(byDefault.metricsUrl).toMatch(
+      new RegExp(
+        `^s3://${METRICS_BUCKET}/metrics/ffqm/year=\\d{4}/month=\\d{2}/day=\\d{2}/amd_${byDefault.id}\\.json$`,
+      ),
+    );
+
+    const optedOut = await run({
+      name: 'opted-out',
+      compute: 'amd',
+      quality: false,
+      outputs: [{ url: `s3://${bucket}/out/opted-out.mp4`, options: '-c:v libx264 -preset ultrafast' }],
+    });
+    expect(optedOut.state).toBe('succeeded');
+    expect(optedOut.quality).toBeNull();
+    expect(optedOut.metricsUrl).toBeNull();
+    expect(optedOut.timings!.quality).toBeUndefined();
+
+    const ffqm = await keys(METRICS_BUCKET, 'metrics/ffqm/');
+    expect(ffqm.map((k) => k.split('/').pop())).toEqual([`amd_${byDefault.id}.json`]);
+    // Every job gets a timing record, quality or not.
+    const timings = (await keys(METRICS_BUCKET, 'metrics/timings/')).map((k) => k.split('/').pop()).sort();
+    expect(timings).toEqual([`amd_${byDefault.id}.json`, `amd_${optedOut.id}.json`].sort());
+  });
+
+  it('never fails a job over quality: it says why there is no measurement', async () => {
+    const audioOnly = await run({
+      name: 'audio-only',
+      compute: 'intel',
+      quality: true,
+      outputs: [{ url: `s3://${bucket}/out/audio.m4a`, options: '-vn -c:a aac' }],
+    });
+    expect(audioOnly.state).toBe('succeeded');
+    expect(audioOnly.quality).toEqual({
+      status: 'not_applicable',
+      reason: expect.stringContaining('no video'),
+    });
+    expect(audioOnly.metricsUrl).toBeNull();
+
+    const shifted = await run({
+      name: 'clip-later',
+      compute: 'intel',
+      quality: true,
+      inputs: [{ url: `s3://${bucket}/inputs/sample.mp4`, options: '-ss 1' }],
+      outputs: [{ url: `s3://${bucket}/out/later.mp4`, options: '-c:v libx264 -preset ultrafast' }],
+    });
+    expect(shifted.state).toBe('succeeded');
+    expect(shifted.quality).toEqual({ status: 'not_applicable', reason: expect.stringContaining('-ss') });
+
+    const folder = await run({
+      name: 'hls-quality',
+      compute: 'intel',
+      quality: true,
+      outputs: [
+        { url: `s3://${bucket}/out/hls/`, options: '-c:v libx264 -preset ultrafast -f hls -hls_time 1' },
+      ],
+    });
+    expect(folder.state).toBe('succeeded');
+    expect(folder.quality).toEqual({ status: 'not_applicable', reason: expect.stringContaining('folder') });
+  });
+
+  it('records a failed attempt in a timing record too', async () => {
+    const job = await run({
+      name: 'broken-input',
+      compute: 'intel',
+      quality: true,
+      inputs: [{ url: `s3://${bucket}/inputs/corrupt.mp4` }],
+      outputs: [{ url: `s3://${bucket}/out/broken.mp4` }],
+    });
+    expect(job.state).toBe('failed');
+    const key = (await keys(bucket, 'metrics/timings/')).find((k) => k.endsWith(`intel_${job.id}.json`));
+    expect(key).toBeDefined();
+    const times = await readJson<TimingRecord>(bucket, key!);
+    expect(times).toMatchObject({ job_id: job.id, state: 'failed', pool: 'intel' });
+    expect(times.quality).toBeUndefined();
+  });
+});
