@@ -22,7 +22,8 @@ export const kubectlBin = join(kubestackDir, 'kubectl');
  * compiles Kubernetes: expect tens of minutes on two cores; later runs reuse it.
  */
 export async function ensureKubestack(log: (line: string) => void = () => {}): Promise<string> {
-  const hash = createHash('sha256');
+  const ldflags = ['-s', '-w', ...versionFlags(KUBERNETES_VERSION)].join(' ');
+  const hash = createHash('sha256').update(ldflags);
   for (const file of ['go.mod', 'go.sum', 'main.go']) hash.update(await readFile(join(moduleDir, file)));
   const digest = hash.digest('hex').slice(0, 16);
   const stamp = join(kubestackDir, '.source');
@@ -31,7 +32,7 @@ export async function ensureKubestack(log: (line: string) => void = () => {}): P
     await mkdir(kubestackDir, { recursive: true });
     log(`building the ${KUBERNETES_VERSION} control plane into ${kubestackBin} (first time only; slow)`);
     const started = Date.now();
-    await run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', kubestackBin, '.'], {
+    await run('go', ['build', '-trimpath', `-ldflags=${ldflags}`, '-o', kubestackBin, '.'], {
       cwd: moduleDir,
       env: { ...process.env, GOFLAGS: '-mod=mod' },
       maxBuffer: 64 * 1024 * 1024,
@@ -44,4 +45,18 @@ export async function ensureKubestack(log: (line: string) => void = () => {}): P
     await symlink(kubestackBin, kubectlBin);
   }
   return kubestackBin;
+}
+
+/**
+ * What `make` in the Kubernetes repository stamps into its binaries: servers report this version (Helm checks
+ * a chart's kubeVersion against it) and kubectl its client version.
+ */
+function versionFlags(version: string): string[] {
+  const [major, minor] = version.slice(1).split('.');
+  return ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) => [
+    `-X ${pkg}.gitVersion=${version}`,
+    `-X ${pkg}.gitMajor=${major}`,
+    `-X ${pkg}.gitMinor=${minor}`,
+    `-X ${pkg}.gitTreeState=clean`,
+  ]);
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/component-base/cli"
 	_ "k8s.io/component-base/logs/json/register"
 	kubectlcmd "k8s.io/kubectl/pkg/cmd"
+	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
@@ -63,7 +64,11 @@ func run(name string, args []string) int {
 	case "kubectl":
 		c := kubectlcmd.NewDefaultKubectlCommand()
 		c.SetArgs(args)
-		return cli.RunNoErrOutput(c)
+		if err := cli.RunNoErrOutput(c); err != nil {
+			// Prints the error the way kubectl does and exits non-zero.
+			kubectlutil.CheckErr(err)
+		}
+		return 0
 	case "kwok":
 		return runKwok(args)
 	}
@@ -83,6 +88,9 @@ func runKwok(args []string) int {
 		defer os.Remove(file)
 		args = append(args, "--config="+file)
 	}
+	// Cobra adds pflag.CommandLine to every command; the Kubernetes packages linked in here register their
+	// own --version there, which clashes with the --version kwok's command declares.
+	pflag.CommandLine = pflag.NewFlagSet("kwok", pflag.ExitOnError)
 	flags := pflag.NewFlagSet("global", pflag.ContinueOnError)
 	flags.ParseErrorsAllowlist.UnknownFlags = true
 	flags.Usage = func() {}
