@@ -1,8 +1,13 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Command, Option } from 'commander';
+import { join } from 'node:path';
+import { s3SettingsFromEnv } from '@ffleet/core';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { GatewayClient, type JobView, resolveGateway } from './client.ts';
 import { formatBytes, printJob } from './commands/print.ts';
 import { watchJob } from './commands/watch.ts';
+import { DIMENSIONS, type Dimension } from './report/aggregate.ts';
+import { runReport } from './report/run.ts';
 
 interface SubmitFlags {
   file?: string;
@@ -19,6 +24,55 @@ interface SubmitFlags {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+interface ReportFlags {
+  bucket?: string;
+  since?: Date;
+  until?: Date;
+  pool?: string[];
+  by?: Dimension[];
+  prices?: string;
+  csv?: string;
+  html?: string;
+}
+
+/** A UTC day, `YYYY-MM-DD`, or `Nd`: N days before today. */
+export function parseDay(value: string): Date {
+  const ago = /^(\d{1,4})d$/.exec(value);
+  if (ago) {
+    const day = new Date();
+    day.setUTCHours(0, 0, 0, 0);
+    day.setUTCDate(day.getUTCDate() - Number(ago[1]));
+    return day;
+  }
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    const day = new Date(`${value}T00:00:00Z`);
+    if (!Number.isNaN(day.getTime()) && day.toISOString().startsWith(value)) return day;
+  }
+  throw new InvalidArgumentError('expected a day as YYYY-MM-DD, or Nd for N days ago');
+}
+
+function parseDimension(value: string, previous: Dimension[] = []): Dimension[] {
+  if (!(DIMENSIONS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${DIMENSIONS.join(', ')}`);
+  return [...previous, value as Dimension];
+}
+
+/**
+ * Where the report reads from: the environment, or, when it names no bucket, the local
+ * fleet's .ffleet/dev.env (written by `make dev`).
+ */
+function reportEnv(flags: ReportFlags): NodeJS.ProcessEnv {
+  const configured = flags.bucket || process.env.FFLEET_METRICS_BUCKET || process.env.FFLEET_BUCKET;
+  const devEnv = join(process.cwd(), '.ffleet', 'dev.env');
+  if (configured || !existsSync(devEnv)) return process.env;
+  const values: NodeJS.ProcessEnv = {};
+  for (const line of readFileSync(devEnv, 'utf8').split('\n')) {
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (match) values[match[1]!] = match[2];
+  }
+  return values;
+}
 
 /** Builds a job spec from a JSON file, flags, or both (flags win). */
 export async function jobFromFlags(flags: SubmitFlags): Promise<Record<string, unknown>> {
@@ -156,6 +210,50 @@ export function buildProgram(): Command {
             `workers=${p.workers.length} busy=${busy}/${slots} hwaccels=${p.capabilities.hwaccels.join(',') || '-'}\n`,
         );
       }
+    });
+
+  program
+    .command('report')
+    .description(
+      'per pool, instance type and job name: jobs, stage times (median, p95), speed, PSNR/SSIM/VMAF and Spot cost per output minute, from the records workers write to S3',
+    )
+    .option(
+      '-b, --bucket <bucket>',
+      'bucket holding metrics/ (default: $FFLEET_METRICS_BUCKET, $FFLEET_BUCKET, or the local fleet of .ffleet/dev.env)',
+    )
+    .option(
+      '--since <day>',
+      'jobs finished on or after this UTC day: YYYY-MM-DD or Nd (N days ago)',
+      parseDay,
+    )
+    .option('--until <day>', 'jobs finished on or before this UTC day: YYYY-MM-DD or Nd', parseDay)
+    .option('-p, --pool <pool>', 'only this pool (repeatable)', (value: string, previous?: string[]) => [
+      ...(previous ?? []),
+      value,
+    ])
+    .option(
+      '--by <dimension>',
+      `breakdown (repeatable): ${DIMENSIONS.join(', ')}; default all`,
+      parseDimension,
+    )
+    .option('--prices <file>', 'Spot prices per instance-hour (YAML or JSON) replacing the built-in examples')
+    .option('--csv <file>', 'also write the tables as CSV')
+    .option('--html <file>', 'also write a self-contained HTML page with bar charts')
+    .action(async (flags: ReportFlags) => {
+      const env = reportEnv(flags);
+      const bucket = flags.bucket || env.FFLEET_METRICS_BUCKET || env.FFLEET_BUCKET;
+      if (!bucket) throw new Error('no metrics bucket: pass --bucket or set FFLEET_METRICS_BUCKET');
+      await runReport({
+        bucket,
+        s3: s3SettingsFromEnv(env),
+        since: flags.since,
+        until: flags.until,
+        pools: flags.pool,
+        by: flags.by,
+        pricesFile: flags.prices,
+        csvFile: flags.csv,
+        htmlFile: flags.html,
+      });
     });
 
   return program;
