@@ -218,6 +218,9 @@ export class LocalCluster {
     throw new Error(`${name} not ready after ${timeoutMs / 1000} s`);
   }
 
+  /** The kubectl built with the control plane (any kubectl of a close version works too). */
+  readonly kubectlPath = kubectlBin;
+
   /** Runs kubectl against this cluster; rejects with kubectl's stderr on failure. */
   async kubectl(args: string[], input?: string): Promise<CommandOutput> {
     return await runWithInput(kubectlBin, ['--kubeconfig', this.kubeconfig, ...args], input);

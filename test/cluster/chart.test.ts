@@ -1,20 +1,10 @@
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../scripts/cluster/cluster.ts';
-import { nodeFor, systemNode } from '../../scripts/cluster/nodes.ts';
-import { crdManifests } from '../../scripts/cluster/schemas.ts';
-import { parseYamlDocuments } from '../../scripts/cluster/yaml.ts';
-import {
-  chartDir,
-  everyOption,
-  helmBin,
-  type K8sObject,
-  renderChart,
-  repoRoot,
-} from '../chart/support/chart.ts';
+import { manifestFiles, POOL_NODES, provisionPools, SYSTEM_LABELS } from '../../scripts/cluster/provision.ts';
+import { chartDir, everyOption, helmBin, type K8sObject, renderChart } from '../chart/support/chart.ts';
 
 // The chart on a real API server, scheduler and controller manager, with kwok nodes shaped like the Spot nodes
 // Karpenter launches from k8s/karpenter: each worker pool must land on its own nodes and nowhere else.
@@ -22,28 +12,12 @@ import {
 const NAMESPACE = 'ffleet';
 const RELEASE = 'ffleet';
 const POOLS = ['intel', 'amd', 'arm', 'nvidia', 'xilinx'];
-/** Nodes per NodePool: room for a rolling update of every pool, and for 3 intel workers. */
-const NODES: Record<string, string[]> = {
-  intel: ['c6i.large', 'c6i.large', 'c6i.xlarge'],
-  amd: ['m6a.large', 'm6a.xlarge'],
-  arm: ['c7g.large', 'c7g.xlarge'],
-  nvidia: ['g4dn.xlarge', 'g4dn.2xlarge'],
-  xilinx: ['vt1.3xlarge', 'vt1.6xlarge'],
-};
-const SYSTEM = { 'ffleet.io/role': 'system' };
-/** The placeholder k8s/karpenter/ec2nodeclasses.yaml asks users to substitute. */
-const CLUSTER_NAME_PLACEHOLDER = ['$', '{CLUSTER_NAME}'].join('');
 /** Every pool, plain replicas (no KEDA operator runs here), Redis on an emptyDir (no volume provisioner). */
 const installValues = {
   pools: { nvidia: { enabled: true }, xilinx: { enabled: true } },
-  redis: { internal: { persistence: { enabled: false }, nodeSelector: SYSTEM } },
-  gateway: { nodeSelector: SYSTEM },
+  redis: { internal: { persistence: { enabled: false }, nodeSelector: SYSTEM_LABELS } },
+  gateway: { nodeSelector: SYSTEM_LABELS },
 };
-
-const readManifests = (dir: string) =>
-  readdirSync(join(repoRoot, dir))
-    .filter((f) => f.endsWith('.yaml') && !f.includes('dashboard'))
-    .map((f) => join(repoRoot, dir, f));
 
 describe('the chart on a Kubernetes control plane with kwok nodes per pool', () => {
   let cluster: LocalCluster;
@@ -83,34 +57,8 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
   beforeAll(async () => {
     helm = await helmBin();
     cluster = await LocalCluster.start((line) => console.log(`[cluster] ${line}`));
-    // Karpenter's and KEDA's CRDs at the pinned versions, then the NodePools and EC2NodeClasses themselves.
-    for (const file of await crdManifests()) await kubectl('apply', '--server-side', '-f', file);
-    await kubectl('wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s');
-    const nodePools = readManifests('k8s/karpenter').flatMap(
-      (f) => parseYamlDocuments(readFileSync(f, 'utf8'), f) as K8sObject[],
-    );
-    const ec2NodeClasses = nodePools.filter((o) => o.kind === 'EC2NodeClass');
-    const rendered = JSON.stringify(nodePools).replaceAll(CLUSTER_NAME_PLACEHOLDER, 'ffleet-test');
-    await cluster.kubectl(
-      ['apply', '-f', '-'],
-      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: JSON.parse(rendered) }),
-    );
-    for (const pool of POOLS) {
-      const nodePool = nodePools.find((o) => o.kind === 'NodePool' && o.metadata.name === `ffleet-${pool}`);
-      if (!nodePool) throw new Error(`no NodePool ffleet-${pool}`);
-      const className = nodePool.spec.template.spec.nodeClassRef.name;
-      const volume = ec2NodeClasses.find((c) => c.metadata.name === className)?.spec.blockDeviceMappings[0]
-        .ebs.volumeSize as string;
-      const nodes = NODES[pool]!.map((type, i) =>
-        nodeFor(nodePool as never, type, i, Number.parseInt(volume, 10)),
-      );
-      await cluster.kubectl(
-        ['create', '-f', '-'],
-        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: nodes }),
-      );
-    }
-    await cluster.kubectl(['create', '-f', '-'], JSON.stringify(systemNode('system-0', SYSTEM)));
-    await kubectl('wait', '--for=condition=Ready', 'nodes', '--all', '--timeout=60s');
+    // Karpenter's and KEDA's CRDs, our NodePools and EC2NodeClasses, and Karpenter-shaped Spot nodes per pool.
+    expect(await provisionPools(cluster, 'ffleet-test')).toEqual([...POOLS].sort());
   }, 1_800_000);
 
   afterAll(async () => {
@@ -121,7 +69,7 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
     const names = (await getJson('nodepools.karpenter.sh')).items.map((n) => n.metadata.name).sort();
     expect(names).toEqual(POOLS.map((p) => `ffleet-${p}`).sort());
     expect((await getJson('ec2nodeclasses.karpenter.k8s.aws')).items).toHaveLength(3);
-    await kubectl('apply', ...readManifests('k8s/device-plugins').flatMap((f) => ['-f', f]));
+    await kubectl('apply', ...manifestFiles('k8s/device-plugins').flatMap((f) => ['-f', f]));
     const nodes = await nodesByName();
     for (const [daemonSet, pool] of [
       ['nvidia-device-plugin-daemonset', 'nvidia'],
@@ -131,7 +79,7 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
         const items = (await getJson('pods', '-n', 'kube-system')).items.filter(
           (p) => p.metadata.ownerReferences?.[0]?.name === daemonSet && p.spec.nodeName,
         );
-        return items.length === NODES[pool]!.length ? items : undefined;
+        return items.length === POOL_NODES[pool]!.length ? items : undefined;
       });
       for (const pod of pods)
         expect(nodes.get(pod.spec.nodeName)?.metadata.labels['ffleet.io/pool']).toBe(pool);
@@ -156,7 +104,7 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
   });
 
   it('installs with every pool and schedules each worker on its own pool nodes only', async () => {
-    await helmRun(
+    const output = await helmRun(
       'install',
       RELEASE,
       chartDir,
@@ -169,6 +117,10 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
       '--timeout',
       '3m',
     );
+    // NOTES.txt tells the user how to reach the API, post a job and scale a pool.
+    expect(output).toContain(`kubectl -n ${NAMESPACE} port-forward svc/${RELEASE}-gateway 8080:80`);
+    expect(output).toContain('/v1/jobs');
+    expect(output).toContain(`scale deployment/${RELEASE}-worker-intel --replicas=3`);
     const nodes = await nodesByName();
     for (const pool of POOLS) {
       const [pod] = await runningOn(pool, 1);
