@@ -1,8 +1,9 @@
 /**
- * `make demo`: starts a local fleet, makes a 10 s 1080p sample clip with ffmpeg's lavfi
- * sources, uploads it through a presigned URL from the gateway, runs three jobs (a 720p
- * H.264 transcode, a stream-copy clip, an HLS folder), shows their progress, prints each
- * output with its size and the time per stage, and stops everything.
+ * `make demo`: starts a local fleet (with Jaeger when installed), makes a 10 s 1080p sample
+ * clip with ffmpeg's lavfi sources, uploads it through a presigned URL from the gateway, runs
+ * three jobs (a 720p H.264 transcode, a stream-copy clip, an HLS folder), shows their
+ * progress, prints each output with its size, the time per stage, the quality measured, the
+ * records written and the trace, runs `ffleet report` over them, and stops everything.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -10,8 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { formatBytes, GatewayClient, type JobView } from '@ffleet/cli';
+import { formatBytes, GatewayClient, type JobView, runReport } from '@ffleet/cli';
+import { type QualitySummary, s3SettingsFromEnv } from '@ffleet/core';
+import type { JaegerTrace } from './lib/jaeger.ts';
 import { startLocalFleet } from './lib/local-fleet.ts';
+
+/** The job view with the fields the CLI's type leaves out. */
+type DemoJob = JobView & {
+  traceId: string | null;
+  quality: QualitySummary | null;
+  metricsUrl: string | null;
+  timings: (JobView['timings'] & { quality?: number }) | null;
+};
 
 const exec = promisify(execFile);
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -20,8 +31,8 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const work = await mkdtemp(join(tmpdir(), 'ffleet-demo-'));
 // S3 data stays here after the demo, so its outputs can be opened as plain files.
 const dataDir = join(ROOT, '.ffleet', 'demo');
-say('▶ starting a local fleet (redis, S3, gateway, one worker)…');
-const fleet = await startLocalFleet({ quiet: true, dataDir });
+say('▶ starting a local fleet (redis, S3, gateway, one worker, Jaeger)…');
+const fleet = await startLocalFleet({ quiet: true, dataDir, tracing: 'auto' });
 const localPath = (url: string) => join(dataDir, 's3', url.replace(/^s3:\/\//, ''));
 const pool = fleet.pools[0]!;
 const bucket = fleet.stack.bucket;
@@ -30,6 +41,7 @@ let failed = false;
 try {
   const client = new GatewayClient(fleet.gatewayUrl);
   say(`  gateway ${fleet.gatewayUrl} · pool ${pool} · S3 ${fleet.stack.s3Endpoint} (bucket ${bucket})`);
+  say(fleet.jaeger ? `  traces in Jaeger ${fleet.jaeger.queryUrl}` : `  tracing is off: ${fleet.tracingOff}`);
 
   say('▶ making a 10 s 1080p sample clip with ffmpeg lavfi sources…');
   const clip = join(work, 'sample.mp4');
@@ -117,9 +129,9 @@ try {
 
   say('▶ progress');
   const last = new Map<string, string>();
-  let views: JobView[] = [];
+  let views: DemoJob[] = [];
   for (;;) {
-    views = await Promise.all(ids.map((id) => client.request<JobView>('GET', `/v1/jobs/${id}`)));
+    views = await Promise.all(ids.map((id) => client.request<DemoJob>('GET', `/v1/jobs/${id}`)));
     for (const job of views) {
       const p = job.progress;
       const line = `  ${job.name.padEnd(15)} ${job.state.padEnd(9)} ${(p?.stage ?? '').padEnd(8)} ${String(Math.floor(p?.percent ?? 0)).padStart(3)}%${p?.speed ? `  ${p.speed.toFixed(2)}x` : ''}`;
@@ -146,11 +158,34 @@ try {
     }
     if (job.timings) {
       const t = job.timings;
+      const quality = t.quality === undefined ? '' : ` · quality ${t.quality} ms`;
       say(
-        `    stages  download ${t.download} ms · ffmpeg ${t.ffmpeg} ms · upload ${t.upload} ms · total ${t.total} ms`,
+        `    stages  download ${t.download} ms · ffmpeg ${t.ffmpeg} ms · upload ${t.upload} ms${quality} · total ${t.total} ms`,
+      );
+    }
+    if (job.quality) say(`    quality ${describeQuality(job.quality)}`);
+    if (job.metricsUrl) {
+      say(`    metrics ${job.metricsUrl}`);
+      say(`            ${localPath(job.metricsUrl)}`);
+    }
+    if (job.traceId && fleet.jaeger) {
+      say(`    trace   ${fleet.jaeger.traceUrl(job.traceId)}`);
+      say(
+        `            ${describeTrace(await fleet.jaeger.waitForTrace(job.traceId, { minSpans: 5 }).catch(() => undefined))}`,
       );
     }
   }
+
+  say('▶ ffleet report (quality and timing records in S3)');
+  await runReport({
+    bucket,
+    s3: s3SettingsFromEnv(fleet.env),
+    csvFile: join(dataDir, 'report.csv'),
+    htmlFile: join(dataDir, 'report.html'),
+    by: ['pool', 'job-name'],
+    print: (text) => say(text.replace(/^/gm, '  ')),
+  });
+  if (fleet.jaeger) say('  (Jaeger stops with the demo: `make dev` keeps a fleet and its traces up)');
 } catch (error) {
   failed = true;
   say(`demo failed: ${(error as Error).message}`);
@@ -160,3 +195,20 @@ try {
   await rm(work, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
+
+function describeQuality(q: QualitySummary): string {
+  if (q.status !== 'measured') return `not measured: ${q.reason}`;
+  const vmaf = q.vmaf !== undefined ? `VMAF ${q.vmaf.toFixed(2)}` : `VMAF unavailable (${q.vmafUnavailable})`;
+  return `PSNR ${q.psnr?.toFixed(2)} dB · SSIM ${q.ssim?.toFixed(4)} · ${vmaf}`;
+}
+
+/** The spans of a job's trace, as the worker's stages with their durations. */
+function describeTrace(found: JaegerTrace | undefined): string {
+  if (!found) return 'not in Jaeger yet';
+  const ms = (name: string) => {
+    const span = found.spans.find((s) => s.operationName === name);
+    return span ? `${name} ${Math.round(span.duration / 1000)} ms` : undefined;
+  };
+  const stages = ['download', 'ffmpeg', 'upload', 'quality'].map(ms).filter(Boolean).join(', ');
+  return `${found.spans.length} spans: POST /v1/jobs → job → ${stages}`;
+}

@@ -1,6 +1,6 @@
 /**
- * `make dev`: a local fleet on loopback until Ctrl-C. Writes .ffleet/dev.env so the CLI
- * (`pnpm ffleet …`) and other tools can attach.
+ * `make dev`: a local fleet on loopback until Ctrl-C, with Jaeger for traces when it is
+ * installed. Writes .ffleet/dev.env so the CLI (`pnpm ffleet …`) and other tools can attach.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,15 +12,21 @@ const pools = process.env.FFLEET_POOLS?.split(',').filter(Boolean);
 const fleet = await startLocalFleet({
   ...(pools ? { pools } : {}),
   gatewayPort: Number(process.env.PORT) || undefined,
+  tracing: 'auto',
 });
 await writeDevEnv(devEnv, fleet);
 
+const workerMetrics = fleet.workers.map((w) => `${w.pool} ${w.metricsUrl}`).join('\n              ');
 process.stdout.write(`
 ffleet is running
   gateway     ${fleet.gatewayUrl}   (API docs: ${fleet.gatewayUrl}/docs)
   pools       ${fleet.pools.join(', ')}
   redis       ${fleet.stack.redisUrl}
   s3          ${fleet.stack.s3Endpoint}   bucket ${fleet.stack.bucket}
+  traces      ${fleet.jaeger ? `${fleet.jaeger.queryUrl}   (Jaeger UI; each job's trace is its links.trace)` : `off: ${fleet.tracingOff}`}
+  metrics     gateway ${fleet.gatewayUrl}/metrics
+              ${workerMetrics}
+  records     s3://${fleet.stack.bucket}/metrics/   (quality and timing per job; pnpm ffleet report)
   settings    ${devEnv}
 Try:  pnpm ffleet pools
 Press Ctrl-C to stop.

@@ -1,14 +1,16 @@
 /**
  * A local fleet as separate processes, the way it runs in a cluster: Redis and S3 from
- * stack.ts, the gateway on 127.0.0.1, and one worker per requested pool.
+ * stack.ts, the gateway on 127.0.0.1, one worker per requested pool, and Jaeger for traces
+ * when asked.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { arch, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, type Stack, startStack, stopChild } from './stack.ts';
+import { type Jaeger, startJaeger } from './jaeger.ts';
+import { freePort, type Stack, startStack, stopChild, TOOL_DIR } from './stack.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const GATEWAY_MAIN = join(ROOT, 'services/gateway/src/main.ts');
@@ -18,8 +20,32 @@ export interface LocalFleet {
   stack: Stack;
   gatewayUrl: string;
   pools: string[];
+  /** Each worker's Prometheus endpoint. */
+  workers: { pool: string; metricsUrl: string }[];
+  /** Jaeger, when tracing is on; its UI is `jaeger.queryUrl`. */
+  jaeger?: Jaeger;
+  /** Why tracing is off, when it is. */
+  tracingOff?: string;
   env: Record<string, string>;
   stop(): Promise<void>;
+}
+
+/**
+ * `auto`: trace into a local Jaeger when its binary is installed (`make setup` builds it),
+ * else run without tracing and say why; `required`: Jaeger or fail; `off`: no tracing.
+ */
+export type TracingMode = 'auto' | 'required' | 'off';
+
+async function startTracing(mode: TracingMode): Promise<{ jaeger?: Jaeger; off?: string }> {
+  if (mode === 'off') return { off: 'turned off' };
+  if (mode === 'auto' && !existsSync(join(TOOL_DIR, 'jaeger')))
+    return { off: `no Jaeger binary in ${TOOL_DIR} (make setup builds it)` };
+  try {
+    return { jaeger: await startJaeger() };
+  } catch (error) {
+    if (mode === 'required') throw error;
+    return { off: `Jaeger did not start: ${(error as Error).message.split('\n')[0]}` };
+  }
 }
 
 /** The pool that matches this machine's CPU: arm on arm64, else intel or amd by vendor. */
@@ -39,9 +65,15 @@ export async function startLocalFleet(
     quiet?: boolean;
     gatewayPort?: number;
     dataDir?: string;
+    /** Default `off`. */
+    tracing?: TracingMode;
   } = {},
 ): Promise<LocalFleet> {
-  const stack = await startStack(options.dataDir ? { dataDir: options.dataDir } : {});
+  const tracing = await startTracing(options.tracing ?? 'off');
+  const stack = await startStack(options.dataDir ? { dataDir: options.dataDir } : {}).catch(async (error) => {
+    await tracing.jaeger?.stop();
+    throw error;
+  });
   const children: ChildProcess[] = [];
   const work = await mkdtemp(join(tmpdir(), 'ffleet-work-'));
   const port = options.gatewayPort ?? (await freePort());
@@ -50,6 +82,14 @@ export async function startLocalFleet(
     ...stack.env,
     LOG_LEVEL: options.quiet ? 'warn' : 'info',
     FFLEET_GATEWAY: gatewayUrl,
+    ...(tracing.jaeger
+      ? {
+          OTEL_EXPORTER_OTLP_ENDPOINT: tracing.jaeger.otlpEndpoint,
+          FFLEET_TRACE_UI_URL: `${tracing.jaeger.queryUrl}/trace/`,
+          // Spans reach Jaeger within a second (the SDK's default waits 5 s).
+          OTEL_BSP_SCHEDULE_DELAY: '1000',
+        }
+      : {}),
     ...options.extraEnv,
   };
   const stdio = options.quiet
@@ -67,6 +107,8 @@ export async function startLocalFleet(
   const stop = async () => {
     await Promise.all(children.map((c) => stopChild(c)));
     await stack.stop();
+    // After the gateway and workers, which send their last spans on the way out.
+    await tracing.jaeger?.stop();
     await rm(work, { recursive: true, force: true });
   };
 
@@ -77,9 +119,17 @@ export async function startLocalFleet(
       return (await fetch(`${gatewayUrl}/readyz`)).ok;
     });
     const pools = options.pools ?? [localPool()];
+    const workers: LocalFleet['workers'] = [];
     for (const pool of pools) {
       await mkdir(join(work, pool), { recursive: true });
-      start(WORKER_MAIN, { POOL: pool, FFLEET_WORK_DIR: join(work, pool), FFLEET_WORKER_PORT: '0' });
+      const metricsPort = await freePort();
+      start(WORKER_MAIN, {
+        POOL: pool,
+        FFLEET_WORK_DIR: join(work, pool),
+        FFLEET_WORKER_PORT: String(metricsPort),
+        FFLEET_WORKER_HOST: '127.0.0.1',
+      });
+      workers.push({ pool, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` });
     }
     await waitUntil(async () => {
       const { pools: status } = (await (await fetch(`${gatewayUrl}/v1/pools`)).json()) as {
@@ -87,7 +137,16 @@ export async function startLocalFleet(
       };
       return pools.every((p) => (status.find((s) => s.name === p)?.workers.length ?? 0) > 0);
     });
-    return { stack, gatewayUrl, pools, env, stop };
+    return {
+      stack,
+      gatewayUrl,
+      pools,
+      workers,
+      ...(tracing.jaeger ? { jaeger: tracing.jaeger } : {}),
+      ...(tracing.off ? { tracingOff: tracing.off } : {}),
+      env,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -110,6 +169,7 @@ export async function writeDevEnv(
     AWS_SECRET_ACCESS_KEY: fleet.stack.secretAccessKey,
     FFLEET_BUCKET: fleet.stack.bucket,
     FFLEET_POOLS: fleet.pools.join(','),
+    ...(fleet.jaeger ? { JAEGER_URL: fleet.jaeger.queryUrl } : {}),
     ...extra,
   };
   await mkdir(join(file, '..'), { recursive: true });
