@@ -205,6 +205,7 @@ describe('quality metrics of a job', () => {
       reason: expect.stringContaining('no video'),
     });
     expect(audioOnly.metricsUrl).toBeNull();
+    expect(audioOnly.timings!.quality).toBeUndefined();
 
     const shifted = await run({
       name: 'clip-later',

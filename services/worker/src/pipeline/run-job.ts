@@ -294,7 +294,9 @@ async function runJobStages(
         span.setAttributes(qualityAttributes(outcome));
         return outcome;
       });
-      timings.quality = Math.round(performance.now() - qualityStart);
+      // A job with nothing to compare has no quality stage worth timing (and would skew reports).
+      if (quality.summary.status !== 'not_applicable')
+        timings.quality = Math.round(performance.now() - qualityStart);
       if (quality.summary.status !== 'measured')
         log.warn({ quality: quality.summary }, 'quality not measured');
     }
