@@ -150,7 +150,8 @@ describe('helm chart', () => {
     for (const { name, spec } of podSpecs(everything)) {
       expect(spec.securityContext.runAsNonRoot, name).toBe(true);
       expect(spec.securityContext.runAsUser, name).toBeGreaterThan(0);
-      expect(spec.automountServiceAccountToken, name).toBe(false);
+      // Only the gateway and workers mount a token, and only for reading nodes (rbac.readNodes).
+      expect(spec.automountServiceAccountToken, name).toBe(!name.includes('redis'));
       for (const container of spec.containers) {
         expect(container.securityContext, name).toMatchObject({
           allowPrivilegeEscalation: false,
@@ -233,6 +234,21 @@ describe('helm chart', () => {
     }
     const trigger = find(external, 'ScaledObject', 'ffleet-worker-intel').spec.triggers[0];
     expect(trigger.metadata).toMatchObject({ address: 'redis.example.internal:6380', enableTLS: 'true' });
+  });
+
+  it('grants pods nothing but reading nodes, and no token at all with rbac.readNodes off', async () => {
+    const role = find(everything, 'ClusterRole', 'ffleet-ffleet-read-nodes');
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }]);
+    const binding = find(everything, 'ClusterRoleBinding', 'ffleet-ffleet-read-nodes');
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'ffleet', namespace: 'ffleet' }]);
+    expect(everything.filter((o) => o.kind.startsWith('Role') || o.kind === 'RoleBinding')).toEqual([]);
+    const off = parseManifests(await renderChart({ rbac: { readNodes: false } }));
+    expect(off.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+    for (const { name, spec } of podSpecs(off)) expect(spec.automountServiceAccountToken, name).toBe(false);
+    const worker = find(everything, 'Deployment', 'ffleet-worker-xilinx').spec.template.spec.containers[0];
+    expect(env(worker, 'NODE_NAME')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'spec.nodeName' } });
+    expect(env(worker, 'FFLEET_ACCELERATOR')?.value).toBe('xilinx');
+    expect(env(worker, 'OTEL_RESOURCE_ATTRIBUTES')?.value).toBe('deployment.environment=test');
   });
 
   it('keeps queues in a Redis with an append-only file and no eviction', () => {

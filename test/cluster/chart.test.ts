@@ -128,6 +128,13 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
       expect(node.metadata.labels['ffleet.io/pool'], `${pool} worker on ${node.metadata.name}`).toBe(pool);
       expect(node.metadata.labels['karpenter.sh/capacity-type']).toBe('spot');
     }
+    // The pods' token may read nodes (for trace attributes) and nothing else.
+    const as = `--as=system:serviceaccount:${NAMESPACE}:${RELEASE}`;
+    const can = async (...args: string[]) =>
+      (await kubectl('auth', 'can-i', ...args, as).catch((e: { stdout: string }) => e)).stdout.trim();
+    expect(await can('get', 'nodes')).toBe('yes');
+    expect(await can('list', 'nodes')).toBe('no');
+    expect(await can('get', 'secrets', '-n', NAMESPACE)).toBe('no');
     const gateway = (await getJson('pods', '-n', NAMESPACE, '-l', 'app.kubernetes.io/component=gateway'))
       .items;
     expect(gateway.map((p) => p.spec.nodeName)).toEqual(['system-0', 'system-0']);
@@ -205,6 +212,15 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
       if (left.length > 0) throw new Error(`left behind: ${left.join(', ')}`);
       return true;
     });
+    const clusterScoped = await kubectl(
+      'get',
+      'clusterroles,clusterrolebindings',
+      '-l',
+      `app.kubernetes.io/instance=${RELEASE}`,
+      '-o',
+      'name',
+    );
+    expect(clusterScoped.stdout.trim()).toBe('');
     const releases = await helmRun('list', '--all', '--namespace', NAMESPACE, '--short');
     expect(releases.trim()).toBe('');
   });

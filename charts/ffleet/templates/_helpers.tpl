@@ -136,11 +136,16 @@ registry fields only, in the format of services/core/src/pools/pools.yaml.
 
 {{/* Environment shared by the gateway and workers. */}}
 {{- define "ffleet.sharedEnv" -}}
-- name: K8S_POD_NAME
+# Where the pod runs, for trace resource attributes (with the node's labels when rbac.readNodes is on).
+- name: NODE_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: spec.nodeName
+- name: POD_NAME
   valueFrom:
     fieldRef:
       fieldPath: metadata.name
-- name: K8S_NAMESPACE
+- name: POD_NAMESPACE
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
@@ -172,21 +177,13 @@ registry fields only, in the format of services/core/src/pools/pools.yaml.
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ . | quote }}
 {{- end }}
+{{- with .Values.telemetry.resourceAttributes }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ . | quote }}
+{{- end }}
 {{- with .Values.fleet.extraEnv }}
 {{ toYaml . }}
 {{- end }}
-{{- end -}}
-
-{{/* OTEL_RESOURCE_ATTRIBUTES for a component, with pod and namespace from the downward API. */}}
-{{- define "ffleet.otelResourceAttributes" -}}
-{{- $attrs := list "k8s.pod.name=$(K8S_POD_NAME)" "k8s.namespace.name=$(K8S_NAMESPACE)" -}}
-{{- with .pool -}}
-{{- $attrs = append $attrs (printf "ffleet.pool=%s" .) -}}
-{{- end -}}
-{{- with .ctx.Values.telemetry.resourceAttributes -}}
-{{- $attrs = append $attrs . -}}
-{{- end -}}
-{{- join "," $attrs -}}
 {{- end -}}
 
 {{/* Volumes and mounts every ffleet container needs with a read-only root filesystem. */}}
