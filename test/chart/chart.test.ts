@@ -249,6 +249,10 @@ describe('helm chart', () => {
     expect(env(worker, 'NODE_NAME')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'spec.nodeName' } });
     expect(env(worker, 'FFLEET_ACCELERATOR')?.value).toBe('xilinx');
     expect(env(worker, 'OTEL_RESOURCE_ATTRIBUTES')?.value).toBe('deployment.environment=test');
+    expect(env(worker, 'FFLEET_METRICS_BUCKET')?.value).toBe('media-metrics');
+    expect(env(worker, 'FFLEET_QUALITY_DEFAULT')?.value).toBe('false');
+    const gateway = find(everything, 'Deployment', 'ffleet-gateway').spec.template.spec.containers[0];
+    expect(env(gateway, 'FFLEET_TRACE_UI_URL')?.value).toBe('https://jaeger.example.com');
   });
 
   it('keeps queues in a Redis with an append-only file and no eviction', () => {

@@ -167,6 +167,12 @@ registry fields only, in the format of services/core/src/pools/pools.yaml.
   value: {{ join "," .Values.fleet.allowedBuckets | quote }}
 - name: AWS_REGION
   value: {{ .Values.fleet.s3.region | quote }}
+{{- with .Values.fleet.metricsBucket }}
+- name: FFLEET_METRICS_BUCKET
+  value: {{ . | quote }}
+{{- end }}
+- name: FFLEET_QUALITY_DEFAULT
+  value: {{ .Values.fleet.qualityDefault | toString | quote }}
 {{- with .Values.fleet.s3.endpoint }}
 - name: S3_ENDPOINT
   value: {{ . | quote }}

@@ -131,10 +131,12 @@ export const everyOption = {
   serviceAccount: { roleArn: 'arn:aws:iam::111122223333:role/ffleet-s3', annotations: { example: 'yes' } },
   fleet: {
     allowedBuckets: ['media-in', 'media-out'],
+    metricsBucket: 'media-metrics',
+    qualityDefault: false,
     s3: { region: 'eu-west-1', endpoint: 'https://s3.eu-west-1.amazonaws.com', forcePathStyle: true },
     extraEnv: [{ name: 'LOG_LEVEL', value: 'debug' }],
   },
-  telemetry: { resourceAttributes: 'deployment.environment=test' },
+  telemetry: { resourceAttributes: 'deployment.environment=test', traceUiUrl: 'https://jaeger.example.com' },
   gateway: {
     auth: { tokens: ['a-long-enough-api-token-0001'] },
     service: {
