@@ -5,7 +5,7 @@ export FFLEET_CACHE
 export PATH := $(FFLEET_CACHE)/node-$(NODE_VERSION)/bin:$(FFLEET_CACHE)/bin:$(PATH)
 SETUP_STAMP := node_modules/.ffleet-setup
 
-.PHONY: setup dev demo test test-unit test-e2e test-cluster lint typecheck bench clean
+.PHONY: setup dev demo test test-unit test-e2e test-cluster cluster lint typecheck bench clean
 
 $(SETUP_STAMP): scripts/setup.sh scripts/tools.env package.json pnpm-lock.yaml services/*/package.json
 	scripts/setup.sh
@@ -31,6 +31,12 @@ test-unit: $(SETUP_STAMP)
 
 test-e2e: $(SETUP_STAMP)
 	pnpm exec vitest run --project e2e
+
+test-cluster: $(SETUP_STAMP) ## the chart on a local control plane with kwok nodes per pool (first run builds Kubernetes into the cache, ~15-20 min)
+	pnpm exec vitest run --config test/cluster/vitest.config.ts
+
+cluster: $(SETUP_STAMP) ## a local control plane with kwok nodes per pool to try the chart (Ctrl-C stops)
+	node scripts/cluster/up.ts
 
 lint: $(SETUP_STAMP)
 	pnpm exec biome check .

@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['services/*/test/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          include: ['services/*/test/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/chart/**/*.test.ts'],
         },
       },
       {

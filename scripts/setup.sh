@@ -2,7 +2,7 @@
 # Installs everything ffleet needs to build, run and test on this machine, into a cache
 # outside the repository (FFLEET_CACHE, default ~/.cache/ffleet). Safe to run again: each
 # step is skipped when its tool is already there at the pinned version.
-#   scripts/setup.sh            node, pnpm, apt packages, S3 server, jaeger, helm, pnpm install
+#   scripts/setup.sh            node, pnpm, apt packages, S3 server, kubeconform, helm, jaeger, pnpm install
 #   scripts/setup.sh --no-deps  the same without `pnpm install`
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -20,6 +20,8 @@ need_apt=()
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v curl >/dev/null || need_apt+=(curl)
+# The chart tests unpack Karpenter's CRDs from its module zip themselves.
+command -v unzip >/dev/null || need_apt+=(unzip)
 # Headless Chromium renders the `ffleet report` HTML page in its test.
 command -v chromium >/dev/null || need_apt+=(chromium fonts-dejavu-core)
 if [ "${#need_apt[@]}" -gt 0 ]; then
@@ -81,10 +83,9 @@ jaeger_build() {
   echo "$JAEGER_VERSION" >"$stamp"
 }
 go_tool versitygw "$VERSITYGW_VERSION" github.com/versity/versitygw/cmd/versitygw
-if [ "${FFLEET_SETUP_SKIP_OPTIONAL:-}" != 1 ]; then
-  jaeger_build
-  go_tool helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
-fi
+go_tool kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform
+go_tool helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
+jaeger_build
 
 if [ "${1:-}" != "--no-deps" ]; then
   log "pnpm install"
