@@ -24,6 +24,25 @@ export interface FfmpegRunResult {
 }
 
 /**
+ * ffmpeg's whole environment: PATH, plus the variables named in FFLEET_FFMPEG_ENV (for
+ * vendor builds that need them, e.g. the Xilinx Video SDK's XILINX_XRT). Nothing else of the
+ * worker's environment (credentials, tokens) reaches ffmpeg.
+ */
+export function ffmpegEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const result: Record<string, string> = { PATH: env.PATH ?? '/usr/bin:/bin' };
+  for (const name of (env.FFLEET_FFMPEG_ENV ?? '').split(',').map((s) => s.trim())) {
+    if (
+      /^[A-Z_][A-Z0-9_]*$/.test(name) &&
+      env[name] !== undefined &&
+      !/^AWS_|SECRET|TOKEN|PASSWORD/.test(name)
+    ) {
+      result[name] = env[name]!;
+    }
+  }
+  return result;
+}
+
+/**
  * Runs ffmpeg with a fixed, minimal environment (PATH only), no stdin, cwd in the job's work
  * dir, never through a shell. A wall-clock timeout or an abort kills the whole process group.
  */
@@ -33,7 +52,7 @@ export function runFfmpeg(options: FfmpegRunOptions): Promise<FfmpegRunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(options.ffmpegPath, options.argv, {
       cwd: options.cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      env: ffmpegEnvironment(),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
