@@ -278,6 +278,19 @@ describe('helm chart', () => {
     expect(defaultsPolicy.spec.ingress[0].from).toHaveLength(1);
   });
 
+  it("keeps workers away from the instance metadata service (the node's credentials)", () => {
+    const policy = find(defaults, 'NetworkPolicy', 'ffleet-worker');
+    expect(policy.spec.policyTypes).toContain('Egress');
+    const blocks = policy.spec.egress.flatMap(
+      (rule: { to: { ipBlock: { cidr: string; except?: string[] } }[] }) =>
+        rule.to.map((peer) => peer.ipBlock),
+    );
+    expect(blocks.find((b: { cidr: string }) => b.cidr === '0.0.0.0/0').except).toContain(
+      '169.254.169.254/32',
+    );
+    expect(blocks.find((b: { cidr: string }) => b.cidr === '::/0').except).toContain('fd00:ec2::254/128');
+  });
+
   it('rolls pods when the pool registry changes', async () => {
     const changed = parseManifests(await renderChart({ pools: { intel: { concurrency: 3 } } }));
     const checksum = (objects: K8sObject[], name: string) =>
