@@ -23,6 +23,10 @@ export function loadFleetConfig(env: NodeJS.ProcessEnv = process.env): FleetConf
     urlPolicy: {
       allowedBuckets: list(env.FFLEET_ALLOWED_BUCKETS),
       allowFile: Boolean(fileRoot),
+      webhooks: {
+        allowHttp: env.FFLEET_WEBHOOK_ALLOW_HTTP === 'true',
+        allowPrivate: env.FFLEET_WEBHOOK_ALLOW_PRIVATE === 'true',
+      },
     },
     fileRoot,
     s3: s3SettingsFromEnv(env),

@@ -45,6 +45,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
 
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const queues = new FleetQueues(config.pools, redis, config.queuePrefix, {
+    webhookPolicy: config.urlPolicy.webhooks ?? {},
     traceUiUrl: options.traceUiUrl,
   });
   const queueEvents = queueEventsFactory(

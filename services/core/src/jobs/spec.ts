@@ -81,6 +81,25 @@ export const JobSpecSchema = Type.Object(
       Type.Integer({ minimum: 1, maximum: LIMITS.timeoutSeconds, default: 3600 }),
     ),
     attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.attempts, default: 3 })),
+    webhook: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({
+            minLength: 1,
+            maxLength: 2048,
+            description: 'https URL that receives job.succeeded / job.failed / job.cancelled',
+          }),
+          secret: Type.Optional(
+            Type.String({
+              minLength: 16,
+              maxLength: 256,
+              description: 'HMAC-SHA256 key for the X-Ffleet-Signature header; never shown back',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),
   },
   { additionalProperties: false },

@@ -3,6 +3,7 @@ import { InvalidJobError } from '../errors.ts';
 import { type CommandPlan, planCommand } from '../ffmpeg/command.ts';
 import type { Pool, PoolRegistry } from '../pools/registry.ts';
 import type { UrlPolicy } from '../storage/url.ts';
+import { checkWebhookUrl } from '../webhooks/webhook.ts';
 import { type JobSpec, JobSpecSchema } from './spec.ts';
 
 const checkSpec = TypeCompiler.Compile(JobSpecSchema);
@@ -27,5 +28,6 @@ export function validateJob(body: unknown, pools: PoolRegistry, policy: UrlPolic
   const spec = body as JobSpec;
   const pool = pools.route(spec.compute, spec.instanceType);
   const plan = planCommand(spec, policy);
+  if (spec.webhook) checkWebhookUrl(spec.webhook.url, policy.webhooks);
   return { spec, pool, plan };
 }

@@ -1,4 +1,5 @@
 import { InvalidJobError, UnsafeJobError } from '../errors.ts';
+import type { WebhookPolicy } from '../webhooks/webhook.ts';
 
 /**
  * Storage locations a job may name. Every URL comes from a caller, so parsing is strict:
@@ -14,6 +15,8 @@ export interface UrlPolicy {
   allowedBuckets?: readonly string[];
   /** Whether `file://` URLs are accepted (only when a file root is configured). */
   allowFile?: boolean;
+  /** Which webhook URLs jobs may name (see webhooks/webhook.ts). */
+  webhooks?: WebhookPolicy;
 }
 
 const MAX_URL_LENGTH = 2048;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   CANCELLED_REASON,
   DEFAULT_ATTEMPTS,
+  deliverWebhook,
   FfleetError,
   type JobData,
   type JobResult,
@@ -9,6 +10,8 @@ import {
   keys,
   type Pool,
   type PoolRegistry,
+  type WebhookPolicy,
+  webhookPayload,
 } from '@ffleet/core';
 import { type Job, type JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -62,9 +65,16 @@ export class FleetQueues {
   readonly #prefix: string;
   readonly #pools: PoolRegistry;
   readonly #traceUiUrl: string | undefined;
+  readonly #webhookPolicy: WebhookPolicy;
 
   /** `traceUiUrl`: the tracing UI's address of a trace without its id, for job links. */
-  constructor(pools: PoolRegistry, redis: Redis, prefix: string, options: { traceUiUrl?: string } = {}) {
+  constructor(
+    pools: PoolRegistry,
+    redis: Redis,
+    prefix: string,
+    options: { traceUiUrl?: string; webhookPolicy?: WebhookPolicy } = {},
+  ) {
+    this.#webhookPolicy = options.webhookPolicy ?? {};
     this.#pools = pools;
     this.#redis = redis;
     this.#prefix = prefix;
@@ -187,6 +197,7 @@ export class FleetQueues {
           'EX',
           CANCELLED_TTL_SECONDS,
         );
+        this.#notifyCancelled(id, job.data, job.attemptsMade, tombstone.error);
         return tombstone;
       } catch {
         // Taken by a worker meanwhile (locked): cancel it as a running job.
@@ -194,6 +205,21 @@ export class FleetQueues {
     }
     await this.#redis.publish(keys.cancelChannel(this.#prefix), JSON.stringify({ id }));
     return await this.#toView(job);
+  }
+
+  /** A queued job never reaches a worker, so its cancellation webhook is sent from here. */
+  #notifyCancelled(id: string, data: JobData, attempts: number, error: JobView['error']): void {
+    if (!data.spec.webhook) return;
+    const { url, secret } = data.spec.webhook;
+    void deliverWebhook(
+      {
+        url,
+        ...(secret ? { secret } : {}),
+        event: 'job.cancelled',
+        payload: webhookPayload(id, data, 'cancelled', attempts, null, error),
+      },
+      this.#webhookPolicy,
+    ).catch(() => {});
   }
 
   async poolStatus(pool: Pool): Promise<PoolStatus> {

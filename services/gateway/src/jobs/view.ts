@@ -7,6 +7,7 @@ import {
   type JobResult,
   type JobState,
   type QualitySummary,
+  redactSpec,
   traceIdOf,
 } from '@ffleet/core';
 import type { JobState as BullState, Job } from 'bullmq';
@@ -96,7 +97,7 @@ export function toJobView(
     quality: result?.quality ?? null,
     metricsUrl: result?.metricsUrl ?? null,
     traceId,
-    spec: job.data.spec,
+    spec: redactSpec(job.data.spec),
     links: jobLinks(job.id!, traceId ?? undefined, traceUiUrl),
   };
 }

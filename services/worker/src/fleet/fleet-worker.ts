@@ -4,6 +4,7 @@ import {
   CANCELLED_REASON,
   FAILURE_LOG_PREFIX,
   type JobData,
+  type JobFailure,
   type JobResult,
   keys,
   type Logger,
@@ -16,6 +17,7 @@ import type { Capabilities } from '../ffmpeg/probe.ts';
 import { describeFailure, isPermanent, JobCancelledError, ShutdownError } from '../pipeline/errors.ts';
 import { type PipelineDeps, runJob, SHUTDOWN_REASON } from '../pipeline/run-job.ts';
 import { Heartbeat } from './heartbeat.ts';
+import { finalFailureState, notifyFinished } from './notify.ts';
 
 export interface FleetWorkerOptions {
   pool: Pool;
@@ -44,6 +46,8 @@ export class FleetWorker {
   readonly #heartbeat: Heartbeat;
   readonly #log: Logger;
   #stopping?: Promise<void>;
+  /** The last failure of each job, kept from the processor until its 'failed' event. */
+  readonly #failures = new Map<string, JobFailure>();
 
   constructor(redisUrl: string, prefix: string, opts: FleetWorkerOptions) {
     this.#opts = opts;
@@ -73,6 +77,15 @@ export class FleetWorker {
       this.#log.info({ jobId: job.id, timings: job.returnvalue?.timings }, 'job completed'),
     );
     this.#worker.on('error', (error) => this.#log.error({ err: error }, 'worker error'));
+    const webhooks = opts.deps.config.urlPolicy.webhooks ?? {};
+    this.#worker.on('completed', (job) => notifyFinished(job, 'succeeded', null, webhooks, this.#log));
+    this.#worker.on('failed', (job, error) => {
+      if (!job) return;
+      const failure = this.#failures.get(job.id!) ?? { code: 'failed', message: error.message };
+      this.#failures.delete(job.id!);
+      const state = finalFailureState(job, error);
+      if (state) notifyFinished(job, state, failure, webhooks, this.#log);
+    });
 
     this.#heartbeat = new Heartbeat({
       redis: this.#connection,
@@ -146,6 +159,7 @@ export class FleetWorker {
         throw new WaitingError();
       }
       const failure = describeFailure(error);
+      this.#failures.set(job.id!, failure);
       await job.log(FAILURE_LOG_PREFIX + JSON.stringify(failure)).catch(() => {});
       if (error instanceof JobCancelledError)
         throw new UnrecoverableError(`${CANCELLED_REASON}: ${failure.message}`);
