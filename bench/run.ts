@@ -3,6 +3,8 @@
  *   e2e_overhead_ratio       a job through gateway → queue → S3 → worker ÷ bare ffmpeg, same command
  *   pickup_ms_p50/p95        enqueue → worker job start, warm idle worker (ffleet vs bare BullMQ)
  *   submit_rate_ratio        gateway HTTP submits/s ÷ bare Queue.add/s, same number in flight
+ *   tracing_overhead_ratio   the same job with tracing to Jaeger and metrics scraped ÷ with both off
+ * Quality measurement is off throughout: it is a second pass over the media, not overhead.
  * Prints `name: value` lines. BENCH_QUICK=1 shortens every part (for a smoke run).
  */
 import { execFile } from 'node:child_process';
@@ -17,6 +19,7 @@ import { GatewayClient, type JobView } from '@ffleet/cli';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startLocalFleet } from '../scripts/lib/local-fleet.ts';
+import { measureTracingOverhead } from './tracing-overhead.ts';
 
 const exec = promisify(execFile);
 const quick = process.env.BENCH_QUICK === '1';
@@ -29,7 +32,7 @@ function percentile(values: number[], p: number): number {
 }
 
 const work = await mkdtemp(join(tmpdir(), 'ffleet-bench-'));
-const fleet = await startLocalFleet({ quiet: true });
+const fleet = await startLocalFleet({ quiet: true, extraEnv: { FFLEET_QUALITY_DEFAULT: 'false' } });
 const pool = fleet.pools[0]!;
 const bucket = fleet.stack.bucket;
 const client = new GatewayClient(fleet.gatewayUrl);
@@ -237,6 +240,9 @@ try {
   print('submit_rate_ratio', round(httpRate / bareRate));
   await Promise.all([poolQueue.close(), bareQueue.close(), rawQueue.close()]);
   redis.disconnect();
+
+  // 4. Tracing + metrics on vs off, on two fleets of their own.
+  await measureTracingOverhead({ quick, work, print });
 } finally {
   await fleet.stop();
   await rm(work, { recursive: true, force: true });

@@ -21,7 +21,8 @@ export interface LocalFleet {
   gatewayUrl: string;
   pools: string[];
   /** Each worker's Prometheus endpoint. */
-  workers: { pool: string; metricsUrl: string }[];
+  workers: { pool: string; metricsUrl: string; pid: number }[];
+  gatewayPid: number;
   /** Jaeger, when tracing is on; its UI is `jaeger.queryUrl`. */
   jaeger?: Jaeger;
   /** Why tracing is off, when it is. */
@@ -123,13 +124,13 @@ export async function startLocalFleet(
     for (const pool of pools) {
       await mkdir(join(work, pool), { recursive: true });
       const metricsPort = await freePort();
-      start(WORKER_MAIN, {
+      const worker = start(WORKER_MAIN, {
         POOL: pool,
         FFLEET_WORK_DIR: join(work, pool),
         FFLEET_WORKER_PORT: String(metricsPort),
         FFLEET_WORKER_HOST: '127.0.0.1',
       });
-      workers.push({ pool, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` });
+      workers.push({ pool, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, pid: worker.pid! });
     }
     await waitUntil(async () => {
       const { pools: status } = (await (await fetch(`${gatewayUrl}/v1/pools`)).json()) as {
@@ -140,6 +141,7 @@ export async function startLocalFleet(
     return {
       stack,
       gatewayUrl,
+      gatewayPid: gateway.pid!,
       pools,
       workers,
       ...(tracing.jaeger ? { jaeger: tracing.jaeger } : {}),
