@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createLogger, list, loadFleetConfig, startTelemetry, traceLogMixin } from '@ffleet/core';
+import { createLogger, list, loadFleetConfig, startTelemetry } from '@ffleet/core';
 import { buildGateway } from './app.ts';
 
 const logger = createLogger('ffleet-gateway');
@@ -10,11 +10,8 @@ const telemetry = await startTelemetry({
 const app = await buildGateway({
   config: loadFleetConfig(),
   apiTokens: list(process.env.FFLEET_API_TOKENS),
-  logger: {
-    level: process.env.LOG_LEVEL ?? 'info',
-    base: { service: 'ffleet-gateway' },
-    mixin: traceLogMixin,
-  },
+  // A submission's request logger carries its trace_id and span_id (plugins/tracing.ts).
+  logger: { level: process.env.LOG_LEVEL ?? 'info', base: { service: 'ffleet-gateway' } },
   tracer: telemetry.tracer,
   traceUiUrl: process.env.FFLEET_TRACE_UI_URL || undefined,
 });
