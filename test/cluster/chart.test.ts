@@ -1,10 +1,18 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../scripts/cluster/cluster.ts';
 import { manifestFiles, POOL_NODES, provisionPools, SYSTEM_LABELS } from '../../scripts/cluster/provision.ts';
-import { chartDir, everyOption, helmBin, type K8sObject, renderChart } from '../chart/support/chart.ts';
+import {
+  chartDir,
+  everyOption,
+  helmBin,
+  type K8sObject,
+  renderChart,
+  repoRoot,
+} from '../chart/support/chart.ts';
 
 // The chart on a real API server, scheduler and controller manager, with kwok nodes shaped like the Spot nodes
 // Karpenter launches from k8s/karpenter: each worker pool must land on its own nodes and nowhere else.
@@ -155,6 +163,30 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
     await runningOn('intel', 1);
     // Other pools were left alone.
     for (const pool of POOLS.filter((p) => p !== 'intel')) expect(await workerPods(pool)).toHaveLength(1);
+  });
+
+  it("ffleet scale sets one pool's workers by the chart's labels", async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        join(repoRoot, 'services/cli/src/main.ts'),
+        'scale',
+        'amd',
+        '2',
+        '--namespace',
+        NAMESPACE,
+        '--release',
+        RELEASE,
+      ],
+      { env: { ...process.env, KUBECONFIG: cluster.kubeconfig, FFLEET_KUBECTL: cluster.kubectlPath } },
+    );
+    expect(stdout).toContain('scaled');
+    const two = await runningOn('amd', 2);
+    const nodes = await nodesByName();
+    for (const pod of two)
+      expect(nodes.get(pod.spec.nodeName)?.metadata.labels['ffleet.io/pool']).toBe('amd');
+    await kubectl('scale', `deployment/${RELEASE}-worker-amd`, '-n', NAMESPACE, '--replicas=1');
+    await runningOn('amd', 1);
   });
 
   it('rolls the workers on helm upgrade of a changed value', async () => {

@@ -5,6 +5,7 @@ import { s3SettingsFromEnv } from '@ffleet/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GatewayClient, type JobView, resolveGateway } from './client.ts';
 import { formatBytes, printJob } from './commands/print.ts';
+import { scalePool } from './commands/scale.ts';
 import { watchJob } from './commands/watch.ts';
 import { DIMENSIONS, type Dimension } from './report/aggregate.ts';
 import { runReport } from './report/run.ts';
@@ -210,6 +211,19 @@ export function buildProgram(): Command {
             `workers=${p.workers.length} busy=${busy}/${slots} hwaccels=${p.capabilities.hwaccels.join(',') || '-'}\n`,
         );
       }
+    });
+
+  program
+    .command('scale')
+    .description(
+      "set a pool's worker count on a cluster (kubectl scale of its Deployment; KEDA may override it)",
+    )
+    .argument('<pool>', 'pool name, e.g. nvidia')
+    .argument('<replicas>', 'number of workers (0 stops the pool)')
+    .option('-n, --namespace <namespace>', 'namespace of the release', 'ffleet')
+    .option('-r, --release <release>', 'Helm release name', 'ffleet')
+    .action(async (pool: string, replicas: string, flags: { namespace: string; release: string }) => {
+      process.stdout.write(`${await scalePool(pool, replicas, flags)}\n`);
     });
 
   program
