@@ -22,6 +22,8 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v curl >/dev/null || need_apt+=(curl)
 # The chart tests unpack Karpenter's CRDs from its module zip themselves.
 command -v unzip >/dev/null || need_apt+=(unzip)
+# `make bench` drives the gateway's HTTP submit rate with wrk.
+command -v wrk >/dev/null || need_apt+=(wrk)
 # Headless Chromium renders the `ffleet report` HTML page in its test.
 command -v chromium >/dev/null || need_apt+=(chromium fonts-dejavu-core)
 if [ "${#need_apt[@]}" -gt 0 ]; then
