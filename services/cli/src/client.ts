@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { QualitySummary } from '@ffleet/core';
 
 /** Where the CLI finds the gateway: --gateway, FFLEET_GATEWAY, or a local fleet's .ffleet/dev.env. */
 export function resolveGateway(flag?: string): string {
@@ -61,6 +62,10 @@ export interface JobView {
   timings: { download: number; ffmpeg: number; upload: number; total: number } | null;
   outputs: { url: string; bytes: number; files?: { url: string; bytes: number }[] }[] | null;
   error: { code: string; message: string; stderr?: string[] } | null;
+  quality?: QualitySummary | null;
+  metricsUrl?: string | null;
+  traceId?: string | null;
+  links?: { self: string; events: string; trace?: string };
 }
 
 export const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);

@@ -31,6 +31,19 @@ export function printJob(
       `  time   download ${t.download} ms · ffmpeg ${t.ffmpeg} ms · upload ${t.upload} ms · total ${t.total} ms`,
     );
   }
+  const q = job.quality;
+  if (q?.status === 'measured') {
+    const vmaf =
+      q.vmaf !== undefined
+        ? ` · VMAF ${q.vmaf.toFixed(2)}`
+        : q.vmafUnavailable
+          ? ` · VMAF unavailable (${q.vmafUnavailable})`
+          : '';
+    out(`  quality PSNR ${q.psnr?.toFixed(2)} dB · SSIM ${q.ssim?.toFixed(4)}${vmaf}`);
+  } else if (q) out(`  quality ${q.status}${q.reason ? `: ${q.reason}` : ''}`);
+  if (job.metricsUrl) out(`  metrics ${job.metricsUrl}`);
+  if (job.links?.trace) out(`  trace  ${job.links.trace}`);
+  else if (job.traceId) out(`  trace  ${job.traceId}`);
   if (job.error) {
     out(`  error  ${job.error.code}: ${job.error.message}`);
     for (const line of job.error.stderr ?? []) out(`         ${line}`);
