@@ -31,9 +31,14 @@ const placementOf = (key: string) => {
 };
 logger.info({ tracing: telemetry.enabled, resource: telemetry.resource }, 'telemetry');
 
-const capabilities = await probeCapabilities(config.ffmpegPath);
+const capabilities = await probeCapabilities(config.ffmpegPath, config.pool.encoders);
 const missing = config.pool.encoders.filter((e) => !capabilities.encoders.includes(e));
-if (missing.length > 0) logger.warn({ missing }, 'this ffmpeg lacks encoders the pool registry lists');
+if (missing.length > 0) {
+  const reasons = Object.fromEntries(
+    missing.map((e) => [e, capabilities.unusable[e] ?? 'not built into this ffmpeg']),
+  );
+  logger.warn({ missing: reasons }, 'encoders the pool registry lists are not usable on this worker');
+}
 await mkdir(config.workRoot, { recursive: true });
 
 const registry = createMetricsRegistry({ service: 'ffleet-worker' });

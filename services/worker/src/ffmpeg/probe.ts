@@ -27,29 +27,106 @@ export async function probeDurationSeconds(
 
 export interface Capabilities {
   ffmpegVersion: string;
+  /** Encoders a job can use here: software ones as listed, hardware ones only when a test encode worked. */
   encoders: string[];
+  /** Hardware acceleration methods whose device opened on this machine. */
   hwaccels: string[];
+  /** What this ffmpeg was built with, usable or not. */
+  builtInHwaccels: string[];
+  /** Hardware encoders and hwaccels built in but not usable here, with ffmpeg's reason. */
+  unusable: Record<string, string>;
   filters: string[];
 }
 
-/** What this worker's ffmpeg can do: reported to the gateway so users see it in /v1/pools. */
-export async function probeCapabilities(ffmpegPath: string): Promise<Capabilities> {
+/** Encoders that need a device (GPU, Quick Sync, VA-API, Alveo U30…), checked with a real encode. */
+export const HARDWARE_ENCODER = /_(nvenc|qsv|vaapi|amf|vulkan|v4l2m2m|mf)$|^mpsoc_vcu_/;
+/** Device types ffmpeg can open with -init_hw_device; built-in ones are tried at start. */
+const DEVICE_HWACCELS = new Set(['cuda', 'vaapi', 'qsv', 'vulkan', 'opencl', 'drm', 'vdpau']);
+
+/**
+ * What this worker's ffmpeg can do on this machine, reported to the gateway (GET /v1/pools).
+ * Being built with NVENC or CUDA says nothing about a GPU being there, so every hardware path
+ * the pool expects is tried: the device is opened, the encoder encodes one frame.
+ */
+export async function probeCapabilities(
+  ffmpegPath: string,
+  expectedEncoders: readonly string[] = [],
+): Promise<Capabilities> {
   const run = async (args: string[]) =>
     (await exec(ffmpegPath, ['-hide_banner', ...args], { env: CLEAN_ENV, timeout: 30_000 })).stdout;
-  const [version, encoders, hwaccels, filters] = await Promise.all([
+  const [version, encoderList, hwaccelList, filters] = await Promise.all([
     run(['-version']),
     run(['-encoders']),
     run(['-hwaccels']),
     run(['-filters']),
   ]);
+  const builtInEncoders = parseListing(encoderList, /^\s[VAS][A-Z.]{5}\s+(\S+)/);
+  const builtInHwaccels = hwaccelList
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const unusable: Record<string, string> = {};
+  const attempt = async (name: string, args: string[]) => {
+    try {
+      await exec(ffmpegPath, ['-hide_banner', '-nostdin', '-v', 'error', ...args], {
+        env: CLEAN_ENV,
+        timeout: 20_000,
+      });
+      return true;
+    } catch (error) {
+      const stderr = String((error as { stderr?: string }).stderr ?? (error as Error).message)
+        .trim()
+        .split('\n');
+      unusable[name] = stderr.at(-1)?.slice(0, 200) || 'failed';
+      return false;
+    }
+  };
+  const candidates = builtInHwaccels.filter((m) => DEVICE_HWACCELS.has(m));
+  const opened = await Promise.all(
+    candidates.map((method) =>
+      attempt(method, [
+        '-init_hw_device',
+        method,
+        '-f',
+        'lavfi',
+        '-i',
+        'nullsrc=s=64x64:d=0.04',
+        '-f',
+        'null',
+        '-',
+      ]),
+    ),
+  );
+  const hwaccels = candidates.filter((_, i) => opened[i]);
+  const encoders: string[] = [];
+  for (const encoder of builtInEncoders) {
+    if (!HARDWARE_ENCODER.test(encoder)) encoders.push(encoder);
+    else if (
+      expectedEncoders.includes(encoder) &&
+      (await attempt(encoder, [
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc=s=256x144:d=0.04',
+        '-frames:v',
+        '1',
+        '-c:v',
+        encoder,
+        '-f',
+        'null',
+        '-',
+      ]))
+    ) {
+      encoders.push(encoder);
+    }
+  }
   return {
     ffmpegVersion: /ffmpeg version (\S+)/.exec(version)?.[1] ?? 'unknown',
-    encoders: parseListing(encoders, /^\s[VAS][A-Z.]{5}\s+(\S+)/),
-    hwaccels: hwaccels
-      .split('\n')
-      .slice(1)
-      .map((l) => l.trim())
-      .filter(Boolean),
+    encoders,
+    hwaccels,
+    builtInHwaccels,
+    unusable,
     filters: parseListing(filters, /^\s[T.][S.][C.]?\s+(\S+)/),
   };
 }

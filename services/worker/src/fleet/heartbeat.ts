@@ -40,6 +40,8 @@ export class Heartbeat {
       ffmpegVersion: opts.capabilities.ffmpegVersion,
       encoders: opts.capabilities.encoders,
       hwaccels: opts.capabilities.hwaccels,
+      builtInHwaccels: opts.capabilities.builtInHwaccels,
+      unusable: opts.capabilities.unusable,
       startedAt: new Date().toISOString(),
     };
   }
