@@ -90,16 +90,22 @@ export function renderHtml(input: HtmlReportInput): string {
   const byPool = input.groups.pool ?? [];
   const stageBars = (groups: readonly GroupSummary[], stage: 'ffmpeg' | 'total') =>
     groups.flatMap((g) => (g.stages[stage] ? [{ label: g.group, value: g.stages[stage].median }] : []));
+  // Instance-type charts only when the report groups by instance type.
+  const typeCharts = input.groups['instance-type']
+    ? [
+        barChart('ffmpeg seconds by instance type, median', 's', stageBars(byType, 'ffmpeg')),
+        barChart(
+          'Cost per output minute by instance type',
+          `${input.currency}`,
+          byType.flatMap((g) =>
+            g.costPerOutputMinute === undefined ? [] : [{ label: g.group, value: g.costPerOutputMinute }],
+          ),
+          5,
+        ),
+      ]
+    : [];
   const charts = [
-    barChart('ffmpeg seconds by instance type, median', 's', stageBars(byType, 'ffmpeg')),
-    barChart(
-      'Cost per output minute by instance type',
-      `${input.currency}`,
-      byType.flatMap((g) =>
-        g.costPerOutputMinute === undefined ? [] : [{ label: g.group, value: g.costPerOutputMinute }],
-      ),
-      5,
-    ),
+    ...typeCharts,
     barChart('Job seconds by pool, median', 's', stageBars(byPool, 'total')),
     barChart(
       'PSNR by pool, mean',
