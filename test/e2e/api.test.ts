@@ -1,0 +1,177 @@
+/**
+ * The gateway's API beyond running jobs: listing and filtering, Server-Sent Events, idempotent
+ * submits, presigned uploads, bearer-token auth and the OpenAPI document.
+ */
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadFleetConfig } from '@ffleet/core';
+import { buildGateway } from '@ffleet/gateway';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFleet, type TestFleet } from '../support/fleet.ts';
+import { makeSampleClip } from '../support/media.ts';
+
+interface Job {
+  id: string;
+  name: string;
+  state: string;
+  pool: string;
+  progress: { stage: string; percent: number } | null;
+}
+
+let fleet: TestFleet;
+
+beforeAll(async () => {
+  fleet = await startFleet();
+  const clip = join(fleet.dir, 'sample.mp4');
+  await makeSampleClip(clip, { seconds: 3, size: '640x360' });
+  await fleet.put('inputs/sample.mp4', clip);
+});
+
+afterAll(async () => {
+  await fleet?.stop();
+});
+
+function clipJob(name: string, compute = 'intel') {
+  return {
+    name,
+    compute,
+    inputs: [{ url: `s3://${fleet.bucket}/inputs/sample.mp4` }],
+    outputs: [
+      {
+        url: `s3://${fleet.bucket}/out/${name}.mp4`,
+        options: '-vf scale=-2:240 -c:v libx264 -preset ultrafast',
+      },
+    ],
+  };
+}
+
+describe('listing jobs', () => {
+  it('filters by state, pool and name, newest first', async () => {
+    const a = (await fleet.api<{ id: string }>('POST', '/v1/jobs', clipJob('list-a', 'nvidia'))).body.id;
+    const b = (await fleet.api<{ id: string }>('POST', '/v1/jobs', clipJob('list-b', 'nvidia'))).body.id;
+    const queued = await fleet.api<{ jobs: Job[] }>('GET', '/v1/jobs?state=queued&pool=nvidia');
+    expect(queued.status).toBe(200);
+    expect(queued.body.jobs.map((j) => j.id)).toEqual([b, a]);
+    const named = await fleet.api<{ jobs: Job[] }>('GET', '/v1/jobs?name=list-a');
+    expect(named.body.jobs.map((j) => j.id)).toEqual([a]);
+    expect(
+      (await fleet.api<{ jobs: Job[] }>('GET', '/v1/jobs?state=succeeded&pool=nvidia')).body.jobs,
+    ).toEqual([]);
+    const unknown = await fleet.api<{ error: string }>('GET', '/v1/jobs?pool=sparc');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error).toBe('unknown_pool');
+    const badState = await fleet.api<{ error: string }>('GET', '/v1/jobs?state=exploded');
+    expect(badState.status).toBe(400);
+    for (const id of [a, b]) expect((await fleet.api('DELETE', `/v1/jobs/${id}`)).status).toBe(202);
+  });
+
+  it('answers 404 for a job that does not exist', async () => {
+    const { status, body } = await fleet.api<{ error: string }>('GET', '/v1/jobs/no-such-job');
+    expect(status).toBe(404);
+    expect(body.error).toBe('not_found');
+  });
+});
+
+describe('idempotent submits', () => {
+  it('the same idempotencyKey returns the first job instead of queueing another', async () => {
+    const body = { ...clipJob('idem', 'nvidia'), idempotencyKey: 'order-42' };
+    const first = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
+    const again = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
+    expect(first.status).toBe(202);
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first.body.id);
+    const listed = await fleet.api<{ jobs: Job[] }>('GET', '/v1/jobs?name=idem');
+    expect(listed.body.jobs).toHaveLength(1);
+    await fleet.api('DELETE', `/v1/jobs/${first.body.id}`);
+  });
+});
+
+describe('Server-Sent Events', () => {
+  it('streams the job as it changes and closes when it finishes', async () => {
+    const worker = await fleet.startWorker('intel');
+    const { body } = await fleet.api<{ id: string }>('POST', '/v1/jobs', clipJob('sse'));
+    const response = await fetch(`${fleet.baseUrl}/v1/jobs/${body.id}/events`);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const text = await response.text(); // ends when the gateway closes the stream
+    const events = text
+      .split('\n\n')
+      .filter((block) => block.startsWith('event: job'))
+      .map((block) => JSON.parse(block.split('\ndata: ')[1]!) as Job);
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    expect(events.at(-1)!.state).toBe('succeeded');
+    expect(events.every((e) => e.id === body.id)).toBe(true);
+    expect(events.some((e) => e.state === 'running' || e.state === 'queued')).toBe(true);
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+  });
+});
+
+describe('presigned uploads', () => {
+  it('gives a PUT URL that stores a new input without S3 credentials', async () => {
+    const target = `s3://${fleet.bucket}/uploads/new.mp4`;
+    const { status, body } = await fleet.api<{ url: string; method: string }>('POST', '/v1/uploads', {
+      url: target,
+      contentType: 'video/mp4',
+    });
+    expect(status).toBe(200);
+    expect(body.method).toBe('PUT');
+    const bytes = await readFile(join(fleet.dir, 'sample.mp4'));
+    const put = await fetch(body.url, {
+      method: 'PUT',
+      body: bytes,
+      headers: { 'content-type': 'video/mp4' },
+    });
+    expect(put.status).toBe(200);
+    expect((await fleet.get('uploads/new.mp4')).equals(bytes)).toBe(true);
+    const traversal = await fleet.api<{ error: string }>('POST', '/v1/uploads', {
+      url: `s3://${fleet.bucket}/../etc/passwd`,
+    });
+    expect(traversal.status).toBe(400);
+  });
+});
+
+describe('auth and docs', () => {
+  it('with API tokens, /v1 and /batch need a bearer token; probes and docs stay open', async () => {
+    const app = await buildGateway({
+      config: loadFleetConfig({ ...process.env, ...fleet.env }),
+      apiTokens: ['s3cret-token'],
+    });
+    try {
+      const open = await app.inject({ method: 'GET', url: '/healthz' });
+      expect(open.statusCode).toBe(200);
+      const denied = await app.inject({ method: 'GET', url: '/v1/pools' });
+      expect(denied.statusCode).toBe(401);
+      expect(denied.json()).toMatchObject({ error: 'unauthorized' });
+      const wrong = await app.inject({
+        method: 'GET',
+        url: '/v1/pools',
+        headers: { authorization: 'Bearer nope' },
+      });
+      expect(wrong.statusCode).toBe(401);
+      const batch = await app.inject({ method: 'POST', url: '/batch/execute/intel', payload: {} });
+      expect(batch.statusCode).toBe(401);
+      const allowed = await app.inject({
+        method: 'GET',
+        url: '/v1/pools',
+        headers: { authorization: 'Bearer s3cret-token' },
+      });
+      expect(allowed.statusCode).toBe(200);
+      const spec = await app.inject({ method: 'GET', url: '/docs/json' });
+      expect(spec.statusCode).toBe(200);
+      const paths = Object.keys(spec.json().paths);
+      for (const path of [
+        '/v1/jobs',
+        '/v1/jobs/{id}',
+        '/v1/jobs/{id}/events',
+        '/v1/pools',
+        '/v1/uploads',
+        '/batch/execute/{compute}',
+      ]) {
+        expect(paths).toContain(path);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});
