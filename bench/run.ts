@@ -127,12 +127,14 @@ try {
       inputs: [{ url: `s3://${bucket}/bench/input.mp4` }],
       outputs: [{ url: `s3://${bucket}/bench/out-${run}.mp4`, options }],
     });
-    let job: JobView;
-    for (;;) {
-      job = await client.request<JobView>('GET', `/v1/jobs/${id}`);
-      if (['succeeded', 'failed', 'cancelled'].includes(job.state)) break;
-      await sleep(20);
-    }
+    // Follow the job's Server-Sent Events, as a client would: no polling load on the machine
+    // while ffmpeg runs. The stream ends when the job finishes; its last event is the outcome.
+    const stream = await (await fetch(`${fleet.gatewayUrl}/v1/jobs/${id}/events`)).text();
+    const last = stream
+      .split('\n\n')
+      .filter((block) => block.startsWith('event: job'))
+      .at(-1);
+    const job = JSON.parse(last!.split('\ndata: ')[1]!) as JobView;
     if (job.state !== 'succeeded') throw new Error(`bench job failed: ${JSON.stringify(job.error)}`);
     fleetTimes.push(performance.now() - submitted);
   }
