@@ -18,6 +18,7 @@ import { GatewayClient, type JobView } from '@ffleet/cli';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startLocalFleet } from '../scripts/lib/local-fleet.ts';
+import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
 import { measureTracingOverhead } from './tracing-overhead.ts';
 
 const exec = promisify(execFile);
@@ -64,34 +65,7 @@ try {
   // 1. End-to-end job time vs bare ffmpeg on the same 30 s 1080p input and command.
   const seconds = quick ? 5 : 30;
   const clip = join(work, 'input.mp4');
-  await exec('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=1920x1080:rate=30',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:sample_rate=48000',
-    '-t',
-    String(seconds),
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-g',
-    '60',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-shortest',
-    clip,
-  ]);
+  await makeSampleClip(clip, { seconds, size: '1920x1080', rate: 30, preset: 'veryfast' });
   const s3 = new S3Client({
     endpoint: fleet.stack.s3Endpoint,
     region: 'us-east-1',

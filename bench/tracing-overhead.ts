@@ -9,16 +9,13 @@
  * the CPU time the gateway and worker processes spend per job is measured too (ffmpeg is a
  * child process and not counted): what tracing adds there bounds what it can add to a job.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GatewayClient } from '@ffleet/cli';
 import { type LocalFleet, startLocalFleet, type TracingMode } from '../scripts/lib/local-fleet.ts';
-
-const exec = promisify(execFile);
+import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
 
 interface Side {
   fleet: LocalFleet;
@@ -53,13 +50,7 @@ export async function measureTracingOverhead(options: {
   const seconds = quick ? 3 : 4;
   const runs = quick ? 1 : 15;
   const clip = join(work, 'tracing-input.mp4');
-  await exec('ffmpeg', [
-    ...['-hide_banner', '-loglevel', 'error', '-y'],
-    ...['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30'],
-    ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
-    ...['-t', String(seconds), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-pix_fmt', 'yuv420p'],
-    ...['-c:a', 'aac', '-shortest', clip],
-  ]);
+  await makeSampleClip(clip, { seconds, size: '1280x720', rate: 30, preset: 'veryfast' });
   const options720 = '-c:v libx264 -preset veryfast -crf 23 -c:a copy';
 
   const start = async (tracing: TracingMode, extraEnv: Record<string, string>): Promise<Side> => {

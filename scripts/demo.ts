@@ -5,16 +5,15 @@
  * progress, prints each output with its size, the time per stage, the quality measured, the
  * records written and the trace, runs `ffleet report` over them, and stops everything.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { formatBytes, GatewayClient, type JobView, runReport } from '@ffleet/cli';
 import { type QualitySummary, s3SettingsFromEnv } from '@ffleet/core';
 import type { JaegerTrace } from './lib/jaeger.ts';
 import { startLocalFleet } from './lib/local-fleet.ts';
+import { makeSampleClip } from './lib/sample-clip.ts';
 
 /** The job view with the fields the CLI's type leaves out. */
 type DemoJob = JobView & {
@@ -24,7 +23,6 @@ type DemoJob = JobView & {
   timings: (JobView['timings'] & { quality?: number }) | null;
 };
 
-const exec = promisify(execFile);
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -45,34 +43,7 @@ try {
 
   say('▶ making a 10 s 1080p sample clip with ffmpeg lavfi sources…');
   const clip = join(work, 'sample.mp4');
-  await exec('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=1920x1080:rate=30',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:sample_rate=48000',
-    '-t',
-    '10',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-g',
-    '60',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-shortest',
-    clip,
-  ]);
+  await makeSampleClip(clip, { seconds: 10, size: '1920x1080', rate: 30, preset: 'veryfast' });
 
   const input = `s3://${bucket}/demo/sample.mp4`;
   const upload = await client.request<{ url: string }>('POST', '/v1/uploads', {

@@ -8,9 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { arch, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type Jaeger, startJaeger } from './jaeger.ts';
-import { freePort, type Stack, startStack, stopChild, TOOL_DIR } from './stack.ts';
+import { freePort, type Stack, startStack, stopChild, TOOL_DIR, waitFor } from './stack.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const GATEWAY_MAIN = join(ROOT, 'services/gateway/src/main.ts');
@@ -115,10 +114,14 @@ export async function startLocalFleet(
 
   try {
     const gateway = start(GATEWAY_MAIN, { HOST: '127.0.0.1', PORT: String(port) });
-    await waitUntil(async () => {
-      if (gateway.exitCode !== null) throw new Error('the gateway exited during start-up');
-      return (await fetch(`${gatewayUrl}/readyz`)).ok;
-    });
+    await waitFor(
+      async () => {
+        if (gateway.exitCode !== null) throw new Error('the gateway exited during start-up');
+        return (await fetch(`${gatewayUrl}/readyz`)).ok;
+      },
+      'the gateway',
+      30_000,
+    );
     const pools = options.pools ?? [localPool()];
     const workers: LocalFleet['workers'] = [];
     for (const pool of pools) {
@@ -132,12 +135,16 @@ export async function startLocalFleet(
       });
       workers.push({ pool, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, pid: worker.pid! });
     }
-    await waitUntil(async () => {
-      const { pools: status } = (await (await fetch(`${gatewayUrl}/v1/pools`)).json()) as {
-        pools: { name: string; workers: unknown[] }[];
-      };
-      return pools.every((p) => (status.find((s) => s.name === p)?.workers.length ?? 0) > 0);
-    });
+    await waitFor(
+      async () => {
+        const { pools: status } = (await (await fetch(`${gatewayUrl}/v1/pools`)).json()) as {
+          pools: { name: string; workers: unknown[] }[];
+        };
+        return pools.every((p) => (status.find((s) => s.name === p)?.workers.length ?? 0) > 0);
+      },
+      'the workers',
+      30_000,
+    );
     return {
       stack,
       gatewayUrl,
@@ -181,19 +188,4 @@ export async function writeDevEnv(
       .map(([k, v]) => `${k}=${v}`)
       .join('\n')}\n`,
   );
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (error) {
-      last = error;
-      if (String(error).includes('exited')) break;
-    }
-    await sleep(100);
-  }
-  throw new Error(`local fleet did not start: ${last ?? 'timed out'}`);
 }
