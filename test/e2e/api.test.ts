@@ -175,3 +175,30 @@ describe('auth and docs', () => {
     }
   });
 });
+
+describe('priorities', () => {
+  it('runs urgent jobs first, unset (500) next, low priority last', async () => {
+    const submit = async (name: string, priority?: number) =>
+      (
+        await fleet.api<{ id: string }>('POST', '/v1/jobs', {
+          ...clipJob(name, 'amd'),
+          outputs: [{ url: `s3://${fleet.bucket}/out/${name}.mp4`, options: '-t 1 -c copy' }],
+          ...(priority ? { priority } : {}),
+        })
+      ).body.id;
+    // Queued while no amd worker runs, in the opposite of the order they should run.
+    const low = await submit('prio-low', 900);
+    const normal = await submit('prio-unset');
+    const urgent = await submit('prio-urgent', 1);
+    const worker = await fleet.startWorker('amd', { FFLEET_CONCURRENCY: '1' });
+    const started: Record<string, string> = {};
+    for (const id of [low, normal, urgent]) {
+      const job = await fleet.waitFor<Job & { startedAt: string }>(id, (j) => j.state === 'succeeded');
+      started[id] = job.startedAt;
+    }
+    const order = [low, normal, urgent].sort((a, b) => started[a]!.localeCompare(started[b]!));
+    expect(order).toEqual([urgent, normal, low]);
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+  });
+});

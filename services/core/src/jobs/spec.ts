@@ -74,7 +74,8 @@ export const JobSpecSchema = Type.Object(
       Type.Integer({
         minimum: 1,
         maximum: 1000,
-        description: '1 is the most urgent (BullMQ order); unset runs FIFO after prioritized jobs',
+        description:
+          '1 is the most urgent, 1000 the least; unset is 500. Equal priorities run in submission order',
       }),
     ),
     timeoutSeconds: Type.Optional(
@@ -111,3 +112,8 @@ export type JobOutput = Static<typeof JobOutputSchema>;
 
 export const DEFAULT_TIMEOUT_SECONDS = 3600;
 export const DEFAULT_ATTEMPTS = 3;
+/**
+ * Every job is queued with a priority: BullMQ runs jobs without one before all prioritized
+ * jobs, which would make an explicit priority mean "later".
+ */
+export const DEFAULT_PRIORITY = 500;

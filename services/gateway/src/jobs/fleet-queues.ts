@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   CANCELLED_REASON,
   DEFAULT_ATTEMPTS,
+  DEFAULT_PRIORITY,
   deliverWebhook,
   FfleetError,
   type JobData,
@@ -111,7 +112,7 @@ export class FleetQueues {
       jobId: id,
       attempts: spec.attempts ?? DEFAULT_ATTEMPTS,
       backoff: { type: 'exponential', delay: 2000 },
-      ...(spec.priority ? { priority: spec.priority } : {}),
+      priority: spec.priority ?? DEFAULT_PRIORITY,
       removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
       removeOnFail: { age: 14 * 24 * 3600, count: 10_000 },
     });
