@@ -14,7 +14,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptedJobs } from '../security/accepted.ts';
 import { type HostileCase, hostileCorpus } from '../security/corpus.ts';
-import { writeFixture } from '../security/fixtures.ts';
+import { removeFixtures, writeFixture } from '../security/fixtures.ts';
 import { startFleet, type TestFleet } from '../support/fleet.ts';
 
 interface Job {
@@ -48,6 +48,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await removeFixtures();
   await fleet?.stop();
   loopback?.close();
 });

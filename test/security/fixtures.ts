@@ -3,7 +3,7 @@
  * fixtures in the repository. Each fixture is generated once per process and copied.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -79,4 +79,12 @@ export async function writeFixture(fixture: MediaFixture, path: string): Promise
     cache.set(key, made);
   }
   await copyFile(await made, path);
+}
+
+/** Removes the generated fixtures of this process (call from afterAll). */
+export async function removeFixtures(): Promise<void> {
+  const dir = await cacheDir;
+  cache.clear();
+  cacheDir = undefined;
+  if (dir) await rm(dir, { recursive: true, force: true });
 }

@@ -214,8 +214,8 @@ describe('ffleet report over two pools in S3', () => {
 
       const fills = await bars.evaluateAll((els) => els.map((e) => e.getAttribute('fill')!));
       expect(new Set(fills).size).toBe(2);
-      const png = await chart.screenshot({ path: join(tmpdir(), 'ffleet-report-chart.png') });
-      await page.screenshot({ path: join(tmpdir(), 'ffleet-report.png'), fullPage: true });
+      const png = await chart.screenshot({ path: join(dir, 'report-chart.png') });
+      await page.screenshot({ path: join(dir, 'report.png'), fullPage: true });
       // Decode the screenshot in the page and count pixels of each bar's colour.
       const counts = await page.evaluate(
         async ({ b64, colours }) => {

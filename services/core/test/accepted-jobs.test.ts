@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptedJobs, type OutputExpectation } from '../../../test/security/accepted.ts';
-import { writeFixture } from '../../../test/security/fixtures.ts';
+import { removeFixtures, writeFixture } from '../../../test/security/fixtures.ts';
 import { buildArgv, outputPath, probeInputArgs, workLayout } from '../src/ffmpeg/command.ts';
 import { checkInputFiles } from '../src/ffmpeg/inputs.ts';
 import { listOutputFiles } from '../src/ffmpeg/outputs.ts';
@@ -24,6 +24,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
+  await removeFixtures();
 });
 
 /** Runs ffmpeg the way the worker does: argv only, cwd in the work dir, PATH only. */

@@ -165,7 +165,7 @@ describe('records', () => {
         store,
         url,
         { hello: 'world' },
-        mkdtempSync(join(tmpdir(), 'scratch-')),
+        mkdtempSync(join(root, 'scratch-')),
       );
       expect(bytes).toBe(17);
       expect(
