@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/lib/stack.ts';
 import { startFleet, type TestFleet } from '../support/fleet.ts';
 import { makeSampleClip, probe } from '../support/media.ts';
 
@@ -204,7 +206,6 @@ describe('failures a user can cause are clear and not retried in vain', () => {
 
 describe('transient failures are retried; the worker checks every job itself', () => {
   it('retries with backoff while S3 is unreachable, then fails as transient', async () => {
-    const { freePort } = await import('../../scripts/lib/stack.ts');
     const deadS3 = `http://127.0.0.1:${await freePort()}`;
     const worker = await fleet.startWorker('arm', { S3_ENDPOINT: deadS3 });
     const id = await submit({
@@ -222,7 +223,6 @@ describe('transient failures are retried; the worker checks every job itself', (
   });
 
   it('fails a hostile job written straight into the queue, before anything runs', async () => {
-    const { Queue } = await import('bullmq');
     const queue = new Queue('ffleet-intel', {
       connection: { url: fleet.stack.redisUrl },
       prefix: fleet.env.FFLEET_QUEUE_PREFIX,

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { QualitySummary } from '@ffleet/core';
 import { ffqmKey, type QualityRecord, type TimingRecord, timingKey } from '@ffleet/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type TestFleet } from '../support/fleet.ts';
@@ -11,15 +12,7 @@ interface Job {
   state: string;
   finishedAt: string;
   timings: Record<string, number> | null;
-  quality: {
-    status: string;
-    psnr?: number;
-    ssim?: number;
-    vmaf?: number;
-    vmafUnavailable?: string;
-    frames?: number;
-    reason?: string;
-  } | null;
+  quality: QualitySummary | null;
   metricsUrl: string | null;
   error: { code: string } | null;
 }

@@ -3,7 +3,7 @@
  * gateway in this process on a loopback port, and workers as child processes so tests can
  * SIGKILL or SIGTERM them like Kubernetes would.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,7 +186,6 @@ export async function writeJson(file: string, value: unknown): Promise<void> {
 
 /** Pids of ffmpeg processes working inside a worker's scratch dir. */
 export async function ffmpegProcesses(workDir: string): Promise<number[]> {
-  const { execFile } = await import('node:child_process');
   return new Promise((resolve) => {
     execFile('pgrep', ['-f', `ffmpeg .*${workDir}/`], (_error, stdout) =>
       resolve(

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptedJobs, type OutputExpectation } from '../../../test/security/accepted.ts';
 import { removeFixtures, writeFixture } from '../../../test/security/fixtures.ts';
+import { runFfmpeg } from '../../worker/src/ffmpeg/run.ts';
 import { buildArgv, outputPath, probeInputArgs, workLayout } from '../src/ffmpeg/command.ts';
 import { checkInputFiles } from '../src/ffmpeg/inputs.ts';
 import { listOutputFiles } from '../src/ffmpeg/outputs.ts';
@@ -27,22 +28,10 @@ afterAll(async () => {
   await removeFixtures();
 });
 
-/** Runs ffmpeg the way the worker does: argv only, cwd in the work dir, PATH only. */
-function ffmpeg(argv: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ffmpeg', argv, {
-      cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-      timeout: 120_000,
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-4000);
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
+/** Runs ffmpeg with the worker's own runner: argv only, cwd in the work dir, PATH only. */
+async function ffmpeg(argv: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
+  const run = await runFfmpeg({ ffmpegPath: 'ffmpeg', argv, cwd, timeoutMs: 120_000 });
+  return { code: run.exitCode, stderr: run.stderrTail.join('\n') };
 }
 
 async function streamsAndDuration(path: string): Promise<{ streams: string[]; duration: number }> {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpusPolicy, type HostileCase, hostileCorpus } from '../../../test/security/corpus.ts';
+import { runFfmpeg } from '../../worker/src/ffmpeg/run.ts';
 import { FfleetError } from '../src/errors.ts';
 import { buildArgv, workLayout } from '../src/ffmpeg/command.ts';
 import { checkInputFiles } from '../src/ffmpeg/inputs.ts';
@@ -59,21 +59,10 @@ async function download(c: HostileCase, dir: string) {
   return { plan, layout };
 }
 
-function ffmpeg(argv: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ffmpeg', argv, {
-      cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-      timeout: 30_000,
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-4000);
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
+/** Runs ffmpeg with the worker's own runner: argv only, cwd in the work dir, PATH only. */
+async function ffmpeg(argv: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
+  const run = await runFfmpeg({ ffmpegPath: 'ffmpeg', argv, cwd, timeoutMs: 30_000 });
+  return { code: run.exitCode, stderr: run.stderrTail.join('\n') };
 }
 
 describe('hostile corpus', () => {
