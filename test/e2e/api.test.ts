@@ -73,6 +73,22 @@ describe('listing jobs', () => {
   });
 });
 
+describe('body limits', () => {
+  it('refuses a deeply nested job body on both submit routes before its schema is checked', async () => {
+    let nested: unknown = 'x';
+    for (let i = 0; i < 20; i++) nested = { a: nested };
+    for (const path of ['/v1/jobs', '/batch/execute/intel']) {
+      const { status, body } = await fleet.api<{ error: string; message: string }>('POST', path, {
+        ...clipJob('deep'),
+        extra: nested,
+      });
+      expect(status, path).toBe(400);
+      expect(body.error, path).toBe('invalid_job');
+      expect(body.message, path).toMatch(/nested deeper than 8 levels/);
+    }
+  });
+});
+
 describe('idempotent submits', () => {
   it('the same idempotencyKey returns the first job instead of queueing another', async () => {
     const body = { ...clipJob('idem', 'nvidia'), idempotencyKey: 'order-42' };

@@ -1,13 +1,12 @@
 import { FfleetError } from '@ffleet/core';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { isJobSubmission } from './job-submissions.ts';
 
 /**
  * Every error leaves the gateway as `{error, message, details}` with the right status:
  * schema failures and unsafe jobs are 400s that name the problem, unknown routes 404.
  */
-const JOB_ROUTE = /^\/(v1\/jobs|batch\/execute\/[^/?]+)\/?(\?|$)/;
-
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError | FfleetError | Error, request, reply) => {
     if (error instanceof FfleetError) {
@@ -27,7 +26,7 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
         ? `unknown property "${first.property}"`
         : `${first?.path} ${first?.message}`;
       // A job body that breaks the schema is an invalid job, the same answer a worker gives.
-      const isJob = fastifyError.validationContext === 'body' && JOB_ROUTE.test(request.url);
+      const isJob = fastifyError.validationContext === 'body' && isJobSubmission(request);
       return reply.status(400).send({
         error: isJob ? 'invalid_job' : 'invalid_request',
         message: isJob

@@ -1,8 +1,7 @@
 import { checkJsonLimits } from '@ffleet/core';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-
-const JOB_ROUTES = /^\/(v1\/jobs|batch\/execute\/[^/?]+)\/?(\?|$)/;
+import { isJobSubmission } from './job-submissions.ts';
 
 /**
  * Bounds on the shape of a submitted job (depth, number of values and keys), checked after
@@ -10,6 +9,6 @@ const JOB_ROUTES = /^\/(v1\/jobs|batch\/execute\/[^/?]+)\/?(\?|$)/;
  */
 export const jsonLimitsPlugin = fp(async (app: FastifyInstance) => {
   app.addHook('preValidation', async (request) => {
-    if (request.method === 'POST' && JOB_ROUTES.test(request.url)) checkJsonLimits(request.body);
+    if (isJobSubmission(request)) checkJsonLimits(request.body);
   });
 });

@@ -7,7 +7,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { FleetQueues } from '../jobs/fleet-queues.ts';
-import { isTracedRoute } from './tracing.ts';
+import { isJobSubmission } from './job-submissions.ts';
 
 const COUNTED_STATES: QueueJobState[] = [
   'waiting',
@@ -47,7 +47,7 @@ export const metricsPlugin = fp(
 
     // A refused submission: count it by the error code the client got.
     app.addHook('onSend', async (request, reply, payload) => {
-      if (reply.statusCode >= 400 && reply.statusCode < 500 && isTracedRoute(request)) {
+      if (reply.statusCode >= 400 && reply.statusCode < 500 && isJobSubmission(request)) {
         let reason = `http_${reply.statusCode}`;
         if (typeof payload === 'string') {
           try {

@@ -9,19 +9,13 @@ import {
 } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { isJobSubmission } from './job-submissions.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The context of this request's span, on routes that start a job's trace. */
     traceContext?: Context;
   }
-}
-
-/** Routes whose requests start a job's trace (or continue the caller's, from `traceparent`). */
-export const TRACED_ROUTES: ReadonlySet<string> = new Set(['/v1/jobs', '/batch/execute/:compute']);
-
-export function isTracedRoute(request: FastifyRequest): boolean {
-  return request.method === 'POST' && TRACED_ROUTES.has(request.routeOptions.url ?? '');
 }
 
 /**
@@ -35,7 +29,7 @@ export const tracingPlugin = fp(async (app: FastifyInstance, opts: { tracer?: Tr
   app.decorateRequest('traceContext', undefined);
 
   app.addHook('onRequest', async (request, reply) => {
-    if (!isTracedRoute(request)) return;
+    if (!isJobSubmission(request)) return;
     const header = request.headers.traceparent;
     const parent = contextFromTraceparent(typeof header === 'string' ? header : undefined);
     const route = request.routeOptions.url!;
