@@ -1,5 +1,5 @@
 import { lstat, mkdir, rm } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import {
   buildArgv,
   checkInputFiles,
@@ -8,6 +8,7 @@ import {
   DEFAULT_TIMEOUT_SECONDS,
   type FleetConfig,
   formatStorageUrl,
+  inputPath,
   inSpan,
   type JobData,
   type JobProgress,
@@ -16,6 +17,7 @@ import {
   listOutputFiles,
   type ObjectStore,
   type OutputResult,
+  outputPath,
   parseStorageUrl,
   percentOf,
   probeInputArgs,
@@ -159,7 +161,7 @@ async function runJobStages(
         spec.inputs.map((input, i) =>
           deps.storage.download(
             parseStorageUrl(input.url, deps.config.urlPolicy),
-            posix.join(layout.inputDir(i), plan.inputs[i]!.localName),
+            inputPath(plan, layout, i),
             signal,
           ),
         ),
@@ -177,7 +179,6 @@ async function runJobStages(
     await checkInputFiles(plan, layout);
 
     // ffmpeg
-    const firstInput = posix.join(layout.inputDir(0), plan.inputs[0]!.localName);
     const timeoutSeconds = spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
     const { run, duration } = await inSpan(tracer, SPAN_NAMES.ffmpeg, {}, async (span) => {
       const duration = await probeDurationSeconds(deps.ffprobePath, probeInputArgs(plan, layout, 0));
@@ -236,9 +237,8 @@ async function runJobStages(
     await inSpan(tracer, SPAN_NAMES.upload, {}, async (span) => {
       for (let i = 0; i < spec.outputs.length; i++) {
         const target = parseStorageUrl(spec.outputs[i]!.url, deps.config.urlPolicy);
-        const dir = layout.outputDir(i);
         if (target.folder) {
-          const files = await listOutputFiles(dir);
+          const files = await listOutputFiles(layout.outputDir(i));
           if (files.length === 0)
             throw new FfmpegFailedError(0, ['ffmpeg wrote no files for a folder output']);
           const uploaded = await Promise.all(
@@ -256,7 +256,7 @@ async function runJobStages(
             files: uploaded,
           });
         } else {
-          const file = join(dir, plan.outputs[i]!.localName);
+          const file = outputPath(plan, layout, i);
           const stat = await lstat(file).catch(() => undefined);
           if (!stat?.isFile()) throw new FfmpegFailedError(0, [`ffmpeg did not write output ${i}`]);
           outputs.push({
@@ -283,8 +283,8 @@ async function runJobStages(
         const outcome: QualityOutcome = decision.notApplicable
           ? { summary: { status: 'not_applicable', reason: decision.notApplicable } }
           : await measureJobQuality({
-              reference: firstInput,
-              distorted: join(layout.outputDir(0), plan.outputs[0]!.localName),
+              reference: inputPath(plan, layout, 0),
+              distorted: outputPath(plan, layout, 0),
               workDir: join(workDir, 'quality'),
               ffmpegPath: deps.ffmpegPath,
               ffprobePath: deps.ffprobePath,
