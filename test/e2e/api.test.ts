@@ -6,18 +6,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadFleetConfig } from '@ffleet/core';
+import type { JobView } from '@ffleet/gateway';
 import { buildGateway } from '@ffleet/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type TestFleet } from '../support/fleet.ts';
 import { makeSampleClip } from '../support/media.ts';
 
-interface Job {
-  id: string;
-  name: string;
-  state: string;
-  pool: string;
-  progress: { stage: string; percent: number } | null;
-}
+type Job = JobView;
 
 let fleet: TestFleet;
 

@@ -1,22 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { JobView } from '@ffleet/gateway';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/stack.ts';
-import { startFleet, type TestFleet } from '../support/fleet.ts';
+import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
 import { makeSampleClip, probe } from '../support/media.ts';
 
-interface Job {
-  id: string;
-  state: string;
-  pool: string;
-  attempts: { made: number; max: number };
-  progress: { stage: string; percent: number } | null;
-  outputs: { url: string; bytes: number; files?: { url: string; bytes: number }[] }[] | null;
-  timings: { download: number; ffmpeg: number; upload: number; total: number } | null;
-  error: { code: string; message: string; stderr?: string[] } | null;
-}
-const finished = (job: Job) => ['succeeded', 'failed', 'cancelled'].includes(job.state);
+type Job = JobView;
 
 let fleet: TestFleet;
 let bucket: string;

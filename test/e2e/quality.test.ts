@@ -1,22 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { QualitySummary } from '@ffleet/core';
+import type { JobView } from '@ffleet/gateway';
 import { ffqmKey, type QualityRecord, type TimingRecord, timingKey } from '@ffleet/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFleet, type TestFleet } from '../support/fleet.ts';
+import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
 import { makeSampleClip } from '../support/media.ts';
 
-interface Job {
-  id: string;
-  state: string;
-  finishedAt: string;
-  timings: Record<string, number> | null;
-  quality: QualitySummary | null;
-  metricsUrl: string | null;
-  error: { code: string } | null;
-}
-const finished = (job: Job) => ['succeeded', 'failed', 'cancelled'].includes(job.state);
+type Job = JobView;
 const METRICS_BUCKET = 'ffleet-metrics';
 
 let fleet: TestFleet;
@@ -63,7 +54,7 @@ async function keys(inBucket: string, prefix: string): Promise<string[]> {
 
 /** The record key of a job, dated when it finished (a second earlier, should it straddle midnight). */
 function expectRecordKey(key: string, make: (at: Date) => string, job: Job) {
-  const at = Date.parse(job.finishedAt);
+  const at = Date.parse(job.finishedAt!);
   expect([make(new Date(at)), make(new Date(at - 1000))]).toContain(key);
 }
 

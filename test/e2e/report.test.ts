@@ -3,12 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFleet, type TestFleet } from '../support/fleet.ts';
+import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
 import { makeSampleClip } from '../support/media.ts';
 
 const exec = promisify(execFile);
 const CLI = new URL('../../services/cli/src/main.ts', import.meta.url).pathname;
-const finished = (job: { state: string }) => ['succeeded', 'failed', 'cancelled'].includes(job.state);
 
 let fleet: TestFleet;
 

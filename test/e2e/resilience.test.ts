@@ -1,18 +1,17 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { JobView } from '@ffleet/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ffmpegProcesses, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
+import {
+  ffmpegProcesses,
+  finished,
+  startFleet,
+  type TestFleet,
+  type WorkerProcess,
+} from '../support/fleet.ts';
 import { makeSampleClip } from '../support/media.ts';
 
-interface Job {
-  id: string;
-  state: string;
-  attempts: { made: number; max: number };
-  progress: { stage: string; percent: number } | null;
-  error: { code: string; message: string } | null;
-  outputs: { url: string; bytes: number }[] | null;
-}
-const finished = (job: Job) => ['succeeded', 'failed', 'cancelled'].includes(job.state);
+type Job = JobView;
 const encoding = (job: Job) => job.state === 'running' && job.progress?.stage === 'ffmpeg';
 
 let fleet: TestFleet;

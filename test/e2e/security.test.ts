@@ -10,20 +10,15 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseStorageUrl } from '@ffleet/core';
+import type { JobView } from '@ffleet/gateway';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptedJobs } from '../security/accepted.ts';
 import { type HostileCase, hostileCorpus } from '../security/corpus.ts';
 import { removeFixtures, writeFixture } from '../security/fixtures.ts';
-import { startFleet, type TestFleet } from '../support/fleet.ts';
+import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
 
-interface Job {
-  state: string;
-  error: { code: string; message: string } | null;
-  attempts: { made: number };
-  outputs: { url: string; files?: { url: string }[] }[] | null;
-}
-const finished = (job: Job) => ['succeeded', 'failed', 'cancelled'].includes(job.state);
+type Job = JobView;
 
 let fleet: TestFleet;
 let loopback: Server;

@@ -1,22 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RESOURCE, SPAN, startTelemetry, type Telemetry } from '@ffleet/core';
+import type { JobView } from '@ffleet/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Jaeger, type JaegerSpan, type JaegerTrace, startJaeger } from '../../scripts/lib/jaeger.ts';
 import { freePort } from '../../scripts/lib/stack.ts';
-import { startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
+import { finished, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
 import { makeSampleClip } from '../support/media.ts';
 
-interface Job {
-  id: string;
-  state: string;
-  traceId: string | null;
-  links: { self: string; trace?: string };
-  outputs: { url: string; bytes: number }[] | null;
-  quality: { status: string } | null;
-  error: unknown;
-}
-const finished = (job: Job) => ['succeeded', 'failed', 'cancelled'].includes(job.state);
+type Job = JobView;
 
 // The caller's own span: the gateway continues its trace.
 const CLIENT_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';

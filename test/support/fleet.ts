@@ -197,3 +197,7 @@ export async function ffmpegProcesses(workDir: string): Promise<number[]> {
     );
   });
 }
+
+/** A job that will not change any more. */
+export const finished = (job: { state: string }): boolean =>
+  ['succeeded', 'failed', 'cancelled'].includes(job.state);
