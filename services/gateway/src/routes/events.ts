@@ -1,6 +1,7 @@
 import { FfleetError } from '@ffleet/core';
 import { QueueEvents } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import type { FleetQueues } from '../jobs/fleet-queues.ts';
 import type { JobView } from '../jobs/view.ts';
 import { JobIdParams } from '../schemas.ts';
@@ -73,27 +74,24 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
 }
 
 export function queueEventsFactory(connectionUrl: string, prefix: string, queueOf: (pool: string) => string) {
-  const open = new Map<string, QueueEvents>();
+  const open = new Map<string, { events: QueueEvents; connection: Redis }>();
   return {
     get(pool: string): QueueEvents {
-      let events = open.get(pool);
-      if (!events) {
-        const url = new URL(connectionUrl);
-        events = new QueueEvents(queueOf(pool), {
-          prefix,
-          connection: {
-            host: url.hostname,
-            port: Number(url.port || 6379),
-            password: url.password || undefined,
-          },
-        });
+      let entry = open.get(pool);
+      if (!entry) {
+        // Its own connection from the same URL as the rest of the gateway (TLS, user,
+        // database and all): reading the event stream blocks it.
+        const connection = new Redis(connectionUrl, { maxRetriesPerRequest: null });
+        const events = new QueueEvents(queueOf(pool), { prefix, connection });
         events.setMaxListeners(0);
-        open.set(pool, events);
+        entry = { events, connection };
+        open.set(pool, entry);
       }
-      return events;
+      return entry.events;
     },
     async close() {
-      await Promise.all([...open.values()].map((e) => e.close()));
+      await Promise.all([...open.values()].map((e) => e.events.close()));
+      for (const { connection } of open.values()) connection.disconnect();
     },
   };
 }
