@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GatewayClient } from '@ffleet/cli';
+import { isFinishedState } from '@ffleet/core';
 import { type LocalFleet, startLocalFleet, type TracingMode } from '../scripts/lib/local-fleet.ts';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
 
@@ -125,7 +126,7 @@ export async function measureTracingOverhead(options: {
       }));
       for (;;) {
         view = await side.client.request('GET', `/v1/jobs/${id}`);
-        if (['succeeded', 'failed', 'cancelled'].includes(view.state)) break;
+        if (isFinishedState(view.state)) break;
         await sleep(20);
       }
       elapsed = performance.now() - started;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatBytes, GatewayClient, type JobView, runReport } from '@ffleet/cli';
-import { type QualitySummary, s3SettingsFromEnv } from '@ffleet/core';
+import { isFinishedState, type QualitySummary, s3SettingsFromEnv } from '@ffleet/core';
 import type { JaegerTrace } from './lib/jaeger.ts';
 import { startLocalFleet } from './lib/local-fleet.ts';
 import { makeSampleClip } from './lib/sample-clip.ts';
@@ -110,7 +110,7 @@ try {
       if (last.get(job.id) !== key) say(line);
       last.set(job.id, key);
     }
-    if (views.every((j) => ['succeeded', 'failed', 'cancelled'].includes(j.state))) break;
+    if (views.every((j) => isFinishedState(j.state))) break;
     await sleep(300);
   }
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { loadFleetConfig } from '@ffleet/core';
+import { isFinishedState, loadFleetConfig } from '@ffleet/core';
 import { buildGateway, type GatewayOptions } from '@ffleet/gateway';
 import { type Stack, startStack, stopChild } from '../../scripts/lib/stack.ts';
 
@@ -199,5 +199,4 @@ export async function ffmpegProcesses(workDir: string): Promise<number[]> {
 }
 
 /** A job that will not change any more. */
-export const finished = (job: { state: string }): boolean =>
-  ['succeeded', 'failed', 'cancelled'].includes(job.state);
+export const finished = (job: { state: string }): boolean => isFinishedState(job.state);

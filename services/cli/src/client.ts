@@ -67,5 +67,3 @@ export interface JobView {
   traceId?: string | null;
   links?: { self: string; events: string; trace?: string };
 }
-
-export const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);

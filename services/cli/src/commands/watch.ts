@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isFinishedState } from '@ffleet/core';
 import cliProgress from 'cli-progress';
-import { FINISHED, type GatewayClient, type JobView } from '../client.ts';
+import type { GatewayClient, JobView } from '../client.ts';
 import { printJob } from './print.ts';
 
 /** Follows a job until it finishes, with a live progress bar on a terminal. */
@@ -40,7 +41,7 @@ export async function watchJob(
       if (line !== lastLine) process.stderr.write(`${line}\n`);
       lastLine = line;
     }
-    if (FINISHED.has(job.state)) {
+    if (isFinishedState(job.state)) {
       if (started) bar.stop();
       printJob(job);
       return job;

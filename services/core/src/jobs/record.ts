@@ -77,6 +77,11 @@ export interface JobFailure {
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
+/** Whether a job in this state will not change any more. */
+export function isFinishedState(state: string): boolean {
+  return state === 'succeeded' || state === 'failed' || state === 'cancelled';
+}
+
 /** Redis keys ffleet uses beside BullMQ's own. */
 export const keys = {
   cancelChannel: (prefix: string) => `${prefix}:cancel`,

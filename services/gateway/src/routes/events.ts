@@ -1,4 +1,4 @@
-import { FfleetError } from '@ffleet/core';
+import { FfleetError, isFinishedState } from '@ffleet/core';
 import { QueueEvents } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -12,7 +12,6 @@ export interface EventRoutesOptions {
   queueEvents: (pool: string) => QueueEvents;
 }
 
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const RELEVANT = [
   'active',
   'progress',
@@ -46,7 +45,7 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
       });
       const send = (view: JobView) => res.write(`event: job\ndata: ${JSON.stringify(view)}\n\n`);
       send(first);
-      if (TERMINAL.has(first.state)) return void res.end();
+      if (isFinishedState(first.state)) return void res.end();
 
       const events = opts.queueEvents(first.pool);
       let pending = Promise.resolve();
@@ -56,7 +55,7 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
           const view = await opts.queues.view(id);
           if (!view || res.writableEnded) return;
           send(view);
-          if (TERMINAL.has(view.state)) close();
+          if (isFinishedState(view.state)) close();
         });
       };
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
