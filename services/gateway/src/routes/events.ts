@@ -22,6 +22,7 @@ const RELEVANT = [
   'removed',
   'retries-exhausted',
 ] as const;
+const HEARTBEAT_MS = 5000;
 
 /**
  * `GET /v1/jobs/:id/events`: Server-Sent Events with the job's view each time it changes
@@ -43,7 +44,13 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
         'cache-control': 'no-cache',
         connection: 'keep-alive',
       });
-      const send = (view: JobView) => res.write(`event: job\ndata: ${JSON.stringify(view)}\n\n`);
+      let lastSent = '';
+      const send = (view: JobView) => {
+        const data = JSON.stringify(view);
+        if (data === lastSent) return;
+        lastSent = data;
+        res.write(`event: job\ndata: ${data}\n\n`);
+      };
       send(first);
       if (isFinishedState(first.state)) return void res.end();
 
@@ -58,7 +65,12 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
           if (isFinishedState(view.state)) close();
         });
       };
-      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      // The keep-alive also looks at the job again: an event that fell between reading the job
+      // and the event stream starting is never lost for longer than one interval.
+      const heartbeat = setInterval(() => {
+        res.write(': keep-alive\n\n');
+        onEvent({ jobId: id });
+      }, HEARTBEAT_MS);
       const close = () => {
         clearInterval(heartbeat);
         for (const name of RELEVANT) events.off(name, onEvent);
@@ -67,6 +79,7 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
       for (const name of RELEVANT) events.on(name, onEvent);
       request.raw.on('close', close);
       // The job may have finished between the first read and subscribing.
+      await events.waitUntilReady();
       onEvent({ jobId: id });
     },
   );
