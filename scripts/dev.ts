@@ -2,9 +2,12 @@
  * `make dev`: a local fleet on loopback until Ctrl-C, with Jaeger for traces when it is
  * installed. Writes .ffleet/dev.env so the CLI (`pnpm ffleet …`) and other tools can attach.
  */
-import { rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startLocalFleet, writeDevEnv } from './lib/local-fleet.ts';
+import { makeSampleClip } from './lib/sample-clip.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const devEnv = join(ROOT, '.ffleet', 'dev.env');
@@ -15,6 +18,7 @@ const fleet = await startLocalFleet({
   tracing: 'auto',
 });
 await writeDevEnv(devEnv, fleet);
+const sampleUrl = await putSampleClip();
 
 const workerMetrics = fleet.workers.map((w) => `${w.pool} ${w.metricsUrl}`).join('\n              ');
 process.stdout.write(`
@@ -28,6 +32,7 @@ ffleet is running
               ${workerMetrics}
   records     s3://${fleet.stack.bucket}/metrics/   (quality and timing per job; pnpm ffleet report)
   settings    ${devEnv}
+  sample      ${sampleUrl}   (30 s 720p clip to try jobs on)
 Try:  pnpm ffleet pools
 Press Ctrl-C to stop.
 `);
@@ -42,4 +47,26 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     await rm(devEnv, { force: true });
     process.exit(0);
   });
+}
+
+/** A 30 s clip in the local bucket, so the first job has something to read. */
+async function putSampleClip(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ffleet-dev-'));
+  try {
+    const file = join(dir, 'sample.mp4');
+    await makeSampleClip(file, { seconds: 30 });
+    const s3 = new S3Client({
+      endpoint: fleet.stack.s3Endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: fleet.stack.accessKeyId, secretAccessKey: fleet.stack.secretAccessKey },
+    });
+    await s3.send(
+      new PutObjectCommand({ Bucket: fleet.stack.bucket, Key: 'samples/sample.mp4', Body: await readFile(file) }),
+    );
+    s3.destroy();
+    return `s3://${fleet.stack.bucket}/samples/sample.mp4`;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
