@@ -1,18 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { QualitySummary } from '@ffleet/core';
-
-/** Where the CLI finds the gateway: --gateway, FFLEET_GATEWAY, or a local fleet's .ffleet/dev.env. */
-export function resolveGateway(flag?: string): string {
-  if (flag) return flag.replace(/\/$/, '');
-  if (process.env.FFLEET_GATEWAY) return process.env.FFLEET_GATEWAY.replace(/\/$/, '');
-  const devEnv = join(process.cwd(), '.ffleet', 'dev.env');
-  if (existsSync(devEnv)) {
-    const match = /^FFLEET_GATEWAY=(.+)$/m.exec(readFileSync(devEnv, 'utf8'));
-    if (match) return match[1]!.trim();
-  }
-  return 'http://127.0.0.1:8080';
-}
 
 export class ApiError extends Error {
   readonly status: number;
@@ -30,7 +16,7 @@ export class GatewayClient {
   readonly baseUrl: string;
   readonly #token: string | undefined;
 
-  constructor(baseUrl: string, token = process.env.FFLEET_TOKEN) {
+  constructor(baseUrl: string, token?: string) {
     this.baseUrl = baseUrl;
     this.#token = token;
   }

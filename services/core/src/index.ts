@@ -1,4 +1,5 @@
-export * from './config.ts';
+export * from './config/fleet.ts';
+export * from './config/settings.ts';
 export * from './errors.ts';
 export * from './ffmpeg/command.ts';
 export * from './ffmpeg/inputs.ts';

@@ -1,3 +1,4 @@
 export { buildGateway, type GatewayOptions } from './app.ts';
+export { type GatewayConfig, GatewaySettings, loadGatewayConfig } from './config.ts';
 export { FleetQueues } from './jobs/fleet-queues.ts';
 export type { JobView } from './jobs/view.ts';
