@@ -101,6 +101,24 @@ export const JobSpecSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    split: Type.Optional(
+      Type.Object(
+        {
+          segmentSeconds: Type.Number({
+            minimum: 2,
+            maximum: 600,
+            description:
+              'Target chunk length: the video is cut at the keyframes nearest to each multiple of it, ' +
+              'chunks are encoded on many workers at once, audio once, then joined',
+          }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Encode the video in chunks across the pool (one input, one file output); see docs/pipelines.md',
+        },
+      ),
+    ),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),
   },
   { additionalProperties: false },

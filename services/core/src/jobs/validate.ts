@@ -1,6 +1,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { InvalidJobError } from '../errors.ts';
 import { type CommandPlan, planCommand } from '../ffmpeg/command.ts';
+import { splitOptions } from '../pipelines/split-rules.ts';
 import type { Pool, PoolRegistry } from '../pools/registry.ts';
 import type { UrlPolicy } from '../storage/url.ts';
 import { checkWebhookUrl } from '../webhooks/webhook.ts';
@@ -28,6 +29,7 @@ export function validateJob(body: unknown, pools: PoolRegistry, policy: UrlPolic
   const spec = body as JobSpec;
   const pool = pools.route(spec.compute, spec.instanceType);
   const plan = planCommand(spec, policy);
+  if (spec.split) splitOptions(spec, plan);
   if (spec.webhook) checkWebhookUrl(spec.webhook.url, policy.webhooks);
   return { spec, pool, plan };
 }
