@@ -29,7 +29,7 @@ function refusals(body: unknown): string[] {
 
 describe('split jobs', () => {
   it('divide output options between chunk encodes, the audio encode and the join', () => {
-    const { spec, plan } = validateJob(
+    const { plan } = validateJob(
       job(
         '-c:v libx264 -crf 23 -preset fast -vf scale=1280:-2 -pix_fmt yuv420p -c:a aac -b:a 128k -ac 2 ' +
           '-af loudnorm -movflags +faststart -metadata title=Clip -tag:v avc1 -threads 2',
@@ -37,7 +37,7 @@ describe('split jobs', () => {
       pools,
       {},
     );
-    const divided = splitOptions(spec, plan);
+    const divided = splitOptions(plan);
     expect(optionArgs(divided.video)).toEqual([
       ...['-c:v', 'libx264', '-crf', '23', '-preset', 'fast', '-vf', 'scale=1280:-2'],
       ...['-pix_fmt', 'yuv420p', '-threads', '2'],
@@ -52,10 +52,10 @@ describe('split jobs', () => {
   });
 
   it('note a dropped audio track and a frame-rate change', () => {
-    const { spec, plan } = validateJob(job('-c:v libx264 -r 30 -an'), pools, {});
-    expect(splitOptions(spec, plan)).toMatchObject({ noAudio: true, changesFrameRate: true });
+    const { plan } = validateJob(job('-c:v libx264 -r 30 -an'), pools, {});
+    expect(splitOptions(plan)).toMatchObject({ noAudio: true, changesFrameRate: true });
     const fps = validateJob(job('-c:v libx264 -vf fps=24,scale=640:-2'), pools, {});
-    expect(splitOptions(fps.spec, fps.plan).changesFrameRate).toBe(true);
+    expect(splitOptions(fps.plan).changesFrameRate).toBe(true);
   });
 
   it('accept audio stream copy and timeline filters on audio (audio is encoded once, whole)', () => {

@@ -29,7 +29,7 @@ export function validateJob(body: unknown, pools: PoolRegistry, policy: UrlPolic
   const spec = body as JobSpec;
   const pool = pools.route(spec.compute, spec.instanceType);
   const plan = planCommand(spec, policy);
-  if (spec.split) splitOptions(spec, plan);
+  if (spec.split) splitOptions(plan);
   if (spec.webhook) checkWebhookUrl(spec.webhook.url, policy.webhooks);
   return { spec, pool, plan };
 }

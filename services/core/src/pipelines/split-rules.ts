@@ -11,7 +11,6 @@ import { FfleetError } from '../errors.ts';
 import type { CommandPlan } from '../ffmpeg/command.ts';
 import { parseFiltergraph } from '../ffmpeg/filtergraph.ts';
 import type { ParsedOption } from '../ffmpeg/options.ts';
-import type { JobSpec } from '../jobs/spec.ts';
 
 /** The output options of a splittable job, by the step that applies them. */
 export interface SplitOptions {
@@ -138,7 +137,7 @@ const SHARED_OPTIONS = new Set(['threads', 'max_muxing_queue_size', 'strict', 'y
  * Checks that a job can be encoded in chunks and divides its output options between the
  * steps. Throws a 400 `not_splittable` listing every reason it cannot.
  */
-export function splitOptions(spec: JobSpec, plan: CommandPlan): SplitOptions {
+export function splitOptions(plan: CommandPlan): SplitOptions {
   const reasons: string[] = [];
   if (plan.inputs.length !== 1) reasons.push('a split job reads exactly one input');
   if (plan.outputs.length !== 1) reasons.push('a split job writes exactly one output');
