@@ -12,6 +12,7 @@ export * from './jobs/record.ts';
 export * from './jobs/spec.ts';
 export * from './jobs/validate.ts';
 export * from './log.ts';
+export * from './pipelines/batch.ts';
 export * from './pipelines/chunk-plan.ts';
 export * from './pipelines/media-analysis.ts';
 export * from './pipelines/split-rules.ts';
