@@ -15,6 +15,7 @@ export * from './log.ts';
 export * from './pipelines/batch.ts';
 export * from './pipelines/chunk-plan.ts';
 export * from './pipelines/media-analysis.ts';
+export * from './pipelines/split-commands.ts';
 export * from './pipelines/split-rules.ts';
 export * from './pools/registry.ts';
 export * from './storage/file.ts';

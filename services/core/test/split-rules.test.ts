@@ -1,4 +1,11 @@
-import { FfleetError, optionArgs, PoolRegistry, splitOptions, validateJob } from '@ffleet/core';
+import {
+  checkSplittableMedia,
+  FfleetError,
+  optionArgs,
+  PoolRegistry,
+  splitOptions,
+  validateJob,
+} from '@ffleet/core';
 import { describe, expect, it } from 'vitest';
 
 const pools = PoolRegistry.load();
@@ -125,5 +132,35 @@ describe('split jobs', () => {
     expect(() => validateJob(job('-c:v libx264', { split: { segments: 4 } }), pools, {})).toThrow(
       /job spec is invalid/,
     );
+  });
+});
+
+describe('split sources', () => {
+  const video = {
+    index: 0,
+    codec: 'h264',
+    width: 1920,
+    height: 1080,
+    rotation: 0,
+    frameRate: 25,
+    averageFrameRate: 25,
+    variableFrameRate: false,
+    startSeconds: 0,
+    endSeconds: 10,
+    frameTimes: [],
+    keyframes: [0],
+    colour: {},
+    hdrSideData: [],
+  };
+  const media = { formatName: 'mov,mp4', durationSeconds: 10, audio: [], otherStreams: 0 };
+
+  it('need a video stream and no HDR10 side data', () => {
+    expect(() => checkSplittableMedia({ ...media, video })).not.toThrow();
+    expect(() => checkSplittableMedia(media)).toThrow(
+      'this input cannot be encoded in chunks: the input has no video stream. Send the job without "split"',
+    );
+    expect(() =>
+      checkSplittableMedia({ ...media, video: { ...video, hdrSideData: ['Mastering display metadata'] } }),
+    ).toThrow(/HDR10 side data \(Mastering display metadata\) would be lost by the join/);
   });
 });

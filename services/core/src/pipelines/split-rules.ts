@@ -11,6 +11,7 @@ import { FfleetError } from '../errors.ts';
 import type { CommandPlan } from '../ffmpeg/command.ts';
 import { parseFiltergraph } from '../ffmpeg/filtergraph.ts';
 import type { ParsedOption } from '../ffmpeg/options.ts';
+import type { MediaAnalysis } from './media-analysis.ts';
 
 /** The output options of a splittable job, by the step that applies them. */
 export interface SplitOptions {
@@ -233,4 +234,25 @@ function timelineProblems(option: ParsedOption): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * What only the source itself can tell, checked by the pipeline after it analysed it: a video
+ * track to split, and no HDR10 side data (mastering display, content light level) that a
+ * stream-copy join would drop. Throws a permanent `not_splittable` error.
+ */
+export function checkSplittableMedia(media: MediaAnalysis): void {
+  const reasons: string[] = [];
+  if (!media.video) reasons.push('the input has no video stream');
+  else if (media.video.hdrSideData.length > 0)
+    reasons.push(
+      `the input's HDR10 side data (${media.video.hdrSideData.join(', ')}) would be lost by the join`,
+    );
+  if (reasons.length > 0)
+    throw new FfleetError(
+      'not_splittable',
+      `this input cannot be encoded in chunks: ${reasons.join('; ')}. Send the job without "split"`,
+      400,
+      { reasons },
+    );
 }
