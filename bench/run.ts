@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GatewayClient, type JobView } from '@ffleet/cli';
+import { ffmpegOutput } from '@ffleet/core';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startLocalFleet } from '../scripts/lib/local-fleet.ts';
@@ -81,17 +82,21 @@ try {
   for (let run = 0; run < runs; run++) {
     // Alternate so machine drift hits both sides alike.
     const started = performance.now();
-    await exec('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-nostdin',
-      '-y',
-      '-i',
-      clip,
-      ...options.split(' '),
-      join(work, 'bare.mp4'),
-    ]);
+    await ffmpegOutput(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-nostdin',
+        '-y',
+        '-i',
+        clip,
+        ...options.split(' '),
+        join(work, 'bare.mp4'),
+      ],
+      { timeoutMs: 600_000 },
+    );
     bare.push(performance.now() - started);
 
     const submitted = performance.now();

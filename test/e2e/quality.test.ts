@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { JobView } from '@ffleet/gateway';
@@ -12,6 +12,8 @@ const METRICS_BUCKET = 'ffleet-metrics';
 
 let fleet: TestFleet;
 let bucket: string;
+/** Every ffmpeg and ffprobe the arm worker starts, with the environment it got. */
+let toolLog: string;
 
 beforeAll(async () => {
   fleet = await startFleet();
@@ -27,6 +29,23 @@ beforeAll(async () => {
   await fleet.startWorker('intel');
   // amd: quality on by default, records in a bucket of their own.
   await fleet.startWorker('amd', { FFLEET_QUALITY_DEFAULT: 'true', FFLEET_METRICS_BUCKET: METRICS_BUCKET });
+  // arm: a vendor-style build that needs a variable of its own, with ffmpeg and ffprobe behind
+  // wrappers that write down the environment and arguments of every run before starting the real tool.
+  toolLog = join(fleet.dir, 'tools.log');
+  const wrapper = async (tool: string) => {
+    const path = join(fleet.dir, `${tool}-wrapper`);
+    const line = `${tool}\tXILINX_XRT=\${XILINX_XRT:-unset}\tAWS_SECRET_ACCESS_KEY=\${AWS_SECRET_ACCESS_KEY:-unset}\t$*`;
+    await writeFile(path, `#!/bin/sh\nprintf '%s\\n' "${line}" >> '${toolLog}'\nexec ${tool} "$@"\n`, {
+      mode: 0o755,
+    });
+    return path;
+  };
+  await fleet.startWorker('arm', {
+    FFMPEG_PATH: await wrapper('ffmpeg'),
+    FFPROBE_PATH: await wrapper('ffprobe'),
+    FFLEET_FFMPEG_ENV: 'XILINX_XRT',
+    XILINX_XRT: '/opt/xilinx/xrt',
+  });
 });
 
 afterAll(async () => {
@@ -227,5 +246,36 @@ describe('quality metrics of a job', () => {
     const times = await readJson<TimingRecord>(bucket, key!);
     expect(times).toMatchObject({ job_id: job.id, state: 'failed', pool: 'intel' });
     expect(times.quality).toBeUndefined();
+  });
+});
+
+describe("a vendor build's environment", () => {
+  it('reaches every ffmpeg and ffprobe the worker starts, the quality pass included, and nothing else does', async () => {
+    const job = await run({
+      name: 'vendor-env',
+      compute: 'arm',
+      quality: true,
+      outputs: [{ url: `s3://${bucket}/out/vendor.mp4`, options: '-c:v libx264 -preset ultrafast -crf 30' }],
+    });
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.quality?.status).toBe('measured');
+    const runs = (await readFile(toolLog, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [tool, xrt, secret, args] = line.split('\t');
+        return { tool, xrt, secret, args: args ?? '' };
+      });
+    const started = (tool: string, args: RegExp) => runs.filter((r) => r.tool === tool && args.test(r.args));
+    // Capability probe, duration probe, the job's command, and the quality pass's probes and measurement.
+    expect(started('ffmpeg', /-encoders/)).not.toHaveLength(0);
+    expect(started('ffprobe', /format=duration/)).not.toHaveLength(0);
+    expect(started('ffmpeg', /-progress pipe:1/)).toHaveLength(1);
+    expect(started('ffprobe', /stream=width,height,pix_fmt/)).toHaveLength(2);
+    expect(started('ffmpeg', /psnr=stats_file/)).toHaveLength(1);
+    for (const r of runs) {
+      expect(r.xrt, `${r.tool} ${r.args}`).toBe('XILINX_XRT=/opt/xilinx/xrt');
+      expect(r.secret, `${r.tool} ${r.args}`).toBe('AWS_SECRET_ACCESS_KEY=unset');
+    }
   });
 });

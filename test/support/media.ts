@@ -1,7 +1,4 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const exec = promisify(execFile);
+import { ffmpegOutput } from '@ffleet/core';
 
 export { makeSampleClip } from '../../scripts/lib/sample-clip.ts';
 
@@ -9,7 +6,7 @@ export async function probe(file: string): Promise<{
   duration: number;
   streams: { codec_type: string; codec_name: string; width?: number; height?: number }[];
 }> {
-  const { stdout } = await exec('ffprobe', [
+  const stdout = await ffmpegOutput('ffprobe', [
     '-v',
     'error',
     '-show_entries',

@@ -1,7 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ffmpegOutput, runFfmpeg } from '@ffleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureQuality, type QualityMeasurement } from '../src/quality/measure.ts';
 import { PSNR_CEILING_DB, parseFfmpegSummary, parsePsnrStats, parseSsimStats } from '../src/quality/parse.ts';
@@ -13,11 +13,11 @@ import { seriesStats } from '../src/quality/stats.ts';
 let dir: string;
 const file = (name: string) => join(dir, name);
 const ffmpeg = (...args: string[]) =>
-  execFileSync('ffmpeg', ['-hide_banner', '-nostdin', '-y', '-v', 'error', ...args], { stdio: 'pipe' });
+  ffmpegOutput('ffmpeg', ['-hide_banner', '-nostdin', '-y', '-v', 'error', ...args], { timeoutMs: 60_000 });
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ffleet-quality-'));
-  ffmpeg(
+  await ffmpeg(
     '-f',
     'lavfi',
     '-i',
@@ -28,18 +28,38 @@ beforeAll(() => {
     'yuv420p',
     file('ref.mkv'),
   );
-  ffmpeg('-i', file('ref.mkv'), '-c:v', 'libx264', '-crf', '38', '-preset', 'veryfast', file('dist.mp4'));
-  ffmpeg('-i', file('ref.mkv'), '-vf', 'scale=160:120', '-c:v', 'libx264', '-crf', '23', file('small.mp4'));
+  await ffmpeg(
+    '-i',
+    file('ref.mkv'),
+    '-c:v',
+    'libx264',
+    '-crf',
+    '38',
+    '-preset',
+    'veryfast',
+    file('dist.mp4'),
+  );
+  await ffmpeg(
+    '-i',
+    file('ref.mkv'),
+    '-vf',
+    'scale=160:120',
+    '-c:v',
+    'libx264',
+    '-crf',
+    '23',
+    file('small.mp4'),
+  );
   copyFileSync(file('ref.mkv'), file('same.mkv'));
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** ffmpeg's own psnr and ssim filters, run alone on the same pair, as the yardstick. */
-function ffmpegOwn(distorted: string, reference: string) {
+async function ffmpegOwn(distorted: string, reference: string) {
   const work = mkdtempSync(join(dir, 'own-'));
-  const { stderr, status } = spawnSync(
-    'ffmpeg',
-    [
+  const run = await runFfmpeg({
+    binary: 'ffmpeg',
+    argv: [
       '-hide_banner',
       '-nostdin',
       '-i',
@@ -52,13 +72,14 @@ function ffmpegOwn(distorted: string, reference: string) {
       'null',
       '-',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
-  );
-  expect(status).toBe(0);
+    timeoutMs: 60_000,
+    stderrLines: 40,
+  });
+  expect(run.exitCode).toBe(0);
   return {
     psnrLog: readFileSync(join(work, 'psnr.log'), 'utf8'),
     ssimLog: readFileSync(join(work, 'ssim.log'), 'utf8'),
-    stderr,
+    stderr: run.stderrTail.join('\n'),
   };
 }
 
@@ -72,8 +93,8 @@ describe('measureQuality', () => {
     });
   }, 60_000);
 
-  it("matches ffmpeg's own psnr and ssim filters frame by frame and in its summary", () => {
-    const own = ffmpegOwn(file('dist.mp4'), file('ref.mkv'));
+  it("matches ffmpeg's own psnr and ssim filters frame by frame and in its summary", async () => {
+    const own = await ffmpegOwn(file('dist.mp4'), file('ref.mkv'));
     expect(measured.frames).toBe(50);
     expect(measured.psnr).toEqual(parsePsnrStats(own.psnrLog));
     expect(measured.ssim).toEqual(parseSsimStats(own.ssimLog));
@@ -128,7 +149,9 @@ describe('measureQuality', () => {
       distorted: file('same.mkv'),
       workDir: file('q2'),
     });
-    expect(ffmpegOwn(file('same.mkv'), file('ref.mkv')).stderr).toMatch(/PSNR y:inf u:inf v:inf average:inf/);
+    expect((await ffmpegOwn(file('same.mkv'), file('ref.mkv'))).stderr).toMatch(
+      /PSNR y:inf u:inf v:inf average:inf/,
+    );
     expect(same.psnr.every((f) => f.psnr_avg === PSNR_CEILING_DB && f.mse_avg === 0)).toBe(true);
     expect(same.global.psnr.psnr_avg).toEqual({ average: 100, median: 100, stdev: 0, min: 100, max: 100 });
     expect(same.global.ssim.ssim_avg).toEqual({ average: 1, median: 1, stdev: 0, min: 1, max: 1 });
@@ -153,7 +176,7 @@ describe('measureQuality', () => {
   });
 
   it('refuses an output without video as not applicable', async () => {
-    ffmpeg('-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'aac', file('audio.m4a'));
+    await ffmpeg('-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'aac', file('audio.m4a'));
     await expect(
       measureQuality({ reference: file('ref.mkv'), distorted: file('audio.m4a'), workDir: file('q4') }),
     ).rejects.toMatchObject({ name: 'QualityNotApplicableError' });

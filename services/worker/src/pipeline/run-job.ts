@@ -21,6 +21,7 @@ import {
   parseStorageUrl,
   percentOf,
   probeInputArgs,
+  runFfmpeg,
   SPAN,
   SPAN_NAMES,
   TRACER_NAME,
@@ -29,7 +30,6 @@ import {
 } from '@ffleet/core';
 import { type Span, type Tracer, trace } from '@opentelemetry/api';
 import { probeDurationSeconds } from '../ffmpeg/probe.ts';
-import { runFfmpeg } from '../ffmpeg/run.ts';
 import { ffqmKey, type JobIdentity, qualityRecord, timingKey, timingRecord } from '../quality/records.ts';
 import { directoryBytes } from './disk-usage.ts';
 import {
@@ -193,7 +193,7 @@ async function runJobStages(
       log.info({ argv }, 'running ffmpeg');
       let lastEvent = { step: -1, at: performance.now() };
       const run = await runFfmpeg({
-        ffmpegPath: deps.ffmpegPath,
+        binary: deps.ffmpegPath,
         argv,
         cwd: workDir,
         timeoutMs: timeoutSeconds * 1000,

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { runFfmpegChecked } from '@ffleet/core';
 import { qualityArgv, qualityFilterGraph, STATS_FILES } from './graph.ts';
 import {
   type FfmpegSummary,
@@ -92,10 +92,14 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
 
   await rm(options.workDir, { recursive: true, force: true });
   await mkdir(options.workDir, { recursive: true });
-  const stderr = await run(ffmpeg, qualityArgv(options.distorted, options.reference, graph), {
+  const run = await runFfmpegChecked({
+    binary: ffmpeg,
+    argv: qualityArgv(options.distorted, options.reference, graph),
     cwd: options.workDir,
     timeoutMs: options.timeoutMs ?? 3_600_000,
     signal: options.signal,
+    // The psnr and ssim summary lines are the last ones ffmpeg prints.
+    stderrLines: 40,
   });
 
   const read = (name: string) => readFile(join(options.workDir, name), 'utf8');
@@ -110,7 +114,7 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
     ssim,
     global: { psnr: globalStats(psnr), ssim: globalStats(ssim) },
     vmafStatus,
-    ffmpegSummary: parseFfmpegSummary(stderr),
+    ffmpegSummary: parseFfmpegSummary(run.stderrTail.join('\n')),
     psnrCeilingDb: PSNR_CEILING_DB,
     frames: psnr.length,
     elapsedMs: Math.round(performance.now() - started),
@@ -126,33 +130,4 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
     };
   }
   return measurement;
-}
-
-/** Runs ffmpeg without a shell in a PATH-only env; resolves with stderr, rejects with its tail. */
-function run(
-  ffmpeg: string,
-  argv: string[],
-  options: { cwd: string; timeoutMs: number; signal?: AbortSignal },
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(ffmpeg, argv, {
-      cwd: options.cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-      timeout: options.timeoutMs,
-      killSignal: 'SIGKILL',
-      signal: options.signal,
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      // -nostats keeps this small; the cap guards against a log flood all the same.
-      if (stderr.length < 4_000_000) stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code === 0) return resolve(stderr);
-      const tail = stderr.trim().split('\n').slice(-5).join('\n');
-      reject(new Error(`quality ffmpeg ${signal ? `killed by ${signal}` : `exited with ${code}`}: ${tail}`));
-    });
-  });
 }
