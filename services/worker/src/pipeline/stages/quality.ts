@@ -1,15 +1,61 @@
 import { open } from 'node:fs/promises';
-import { type CommandPlan, type JobSpec, type QualitySummary, sniffInput } from '@ffleet/core';
-import { measureQuality, type QualityMeasurement, QualityNotApplicableError } from '../quality/measure.ts';
+import { join } from 'node:path';
+import {
+  type CommandPlan,
+  DEFAULT_TIMEOUT_SECONDS,
+  inputPath,
+  type JobSpec,
+  outputPath,
+  type QualitySummary,
+  sniffInput,
+} from '@ffleet/core';
+import { measureQuality, type QualityMeasurement, QualityNotApplicableError } from '../../quality/measure.ts';
+import type { JobContext, QualityOutcome } from '../context.ts';
+import { stage } from '../stage.ts';
 
 /** Options that move the output's first frame away from the input's: frames would not line up. */
 const SHIFTING_OPTIONS = new Set(['ss', 'sseof']);
 const PLAYLIST_MARKERS = [Buffer.from('#EXTM3U'), Buffer.from('ffconcat version')];
 
 /**
+ * Measures the first output against the first input when the job (or the fleet default) asks
+ * for it. Never fails the job: a problem becomes the quality summary's status and reason.
+ */
+export async function measureOutputQuality(ctx: JobContext): Promise<void> {
+  const { deps, plan, layout } = ctx;
+  const decision = qualityDecision(ctx.spec, plan, deps.qualityDefault ?? false);
+  if (!decision.measure) return;
+  const outcome = await stage(
+    ctx,
+    'quality',
+    async ({ span, setTime }) => {
+      const outcome: QualityOutcome = decision.notApplicable
+        ? { summary: { status: 'not_applicable', reason: decision.notApplicable } }
+        : await measureJobQuality({
+            reference: inputPath(plan, layout, 0),
+            distorted: outputPath(plan, layout, 0),
+            workDir: join(ctx.workDir, 'quality'),
+            ffmpegPath: deps.ffmpegPath,
+            ffprobePath: deps.ffprobePath,
+            timeoutMs: (ctx.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+            signal: ctx.signal,
+          });
+      span.setAttributes(qualityAttributes(outcome));
+      // A job with nothing to compare has no quality stage worth timing (and would skew reports).
+      if (outcome.summary.status === 'not_applicable') setTime(undefined);
+      return outcome;
+    },
+    { percent: 100 },
+  );
+  ctx.facts.quality = outcome;
+  if (outcome.summary.status !== 'measured')
+    ctx.log.warn({ quality: outcome.summary }, 'quality not measured');
+}
+
+/**
  * Whether to measure quality for this job, and if so whether it can be: the job's `quality`
- * wins over the fleet default. Returns undefined when quality is off, or a reason when it is
- * on but the job has nothing comparable (the summary then says so; the job is unaffected).
+ * wins over the fleet default. When it is on but the job has nothing comparable,
+ * `notApplicable` says why (the summary then says so; the job is unaffected).
  */
 export function qualityDecision(
   spec: JobSpec,
@@ -19,22 +65,16 @@ export function qualityDecision(
   if (!(spec.quality ?? fleetDefault)) return { measure: false };
   const input = plan.inputs[0]!;
   const output = plan.outputs[0]!;
-  if (output.folder)
-    return { measure: true, notApplicable: 'the first output is a folder, not one video file' };
-  if (input.list) return { measure: true, notApplicable: `the first input is a ${input.list} list` };
+  const notApplicable = (reason: string) => ({ measure: true as const, notApplicable: reason });
+  if (output.folder) return notApplicable('the first output is a folder, not one video file');
+  if (input.list) return notApplicable(`the first input is a ${input.list} list`);
   const shifted = [...input.options, ...output.options].find((o) => SHIFTING_OPTIONS.has(o.name));
   if (shifted) {
-    return {
-      measure: true,
-      notApplicable: `${shifted.token} starts the output later than the input, so frames cannot be compared one to one`,
-    };
+    return notApplicable(
+      `${shifted.token} starts the output later than the input, so frames cannot be compared one to one`,
+    );
   }
   return { measure: true };
-}
-
-export interface QualityOutcome {
-  summary: QualitySummary;
-  measurement?: QualityMeasurement;
 }
 
 /**
@@ -79,6 +119,17 @@ export function summaryOf(measurement: QualityMeasurement): QualitySummary {
   if (vmaf !== undefined) summary.vmaf = vmaf;
   if (!measurement.vmafStatus.available) summary.vmafUnavailable = measurement.vmafStatus.reason;
   return summary;
+}
+
+function qualityAttributes(outcome: QualityOutcome): Record<string, string | number> {
+  const q = outcome.summary;
+  const attributes: Record<string, string | number> = { 'ffleet.quality.status': q.status };
+  if (q.psnr !== undefined) attributes['ffleet.quality.psnr'] = q.psnr;
+  if (q.ssim !== undefined) attributes['ffleet.quality.ssim'] = q.ssim;
+  if (q.vmaf !== undefined) attributes['ffleet.quality.vmaf'] = q.vmaf;
+  if (q.vmafUnavailable) attributes['ffleet.quality.vmaf_unavailable'] = q.vmafUnavailable;
+  if (q.reason) attributes['ffleet.quality.reason'] = q.reason;
+  return attributes;
 }
 
 async function refuseNonMedia(file: string): Promise<string | undefined> {
