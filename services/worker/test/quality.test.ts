@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffmpegOutput, runFfmpeg } from '@ffleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { measureQuality, type QualityMeasurement } from '../src/quality/measure.ts';
+import {
+  DEFAULT_QUALITY_SUBSAMPLE,
+  measureQuality,
+  type QualityMeasurement,
+} from '../src/quality/measure.ts';
 import { PSNR_CEILING_DB, parseFfmpegSummary, parsePsnrStats, parseSsimStats } from '../src/quality/parse.ts';
 import { probeQualityFilters } from '../src/quality/probe.ts';
 import { seriesStats } from '../src/quality/stats.ts';
@@ -100,6 +104,7 @@ describe('measureQuality', () => {
     expect(measured.ssim).toEqual(parseSsimStats(own.ssimLog));
     const summary = parseFfmpegSummary(own.stderr);
     expect(measured.ffmpegSummary).toEqual(summary);
+    expect(measured).toMatchObject({ mode: 'full', subsample: 1 });
     // A strongly compressed clip: clearly lossy, clearly still the same picture.
     expect(summary.psnr!.average).toBeGreaterThan(20);
     expect(summary.psnr!.average).toBeLessThan(40);
@@ -181,4 +186,82 @@ describe('measureQuality', () => {
       measureQuality({ reference: file('ref.mkv'), distorted: file('audio.m4a'), workDir: file('q4') }),
     ).rejects.toMatchObject({ name: 'QualityNotApplicableError' });
   });
+});
+
+describe('sampled measurement', () => {
+  // A 4 s clip with motion, encoded as a ladder rung would be: smaller and lossy.
+  let full: QualityMeasurement;
+  let sampled: QualityMeasurement;
+  beforeAll(async () => {
+    await ffmpeg(
+      ...['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=4'],
+      ...['-c:v', 'libx264', '-crf', '18', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', file('motion.mp4')],
+    );
+    await ffmpeg(
+      ...['-i', file('motion.mp4'), '-vf', 'scale=320:180'],
+      ...['-c:v', 'libx264', '-crf', '30', '-preset', 'veryfast', file('rung.mp4')],
+    );
+    const measure = (subsample: number, name: string) =>
+      measureQuality({
+        reference: file('motion.mp4'),
+        distorted: file('rung.mp4'),
+        workDir: file(name),
+        subsample,
+      });
+    full = await measure(1, 'q-full');
+    sampled = await measure(DEFAULT_QUALITY_SUBSAMPLE, 'q-sampled');
+  }, 120_000);
+
+  it('compares every n-th output frame with the same reference frame the full measurement does', () => {
+    const n = DEFAULT_QUALITY_SUBSAMPLE;
+    expect(full).toMatchObject({ mode: 'full', subsample: 1, frames: 100 });
+    expect(sampled).toMatchObject({ mode: 'sampled', subsample: n, frames: Math.ceil(100 / n) });
+    // Frame numbers are the output's own: 1, 1+n, 1+2n…
+    expect(sampled.psnr.map((f) => f.n)).toEqual(Array.from({ length: sampled.frames }, (_, i) => 1 + i * n));
+    expect(sampled.psnr).toEqual(full.psnr.filter((f) => (f.n - 1) % n === 0));
+    expect(sampled.ssim).toEqual(full.ssim.filter((f) => (f.n - 1) % n === 0));
+  });
+
+  it('agrees with the full measurement within 0.5 dB PSNR and 0.005 SSIM', () => {
+    const psnr = (m: QualityMeasurement) => m.global.psnr.psnr_avg!.average;
+    const ssim = (m: QualityMeasurement) => m.global.ssim.ssim_avg!.average;
+    expect(Math.abs(psnr(sampled) - psnr(full))).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(ssim(sampled) - ssim(full))).toBeLessThanOrEqual(0.005);
+    // And it is a real measurement of a lossy rung, not a constant.
+    expect(psnr(full)).toBeGreaterThan(20);
+    expect(psnr(full)).toBeLessThan(45);
+  });
+
+  it('pairs frames by time when the output has another frame rate', async () => {
+    await ffmpeg(
+      ...['-i', file('motion.mp4'), '-r', '10', '-c:v', 'libx264', '-crf', '30', file('ten-fps.mp4')],
+    );
+    const measure = (subsample: number, name: string) =>
+      measureQuality({
+        reference: file('motion.mp4'),
+        distorted: file('ten-fps.mp4'),
+        workDir: file(name),
+        subsample,
+      });
+    const [every, third] = await Promise.all([measure(1, 'q-rate-full'), measure(3, 'q-rate-sampled')]);
+    expect(every.frames).toBe(40);
+    expect(third.frames).toBe(14);
+    // The very pairs of the full measurement. Taking every 3rd frame of each side by index
+    // would pair the output's 0.3 s frame with the reference's 0.24 s one, not its 0.28 s one.
+    expect(third.psnr).toEqual(every.psnr.filter((f) => (f.n - 1) % 3 === 0));
+    expect(third.ssim).toEqual(every.ssim.filter((f) => (f.n - 1) % 3 === 0));
+  }, 60_000);
+
+  it('ends with the shorter video: an output cut short is not compared with the rest of the input', async () => {
+    await ffmpeg(
+      ...['-i', file('motion.mp4'), '-t', '1', '-c:v', 'libx264', '-crf', '30', file('first-second.mp4')],
+    );
+    const cut = await measureQuality({
+      reference: file('motion.mp4'),
+      distorted: file('first-second.mp4'),
+      workDir: file('q-cut'),
+    });
+    expect(cut.frames).toBe(25);
+    expect(cut.global.psnr.psnr_avg!.min).toBeGreaterThan(25);
+  }, 60_000);
 });

@@ -17,7 +17,7 @@ import {
   workLayout,
 } from '@ffleet/core';
 import type { Span, Tracer } from '@opentelemetry/api';
-import type { QualityMeasurement } from '../quality/measure.ts';
+import type { QualityMeasurement, QualityMode } from '../quality/measure.ts';
 import type { JobIdentity } from '../quality/records.ts';
 import { JobCancelledError, ShutdownError } from './errors.ts';
 
@@ -36,6 +36,10 @@ export interface PipelineDeps {
   tracer?: Tracer;
   /** Measure quality for jobs that do not say. Default false. */
   qualityDefault?: boolean;
+  /** How quality is measured for jobs that do not say. Default `sampled`. */
+  qualityMode?: QualityMode;
+  /** In sampled mode, compare every n-th frame of the output. */
+  qualitySubsample?: number;
   /** Bucket for quality and timing records; default: the bucket of the job's first output. */
   metricsBucket?: string;
   /** Where this worker runs, stamped on the records. */

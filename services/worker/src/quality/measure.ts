@@ -25,11 +25,23 @@ export interface MeasureQualityOptions {
   ffprobePath?: string;
   /** false skips VMAF even where libvmaf exists (it is by far the slowest metric). */
   vmaf?: boolean;
+  /** Compare every n-th frame of the output (default 1: every frame). */
+  subsample?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
 }
 
 export type VmafStatus = { available: true; model: string } | { available: false; reason: string };
+
+/** `full` compares every frame; `sampled` every `subsample`-th frame of the output. */
+export type QualityMode = 'sampled' | 'full';
+/**
+ * Every how many output frames one is compared in sampled mode, unless the fleet says
+ * otherwise. A prime: GOP lengths and B-frame patterns are built from 2, 3 and 5, so the
+ * samples cycle through every position in them instead of always landing on the same kind of
+ * frame (every 10th frame of a steady P-B-B-B pattern only ever meets two of its four places).
+ */
+export const DEFAULT_QUALITY_SUBSAMPLE = 7;
 
 /** PSNR/SSIM/VMAF of one output against its reference, per frame and summarised. */
 export interface QualityMeasurement {
@@ -48,7 +60,11 @@ export interface QualityMeasurement {
   /** Set when the output was scaled to the reference's size before comparing. */
   scaled?: { from: string; to: string };
   psnrCeilingDb: number;
+  /** Frames compared (per-frame entries); in sampled mode about 1/subsample of the output's. */
   frames: number;
+  mode: QualityMode;
+  /** Every how many output frames one was compared: 1 in full mode. */
+  subsample: number;
   elapsedMs: number;
 }
 
@@ -83,11 +99,13 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
       : filters.vmaf.available
         ? { available: true, model: 'vmaf_v0.6.1 (libvmaf default)' }
         : filters.vmaf;
+  const subsample = Math.max(1, Math.trunc(options.subsample ?? 1));
   const graph = qualityFilterGraph({
     distorted,
     reference,
     vmaf: vmafStatus.available,
     vmafThreads: Math.min(availableParallelism(), 8),
+    subsample,
   });
 
   await rm(options.workDir, { recursive: true, force: true });
@@ -103,8 +121,8 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
   });
 
   const read = (name: string) => readFile(join(options.workDir, name), 'utf8');
-  const psnr = parsePsnrStats(await read(STATS_FILES.psnr));
-  const ssim = parseSsimStats(await read(STATS_FILES.ssim));
+  const psnr = outputFrameNumbers(parsePsnrStats(await read(STATS_FILES.psnr)), subsample);
+  const ssim = outputFrameNumbers(parseSsimStats(await read(STATS_FILES.ssim)), subsample);
   const vmaf = vmafStatus.available ? parseVmafLog(await read(STATS_FILES.vmaf)) : undefined;
   if (psnr.length === 0)
     throw new Error('ffmpeg compared no frames: are the streams decodable and overlapping?');
@@ -117,6 +135,8 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
     ffmpegSummary: parseFfmpegSummary(run.stderrTail.join('\n')),
     psnrCeilingDb: PSNR_CEILING_DB,
     frames: psnr.length,
+    mode: subsample > 1 ? 'sampled' : 'full',
+    subsample,
     elapsedMs: Math.round(performance.now() - started),
   };
   if (vmaf) {
@@ -130,4 +150,13 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
     };
   }
   return measurement;
+}
+
+/**
+ * The psnr and ssim filters number the frames they compared 1, 2, 3…; sampled, those are the
+ * output's frames 1, 1+n, 1+2n…, which is what the record says.
+ */
+function outputFrameNumbers(frames: Frame[], subsample: number): Frame[] {
+  if (subsample === 1) return frames;
+  return frames.map((frame) => ({ ...frame, n: (frame.n - 1) * subsample + 1 }));
 }

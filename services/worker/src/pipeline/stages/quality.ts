@@ -9,7 +9,13 @@ import {
   type QualitySummary,
   sniffInput,
 } from '@ffleet/core';
-import { measureQuality, type QualityMeasurement, QualityNotApplicableError } from '../../quality/measure.ts';
+import {
+  DEFAULT_QUALITY_SUBSAMPLE,
+  measureQuality,
+  type QualityMeasurement,
+  type QualityMode,
+  QualityNotApplicableError,
+} from '../../quality/measure.ts';
 import type { JobContext, QualityOutcome } from '../context.ts';
 import { stage } from '../stage.ts';
 
@@ -23,7 +29,11 @@ const PLAYLIST_MARKERS = [Buffer.from('#EXTM3U'), Buffer.from('ffconcat version'
  */
 export async function measureOutputQuality(ctx: JobContext): Promise<void> {
   const { deps, plan, layout } = ctx;
-  const decision = qualityDecision(ctx.spec, plan, deps.qualityDefault ?? false);
+  const decision = qualityDecision(ctx.spec, plan, {
+    measure: deps.qualityDefault ?? false,
+    mode: deps.qualityMode ?? 'sampled',
+    subsample: deps.qualitySubsample ?? DEFAULT_QUALITY_SUBSAMPLE,
+  });
   if (!decision.measure) return;
   const outcome = await stage(
     ctx,
@@ -37,6 +47,7 @@ export async function measureOutputQuality(ctx: JobContext): Promise<void> {
             workDir: join(ctx.workDir, 'quality'),
             ffmpegPath: deps.ffmpegPath,
             ffprobePath: deps.ffprobePath,
+            subsample: decision.subsample,
             timeoutMs: (ctx.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
             signal: ctx.signal,
           });
@@ -52,20 +63,30 @@ export async function measureOutputQuality(ctx: JobContext): Promise<void> {
     ctx.log.warn({ quality: outcome.summary }, 'quality not measured');
 }
 
+/** The fleet's quality settings: whether jobs that do not say are measured, and how. */
+export interface FleetQuality {
+  measure: boolean;
+  mode: QualityMode;
+  subsample: number;
+}
+
 /**
- * Whether to measure quality for this job, and if so whether it can be: the job's `quality`
- * wins over the fleet default. When it is on but the job has nothing comparable,
- * `notApplicable` says why (the summary then says so; the job is unaffected).
+ * Whether to measure quality for this job, how, and whether it can be: the job's `quality`
+ * wins over the fleet's settings (`true` and `{}` take the fleet's mode). When it is on but
+ * the job has nothing comparable, `notApplicable` says why (the job is unaffected).
  */
 export function qualityDecision(
   spec: JobSpec,
   plan: CommandPlan,
-  fleetDefault: boolean,
-): { measure: false } | { measure: true; notApplicable?: string } {
-  if (!(spec.quality ?? fleetDefault)) return { measure: false };
+  fleet: FleetQuality,
+): { measure: false } | { measure: true; subsample: number; notApplicable?: string } {
+  const asked = spec.quality;
+  if (!(asked === undefined ? fleet.measure : asked !== false)) return { measure: false };
+  const mode = (typeof asked === 'object' ? asked.mode : undefined) ?? fleet.mode;
+  const subsample = mode === 'full' ? 1 : fleet.subsample;
   const input = plan.inputs[0]!;
   const output = plan.outputs[0]!;
-  const notApplicable = (reason: string) => ({ measure: true as const, notApplicable: reason });
+  const notApplicable = (reason: string) => ({ measure: true as const, subsample, notApplicable: reason });
   if (output.folder) return notApplicable('the first output is a folder, not one video file');
   if (input.list) return notApplicable(`the first input is a ${input.list} list`);
   const shifted = [...input.options, ...output.options].find((o) => SHIFTING_OPTIONS.has(o.name));
@@ -74,7 +95,7 @@ export function qualityDecision(
       `${shifted.token} starts the output later than the input, so frames cannot be compared one to one`,
     );
   }
-  return { measure: true };
+  return { measure: true, subsample };
 }
 
 /**
@@ -88,6 +109,7 @@ export async function measureJobQuality(options: {
   workDir: string;
   ffmpegPath: string;
   ffprobePath: string;
+  subsample: number;
   timeoutMs: number;
   signal: AbortSignal;
 }): Promise<QualityOutcome> {
@@ -114,6 +136,8 @@ export function summaryOf(measurement: QualityMeasurement): QualitySummary {
     psnr: measurement.global.psnr.psnr_avg?.average,
     ssim: measurement.global.ssim.ssim_avg?.average,
     frames: measurement.frames,
+    mode: measurement.mode,
+    subsample: measurement.subsample,
   };
   const vmaf = measurement.global.vmaf?.vmaf?.average;
   if (vmaf !== undefined) summary.vmaf = vmaf;
@@ -127,6 +151,8 @@ function qualityAttributes(outcome: QualityOutcome): Record<string, string | num
   if (q.psnr !== undefined) attributes['ffleet.quality.psnr'] = q.psnr;
   if (q.ssim !== undefined) attributes['ffleet.quality.ssim'] = q.ssim;
   if (q.vmaf !== undefined) attributes['ffleet.quality.vmaf'] = q.vmaf;
+  if (q.mode) attributes['ffleet.quality.mode'] = q.mode;
+  if (q.subsample !== undefined) attributes['ffleet.quality.subsample'] = q.subsample;
   if (q.vmafUnavailable) attributes['ffleet.quality.vmaf_unavailable'] = q.vmafUnavailable;
   if (q.reason) attributes['ffleet.quality.reason'] = q.reason;
   return attributes;
