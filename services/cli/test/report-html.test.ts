@@ -180,7 +180,8 @@ describe('ffleet report over two pools in S3', () => {
     ]);
   });
 
-  it('renders an HTML page whose charts Chromium draws', async () => {
+  // Starting Chromium alone can take longer than 5 s on a busy machine.
+  it('renders an HTML page whose charts Chromium draws', { timeout: 60_000 }, async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package`).toBe(true);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
