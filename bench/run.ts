@@ -4,7 +4,10 @@
  *   pickup_ms_p50/p95        enqueue → worker job start, warm idle worker (ffleet vs bare BullMQ)
  *   submit_rate_ratio        gateway HTTP submits/s ÷ bare Queue.add/s, same number in flight
  *   tracing_overhead_ratio   the same job with tracing to Jaeger and metrics scraped ÷ with both off
- * Quality measurement is off throughout: it is a second pass over the media, not overhead.
+ *   quality_cost_ratio       the quality stage ÷ the ffmpeg stage of the e2e job, measured by default
+ *                            (sampled), with the sampled PSNR/SSIM against a full measurement
+ * Quality measurement is off in parts 1–4 (a second pass over the media, not overhead); part 5
+ * measures what it costs.
  * Prints `name: value` lines. BENCH_QUICK=1 shortens every part (for a smoke run).
  */
 import { execFile } from 'node:child_process';
@@ -15,10 +18,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GatewayClient, type JobView } from '@ffleet/cli';
+import { ffmpegOutput } from '@ffleet/core';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startLocalFleet } from '../scripts/lib/local-fleet.ts';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
+import { E2E_COMMAND, e2eClip } from './e2e-job.ts';
+import { localObjectPath, measureQualityCost } from './quality-cost.ts';
 import { measureTracingOverhead } from './tracing-overhead.ts';
 
 const exec = promisify(execFile);
@@ -63,9 +69,9 @@ try {
   print('pool', pool);
 
   // 1. End-to-end job time vs bare ffmpeg on the same 30 s 1080p input and command.
-  const seconds = quick ? 5 : 30;
+  const { seconds, ...clipOptions } = e2eClip(quick);
   const clip = join(work, 'input.mp4');
-  await makeSampleClip(clip, { seconds, size: '1920x1080', rate: 30, preset: 'veryfast' });
+  await makeSampleClip(clip, { seconds, ...clipOptions });
   const s3 = new S3Client({
     endpoint: fleet.stack.s3Endpoint,
     region: 'us-east-1',
@@ -74,24 +80,28 @@ try {
   });
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'bench/input.mp4', Body: await readFile(clip) }));
   s3.destroy();
-  const options = '-vf scale=-2:720 -c:v libx264 -preset veryfast -crf 23 -c:a copy';
+  const options = E2E_COMMAND;
   const runs = quick ? 1 : 3;
   const bare: number[] = [];
   const fleetTimes: number[] = [];
   for (let run = 0; run < runs; run++) {
     // Alternate so machine drift hits both sides alike.
     const started = performance.now();
-    await exec('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-nostdin',
-      '-y',
-      '-i',
-      clip,
-      ...options.split(' '),
-      join(work, 'bare.mp4'),
-    ]);
+    await ffmpegOutput(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-nostdin',
+        '-y',
+        '-i',
+        clip,
+        ...options.split(' '),
+        join(work, 'bare.mp4'),
+      ],
+      { timeoutMs: 600_000 },
+    );
     bare.push(performance.now() - started);
 
     const submitted = performance.now();
@@ -222,6 +232,18 @@ try {
 
   // 4. Tracing + metrics on vs off, on two fleets of their own.
   await measureTracingOverhead({ quick, work, print });
+
+  // 5. What quality measurement costs the e2e job, sampled (the default) and in full.
+  await measureQualityCost({
+    client,
+    pool,
+    input: `s3://${bucket}/bench/input.mp4`,
+    outputPrefix: `s3://${bucket}/bench/quality-`,
+    command: options,
+    runs: quick ? 1 : 3,
+    localPath: (url) => localObjectPath(fleet.stack.dataDir, url),
+    print,
+  });
 } finally {
   await fleet.stop();
   await rm(work, { recursive: true, force: true });

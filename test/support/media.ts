@@ -1,8 +1,15 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { analyseMedia, type MediaAnalysis, PROBE_PACKETS_ARGS, PROBE_STREAMS_ARGS } from '@ffleet/core';
+import {
+  analyseMedia,
+  ffmpegOutput,
+  type MediaAnalysis,
+  PROBE_PACKETS_ARGS,
+  PROBE_STREAMS_ARGS,
+  runFfmpeg,
+  runFfmpegChecked,
+} from '@ffleet/core';
 
-const exec = promisify(execFile);
+/** Test media and probes run long on a busy machine; none should take minutes. */
+const TOOL_TIMEOUT_MS = 300_000;
 
 export { makeSampleClip } from '../../scripts/lib/sample-clip.ts';
 
@@ -10,7 +17,7 @@ export async function probe(file: string): Promise<{
   duration: number;
   streams: { codec_type: string; codec_name: string; width?: number; height?: number }[];
 }> {
-  const { stdout } = await exec('ffprobe', [
+  const stdout = await ffmpegOutput('ffprobe', [
     '-v',
     'error',
     '-show_entries',
@@ -26,21 +33,27 @@ export async function probe(file: string): Promise<{
 /** ffprobe's view of a file as the pipelines read it (streams, format and the first video stream's packets). */
 export async function analyseFile(file: string): Promise<MediaAnalysis> {
   const [streams, packets] = await Promise.all([
-    exec('ffprobe', [...PROBE_STREAMS_ARGS, file]),
-    exec('ffprobe', [...PROBE_PACKETS_ARGS, file], { maxBuffer: 64 * 1024 * 1024 }),
+    ffmpegOutput('ffprobe', [...PROBE_STREAMS_ARGS, file], { timeoutMs: TOOL_TIMEOUT_MS }),
+    ffmpegOutput('ffprobe', [...PROBE_PACKETS_ARGS, file], { timeoutMs: TOOL_TIMEOUT_MS }),
   ]);
-  return analyseMedia(streams.stdout, packets.stdout);
+  return analyseMedia(streams, packets);
 }
 
 /** Runs ffmpeg quietly with the given arguments (test media from lavfi sources). */
 export async function ffmpeg(args: string[]): Promise<void> {
-  await exec('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args]);
+  await runFfmpegChecked({
+    binary: 'ffmpeg',
+    argv: ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args],
+    timeoutMs: TOOL_TIMEOUT_MS,
+  });
 }
 
 /** Runs ffmpeg with a complete argv as the worker builds it (progress on stdout is dropped). */
 export async function ffmpegArgv(argv: string[], cwd?: string): Promise<void> {
-  await exec('ffmpeg', ['-loglevel', 'error', ...argv], {
-    maxBuffer: 64 * 1024 * 1024,
+  await runFfmpegChecked({
+    binary: 'ffmpeg',
+    argv: ['-loglevel', 'error', ...argv],
+    timeoutMs: TOOL_TIMEOUT_MS,
     ...(cwd ? { cwd } : {}),
   });
 }
@@ -50,7 +63,7 @@ export async function packets(
   file: string,
   stream: string,
 ): Promise<{ pts: number; duration: number; key: boolean }[]> {
-  const { stdout } = await exec(
+  const stdout = await ffmpegOutput(
     'ffprobe',
     [
       '-v',
@@ -63,7 +76,7 @@ export async function packets(
       'csv=p=0',
       file,
     ],
-    { maxBuffer: 64 * 1024 * 1024 },
+    { timeoutMs: TOOL_TIMEOUT_MS },
   );
   return stdout
     .trim()
@@ -78,13 +91,25 @@ export async function packets(
 
 /** Mean PSNR (dB) of `distorted` against `reference`, frame by frame. */
 export async function psnr(reference: string, distorted: string): Promise<number> {
-  const { stderr } = await exec('ffmpeg', [
-    '-hide_banner',
-    '-nostdin',
-    ...['-i', distorted, '-i', reference],
-    ...['-lavfi', '[0:v][1:v]psnr', '-f', 'null', '-'],
-  ]);
+  const run = await runFfmpeg({
+    binary: 'ffmpeg',
+    argv: [
+      '-hide_banner',
+      '-nostdin',
+      '-i',
+      distorted,
+      '-i',
+      reference,
+      '-lavfi',
+      '[0:v][1:v]psnr',
+      '-f',
+      'null',
+      '-',
+    ],
+    timeoutMs: TOOL_TIMEOUT_MS,
+  });
+  const stderr = run.stderrTail.join('\n');
   const match = /PSNR .*average:([\d.]+|inf)/.exec(stderr);
-  if (!match) throw new Error(`no PSNR in ffmpeg's output: ${stderr.slice(-300)}`);
+  if (run.exitCode !== 0 || !match) throw new Error(`no PSNR in ffmpeg's output: ${stderr.slice(-300)}`);
   return match[1] === 'inf' ? 100 : Number(match[1]);
 }

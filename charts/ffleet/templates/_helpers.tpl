@@ -162,6 +162,10 @@ registry fields only, in the format of services/core/src/pools/pools.yaml.
 {{- end }}
 - name: FFLEET_QUALITY_DEFAULT
   value: {{ .Values.fleet.qualityDefault | toString | quote }}
+- name: FFLEET_QUALITY_MODE
+  value: {{ .Values.fleet.qualityMode | quote }}
+- name: FFLEET_QUALITY_SUBSAMPLE
+  value: {{ .Values.fleet.qualitySubsample | toString | quote }}
 {{- with .Values.fleet.s3.endpoint }}
 - name: S3_ENDPOINT
   value: {{ . | quote }}

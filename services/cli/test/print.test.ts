@@ -30,6 +30,8 @@ describe('ffleet get', () => {
         psnr: 41.234,
         ssim: 0.98765,
         vmafUnavailable: 'this ffmpeg has no libvmaf',
+        mode: 'sampled',
+        subsample: 7,
       },
       metricsUrl: 's3://b/metrics/ffqm/year=2026/month=11/day=22/intel_j1.json',
       traceId: 'abc',
@@ -39,7 +41,7 @@ describe('ffleet get', () => {
       'j1  transcode  pool=intel  state=succeeded  attempts=1/3',
       '  output s3://b/out.mp4  1.5 MiB',
       '  time   download 12 ms · ffmpeg 3400 ms · upload 40 ms · total 3500 ms',
-      '  quality PSNR 41.23 dB · SSIM 0.9877 · VMAF unavailable (this ffmpeg has no libvmaf)',
+      '  quality PSNR 41.23 dB · SSIM 0.9877 · VMAF unavailable (this ffmpeg has no libvmaf) · 1 frame in 7',
       '  metrics s3://b/metrics/ffqm/year=2026/month=11/day=22/intel_j1.json',
       '  trace  http://127.0.0.1:16686/trace/abc',
     ]);

@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { S3Store, s3SettingsFromEnv } from '@ffleet/core';
+import { ffmpegOutput, S3Store, s3SettingsFromEnv } from '@ffleet/core';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../../scripts/lib/stack.ts';
@@ -67,11 +66,11 @@ beforeAll(async () => {
     );
   }
   // Quality for jobs 1–5 lives in their ffqm records; job 4's is a real measurement.
-  execFileSync('ffmpeg', [
+  await ffmpegOutput('ffmpeg', [
     ...['-hide_banner', '-nostdin', '-y', '-v', 'error', '-f', 'lavfi'],
     ...['-i', 'testsrc2=size=160x120:rate=10:duration=1', '-c:v', 'ffv1', join(dir, 'ref.mkv')],
   ]);
-  execFileSync('ffmpeg', [
+  await ffmpegOutput('ffmpeg', [
     ...['-hide_banner', '-nostdin', '-y', '-v', 'error', '-i', join(dir, 'ref.mkv')],
     ...['-c:v', 'libx264', '-crf', '30', join(dir, 'out.mp4')],
   ]);
@@ -181,7 +180,8 @@ describe('ffleet report over two pools in S3', () => {
     ]);
   });
 
-  it('renders an HTML page whose charts Chromium draws', async () => {
+  // Starting Chromium alone can take longer than 5 s on a busy machine.
+  it('renders an HTML page whose charts Chromium draws', { timeout: 60_000 }, async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package`).toBe(true);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,

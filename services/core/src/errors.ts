@@ -1,12 +1,31 @@
 /**
- * Errors a caller can cause carry an HTTP status and a stable code, so the gateway can
- * answer `{error, message, details}` and the worker can tell permanent failures from
- * transient ones.
+ * What every error ffleet raises on purpose says about itself: a stable `code` (a failed job's
+ * `error.code`) and whether retrying could ever fix it. Errors that do not say (network,
+ * S3 5xx, Redis) are accidents of the moment: `transient`, and retried.
  */
-export class FfleetError extends Error {
+export interface SelfDescribingError {
+  readonly code: string;
+  readonly permanent: boolean;
+}
+
+/** The code of an error and whether it is permanent; `transient` and retryable unless it says. */
+export function classifyError(error: unknown): SelfDescribingError {
+  const e = error as Partial<SelfDescribingError> | null | undefined;
+  return typeof e?.permanent === 'boolean' && typeof e.code === 'string'
+    ? { code: e.code, permanent: e.permanent }
+    : { code: 'transient', permanent: false };
+}
+
+/**
+ * Errors a caller can cause carry an HTTP status and a stable code, so the gateway can
+ * answer `{error, message, details}`. Retrying never fixes them (4xx), unless the status
+ * says the fault is on ffleet's side (5xx).
+ */
+export class FfleetError extends Error implements SelfDescribingError {
   readonly code: string;
   readonly status: number;
   readonly details: unknown;
+  readonly permanent: boolean;
 
   constructor(code: string, message: string, status = 400, details?: unknown) {
     super(message);
@@ -14,6 +33,7 @@ export class FfleetError extends Error {
     this.code = code;
     this.status = status;
     this.details = details;
+    this.permanent = status < 500;
   }
 }
 

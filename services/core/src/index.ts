@@ -5,6 +5,7 @@ export * from './ffmpeg/command.ts';
 export * from './ffmpeg/inputs.ts';
 export * from './ffmpeg/outputs.ts';
 export * from './ffmpeg/progress.ts';
+export * from './ffmpeg/run.ts';
 export * from './ffmpeg/tokenize.ts';
 export * from './jobs/compat.ts';
 export * from './jobs/json-limits.ts';

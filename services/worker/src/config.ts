@@ -8,12 +8,14 @@ import {
   flag,
   fleetConfigFrom,
   integer,
+  oneOf,
   optional,
   type Pool,
   readSettings,
   settings,
   text,
 } from '@ffleet/core';
+import { DEFAULT_QUALITY_SUBSAMPLE, type QualityMode } from './quality/measure.ts';
 
 /** Every variable a worker reads (with the fleet's shared ones); docs/configuration.md is generated from it. */
 export const WorkerSettings = settings({
@@ -68,6 +70,16 @@ export const WorkerSettings = settings({
     default: true,
     description: 'measure quality for jobs that do not set `quality`',
   }),
+  FFLEET_QUALITY_MODE: oneOf(['sampled', 'full'], {
+    default: 'sampled',
+    description: 'how quality is measured for jobs that do not ask: every n-th frame, or every frame',
+  }),
+  FFLEET_QUALITY_SUBSAMPLE: integer({
+    default: DEFAULT_QUALITY_SUBSAMPLE,
+    minimum: 2,
+    maximum: 1000,
+    description: 'in sampled mode, compare every n-th frame of both sides',
+  }),
   FFLEET_METRICS_BUCKET: optional(
     text({
       description: 'where quality and timing records go (`metrics/…`)',
@@ -93,6 +105,10 @@ export interface WorkerConfig {
   logLevel: string;
   /** Measure quality for jobs that do not say (a job's `quality` overrides it). */
   qualityDefault: boolean;
+  /** How quality is measured for jobs that do not ask for a mode. */
+  qualityMode: QualityMode;
+  /** In sampled mode, compare every n-th frame of the output. */
+  qualitySubsample: number;
   /** Bucket for quality and timing records; unset: the bucket of the job's first output. */
   metricsBucket?: string;
 }
@@ -119,6 +135,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     httpHost: values.FFLEET_WORKER_HOST,
     logLevel: values.LOG_LEVEL,
     qualityDefault: values.FFLEET_QUALITY_DEFAULT,
+    qualityMode: values.FFLEET_QUALITY_MODE,
+    qualitySubsample: values.FFLEET_QUALITY_SUBSAMPLE,
     metricsBucket: values.FFLEET_METRICS_BUCKET,
   };
 }

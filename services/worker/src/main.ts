@@ -65,6 +65,8 @@ const worker = new FleetWorker(config.fleet.redisUrl, config.fleet.queuePrefix, 
     maxOutputBytes: config.maxOutputBytes,
     tracer: telemetry.tracer,
     qualityDefault: config.qualityDefault,
+    qualityMode: config.qualityMode,
+    qualitySubsample: config.qualitySubsample,
     metricsBucket: config.metricsBucket,
     placement: {
       instanceType: placementOf(RESOURCE.hostType),

@@ -39,7 +39,9 @@ export function printJob(
         : q.vmafUnavailable
           ? ` · VMAF unavailable (${q.vmafUnavailable})`
           : '';
-    out(`  quality PSNR ${q.psnr?.toFixed(2)} dB · SSIM ${q.ssim?.toFixed(4)}${vmaf}`);
+    const frames =
+      q.mode === 'sampled' ? ` · 1 frame in ${q.subsample}` : q.mode === 'full' ? ' · every frame' : '';
+    out(`  quality PSNR ${q.psnr?.toFixed(2)} dB · SSIM ${q.ssim?.toFixed(4)}${vmaf}${frames}`);
   } else if (q) out(`  quality ${q.status}${q.reason ? `: ${q.reason}` : ''}`);
   if (job.metricsUrl) out(`  metrics ${job.metricsUrl}`);
   if (job.links?.trace) out(`  trace  ${job.links.trace}`);

@@ -38,7 +38,11 @@ export interface QualitySummary {
   vmaf?: number;
   /** Why VMAF was not measured (e.g. this ffmpeg has no libvmaf). */
   vmafUnavailable?: string;
+  /** Frames compared. */
   frames?: number;
+  /** `sampled`: every `subsample`-th output frame was compared; `full`: every frame. */
+  mode?: 'sampled' | 'full';
+  subsample?: number;
   /** Why there is no measurement, for `not_applicable` and `failed`. */
   reason?: string;
 }

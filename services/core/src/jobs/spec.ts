@@ -68,7 +68,26 @@ export const JobSpecSchema = Type.Object(
     inputs: Type.Array(JobInputSchema, { minItems: 1, maxItems: LIMITS.inputs }),
     outputs: Type.Array(JobOutputSchema, { minItems: 1, maxItems: LIMITS.outputs }),
     quality: Type.Optional(
-      Type.Boolean({ description: 'PSNR/SSIM/VMAF of the first output against the first input' }),
+      Type.Union(
+        [
+          Type.Boolean(),
+          Type.Object(
+            {
+              mode: Type.Optional(
+                Type.Union([Type.Literal('sampled'), Type.Literal('full')], {
+                  description:
+                    "sampled: every n-th frame (the fleet sets n); full: every frame. Default: the fleet's",
+                }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        ],
+        {
+          description:
+            'PSNR/SSIM/VMAF of the first output against the first input: true, false, or {"mode": "full"}',
+        },
+      ),
     ),
     priority: Type.Optional(
       Type.Integer({

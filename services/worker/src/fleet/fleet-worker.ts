@@ -14,8 +14,9 @@ import {
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Capabilities } from '../ffmpeg/probe.ts';
+import { type PipelineDeps, SHUTDOWN_REASON } from '../pipeline/context.ts';
 import { describeFailure, isPermanent, JobCancelledError, ShutdownError } from '../pipeline/errors.ts';
-import { type PipelineDeps, runJob, SHUTDOWN_REASON } from '../pipeline/run-job.ts';
+import { runJob } from '../pipeline/run-job.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { finalFailureState, notifyFinished } from './notify.ts';
 

@@ -73,7 +73,10 @@ export interface QualityRecord {
     pool: string;
     instance_type?: string;
     created_at: string;
+    /** Frames compared: every frame in `full` mode, every `subsample`-th output frame in `sampled` mode. */
     frames: number;
+    mode: 'sampled' | 'full';
+    subsample: number;
     /** Identical frames have infinite PSNR; it is recorded as this many dB. */
     psnr_ceiling_db: number;
     vmaf: { available: true; model: string } | { available: false; reason: string };
@@ -153,6 +156,8 @@ export function qualityRecord(
       instance_type: job.instanceType,
       created_at: at.toISOString(),
       frames: measurement.frames,
+      mode: measurement.mode,
+      subsample: measurement.subsample,
       psnr_ceiling_db: measurement.psnrCeilingDb,
       vmaf: measurement.vmafStatus,
       scaled: measurement.scaled,
