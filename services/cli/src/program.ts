@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { s3SettingsFromEnv } from '@ffleet/core';
+import { type JobView, s3SettingsFromEnv } from '@ffleet/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { GatewayClient, type JobView, resolveGateway } from './client.ts';
+import { GatewayClient, resolveGateway } from './client.ts';
 import { formatBytes, printJob } from './commands/print.ts';
 import { scalePool } from './commands/scale.ts';
 import { watchJob } from './commands/watch.ts';

@@ -1,3 +1,5 @@
+import { Type } from '@sinclair/typebox';
+
 /**
  * Errors a caller can cause carry an HTTP status and a stable code, so the gateway can
  * answer `{error, message, details}` and the worker can tell permanent failures from
@@ -31,3 +33,15 @@ export class InvalidJobError extends FfleetError {
     this.name = 'InvalidJobError';
   }
 }
+
+/** How every error leaves the gateway, and what the CLI reads from a failed request. */
+export const ErrorBodySchema = Type.Object(
+  {
+    error: Type.String({ description: 'A stable code: invalid_job, unsafe_job, not_found, unauthorized, …' }),
+    message: Type.String({ description: 'What went wrong, for people' }),
+    details: Type.Unknown({
+      description: 'What the code needs to say more (the problems found, what is available)',
+    }),
+  },
+  { description: 'An error' },
+);

@@ -6,7 +6,7 @@ import {
 } from '@ffleet/core';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { FleetQueues } from '../jobs/fleet-queues.ts';
+import { INFRASTRUCTURE } from './infrastructure.ts';
 import { isJobSubmission } from './job-submissions.ts';
 
 const COUNTED_STATES: QueueJobState[] = [
@@ -33,11 +33,11 @@ declare module 'fastify' {
  * process metrics.
  */
 export const metricsPlugin = fp(
-  async (app: FastifyInstance, opts: { pools: string[]; queues: FleetQueues }) => {
+  async (app: FastifyInstance) => {
     const registry = createMetricsRegistry({ service: 'ffleet-gateway' });
     const metrics = registerGatewayMetrics(registry, {
-      pools: opts.pools,
-      readQueueCounts: (pool) => opts.queues.queue(pool).getJobCounts(...COUNTED_STATES),
+      pools: app.fleetConfig.pools.pools.map((p) => p.name),
+      readQueueCounts: (pool) => app.queues.queue(pool).getJobCounts(...COUNTED_STATES),
     });
     app.decorate('gatewayMetrics', metrics);
 
@@ -62,4 +62,5 @@ export const metricsPlugin = fp(
       return payload;
     });
   },
+  { name: 'ffleet-metrics', dependencies: [INFRASTRUCTURE] },
 );
