@@ -46,7 +46,7 @@ export const metricsPlugin = fp(
     );
 
     // A refused submission: count it by the error code the client got.
-    app.addHook('onSend', async (request, reply, payload) => {
+    app.addHook('onSend', (request, reply, payload, done) => {
       if (reply.statusCode >= 400 && reply.statusCode < 500 && isJobSubmission(request)) {
         let reason = `http_${reply.statusCode}`;
         if (typeof payload === 'string') {
@@ -59,7 +59,7 @@ export const metricsPlugin = fp(
         }
         metrics.jobsRejected.inc({ reason });
       }
-      return payload;
+      done(null, payload);
     });
   },
   { name: 'ffleet-metrics', dependencies: [INFRASTRUCTURE] },
