@@ -1,3 +1,3 @@
 export type { JobView } from '@ffleet/core';
 export { buildGateway, type GatewayOptions } from './app.ts';
-export { FleetQueues } from './jobs/fleet-queues.ts';
+export { FleetQueues, jobOptions } from './jobs/fleet-queues.ts';

@@ -17,7 +17,7 @@ import {
   type WebhookPolicy,
   webhookPayload,
 } from '@ffleet/core';
-import { type Job, type JobType, Queue } from 'bullmq';
+import { type Job, type JobsOptions, type JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { jobLinks, stateOf, toJobView } from './view.ts';
 
@@ -60,6 +60,18 @@ export interface WorkerInfo {
   encoders: string[];
   hwaccels: string[];
   startedAt: string;
+}
+
+/** How a job is queued: its id, retries with backoff, priority, and how long BullMQ keeps it. */
+export function jobOptions(id: string, spec: Pick<JobSpec, 'attempts' | 'priority'>): JobsOptions {
+  return {
+    jobId: id,
+    attempts: spec.attempts ?? DEFAULT_ATTEMPTS,
+    backoff: { type: 'exponential', delay: 2000 },
+    priority: spec.priority ?? DEFAULT_PRIORITY,
+    removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 14 * 24 * 3600, count: 10_000 },
+  };
 }
 
 /**
@@ -114,14 +126,7 @@ export class FleetQueues {
     }
     const data: JobData = { spec, pool: pool.name, submittedAt: Date.now() };
     if (traceparent) data.traceparent = traceparent;
-    await this.queue(pool.name).add(spec.name, data, {
-      jobId: id,
-      attempts: spec.attempts ?? DEFAULT_ATTEMPTS,
-      backoff: { type: 'exponential', delay: 2000 },
-      priority: spec.priority ?? DEFAULT_PRIORITY,
-      removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 14 * 24 * 3600, count: 10_000 },
-    });
+    await this.queue(pool.name).add(spec.name, data, jobOptions(id, spec));
     return { id, created: true };
   }
 
