@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type JobView, s3SettingsFromEnv } from '@ffleet/core';
+import { JOB_STATES, type JobView, s3SettingsFromEnv } from '@ffleet/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GatewayClient, resolveGateway } from './client.ts';
 import { formatBytes, printJob } from './commands/print.ts';
@@ -160,9 +160,7 @@ export function buildProgram(): Command {
   program
     .command('list')
     .description('list jobs, newest first')
-    .addOption(
-      new Option('-s, --state <state>').choices(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
-    )
+    .addOption(new Option('-s, --state <state>').choices(JOB_STATES))
     .option('-p, --pool <pool>')
     .option('-n, --name <name>')
     .option('-l, --limit <n>', 'how many', '20')
