@@ -1,5 +1,3 @@
-import type { QualitySummary } from '@ffleet/core';
-
 export class ApiError extends Error {
   readonly status: number;
   readonly body: unknown;
@@ -35,21 +33,4 @@ export class GatewayClient {
     if (!response.ok) throw new ApiError(response.status, parsed);
     return parsed as T;
   }
-}
-
-export interface JobView {
-  id: string;
-  name: string;
-  pool: string;
-  state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-  progress: { stage: string; percent: number; fps?: number; speed?: number } | null;
-  attempts: { made: number; max: number };
-  createdAt: string;
-  timings: { download: number; ffmpeg: number; upload: number; total: number } | null;
-  outputs: { url: string; bytes: number; files?: { url: string; bytes: number }[] }[] | null;
-  error: { code: string; message: string; stderr?: string[] } | null;
-  quality?: QualitySummary | null;
-  metricsUrl?: string | null;
-  traceId?: string | null;
-  links?: { self: string; events: string; trace?: string };
 }

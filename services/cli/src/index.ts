@@ -1,4 +1,5 @@
-export { GatewayClient, type JobView } from './client.ts';
+export type { JobView } from '@ffleet/core';
+export { GatewayClient } from './client.ts';
 export { formatBytes, printJob } from './commands/print.ts';
 export { scaleArgs, scalePool } from './commands/scale.ts';
 export { watchJob } from './commands/watch.ts';

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { JOB_STATES, type JobView } from '@ffleet/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { GatewayClient, type JobView } from './client.ts';
+import { GatewayClient } from './client.ts';
 import { formatBytes, printJob } from './commands/print.ts';
 import { scalePool } from './commands/scale.ts';
 import { watchJob } from './commands/watch.ts';
@@ -143,9 +144,7 @@ export function buildProgram(config: CliConfig = loadCliConfig()): Command {
   program
     .command('list')
     .description('list jobs, newest first')
-    .addOption(
-      new Option('-s, --state <state>').choices(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
-    )
+    .addOption(new Option('-s, --state <state>').choices(JOB_STATES))
     .option('-p, --pool <pool>')
     .option('-n, --name <name>')
     .option('-l, --limit <n>', 'how many', '20')

@@ -1,5 +1,5 @@
+import type { JobView } from '@ffleet/core';
 import { describe, expect, it } from 'vitest';
-import type { JobView } from '../src/client.ts';
 import { printJob } from '../src/commands/print.ts';
 
 const base: JobView = {
@@ -10,9 +10,22 @@ const base: JobView = {
   progress: { stage: 'done', percent: 100 },
   attempts: { made: 1, max: 3 },
   createdAt: '2026-11-22T00:00:00.000Z',
+  startedAt: '2026-11-22T00:00:01.000Z',
+  finishedAt: '2026-11-22T00:00:05.000Z',
   timings: { download: 12, ffmpeg: 3400, upload: 40, total: 3500 },
   outputs: [{ url: 's3://b/out.mp4', bytes: 1_572_864 }],
+  media: { durationSeconds: 10, speed: 3 },
   error: null,
+  quality: null,
+  metricsUrl: null,
+  traceId: null,
+  spec: {
+    name: 'transcode',
+    compute: 'intel',
+    inputs: [{ url: 's3://b/in.mp4' }],
+    outputs: [{ url: 's3://b/out.mp4', options: '-c:v libx264' }],
+  },
+  links: { self: '/v1/jobs/j1', events: '/v1/jobs/j1/events' },
 };
 
 function lines(job: JobView): string[] {

@@ -119,6 +119,21 @@ beforeAll(async () => {
   );
   writeFileSync(join(dir, 'junk.json'), 'not json');
   await store.upload(join(dir, 'junk.json'), metricsObjectUrl(stack.bucket, timingKey('intel', 'junk', at)));
+  // JSON that breaks the record schemas: a timing record with a stage that is not a number, and
+  // a quality record without ffleet's section for the failed job 6 (which keeps its row).
+  await put(timingKey('intel', 'bad', at), {
+    ...timingRecord({
+      jobId: 'bad',
+      pool: 'intel',
+      state: 'succeeded',
+      finishedAt: DAY,
+      stagesMs: { download: 1, ffmpeg: 1, upload: 1, total: 3 },
+      inputBytes: 1,
+      outputBytes: 1,
+    }),
+    stages_ms: { download: 1, ffmpeg: 'slow', upload: 1, total: 3 },
+  });
+  await put(ffqmKey('arm', '6', at), { global: { psnr: { psnr_avg: { average: 99 } } } });
 
   result = await runReport({
     bucket: stack.bucket,
@@ -138,9 +153,20 @@ afterAll(async () => {
 describe('ffleet report over two pools in S3', () => {
   it('reads every record in range, skips what it cannot read, and says so', () => {
     expect(result.jobs).toBe(6);
-    expect(result.skipped).toEqual([
-      { key: 'metrics/timings/year=2024/month=06/day=10/intel_junk.json', reason: expect.any(String) },
-    ]);
+    expect(result.skipped).toHaveLength(3);
+    expect(result.skipped).toEqual(
+      expect.arrayContaining([
+        { key: 'metrics/timings/year=2024/month=06/day=10/intel_junk.json', reason: expect.any(String) },
+        {
+          key: 'metrics/timings/year=2024/month=06/day=10/intel_bad.json',
+          reason: expect.stringMatching(/^not a timing record: \/stages_ms\/ffmpeg/),
+        },
+        {
+          key: 'metrics/ffqm/year=2024/month=06/day=10/arm_6.json',
+          reason: expect.stringMatching(/^not a quality record: /),
+        },
+      ]),
+    );
     const output = printed.join('\n');
     expect(output).toContain('6 jobs from s3://ffleet-metrics/metrics/');
     expect(output).toContain('By pool');

@@ -1,3 +1,5 @@
+import { Type } from '@sinclair/typebox';
+
 /**
  * What every error ffleet raises on purpose says about itself: a stable `code` (a failed job's
  * `error.code`) and whether retrying could ever fix it. Errors that do not say (network,
@@ -51,3 +53,15 @@ export class InvalidJobError extends FfleetError {
     this.name = 'InvalidJobError';
   }
 }
+
+/** How every error leaves the gateway, and what the CLI reads from a failed request. */
+export const ErrorBodySchema = Type.Object(
+  {
+    error: Type.String({ description: 'A stable code: invalid_job, unsafe_job, not_found, unauthorized, …' }),
+    message: Type.String({ description: 'What went wrong, for people' }),
+    details: Type.Unknown({
+      description: 'What the code needs to say more (the problems found, what is available)',
+    }),
+  },
+  { description: 'An error' },
+);

@@ -1,7 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileStore, parseStorageUrl } from '@ffleet/core';
+import {
+  compileCheck,
+  FileStore,
+  parseStorageUrl,
+  QualityRecordSchema,
+  TimingRecordSchema,
+} from '@ffleet/core';
 import { describe, expect, it } from 'vitest';
 import { qualityFilterGraph } from '../src/quality/graph.ts';
 import type { QualityMeasurement } from '../src/quality/measure.ts';
@@ -138,6 +144,8 @@ describe('records', () => {
       },
     });
     expect(record).not.toHaveProperty('vmaf');
+    // What is written is what readers accept: the record, as JSON, passes its schema in core.
+    expect(compileCheck(QualityRecordSchema).problems(JSON.parse(JSON.stringify(record)))).toEqual([]);
   });
 
   it('time every stage and copy the quality averages', () => {
@@ -164,6 +172,7 @@ describe('records', () => {
       quality: { psnr: 48.1, ssim: 0.99, vmaf_unavailable: 'no libvmaf' },
     });
     expect(record.quality).not.toHaveProperty('vmaf', expect.anything());
+    expect(compileCheck(TimingRecordSchema).problems(JSON.parse(JSON.stringify(record)))).toEqual([]);
   });
 
   it('are written through the job storage', async () => {

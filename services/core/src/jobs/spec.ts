@@ -11,6 +11,9 @@ export const LIMITS = {
   attempts: 10,
 } as const;
 
+export const DEFAULT_TIMEOUT_SECONDS = 3600;
+export const DEFAULT_ATTEMPTS = 3;
+
 const Options = Type.String({
   maxLength: LIMITS.optionsLength,
   description: 'FFmpeg options, tokenized with shell-like quoting (never run by a shell)',
@@ -97,10 +100,21 @@ export const JobSpecSchema = Type.Object(
           '1 is the most urgent, 1000 the least; unset is 500. Equal priorities run in submission order',
       }),
     ),
+    // Defaults are stated in words, not as `default`: a job is shown back as it was submitted.
     timeoutSeconds: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: LIMITS.timeoutSeconds, default: 3600 }),
+      Type.Integer({
+        minimum: 1,
+        maximum: LIMITS.timeoutSeconds,
+        description: `Wall-clock limit for ffmpeg; unset is ${DEFAULT_TIMEOUT_SECONDS}`,
+      }),
     ),
-    attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.attempts, default: 3 })),
+    attempts: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: LIMITS.attempts,
+        description: `Tries for transient failures, with exponential backoff; unset is ${DEFAULT_ATTEMPTS}`,
+      }),
+    ),
     webhook: Type.Optional(
       Type.Object(
         {
@@ -147,8 +161,6 @@ export type JobSpec = Static<typeof JobSpecSchema>;
 export type JobInput = Static<typeof JobInputSchema>;
 export type JobOutput = Static<typeof JobOutputSchema>;
 
-export const DEFAULT_TIMEOUT_SECONDS = 3600;
-export const DEFAULT_ATTEMPTS = 3;
 /**
  * Every job is queued with a priority: BullMQ runs jobs without one before all prioritized
  * jobs, which would make an explicit priority mean "later".
