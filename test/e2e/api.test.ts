@@ -209,6 +209,25 @@ describe("the gateway's connections", () => {
       admin.disconnect();
     }
   });
+
+  it('closes right after it was built without rejecting the replies still on their way', async () => {
+    // Queues send start-up checks nobody awaits; cutting the connection under them rejected
+    // each one with "Connection is closed", unhandled.
+    const unhandled: unknown[] = [];
+    const collect = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', collect);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const app = await buildGateway({ config: loadFleetConfig({ ...process.env, ...fleet.env }) });
+        await app.inject({ method: 'GET', url: '/docs/json' });
+        await app.close();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', collect);
+    }
+  });
 });
 
 describe('priorities', () => {

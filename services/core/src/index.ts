@@ -8,6 +8,7 @@ export * from './ffmpeg/progress.ts';
 export * from './ffmpeg/run.ts';
 export * from './ffmpeg/tokenize.ts';
 export * from './jobs/compat.ts';
+export * from './jobs/connection.ts';
 export * from './jobs/json-limits.ts';
 export * from './jobs/record.ts';
 export * from './jobs/spec.ts';

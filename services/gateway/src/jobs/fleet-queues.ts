@@ -31,6 +31,7 @@ const STATE_TYPES: Record<JobState, JobType[]> = {
 const LOG_LINES = 50;
 const CANCELLED_TTL_SECONDS = 7 * 24 * 3600;
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+const STARTING_TIMEOUT_MS = 2000;
 
 export interface PoolStatus {
   name: string;
@@ -281,7 +282,14 @@ export class FleetQueues {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+    const queues = [...this.#queues.values()];
+    // A queue still starting has its Redis checks in flight on the shared connection, and BullMQ
+    // leaves their rejection unhandled if that connection closes under them: let them finish
+    // (or give up on a Redis that is down).
+    await Promise.all(
+      queues.map((q) => withTimeout(q.waitUntilReady(), STARTING_TIMEOUT_MS).catch(() => {})),
+    );
+    await Promise.all(queues.map((q) => q.close()));
   }
 }
 
@@ -293,4 +301,13 @@ function readTombstone(text: string): JobView | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `promise`, or a rejection after `ms` (the timer does not keep the process alive). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    timer.unref();
+    promise.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
 }

@@ -1,3 +1,4 @@
+import { closeConnection } from '@ffleet/core';
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 
@@ -34,7 +35,7 @@ export class PoolEvents {
 
   async close(): Promise<void> {
     await Promise.all([...this.#open.values()].map((e) => e.events.close()));
-    for (const { connection } of this.#open.values()) connection.disconnect();
+    await Promise.all([...this.#open.values()].map((e) => closeConnection(e.connection)));
     this.#open.clear();
   }
 }

@@ -1,4 +1,4 @@
-import { type FleetConfig, S3Store } from '@ffleet/core';
+import { closeConnection, type FleetConfig, S3Store } from '@ffleet/core';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
@@ -51,7 +51,7 @@ export const infrastructurePlugin = fp(
     app.addHook('onClose', async () => {
       await poolEvents.close();
       await queues.close();
-      redis.disconnect();
+      await closeConnection(redis);
       s3.client.destroy();
     });
   },

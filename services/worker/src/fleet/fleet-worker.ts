@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   CANCELLED_REASON,
+  closeConnection,
   FAILURE_LOG_PREFIX,
   type JobData,
   type JobFailure,
@@ -190,8 +191,7 @@ export class FleetWorker {
       await this.#worker.close();
       clearTimeout(grace);
       await this.#heartbeat.stop().catch(() => {});
-      this.#subscriber.disconnect();
-      this.#connection.disconnect();
+      await Promise.all([closeConnection(this.#subscriber), closeConnection(this.#connection)]);
     })();
     return this.#stopping;
   }
