@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ChildRoleSchema, PipelineStateSchema } from '../pipelines/state.ts';
 import { compileCheck } from '../schemas/check.ts';
 import { JobSpecSchema } from './spec.ts';
 
@@ -16,6 +17,10 @@ export const JobDataSchema = Type.Object({
   submittedAt: Type.Number(),
   /** W3C trace context of the submitting request, so the worker continues its trace. */
   traceparent: Type.Optional(Type.String()),
+  /** A pipeline's parent: where it is (chunked encodes). */
+  pipeline: Type.Optional(PipelineStateSchema),
+  /** A pipeline's child: what it is to its parent. */
+  role: Type.Optional(ChildRoleSchema),
 });
 export type JobData = Static<typeof JobDataSchema>;
 
@@ -26,6 +31,9 @@ export const StageSchema = Type.Union(
     Type.Literal('ffmpeg'),
     Type.Literal('upload'),
     Type.Literal('quality'),
+    Type.Literal('analyse'),
+    Type.Literal('split'),
+    Type.Literal('chunks'),
     Type.Literal('done'),
   ],
   { description: 'The step a job is in' },
@@ -91,6 +99,11 @@ export const JobTimingsSchema = Type.Object(
     total: Type.Number(),
     queue: Type.Optional(Type.Number()),
     quality: Type.Optional(Type.Number()),
+    analyse: Type.Optional(Type.Number({ description: 'Chunked encodes: probing the source' })),
+    split: Type.Optional(Type.Number({ description: 'Chunked encodes: cutting the source into pieces' })),
+    chunks: Type.Optional(
+      Type.Number({ description: 'Chunked encodes: from the pieces queued to the last chunk done' }),
+    ),
   },
   { description: 'Milliseconds per stage; `queue` is submission to start, `total` start to finish' },
 );

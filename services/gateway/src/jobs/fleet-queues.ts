@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   CANCELLED_REASON,
-  DEFAULT_ATTEMPTS,
-  DEFAULT_PRIORITY,
   deliverWebhook,
   FfleetError,
   isJobView,
@@ -11,13 +9,14 @@ import {
   type JobSpec,
   type JobState,
   type JobView,
+  jobOptions,
   keys,
   type Pool,
   type PoolRegistry,
   type WebhookPolicy,
   webhookPayload,
 } from '@ffleet/core';
-import { type Job, type JobsOptions, type JobType, Queue } from 'bullmq';
+import { type Job, type JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { jobLinks, stateOf, toJobView } from './view.ts';
 
@@ -60,18 +59,6 @@ export interface WorkerInfo {
   encoders: string[];
   hwaccels: string[];
   startedAt: string;
-}
-
-/** How a job is queued: its id, retries with backoff, priority, and how long BullMQ keeps it. */
-export function jobOptions(id: string, spec: Pick<JobSpec, 'attempts' | 'priority'>): JobsOptions {
-  return {
-    jobId: id,
-    attempts: spec.attempts ?? DEFAULT_ATTEMPTS,
-    backoff: { type: 'exponential', delay: 2000 },
-    priority: spec.priority ?? DEFAULT_PRIORITY,
-    removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
-    removeOnFail: { age: 14 * 24 * 3600, count: 10_000 },
-  };
 }
 
 /**

@@ -42,6 +42,8 @@ export interface PipelineDeps {
   qualitySubsample?: number;
   /** Bucket for quality and timing records; default: the bucket of the job's first output. */
   metricsBucket?: string;
+  /** Key prefix of chunked encodes' scratch objects, in the output's bucket; default `ffleet-scratch`. */
+  scratchPrefix?: string;
   /** Where this worker runs, stamped on the records. */
   placement?: Omit<JobIdentity, 'jobId' | 'jobName' | 'pool' | 'worker' | 'attempt'>;
 }
