@@ -162,6 +162,8 @@ export function readFailureLogLine(line: string): JobFailure | undefined {
 export const keys = {
   cancelChannel: (prefix: string) => `${prefix}:cancel`,
   cancelMarker: (prefix: string, id: string) => `${prefix}:cancelled:${id}`,
+  /** Set when a pipeline stops its children (failed or cancelled): a child about to start does not. */
+  stopMarker: (prefix: string, id: string) => `${prefix}:stopped:${id}`,
   idempotency: (prefix: string, key: string) => `${prefix}:idempotency:${key}`,
   workers: (prefix: string, pool: string) => `${prefix}:workers:${pool}`,
   worker: (prefix: string, workerId: string) => `${prefix}:worker:${workerId}`,
@@ -170,3 +172,5 @@ export const keys = {
 /** Prefix of job log lines that carry a JobFailure as JSON. */
 export const FAILURE_LOG_PREFIX = 'ffleet-failure ';
 export const CANCELLED_REASON = 'cancelled';
+/** How long cancel and stop markers (and a cancelled job's tombstone) are kept. */
+export const CANCELLED_TTL_SECONDS = 7 * 24 * 3600;

@@ -52,8 +52,18 @@ export const PipelineViewSchema = Type.Object(
       Type.Literal('queued'),
       Type.Literal('running'),
       Type.Literal('done'),
+      Type.Literal('failed'),
     ]),
   },
   { description: 'A chunked encode: chunks encoded, running and failed, frames done of total' },
 );
 export type PipelineView = Static<typeof PipelineViewSchema>;
+
+/**
+ * A chunked encode's children's job ids: deterministic, so a plan step run again adds nothing
+ * twice and a view finds them without a listing. Never a colon (BullMQ's keys end in the id).
+ */
+export const splitChildId = {
+  chunk: (parentId: string, index: number) => `${parentId}-c${index}`,
+  audio: (parentId: string) => `${parentId}-a`,
+};

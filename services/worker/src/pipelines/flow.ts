@@ -1,4 +1,4 @@
-import type { JobData, JobFailure, JobResult, PipelineState } from '@ffleet/core';
+import type { JobData, JobFailure, PipelineState } from '@ffleet/core';
 
 /** A child a pipeline adds: an ordinary job of its own, run by any worker of its queue. */
 export interface ChildJob {
@@ -20,9 +20,7 @@ export interface Flow {
   saveState(state: PipelineState): Promise<void>;
   /** Children that failed for good, with their failures. */
   failedChildren(): Promise<{ id: string; failure: JobFailure }[]>;
-  /** Results of the children that completed, by child id. */
-  childResults(): Promise<Map<string, JobResult>>;
-  /** Removes children not yet started and tells running ones to stop. */
+  /** Removes children not yet started and stops running ones (their ffmpeg killed). */
   stopChildren(): Promise<void>;
   /** Whether the user cancelled the pipeline. */
   cancelled(): Promise<boolean>;

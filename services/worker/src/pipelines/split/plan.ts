@@ -21,6 +21,7 @@ import {
   type SplitJob,
   type SplitPlan,
   scratchFolder,
+  splitChildId,
   splitJobOf,
   splitScratch,
   splitSourceArgs,
@@ -40,7 +41,11 @@ const STEP_TIMEOUT_MS = 3 * 3600 * 1000;
  * (longest first) and one for the audio. The children are added before the plan is stored, so
  * a worker lost in between only makes the next one plan again (the same ids add nothing).
  */
-export async function planAndSplit(ctx: JobContext, flow: Flow): Promise<void> {
+export async function planAndSplit(
+  ctx: JobContext,
+  flow: Flow,
+  planned: (plan: SplitPlan) => void,
+): Promise<void> {
   await downloadInputs(ctx);
   const job = splitJobOf(ctx.spec, ctx.plan);
   const media = await stage(ctx, 'analyse', () => analyse(ctx));
@@ -50,6 +55,7 @@ export async function planAndSplit(ctx: JobContext, flow: Flow): Promise<void> {
     media,
     scratchFolder(output, ctx.deps.scratchPrefix ?? 'ffleet-scratch', ctx.job.id),
   );
+  planned(plan);
   ctx.jobSpan.setAttributes({ [SPAN.chunks]: plan.chunks.length, [SPAN.frames]: totalFrames(plan) });
   const pieces = await stage(ctx, 'split', () => cutPieces(ctx, media, plan));
   await stage(ctx, 'upload', () => uploadPieces(ctx, plan, pieces), { percent: 100 });
@@ -140,13 +146,13 @@ function childrenOf(ctx: JobContext, job: SplitJob, media: MediaAnalysis, plan: 
         ...(job.split.changesFrameRate ? {} : { frames: c.frames }),
       },
     };
-    return { id: `${parentId}-c${c.index}`, name: data.spec.name, data };
+    return { id: splitChildId.chunk(parentId, c.index), name: data.spec.name, data };
   };
   const children = longestFirst(plan.chunks).map(chunk);
   if (plan.audioStartSeconds !== undefined) {
     const spec = audioJobSpec(job, plan);
     children.push({
-      id: `${parentId}-a`,
+      id: splitChildId.audio(parentId),
       name: spec.name,
       data: {
         ...base,

@@ -8,10 +8,12 @@
  *          job's output by stream copy; quality and records as for any job; scratch removed
  *
  * A child that fails for good brings the parent back early: it stops the other children,
- * removes the scratch objects and fails with that child's error. A cancel does the same.
+ * removes the scratch objects and fails with that child's error. A cancel, a permanent failure
+ * or a last attempt of either step does the same.
  */
 import {
   contextFromTraceparent,
+  DEFAULT_ATTEMPTS,
   inSpan,
   type JobResult,
   type JobTimings,
@@ -30,7 +32,7 @@ import {
   prepareWorkDir,
   removeWorkDir,
 } from '../../pipeline/context.ts';
-import { JobCancelledError } from '../../pipeline/errors.ts';
+import { isPermanent, JobCancelledError, ShutdownError } from '../../pipeline/errors.ts';
 import { failedAttempt, resultOf } from '../../pipeline/run-job.ts';
 import { writeJobRecords } from '../../pipeline/stages/records.ts';
 import type { Flow } from '../flow.ts';
@@ -57,33 +59,45 @@ export async function runSplitJob(
   const spanName = state.step === 'plan' ? PIPELINE_SPAN.plan : PIPELINE_SPAN.join;
   return inSpan(tracer, spanName, { parent, attributes }, async (span) => {
     const ctx = createJobContext(job, deps, signal, tracer, span);
+    // The plan as soon as it is made, so a plan step that is cancelled can remove what it put in scratch.
+    let plan = state.plan;
     try {
       if (state.step === 'plan') {
         await prepareWorkDir(ctx);
-        await planAndSplit(ctx, flow);
+        await planAndSplit(ctx, flow, (made) => {
+          plan = made;
+        });
         return WAIT_FOR_CHILDREN;
       }
       return await joinStep(ctx, flow, state);
     } catch (error) {
-      throw await failedAttempt(ctx, error);
+      const failure = await failedAttempt(ctx, error);
+      if (isLastAttempt(ctx, failure)) {
+        // The pipeline ends here: nothing of it may keep running or stay in scratch.
+        await flow.stopChildren();
+        if (plan) await removeScratch(ctx, plan);
+      }
+      throw failure;
     } finally {
       await removeWorkDir(ctx);
     }
   });
 }
 
+/** Whether this failure ends the job: cancelled, permanent, or its last attempt (a shutdown is none). */
+function isLastAttempt(ctx: JobContext, failure: unknown): boolean {
+  if (failure instanceof ShutdownError) return false;
+  if (failure instanceof JobCancelledError || isPermanent(failure)) return true;
+  return ctx.job.attemptsStarted >= (ctx.spec.attempts ?? DEFAULT_ATTEMPTS);
+}
+
 /** The join step: the pipeline's failure policy first, then the chunks joined into the output. */
 async function joinStep(ctx: JobContext, flow: Flow, state: SplitState): Promise<JobResult> {
   const joinStarted = Date.now();
   const plan = state.plan as SplitPlan;
-  const stop = async (error: Error) => {
-    await flow.stopChildren();
-    await removeScratch(ctx, plan);
-    return error;
-  };
-  if (await flow.cancelled()) throw await stop(new JobCancelledError());
+  if (await flow.cancelled()) throw new JobCancelledError();
   const [failed] = await flow.failedChildren();
-  if (failed) throw await stop(new ChildFailedError(failed.id, failed.failure));
+  if (failed) throw new ChildFailedError(failed.id, failed.failure);
 
   await prepareWorkDir(ctx);
   await joinChunks(ctx, plan);
