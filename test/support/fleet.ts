@@ -116,7 +116,8 @@ export async function startFleet(
       const worker = { child, workDir, output: () => output, exited };
       workers.push(worker);
       // Ready when a new worker id shows up in the pool's registry.
-      const deadline = Date.now() + 20_000;
+      // A worker starts in a few seconds; a machine busy with ffmpeg can take much longer.
+      const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
         if (child.exitCode !== null) throw new Error(`worker exited early: ${output}`);
         const ids = await poolWorkerIds(pool);

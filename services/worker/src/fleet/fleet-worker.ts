@@ -248,6 +248,7 @@ function pipelineJob(job: Job<JobData, JobResult>): PipelineJob {
     id: job.id!,
     data: job.data,
     attemptsStarted: job.attemptsStarted,
+    attemptsMade: job.attemptsMade,
     updateProgress: (p) => job.updateProgress(p),
   };
 }

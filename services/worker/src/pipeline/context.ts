@@ -53,6 +53,8 @@ export interface PipelineJob {
   id: string;
   data: JobData;
   attemptsStarted: number;
+  /** Attempts that failed so far (BullMQ's count against the job's `attempts`). */
+  attemptsMade: number;
   updateProgress(progress: JobProgress): Promise<unknown>;
 }
 

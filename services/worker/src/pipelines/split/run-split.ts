@@ -88,7 +88,8 @@ export async function runSplitJob(
 function isLastAttempt(ctx: JobContext, failure: unknown): boolean {
   if (failure instanceof ShutdownError) return false;
   if (failure instanceof JobCancelledError || isPermanent(failure)) return true;
-  return ctx.job.attemptsStarted >= (ctx.spec.attempts ?? DEFAULT_ATTEMPTS);
+  // Not attemptsStarted: a parent starts once per step, and a worker lost mid-step is no failure.
+  return ctx.job.attemptsMade + 1 >= (ctx.spec.attempts ?? DEFAULT_ATTEMPTS);
 }
 
 /** The join step: the pipeline's failure policy first, then the chunks joined into the output. */
