@@ -7,13 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { createCa, issueCert } from './certs.ts';
 import { ensureKubestack, kubectlBin } from './kubestack.ts';
 
 const run = promisify(execFile);
 const HOST = '127.0.0.1';
 
 /** A free TCP port on the loopback interface. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -93,6 +94,12 @@ export class LocalCluster {
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
     await writeFile(join(dir, 'sa.key'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
     await writeFile(join(dir, 'sa.pub'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
+    // The aggregation layer: the API server proxies API groups served elsewhere (KEDA's external metrics) with
+    // this client certificate, and the extension server trusts the user headers of requests signed by its CA.
+    const frontProxyCa = await createCa(join(dir, 'pki'), 'front-proxy-ca');
+    const frontProxyClient = await issueCert(frontProxyCa, join(dir, 'pki'), 'front-proxy-client', {
+      commonName: 'front-proxy-client',
+    });
     // The API server's serving certificate is self-signed (in --cert-dir); clients on loopback skip verifying it.
     await writeFile(
       this.kubeconfig,
@@ -112,7 +119,7 @@ export class LocalCluster {
 
     const etcdUrl = `http://${HOST}:${ports.etcdClient}`;
     const peerUrl = `http://${HOST}:${ports.etcdPeer}`;
-    this.spawn('etcd', [
+    this.startProcess('etcd', this.bin, [
       'etcd',
       `--data-dir=${join(dir, 'etcd')}`,
       '--name=local',
@@ -126,7 +133,7 @@ export class LocalCluster {
     ]);
     await this.waitFor('etcd', async () => (await fetch(`${etcdUrl}/health`)).ok);
 
-    this.spawn('kube-apiserver', [
+    this.startProcess('kube-apiserver', this.bin, [
       'apiserver',
       `--etcd-servers=${etcdUrl}`,
       `--bind-address=${HOST}`,
@@ -142,6 +149,13 @@ export class LocalCluster {
       '--service-account-issuer=https://kubernetes.default.svc',
       // A loopback address may not be published as the `kubernetes` Service's endpoint.
       '--endpoint-reconciler-type=none',
+      `--requestheader-client-ca-file=${frontProxyCa.cert}`,
+      '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      `--proxy-client-cert-file=${frontProxyClient.cert}`,
+      `--proxy-client-key-file=${frontProxyClient.key}`,
       '--v=1',
     ]);
     await this.waitFor(
@@ -149,7 +163,7 @@ export class LocalCluster {
       async () => (await this.kubectl(['get', '--raw', '/readyz'])).stdout === 'ok',
     );
 
-    this.spawn('kube-controller-manager', [
+    this.startProcess('kube-controller-manager', this.bin, [
       'controller-manager',
       `--kubeconfig=${this.kubeconfig}`,
       `--bind-address=${HOST}`,
@@ -159,9 +173,11 @@ export class LocalCluster {
       '--use-service-account-credentials=false',
       // Fake nodes never reach the network: no pod CIDRs or cloud routes to manage.
       '--allocate-node-cidrs=false',
+      // The HPA controller reads KEDA's metrics every 5 s instead of 15 s, so autoscaling tests wait less.
+      '--horizontal-pod-autoscaler-sync-period=5s',
       '--v=1',
     ]);
-    this.spawn('kube-scheduler', [
+    this.startProcess('kube-scheduler', this.bin, [
       'scheduler',
       `--kubeconfig=${this.kubeconfig}`,
       `--bind-address=${HOST}`,
@@ -169,7 +185,7 @@ export class LocalCluster {
       '--leader-elect=false',
       '--v=1',
     ]);
-    this.spawn('kwok', [
+    this.startProcess('kwok', this.bin, [
       'kwok',
       `--kubeconfig=${this.kubeconfig}`,
       '--manage-all-nodes=false',
@@ -195,23 +211,34 @@ export class LocalCluster {
     log(`cluster ready at ${this.server} (kubeconfig ${this.kubeconfig})`);
   }
 
-  private spawn(name: string, args: string[]): void {
+  /**
+   * Runs another program beside the control plane (a controller such as KEDA or Karpenter): its output goes to
+   * `<name>.log` in the cluster directory, it shows in `logTails()`, and `stop()` ends it before the control
+   * plane.
+   */
+  startProcess(name: string, file: string, args: string[], env: Record<string, string> = {}): ChildProcess {
     const out = createWriteStream(join(this.dir, `${name}.log`));
-    const child = spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     child.on('exit', (code, signal) => {
       if (!this.stopping) out.write(`\n[${name} exited: code ${code} signal ${signal}]\n`);
     });
     this.processes.push({ name, child });
+    return child;
   }
 
-  private async waitFor(name: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  /** Polls `ready` until it holds; fails early if the process started as `name` exits. */
+  async waitFor(name: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const proc = this.processes.find((p) => p.name === name);
-      if (proc && proc.child.exitCode !== null)
-        throw new Error(`${name} exited with code ${proc.child.exitCode}`);
+      if (proc && proc.child.exitCode !== null) {
+        const log = await readFile(join(this.dir, `${name}.log`), 'utf8').catch(() => '');
+        throw new Error(
+          `${name} exited with code ${proc.child.exitCode}:\n${log.trimEnd().split('\n').slice(-20).join('\n')}`,
+        );
+      }
       if (await ready().catch(() => false)) return;
       await sleep(250);
     }

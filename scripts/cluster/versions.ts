@@ -40,3 +40,9 @@ export const KEDA_CRDS = [
   'config/crd/bases/keda.sh_triggerauthentications.yaml',
   'config/crd/bases/keda.sh_clustertriggerauthentications.yaml',
 ];
+/** What KEDA's operator watches besides: its CloudEvent sources. */
+export const KEDA_OPERATOR_CRDS = [
+  ...KEDA_CRDS,
+  'config/crd/bases/eventing.keda.sh_cloudeventsources.yaml',
+  'config/crd/bases/eventing.keda.sh_clustercloudeventsources.yaml',
+];

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../scripts/cluster/cluster.ts';
-import { manifestFiles, POOL_NODES, provisionPools, SYSTEM_LABELS } from '../../scripts/cluster/provision.ts';
+import { manifestFiles } from '../../scripts/cluster/manifests.ts';
+import { POOL_NODES, provisionPools, SYSTEM_LABELS } from '../../scripts/cluster/provision.ts';
 import {
   chartDir,
   everyOption,
