@@ -2,28 +2,19 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { freePort } from '../lib/stack.ts';
 import { createCa, issueCert } from './certs.ts';
 import { ensureKubestack, kubectlBin } from './kubestack.ts';
+import type { Manifest } from './manifests.ts';
+import { helmBin } from './tools.ts';
+import { stringifyYaml } from './yaml.ts';
 
 const run = promisify(execFile);
 const HOST = '127.0.0.1';
-
-/** A free TCP port on the loopback interface. */
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export interface CommandOutput {
   stdout: string;
@@ -103,18 +94,14 @@ export class LocalCluster {
     // The API server's serving certificate is self-signed (in --cert-dir); clients on loopback skip verifying it.
     await writeFile(
       this.kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters:',
-        `- name: local\n  cluster:\n    server: ${this.server}\n    insecure-skip-tls-verify: true`,
-        'users:',
-        `- name: admin\n  user:\n    token: ${token}`,
-        'contexts:',
-        '- name: local\n  context:\n    cluster: local\n    user: admin',
-        'current-context: local',
-        '',
-      ].join('\n'),
+      stringifyYaml({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'local', cluster: { server: this.server, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'admin', user: { token } }],
+        contexts: [{ name: 'local', context: { cluster: 'local', user: 'admin' } }],
+        'current-context': 'local',
+      }),
     );
 
     const etcdUrl = `http://${HOST}:${ports.etcdClient}`;
@@ -251,6 +238,20 @@ export class LocalCluster {
   /** Runs kubectl against this cluster; rejects with kubectl's stderr on failure. */
   async kubectl(args: string[], input?: string): Promise<CommandOutput> {
     return await runWithInput(kubectlBin, ['--kubeconfig', this.kubeconfig, ...args], input);
+  }
+
+  /** The objects `kubectl get <args>` finds (as JSON). */
+  async list<T = Manifest>(...args: string[]): Promise<T[]> {
+    return (JSON.parse((await this.kubectl(['get', ...args, '-o', 'json'])).stdout) as { items: T[] }).items;
+  }
+
+  /** Runs the pinned helm against this cluster; rejects with helm's stderr on failure. */
+  async helm(args: string[]): Promise<string> {
+    try {
+      return (await runWithInput(await helmBin(), [...args, '--kubeconfig', this.kubeconfig])).stdout;
+    } catch (error) {
+      throw new Error(`helm ${args[0]} failed: ${(error as { stderr?: string }).stderr ?? error}`);
+    }
   }
 
   /** Polls until `check` returns a value (not undefined), or throws with the last observation. */

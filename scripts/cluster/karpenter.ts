@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, type LocalCluster } from './cluster.ts';
+import { freePort } from '../lib/stack.ts';
+import type { LocalCluster } from './cluster.ts';
 import { INSTANCE_TYPES, KARPENTER_KNOWN_DEVICES } from './instance-types.ts';
 import { karpenterManifests, type Manifest } from './manifests.ts';
 import { cacheDir, goBuild, goModuleDir } from './tools.ts';

@@ -1,7 +1,8 @@
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { freePort } from '../lib/stack.ts';
 import { createCa, issueCert } from './certs.ts';
-import { freePort, type LocalCluster } from './cluster.ts';
+import type { LocalCluster } from './cluster.ts';
 import { cacheDir, goBuild, goModuleDir } from './tools.ts';
 import { KEDA_MODULE, KEDA_OPERATOR_CRDS, KEDA_VERSION } from './versions.ts';
 

@@ -4,6 +4,7 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { HELM_MODULE, HELM_VERSION } from './versions.ts';
 
 const run = promisify(execFile);
 
@@ -30,6 +31,9 @@ export async function goTool(name: string, module: string, version: string): Pro
   await writeFile(stamp, `${version}\n`);
   return bin;
 }
+
+/** The pinned helm. */
+export const helmBin = (): Promise<string> => goTool('helm', HELM_MODULE, HELM_VERSION);
 
 /**
  * Root directory of a Go module version, downloaded through the Go proxy into the module cache. A module whose
