@@ -32,7 +32,7 @@ test-unit: $(SETUP_STAMP)
 test-e2e: $(SETUP_STAMP)
 	pnpm exec vitest run --project e2e
 
-test-cluster: $(SETUP_STAMP) ## the chart on a local control plane with kwok nodes per pool (first run builds Kubernetes into the cache, ~15-20 min)
+test-cluster: $(SETUP_STAMP) ## the chart on a local control plane with kwok nodes, and autoscaling with the real KEDA and Karpenter (first run builds them into the cache; docs/development.md)
 	pnpm exec vitest run --config test/cluster/vitest.config.ts
 
 cluster: $(SETUP_STAMP) ## a local control plane with kwok nodes per pool to try the chart (Ctrl-C stops)

@@ -24,6 +24,8 @@ command -v curl >/dev/null || need_apt+=(curl)
 command -v unzip >/dev/null || need_apt+=(unzip)
 # `make bench` drives the gateway's HTTP submit rate with wrk.
 command -v wrk >/dev/null || need_apt+=(wrk)
+# `make test-cluster` makes the certificates of its API server's aggregation layer and of KEDA with openssl.
+command -v openssl >/dev/null || need_apt+=(openssl)
 # Headless Chromium renders the `ffleet report` HTML page in its test.
 command -v chromium >/dev/null || need_apt+=(chromium fonts-dejavu-core)
 if [ "${#need_apt[@]}" -gt 0 ]; then

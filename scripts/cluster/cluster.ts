@@ -2,27 +2,19 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { freePort } from '../lib/stack.ts';
+import { createCa, issueCert } from './certs.ts';
 import { ensureKubestack, kubectlBin } from './kubestack.ts';
+import type { Manifest } from './manifests.ts';
+import { helmBin } from './tools.ts';
+import { stringifyYaml } from './yaml.ts';
 
 const run = promisify(execFile);
 const HOST = '127.0.0.1';
-
-/** A free TCP port on the loopback interface. */
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export interface CommandOutput {
   stdout: string;
@@ -93,26 +85,28 @@ export class LocalCluster {
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
     await writeFile(join(dir, 'sa.key'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
     await writeFile(join(dir, 'sa.pub'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
+    // The aggregation layer: the API server proxies API groups served elsewhere (KEDA's external metrics) with
+    // this client certificate, and the extension server trusts the user headers of requests signed by its CA.
+    const frontProxyCa = await createCa(join(dir, 'pki'), 'front-proxy-ca');
+    const frontProxyClient = await issueCert(frontProxyCa, join(dir, 'pki'), 'front-proxy-client', {
+      commonName: 'front-proxy-client',
+    });
     // The API server's serving certificate is self-signed (in --cert-dir); clients on loopback skip verifying it.
     await writeFile(
       this.kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters:',
-        `- name: local\n  cluster:\n    server: ${this.server}\n    insecure-skip-tls-verify: true`,
-        'users:',
-        `- name: admin\n  user:\n    token: ${token}`,
-        'contexts:',
-        '- name: local\n  context:\n    cluster: local\n    user: admin',
-        'current-context: local',
-        '',
-      ].join('\n'),
+      stringifyYaml({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'local', cluster: { server: this.server, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'admin', user: { token } }],
+        contexts: [{ name: 'local', context: { cluster: 'local', user: 'admin' } }],
+        'current-context': 'local',
+      }),
     );
 
     const etcdUrl = `http://${HOST}:${ports.etcdClient}`;
     const peerUrl = `http://${HOST}:${ports.etcdPeer}`;
-    this.spawn('etcd', [
+    this.startProcess('etcd', this.bin, [
       'etcd',
       `--data-dir=${join(dir, 'etcd')}`,
       '--name=local',
@@ -126,7 +120,7 @@ export class LocalCluster {
     ]);
     await this.waitFor('etcd', async () => (await fetch(`${etcdUrl}/health`)).ok);
 
-    this.spawn('kube-apiserver', [
+    this.startProcess('kube-apiserver', this.bin, [
       'apiserver',
       `--etcd-servers=${etcdUrl}`,
       `--bind-address=${HOST}`,
@@ -142,6 +136,13 @@ export class LocalCluster {
       '--service-account-issuer=https://kubernetes.default.svc',
       // A loopback address may not be published as the `kubernetes` Service's endpoint.
       '--endpoint-reconciler-type=none',
+      `--requestheader-client-ca-file=${frontProxyCa.cert}`,
+      '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      `--proxy-client-cert-file=${frontProxyClient.cert}`,
+      `--proxy-client-key-file=${frontProxyClient.key}`,
       '--v=1',
     ]);
     await this.waitFor(
@@ -149,7 +150,7 @@ export class LocalCluster {
       async () => (await this.kubectl(['get', '--raw', '/readyz'])).stdout === 'ok',
     );
 
-    this.spawn('kube-controller-manager', [
+    this.startProcess('kube-controller-manager', this.bin, [
       'controller-manager',
       `--kubeconfig=${this.kubeconfig}`,
       `--bind-address=${HOST}`,
@@ -159,9 +160,11 @@ export class LocalCluster {
       '--use-service-account-credentials=false',
       // Fake nodes never reach the network: no pod CIDRs or cloud routes to manage.
       '--allocate-node-cidrs=false',
+      // The HPA controller reads KEDA's metrics every 5 s instead of 15 s, so autoscaling tests wait less.
+      '--horizontal-pod-autoscaler-sync-period=5s',
       '--v=1',
     ]);
-    this.spawn('kube-scheduler', [
+    this.startProcess('kube-scheduler', this.bin, [
       'scheduler',
       `--kubeconfig=${this.kubeconfig}`,
       `--bind-address=${HOST}`,
@@ -169,7 +172,7 @@ export class LocalCluster {
       '--leader-elect=false',
       '--v=1',
     ]);
-    this.spawn('kwok', [
+    this.startProcess('kwok', this.bin, [
       'kwok',
       `--kubeconfig=${this.kubeconfig}`,
       '--manage-all-nodes=false',
@@ -195,23 +198,34 @@ export class LocalCluster {
     log(`cluster ready at ${this.server} (kubeconfig ${this.kubeconfig})`);
   }
 
-  private spawn(name: string, args: string[]): void {
+  /**
+   * Runs another program beside the control plane (a controller such as KEDA or Karpenter): its output goes to
+   * `<name>.log` in the cluster directory, it shows in `logTails()`, and `stop()` ends it before the control
+   * plane.
+   */
+  startProcess(name: string, file: string, args: string[], env: Record<string, string> = {}): ChildProcess {
     const out = createWriteStream(join(this.dir, `${name}.log`));
-    const child = spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     child.on('exit', (code, signal) => {
       if (!this.stopping) out.write(`\n[${name} exited: code ${code} signal ${signal}]\n`);
     });
     this.processes.push({ name, child });
+    return child;
   }
 
-  private async waitFor(name: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  /** Polls `ready` until it holds; fails early if the process started as `name` exits. */
+  async waitFor(name: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const proc = this.processes.find((p) => p.name === name);
-      if (proc && proc.child.exitCode !== null)
-        throw new Error(`${name} exited with code ${proc.child.exitCode}`);
+      if (proc && proc.child.exitCode !== null) {
+        const log = await readFile(join(this.dir, `${name}.log`), 'utf8').catch(() => '');
+        throw new Error(
+          `${name} exited with code ${proc.child.exitCode}:\n${log.trimEnd().split('\n').slice(-20).join('\n')}`,
+        );
+      }
       if (await ready().catch(() => false)) return;
       await sleep(250);
     }
@@ -224,6 +238,20 @@ export class LocalCluster {
   /** Runs kubectl against this cluster; rejects with kubectl's stderr on failure. */
   async kubectl(args: string[], input?: string): Promise<CommandOutput> {
     return await runWithInput(kubectlBin, ['--kubeconfig', this.kubeconfig, ...args], input);
+  }
+
+  /** The objects `kubectl get <args>` finds (as JSON). */
+  async list<T = Manifest>(...args: string[]): Promise<T[]> {
+    return (JSON.parse((await this.kubectl(['get', ...args, '-o', 'json'])).stdout) as { items: T[] }).items;
+  }
+
+  /** Runs the pinned helm against this cluster; rejects with helm's stderr on failure. */
+  async helm(args: string[]): Promise<string> {
+    try {
+      return (await runWithInput(await helmBin(), [...args, '--kubeconfig', this.kubeconfig])).stdout;
+    } catch (error) {
+      throw new Error(`helm ${args[0]} failed: ${(error as { stderr?: string }).stderr ?? error}`);
+    }
   }
 
   /** Polls until `check` returns a value (not undefined), or throws with the last observation. */

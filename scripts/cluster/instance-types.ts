@@ -62,6 +62,13 @@ export const INSTANCE_TYPES: Record<string, InstanceType> = {
 };
 
 /**
+ * Extended resources Karpenter's AWS provider knows an instance type to have (it computes GPUs, Neuron, Gaudi,
+ * EFA and pod ENIs). Any other device a pool requests, such as amd.com/ama_u30, Karpenter learns only from a
+ * NodeOverlay (k8s/karpenter/nodeoverlays-*.yaml).
+ */
+export const KARPENTER_KNOWN_DEVICES = ['nvidia.com/gpu'];
+
+/**
  * What pods can use on a node: capacity less an estimate of the kubelet's reservations and the per-node
  * DaemonSets (VPC CNI, kube-proxy, device plugin). Deliberately a little pessimistic.
  */

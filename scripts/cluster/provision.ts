@@ -1,12 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { LocalCluster } from './cluster.ts';
+import { karpenterManifests } from './manifests.ts';
 import { nodeFor, systemNode } from './nodes.ts';
 import { crdManifests } from './schemas.ts';
-import { parseYamlDocuments } from './yaml.ts';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Nodes per pool: room for a rolling update of every pool, and for three intel workers. */
 export const POOL_NODES: Record<string, string[]> = {
@@ -21,28 +16,18 @@ export const SYSTEM_LABELS = { 'ffleet.io/role': 'system' };
 /** The placeholder k8s/karpenter/ec2nodeclasses.yaml asks users to substitute. */
 const CLUSTER_NAME_PLACEHOLDER = ['$', '{CLUSTER_NAME}'].join('');
 
-// biome-ignore lint/suspicious/noExplicitAny: manifests are arbitrary nested data
-type Manifest = { kind: string; metadata: { name: string }; spec: any };
-
-/** The YAML files of a folder of the repository (the Grafana dashboard excepted). */
-export const manifestFiles = (dir: string): string[] =>
-  readdirSync(join(repoRoot, dir))
-    .filter((f) => f.endsWith('.yaml') && !f.includes('dashboard'))
-    .map((f) => join(repoRoot, dir, f));
-
 const list = (items: unknown[]) => JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
 
 /**
  * Makes the cluster look like an EKS cluster with ffleet's Karpenter setup: Karpenter's and KEDA's CRDs, the
- * NodePools and EC2NodeClasses of k8s/karpenter, and for each pool the fake Spot nodes Karpenter would launch
- * from its NodePool (POOL_NODES), plus one system node. Returns the pools it made nodes for.
+ * NodePools, EC2NodeClasses and NodeOverlays of k8s/karpenter, and for each pool the fake Spot nodes Karpenter
+ * would launch from its NodePool (POOL_NODES), plus one system node. Returns the pools it made nodes for. (No
+ * Karpenter runs here: scripts/cluster/karpenter.ts runs the real one, which launches nodes itself.)
  */
 export async function provisionPools(cluster: LocalCluster, clusterName = 'ffleet-local'): Promise<string[]> {
   for (const file of await crdManifests()) await cluster.kubectl(['apply', '--server-side', '-f', file]);
   await cluster.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
-  const manifests = manifestFiles('k8s/karpenter').flatMap(
-    (f) => parseYamlDocuments(readFileSync(f, 'utf8'), f) as Manifest[],
-  );
+  const manifests = karpenterManifests();
   const substituted = JSON.parse(JSON.stringify(manifests).replaceAll(CLUSTER_NAME_PLACEHOLDER, clusterName));
   await cluster.kubectl(['apply', '-f', '-'], list(substituted));
 

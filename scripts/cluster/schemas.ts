@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,10 +24,15 @@ import { parseYamlDocuments } from './yaml.ts';
  *   <dir>/crds/<group>/<kind>_<version>.json            e.g. karpenter.sh/nodepool_v1.json
  */
 export async function ensureSchemas(): Promise<string> {
+  // A changed list of CRD files makes a new directory, so a cache built from an older list is never reused.
+  const files = createHash('sha256')
+    .update(JSON.stringify([KARPENTER_CRDS, KEDA_CRDS]))
+    .digest('hex')
+    .slice(0, 8);
   const dir = join(
     cacheDir,
     'schemas',
-    `k8s-${KUBERNETES_VERSION}_karpenter-${KARPENTER_VERSION}_keda-${KEDA_VERSION}`,
+    `k8s-${KUBERNETES_VERSION}_karpenter-${KARPENTER_VERSION}_keda-${KEDA_VERSION}_${files}`,
   );
   if (existsSync(join(dir, '.complete'))) return dir;
   const staging = `${dir}.tmp-${process.pid}`;

@@ -5,14 +5,36 @@
  *   helm install ffleet charts/ffleet -n ffleet --create-namespace --set redis.internal.persistence.enabled=false
  *   kubectl -n ffleet get pods -o wide
  * Pods run on fake nodes (no containers start). Ctrl-C stops everything.
+ *
+ *   node scripts/cluster/up.ts --autoscaling
+ * runs KEDA and Karpenter (kwok provider) too, with the project's NodePools and NodeOverlays and no pool nodes:
+ * Karpenter launches them. Install the chart with autoscaling.enabled=true and a Redis KEDA can reach
+ * (autoscaling.redisAddress=127.0.0.1:<port>).
  */
 import { LocalCluster } from './cluster.ts';
-import { provisionPools } from './provision.ts';
+import { startKarpenter, withKwokNodeClass } from './karpenter.ts';
+import { startKeda } from './keda.ts';
+import { karpenterManifests } from './manifests.ts';
+import { systemNode } from './nodes.ts';
+import { provisionPools, SYSTEM_LABELS } from './provision.ts';
 
-const cluster = await LocalCluster.start((line) => console.log(line));
+const autoscaling = process.argv.includes('--autoscaling');
+const log = (line: string) => console.log(line);
+const cluster = await LocalCluster.start(log);
 try {
-  const pools = await provisionPools(cluster);
-  console.log(`nodes for pools: ${pools.join(', ')} (plus system-0)`);
+  if (autoscaling) {
+    await cluster.kubectl(['create', '-f', '-'], JSON.stringify(systemNode('system-0', SYSTEM_LABELS)));
+    await startKeda(cluster, log);
+    await startKarpenter(cluster, log);
+    const items = karpenterManifests()
+      .filter((m) => m.kind === 'NodePool' || m.kind === 'NodeOverlay')
+      .map((m) => (m.kind === 'NodePool' ? withKwokNodeClass(m) : m));
+    await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+    console.log('KEDA and Karpenter run; NodePools use the kwok node class; only system-0 exists');
+  } else {
+    const pools = await provisionPools(cluster);
+    console.log(`nodes for pools: ${pools.join(', ')} (plus system-0)`);
+  }
   console.log(`export KUBECONFIG=${cluster.kubeconfig}`);
   console.log(`kubectl is ${cluster.kubectlPath}; press Ctrl-C to stop`);
   await new Promise<void>((resolve) => {

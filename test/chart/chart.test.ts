@@ -179,14 +179,15 @@ describe('helm chart', () => {
       const scratch = spec.volumes.find((v: { name: string }) => v.name === mount.name);
       expect(scratch.emptyDir.sizeLimit).toMatch(/^\d+Gi$/);
       expect(worker.resources.requests['ephemeral-storage']).toBe(scratch.emptyDir.sizeLimit);
-      expect(deployment.spec.template.metadata.annotations['karpenter.sh/do-not-disrupt']).toBe('true');
+      // No do-not-disrupt: a node Karpenter drains must evict the worker, so SIGTERM hands its job back.
+      expect(deployment.spec.template.metadata.annotations['karpenter.sh/do-not-disrupt']).toBeUndefined();
       // KEDA owns the replica count when autoscaling is on.
       expect(deployment.spec.replicas).toBeUndefined();
     }
     expect(find(defaults, 'Deployment', 'ffleet-worker-intel').spec.replicas).toBe(1);
   });
 
-  it('scales each pool on waiting + prioritized + active jobs, to zero for nvidia and xilinx', () => {
+  it('scales each pool on waiting + prioritized + delayed + active jobs, to zero for nvidia and xilinx', () => {
     for (const pool of ['intel', 'amd', 'arm', 'nvidia', 'xilinx']) {
       const scaled = find(everything, 'ScaledObject', `ffleet-worker-${pool}`);
       expect(scaled.spec.scaleTargetRef.name).toBe(`ffleet-worker-${pool}`);
@@ -197,10 +198,11 @@ describe('helm chart', () => {
       expect(keys).toEqual([
         ['waiting', `ffleet:ffleet-${pool}:wait`],
         ['prioritized', `ffleet:ffleet-${pool}:prioritized`],
+        ['delayed', `ffleet:ffleet-${pool}:delayed`],
         ['active', `ffleet:ffleet-${pool}:active`],
       ]);
       const modifiers = scaled.spec.advanced.scalingModifiers;
-      expect(modifiers.formula).toBe('waiting + prioritized + active');
+      expect(modifiers.formula).toBe('waiting + prioritized + delayed + active');
       const concurrency = env(
         find(everything, 'Deployment', `ffleet-worker-${pool}`).spec.template.spec.containers[0],
         'FFLEET_CONCURRENCY',
@@ -215,6 +217,28 @@ describe('helm chart', () => {
       key: 'password',
     });
   });
+
+  it(
+    'derives every queue key KEDA reads from fleet.queuePrefix, the prefix the gateway and workers use',
+    async () => {
+      const objects = parseManifests(
+        await renderChart({ fleet: { queuePrefix: 'media' }, autoscaling: { enabled: true } }),
+      );
+      const bullKey: Record<string, string> = { waiting: 'wait' };
+      for (const pool of ['intel', 'amd', 'arm']) {
+        for (const trigger of find(objects, 'ScaledObject', `ffleet-worker-${pool}`).spec.triggers) {
+          expect(trigger.metadata.listName).toBe(
+            `media:ffleet-${pool}:${bullKey[trigger.name] ?? trigger.name}`,
+          );
+        }
+        const worker = find(objects, 'Deployment', `ffleet-worker-${pool}`).spec.template.spec.containers[0];
+        expect(env(worker, 'FFLEET_QUEUE_PREFIX')?.value).toBe('media');
+      }
+      const gateway = find(objects, 'Deployment', 'ffleet-gateway').spec.template.spec.containers[0];
+      expect(env(gateway, 'FFLEET_QUEUE_PREFIX')?.value).toBe('media');
+    },
+    timeout,
+  );
 
   it('annotates the ServiceAccount for IRSA and reads secrets from Secrets, not plain env', () => {
     const account = find(everything, 'ServiceAccount', 'ffleet');

@@ -1,7 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { allocatable, INSTANCE_TYPES } from '../../scripts/cluster/instance-types.ts';
+import {
+  allocatable,
+  INSTANCE_TYPES,
+  KARPENTER_KNOWN_DEVICES,
+} from '../../scripts/cluster/instance-types.ts';
 import { parseYamlDocuments } from '../../scripts/cluster/yaml.ts';
 import { everyOption, find, type K8sObject, parseManifests, renderChart, repoRoot } from './support/chart.ts';
 
@@ -51,6 +55,18 @@ function guarantees(nodePool: K8sObject, key: string, value: string): boolean {
   );
 }
 
+/** Whether a NodeOverlay's requirements select an instance type (by its name or instance family). */
+function overlayApplies(overlay: K8sObject, type: string): boolean {
+  const labels: Record<string, string> = {
+    'node.kubernetes.io/instance-type': type,
+    'karpenter.k8s.aws/instance-family': INSTANCE_TYPES[type]!.family,
+  };
+  return (overlay.spec.requirements as Requirement[]).every((r) => {
+    if (!(r.key in labels)) throw new Error(`${overlay.metadata.name}: unexpected requirement key ${r.key}`);
+    return r.operator === 'In' && (r.values ?? []).includes(labels[r.key]!);
+  });
+}
+
 const requirementValues = (nodePool: K8sObject, key: string): string[] | undefined =>
   (nodePool.spec.template.spec.requirements as Requirement[]).find(
     (r) => r.key === key && r.operator === 'In',
@@ -70,6 +86,7 @@ describe('worker Deployments and Karpenter NodePools', () => {
   const nodePools = readManifests('k8s/karpenter').filter((o) => o.kind === 'NodePool');
   const nodeClasses = readManifests('k8s/karpenter').filter((o) => o.kind === 'EC2NodeClass');
   const devicePlugins = readManifests('k8s/device-plugins').filter((o) => o.kind === 'DaemonSet');
+  const nodeOverlays = readManifests('k8s/karpenter').filter((o) => o.kind === 'NodeOverlay');
   const nodePoolOf = (pool: string) => {
     const matches = nodePools.filter((np) => np.spec.template.metadata?.labels?.['ffleet.io/pool'] === pool);
     expect(matches, `exactly one NodePool labels its nodes ffleet.io/pool=${pool}`).toHaveLength(1);
@@ -181,12 +198,46 @@ describe('worker Deployments and Karpenter NodePools', () => {
     },
   );
 
-  it('never consolidates a node that runs a job', () => {
+  it('never consolidates a node that runs a job, yet lets a drain evict its workers', () => {
     for (const pool of POOLS) {
       const nodePool = nodePoolOf(pool);
       expect(nodePool.spec.disruption.consolidationPolicy, pool).toBe('WhenEmpty');
+      // With do-not-disrupt, Karpenter would not evict the worker on a Spot interruption: no SIGTERM, no hand-back.
       const template = find(rendered, 'Deployment', `ffleet-worker-${pool}`).spec.template;
-      expect(template.metadata.annotations['karpenter.sh/do-not-disrupt']).toBe('true');
+      expect(template.metadata.annotations['karpenter.sh/do-not-disrupt'], pool).toBeUndefined();
     }
+  });
+
+  it.each(POOLS)(
+    '%s: every device the worker requests is known to Karpenter for each instance type (NodeOverlay)',
+    (pool) => {
+      const nodePool = nodePoolOf(pool);
+      const { requests } = workerOf(pool).containers[0].resources;
+      const unknown = Object.keys(requests).filter(
+        (r) => r.includes('/') && !KARPENTER_KNOWN_DEVICES.includes(r),
+      );
+      expect(unknown).toEqual(pool === 'xilinx' ? ['amd.com/ama_u30'] : []);
+      for (const resource of unknown) {
+        for (const type of requirementValues(nodePool, 'node.kubernetes.io/instance-type') ?? []) {
+          const declaring = nodeOverlays.filter(
+            (o) => o.spec.capacity?.[resource] !== undefined && overlayApplies(o, type),
+          );
+          expect(
+            declaring.map((o) => o.metadata.name),
+            `${type} ${resource}`,
+          ).toHaveLength(1);
+          expect(declaring[0]!.spec.capacity[resource]).toBe(String(INSTANCE_TYPES[type]!.devices[resource]));
+        }
+      }
+    },
+  );
+
+  it('pins the EKS AMIs to one release, never @latest (a new release would drift every node)', () => {
+    const aliases = nodeClasses.flatMap((c) =>
+      (c.spec.amiSelectorTerms as { alias?: string }[]).flatMap((t) => (t.alias ? [t.alias] : [])),
+    );
+    expect(aliases.length).toBeGreaterThan(0);
+    for (const alias of aliases) expect(alias).toMatch(/^al2023@v\d{8}$/);
+    expect(new Set(aliases).size, 'one release for every class').toBe(1);
   });
 });

@@ -4,15 +4,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../scripts/cluster/cluster.ts';
-import { manifestFiles, POOL_NODES, provisionPools, SYSTEM_LABELS } from '../../scripts/cluster/provision.ts';
-import {
-  chartDir,
-  everyOption,
-  helmBin,
-  type K8sObject,
-  renderChart,
-  repoRoot,
-} from '../chart/support/chart.ts';
+import { manifestFiles } from '../../scripts/cluster/manifests.ts';
+import { POOL_NODES, provisionPools, SYSTEM_LABELS } from '../../scripts/cluster/provision.ts';
+import { chartDir, everyOption, type K8sObject, renderChart, repoRoot } from '../chart/support/chart.ts';
+import { workerPods as supportWorkerPods } from './support.ts';
 
 // The chart on a real API server, scheduler and controller manager, with kwok nodes shaped like the Spot nodes
 // Karpenter launches from k8s/karpenter: each worker pool must land on its own nodes and nowhere else.
@@ -29,32 +24,11 @@ const installValues = {
 
 describe('the chart on a Kubernetes control plane with kwok nodes per pool', () => {
   let cluster: LocalCluster;
-  let helm: string;
   const kubectl = (...args: string[]) => cluster.kubectl(args);
-  const helmRun = async (...args: string[]) =>
-    await new Promise<string>((resolve, reject) =>
-      execFile(
-        helm,
-        [...args, '--kubeconfig', cluster.kubeconfig],
-        { maxBuffer: 16 << 20 },
-        (error, stdout, stderr) =>
-          error ? reject(new Error(`helm ${args[0]} failed: ${stderr}`)) : resolve(stdout),
-      ),
-    );
-  const getJson = async (...args: string[]) =>
-    JSON.parse((await kubectl('get', ...args, '-o', 'json')).stdout) as { items: K8sObject[] };
-  const nodesByName = async () => new Map((await getJson('nodes')).items.map((n) => [n.metadata.name, n]));
-  /** Live (not terminating) pods of a pool, with the node each runs on. */
-  const workerPods = async (pool: string) =>
-    (
-      await getJson(
-        'pods',
-        '-n',
-        NAMESPACE,
-        '-l',
-        `app.kubernetes.io/component=worker,ffleet.io/pool=${pool}`,
-      )
-    ).items.filter((p) => !p.metadata.deletionTimestamp);
+  const helm = (...args: string[]) => cluster.helm(args);
+  const list = (...args: string[]) => cluster.list<K8sObject>(...args);
+  const nodesByName = async () => new Map((await list('nodes')).map((n) => [n.metadata.name, n]));
+  const workerPods = (pool: string) => supportWorkerPods(cluster, NAMESPACE, pool);
   const runningOn = async (pool: string, count: number) =>
     cluster.eventually(`${count} running ${pool} workers`, async () => {
       const pods = await workerPods(pool);
@@ -63,7 +37,6 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
     });
 
   beforeAll(async () => {
-    helm = await helmBin();
     cluster = await LocalCluster.start((line) => console.log(`[cluster] ${line}`));
     // Karpenter's and KEDA's CRDs, our NodePools and EC2NodeClasses, and Karpenter-shaped Spot nodes per pool.
     expect(await provisionPools(cluster, 'ffleet-test')).toEqual([...POOLS].sort());
@@ -74,9 +47,9 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
   });
 
   it('accepts the NodePools, EC2NodeClasses and device plugins (Karpenter CRDs with their CEL rules)', async () => {
-    const names = (await getJson('nodepools.karpenter.sh')).items.map((n) => n.metadata.name).sort();
+    const names = (await list('nodepools.karpenter.sh')).map((n) => n.metadata.name).sort();
     expect(names).toEqual(POOLS.map((p) => `ffleet-${p}`).sort());
-    expect((await getJson('ec2nodeclasses.karpenter.k8s.aws')).items).toHaveLength(3);
+    expect(await list('ec2nodeclasses.karpenter.k8s.aws')).toHaveLength(3);
     await kubectl('apply', ...manifestFiles('k8s/device-plugins').flatMap((f) => ['-f', f]));
     const nodes = await nodesByName();
     for (const [daemonSet, pool] of [
@@ -84,7 +57,7 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
       ['xilinx-u30-device-plugin', 'xilinx'],
     ] as const) {
       const pods = await cluster.eventually(`${daemonSet} pods`, async () => {
-        const items = (await getJson('pods', '-n', 'kube-system')).items.filter(
+        const items = (await list('pods', '-n', 'kube-system')).filter(
           (p) => p.metadata.ownerReferences?.[0]?.name === daemonSet && p.spec.nodeName,
         );
         return items.length === POOL_NODES[pool]!.length ? items : undefined;
@@ -112,7 +85,7 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
   });
 
   it('installs with every pool and schedules each worker on its own pool nodes only', async () => {
-    const output = await helmRun(
+    const output = await helm(
       'install',
       RELEASE,
       chartDir,
@@ -143,8 +116,7 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
     expect(await can('get', 'nodes')).toBe('yes');
     expect(await can('list', 'nodes')).toBe('no');
     expect(await can('get', 'secrets', '-n', NAMESPACE)).toBe('no');
-    const gateway = (await getJson('pods', '-n', NAMESPACE, '-l', 'app.kubernetes.io/component=gateway'))
-      .items;
+    const gateway = await list('pods', '-n', NAMESPACE, '-l', 'app.kubernetes.io/component=gateway');
     expect(gateway.map((p) => p.spec.nodeName)).toEqual(['system-0', 'system-0']);
   });
 
@@ -191,7 +163,7 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
 
   it('rolls the workers on helm upgrade of a changed value', async () => {
     const before = (await workerPods('nvidia'))[0]!;
-    await helmRun(
+    await helm(
       'upgrade',
       RELEASE,
       chartDir,
@@ -223,7 +195,7 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
   });
 
   it('leaves nothing behind on helm uninstall', async () => {
-    await helmRun('uninstall', RELEASE, '--namespace', NAMESPACE, '--wait', '--timeout', '2m');
+    await helm('uninstall', RELEASE, '--namespace', NAMESPACE, '--wait', '--timeout', '2m');
     const resources = (await kubectl('api-resources', '--verbs=list', '--namespaced', '-o', 'name')).stdout
       .split('\n')
       .filter((r) => r && !r.startsWith('events'));
@@ -253,7 +225,7 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
       'name',
     );
     expect(clusterScoped.stdout.trim()).toBe('');
-    const releases = await helmRun('list', '--all', '--namespace', NAMESPACE, '--short');
+    const releases = await helm('list', '--all', '--namespace', NAMESPACE, '--short');
     expect(releases.trim()).toBe('');
   });
 });

@@ -103,6 +103,19 @@ registry fields only, in the format of services/core/src/pools/pools.yaml.
 {{- end -}}
 {{- end -}}
 
+{{/*
+The BullMQ key prefix of every queue (FFLEET_QUEUE_PREFIX). Every Redis key of a queue derives from it through
+ffleet.queueKey, so the prefix has exactly one definition.
+*/}}
+{{- define "ffleet.queuePrefix" -}}
+{{- .Values.fleet.queuePrefix -}}
+{{- end -}}
+
+{{/* One BullMQ key of a queue, <prefix>:<queue>:<key>: (dict "ctx" $ "queue" "ffleet-intel" "key" "wait"). */}}
+{{- define "ffleet.queueKey" -}}
+{{- printf "%s:%s:%s" (include "ffleet.queuePrefix" .ctx) .queue .key -}}
+{{- end -}}
+
 {{/* host:port KEDA's redis scaler connects to. */}}
 {{- define "ffleet.redisAddress" -}}
 {{- if .Values.autoscaling.redisAddress -}}
@@ -151,7 +164,7 @@ registry fields only, in the format of services/core/src/pools/pools.yaml.
 - name: FFLEET_POOLS_FILE
   value: /etc/ffleet/pools.yaml
 - name: FFLEET_QUEUE_PREFIX
-  value: {{ .Values.fleet.queuePrefix | quote }}
+  value: {{ include "ffleet.queuePrefix" . | quote }}
 - name: FFLEET_ALLOWED_BUCKETS
   value: {{ join "," .Values.fleet.allowedBuckets | quote }}
 - name: AWS_REGION

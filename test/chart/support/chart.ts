@@ -5,10 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ensureSchemas, kubeconformLocations } from '../../../scripts/cluster/schemas.ts';
-import { goTool } from '../../../scripts/cluster/tools.ts';
+import { goTool, helmBin } from '../../../scripts/cluster/tools.ts';
 import {
-  HELM_MODULE,
-  HELM_VERSION,
   KUBECONFORM_MODULE,
   KUBECONFORM_VERSION,
   KUBERNETES_VERSION,
@@ -31,7 +29,7 @@ export interface K8sObject {
   [k: string]: Anything;
 }
 
-export const helmBin = (): Promise<string> => goTool('helm', HELM_MODULE, HELM_VERSION);
+export { helmBin };
 export const kubeconformBin = (): Promise<string> =>
   goTool('kubeconform', KUBECONFORM_MODULE, KUBECONFORM_VERSION);
 
