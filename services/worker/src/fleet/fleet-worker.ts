@@ -20,7 +20,7 @@ import { describeFailure, isPermanent, JobCancelledError, ShutdownError } from '
 import { runJob } from '../pipeline/run-job.ts';
 import { WAIT_FOR_CHILDREN } from '../pipelines/flow.ts';
 import { runSplitJob } from '../pipelines/split/run-split.ts';
-import { BullmqFlow } from './bullmq-flow.ts';
+import { BullmqFlow, type FleetQueueSource } from './bullmq-flow.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { finalFailureState, notifyFinished } from './notify.ts';
 
@@ -48,8 +48,9 @@ export class FleetWorker {
   readonly #connection: Redis;
   readonly #subscriber: Redis;
   readonly #worker: Worker<JobData, JobResult>;
-  /** The pool's queue, where pipelines add their children. */
-  readonly #queue: Queue<JobData>;
+  /** Queues pipelines add children to and read them from, by queue name, opened on first use. */
+  readonly #queues = new Map<string, Queue<JobData>>();
+  readonly #prefix: string;
   /** Pipeline children running here, by parent: a parent's cancel reaches them. */
   readonly #childrenOf = new Map<string, Set<string>>();
   readonly #heartbeat: Heartbeat;
@@ -79,7 +80,7 @@ export class FleetWorker {
         name: this.id,
       },
     );
-    this.#queue = new Queue<JobData>(opts.pool.queue, { connection: this.#connection, prefix });
+    this.#prefix = prefix;
     this.#worker.on('failed', (job, error) =>
       this.#log.warn({ jobId: job?.id, err: error.message }, 'job failed'),
     );
@@ -193,7 +194,7 @@ export class FleetWorker {
     deps: PipelineDeps,
     prefix: string,
   ): Promise<JobResult> {
-    const flow = new BullmqFlow(job, this.#queue, this.#connection, prefix);
+    const flow = new BullmqFlow(job, this.#queueSource, this.#connection, prefix);
     for (;;) {
       const outcome = await runSplitJob(pipelineJob(job), flow, deps, signal);
       if (outcome !== WAIT_FOR_CHILDREN) return outcome;
@@ -201,6 +202,22 @@ export class FleetWorker {
       if (!failed && (await job.moveToWaitingChildren(token!))) throw new WaitingChildrenError();
     }
   }
+
+  readonly #queueSource: FleetQueueSource = {
+    byName: (name) => {
+      let queue = this.#queues.get(name);
+      if (!queue) {
+        queue = new Queue<JobData>(name, { connection: this.#connection, prefix: this.#prefix });
+        this.#queues.set(name, queue);
+      }
+      return queue;
+    },
+    byPool: (pool) => {
+      const queue = this.#opts.deps.config.pools.get(pool)?.queue;
+      if (!queue) throw new Error(`no pool named ${pool}`);
+      return this.#queueSource.byName(queue);
+    },
+  };
 
   /** The job, or the pipeline it belongs to, was cancelled or stopped before it started. */
   async #cancelledBeforeStart(id: string, parentId: string | undefined, prefix: string): Promise<boolean> {
@@ -233,7 +250,7 @@ export class FleetWorker {
       this.#log.info({ graceMs: this.#opts.shutdownGraceMs, busy: this.busy }, 'stopping');
       const grace = setTimeout(() => this.#worker.cancelAllJobs(SHUTDOWN_REASON), this.#opts.shutdownGraceMs);
       await this.#worker.close();
-      await this.#queue.close();
+      await Promise.all([...this.#queues.values()].map((q) => q.close()));
       clearTimeout(grace);
       await this.#heartbeat.stop().catch(() => {});
       await Promise.all([closeConnection(this.#subscriber), closeConnection(this.#connection)]);
