@@ -40,9 +40,15 @@ export interface QualitySummary {
   vmafUnavailable?: string;
   /** Frames compared. */
   frames?: number;
-  /** `sampled`: every `subsample`-th output frame was compared; `full`: every frame. */
+  /**
+   * `full`: every frame was compared. `sampled`: `windows` short runs of consecutive frames
+   * spread over the video, or, in a video too short for them, every `subsample`-th frame.
+   */
   mode?: 'sampled' | 'full';
+  /** Every how many output frames one was compared: 1 in full mode and inside windows. */
   subsample?: number;
+  /** How many windows were compared, when the sampled measurement used windows. */
+  windows?: number;
   /** Why there is no measurement, for `not_applicable` and `failed`. */
   reason?: string;
 }

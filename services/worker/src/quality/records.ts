@@ -73,10 +73,16 @@ export interface QualityRecord {
     pool: string;
     instance_type?: string;
     created_at: string;
-    /** Frames compared: every frame in `full` mode, every `subsample`-th output frame in `sampled` mode. */
+    /**
+     * Frames compared: every frame in `full` mode; in `sampled` mode every frame of the
+     * `windows`, or every `subsample`-th output frame of a video too short for windows.
+     */
     frames: number;
     mode: 'sampled' | 'full';
+    /** Every how many output frames one was compared: 1 in full mode and inside windows. */
     subsample: number;
+    /** The windows compared, in order: the output's frames first_frame to first_frame + frames - 1. */
+    windows?: { first_frame: number; frames: number }[];
     /** Identical frames have infinite PSNR; it is recorded as this many dB. */
     psnr_ceiling_db: number;
     vmaf: { available: true; model: string } | { available: false; reason: string };
@@ -158,6 +164,7 @@ export function qualityRecord(
       frames: measurement.frames,
       mode: measurement.mode,
       subsample: measurement.subsample,
+      windows: measurement.windows?.map((w) => ({ first_frame: w.firstFrame, frames: w.frames })),
       psnr_ceiling_db: measurement.psnrCeilingDb,
       vmaf: measurement.vmafStatus,
       scaled: measurement.scaled,
