@@ -1,3 +1,5 @@
+import { lowerBound } from '@ffleet/core';
+
 /**
  * Where the sampled measurement looks: a few short windows of consecutive output frames,
  * spread evenly over the video. Each window is decoded on its own from the keyframe before it
@@ -61,23 +63,11 @@ export function planWindows(
   for (let w = 0; w < count; w++) {
     // Centred in the w-th of `count` equal parts of the video.
     const from = (span * (w + 0.5)) / count - WINDOW_SECONDS / 2;
-    const first = firstAtOrAfter(frameTimes, from);
-    const after = firstAtOrAfter(frameTimes, from + WINDOW_SECONDS);
+    const first = lowerBound(frameTimes, from);
+    const after = lowerBound(frameTimes, from + WINDOW_SECONDS);
     if (first < 1 || after > last || after <= first) return undefined;
     const start = between(first);
     windows.push({ start, duration: between(after) - start, firstFrame: first + 1, frames: after - first });
   }
   return windows;
-}
-
-/** Index of the first time ≥ t (binary search; the times are sorted). */
-function firstAtOrAfter(times: readonly number[], t: number): number {
-  let low = 0;
-  let high = times.length;
-  while (low < high) {
-    const mid = (low + high) >> 1;
-    if (times[mid]! < t) low = mid + 1;
-    else high = mid;
-  }
-  return low;
 }
