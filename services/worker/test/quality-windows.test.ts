@@ -223,4 +223,31 @@ describe('windowed sampling on real media', () => {
     expect(sampled.psnr).toEqual(same.psnr);
     expect(sampled.ssim).toEqual(same.ssim);
   }, 120_000);
+
+  it('samples the whole video when windows do not pair up: an input of one frame a second', async () => {
+    // The input frame shown at a window's first output frame can come up to 1 s before it,
+    // earlier than the input's window starts: the window compares too few frames.
+    await ffmpeg(
+      ...['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=1:duration=24'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', file('one-fps.mp4')],
+    );
+    await ffmpeg(
+      '-i',
+      file('one-fps.mp4'),
+      '-r',
+      '25',
+      '-c:v',
+      'libx264',
+      '-crf',
+      '30',
+      file('from-one-fps.mp4'),
+    );
+    const options = { reference: file('one-fps.mp4'), distorted: file('from-one-fps.mp4') };
+    const measureOneFps = (mode: 'full' | 'sampled') =>
+      measureQuality({ ...options, workDir: file(`q-one-fps-${mode}`), mode });
+    const [full, sampled] = await Promise.all([measureOneFps('full'), measureOneFps('sampled')]);
+    expect(sampled.windows).toBeUndefined();
+    expect(sampled).toMatchObject({ mode: 'sampled', subsample: 7, frames: Math.ceil(full.frames / 7) });
+    expect(sampled.psnr).toEqual(full.psnr.filter((f) => (f.n - 1) % 7 === 0));
+  }, 120_000);
 });
