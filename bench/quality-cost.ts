@@ -90,7 +90,8 @@ export async function measureQualityCost(options: {
   const ratio = (j: QualityJob) => j.timings!.quality! / j.timings!.ffmpeg;
   const ffmpegMs = median([...sampled, ...full].map((j) => j.timings!.ffmpeg));
   print('quality_input', `${options.input}, command: ${options.command}, ${runs} runs of each mode`);
-  print('quality_mode_default', `${s.quality!.mode}, 1 frame in ${s.quality!.subsample}`);
+  const how = s.quality!.windows ? `${s.quality!.windows} windows` : `1 frame in ${s.quality!.subsample}`;
+  print('quality_mode_default', `${s.quality!.mode}, ${how}`);
   print('quality_frames_sampled', s.quality!.frames!);
   print('quality_frames_full', f.quality!.frames!);
   print('quality_ffmpeg_ms', Math.round(ffmpegMs));

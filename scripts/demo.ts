@@ -243,7 +243,12 @@ async function videoFrames(file: string): Promise<number> {
 function describeQuality(q: QualitySummary): string {
   if (q.status !== 'measured') return `not measured: ${q.reason}`;
   const vmaf = q.vmaf !== undefined ? `VMAF ${q.vmaf.toFixed(2)}` : `VMAF unavailable (${q.vmafUnavailable})`;
-  const frames = q.mode === 'sampled' ? `1 frame in ${q.subsample}` : 'every frame';
+  const frames =
+    q.mode !== 'sampled'
+      ? 'every frame'
+      : q.windows
+        ? `${q.frames} frames in ${q.windows} windows`
+        : `1 frame in ${q.subsample}`;
   return `PSNR ${q.psnr?.toFixed(2)} dB · SSIM ${q.ssim?.toFixed(4)} · ${vmaf} · ${frames}`;
 }
 

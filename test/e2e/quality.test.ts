@@ -177,7 +177,7 @@ describe('quality metrics of a job', () => {
     expect(times.media_duration_seconds).toBeCloseTo(2, 0);
   });
 
-  it('compares every 7th frame by default, within 0.5 dB and 0.005 of comparing every frame', async () => {
+  it('compares every 7th frame of a clip too short for windows, within 0.5 dB and 0.005 of comparing every frame', async () => {
     const options = '-vf scale=-2:180 -c:v libx264 -preset ultrafast -crf 30';
     const [full, sampled] = await Promise.all(
       (['full', undefined] as const).map((mode, i) =>
@@ -211,6 +211,35 @@ describe('quality metrics of a job', () => {
       error: 'invalid_job',
       message: expect.stringContaining('/quality'),
     });
+  });
+
+  it('compares a few windows of consecutive frames on a clip long enough for them, and says so', async () => {
+    const clip = join(fleet.dir, 'long.mp4');
+    await makeSampleClip(clip, { seconds: 15, size: '320x180' });
+    await fleet.put('inputs/long.mp4', clip);
+    const job = await run({
+      name: 'quality-windows',
+      compute: 'intel',
+      quality: true,
+      inputs: [{ url: `s3://${bucket}/inputs/long.mp4` }],
+      outputs: [{ url: `s3://${bucket}/out/long.mp4`, options: '-c:v libx264 -preset ultrafast -crf 30' }],
+    });
+    // Three 1 s windows of the 25 fps output, every frame in them compared.
+    expect(job.quality).toMatchObject({
+      status: 'measured',
+      mode: 'sampled',
+      subsample: 1,
+      windows: 3,
+      frames: 75,
+    });
+    const record = await readJson<QualityRecord>(bucket, new URL(job.metricsUrl!).pathname.slice(1));
+    expect(record.ffleet).toMatchObject({ mode: 'sampled', subsample: 1, frames: 75 });
+    expect(record.ffleet.windows!.map((w) => w.frames)).toEqual([25, 25, 25]);
+    // The per-frame n are the output's own numbers, window after window.
+    expect(record.psnr.map((f) => f.n)).toEqual(
+      record.ffleet.windows!.flatMap((w) => Array.from({ length: w.frames }, (_, i) => w.first_frame + i)),
+    );
+    expect(record.ffleet.windows!.at(-1)!.first_frame).toBeGreaterThan(250);
   });
 
   it('follows the fleet default unless the job says otherwise, and writes records to the metrics bucket', async () => {

@@ -60,6 +60,14 @@ describe('ffleet get', () => {
     ]);
   });
 
+  it('says how much a sampled measurement compared: windows, or every n-th frame of a short clip', () => {
+    const quality = { status: 'measured', psnr: 38.5, ssim: 0.97, vmaf: 91, mode: 'sampled' } as const;
+    const windowed = lines({ ...base, quality: { ...quality, subsample: 1, frames: 90, windows: 3 } });
+    expect(windowed).toContain('  quality PSNR 38.50 dB · SSIM 0.9700 · VMAF 91.00 · 90 frames in 3 windows');
+    const full = lines({ ...base, quality: { ...quality, mode: 'full', subsample: 1, frames: 900 } });
+    expect(full).toContain('  quality PSNR 38.50 dB · SSIM 0.9700 · VMAF 91.00 · every frame');
+  });
+
   it("prints a failure with ffmpeg's last lines", () => {
     const out = lines({
       ...base,

@@ -72,13 +72,14 @@ export const WorkerSettings = settings({
   }),
   FFLEET_QUALITY_MODE: oneOf(['sampled', 'full'], {
     default: 'sampled',
-    description: 'how quality is measured for jobs that do not ask: every n-th frame, or every frame',
+    description:
+      'how quality is measured for jobs that do not ask: a few 1 s windows of consecutive frames (every n-th frame of a clip too short for them), or every frame',
   }),
   FFLEET_QUALITY_SUBSAMPLE: integer({
     default: DEFAULT_QUALITY_SUBSAMPLE,
     minimum: 2,
     maximum: 1000,
-    description: 'in sampled mode, compare every n-th frame of both sides',
+    description: 'in sampled mode, on a clip too short for windows, compare every n-th output frame',
   }),
   FFLEET_SCRATCH_PREFIX: text({
     default: 'ffleet-scratch',
@@ -114,7 +115,7 @@ export interface WorkerConfig {
   qualityDefault: boolean;
   /** How quality is measured for jobs that do not ask for a mode. */
   qualityMode: QualityMode;
-  /** In sampled mode, compare every n-th frame of the output. */
+  /** In sampled mode, on a clip too short for windows, compare every n-th frame of the output. */
   qualitySubsample: number;
   /** Bucket for quality and timing records; unset: the bucket of the job's first output. */
   metricsBucket?: string;

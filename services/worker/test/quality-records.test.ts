@@ -148,6 +148,25 @@ describe('records', () => {
     expect(compileCheck(QualityRecordSchema).problems(JSON.parse(JSON.stringify(record)))).toEqual([]);
   });
 
+  it('say which windows a sampled measurement compared, by output frame numbers', () => {
+    const windows = [
+      { start: 4.48, duration: 1, firstFrame: 136, frames: 30 },
+      { start: 14.48, duration: 1, firstFrame: 436, frames: 30 },
+    ];
+    const job = { jobId: '8', pool: 'intel', referenceUrl: 's3://in/a.mp4', outputUrl: 's3://out/b.mp4' };
+    const record = qualityRecord({ ...measurement, subsample: 1, frames: 60, windows }, job);
+    expect(record.ffleet).toMatchObject({
+      mode: 'sampled',
+      subsample: 1,
+      frames: 60,
+      windows: [
+        { first_frame: 136, frames: 30 },
+        { first_frame: 436, frames: 30 },
+      ],
+    });
+    expect(qualityRecord(measurement, job).ffleet.windows).toBeUndefined();
+  });
+
   it('time every stage and copy the quality averages', () => {
     const record = timingRecord({
       jobId: '7',

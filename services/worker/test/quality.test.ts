@@ -188,8 +188,9 @@ describe('measureQuality', () => {
   });
 });
 
-describe('sampled measurement', () => {
-  // A 4 s clip with motion, encoded as a ladder rung would be: smaller and lossy.
+describe('sampled measurement of a clip too short for windows', () => {
+  // A 4 s clip with motion, encoded as a ladder rung would be: smaller and lossy. Three 1 s
+  // windows would cover most of it, so sampling takes every n-th frame of the whole clip.
   let full: QualityMeasurement;
   let sampled: QualityMeasurement;
   beforeAll(async () => {
@@ -206,6 +207,7 @@ describe('sampled measurement', () => {
         reference: file('motion.mp4'),
         distorted: file('rung.mp4'),
         workDir: file(name),
+        mode: subsample > 1 ? 'sampled' : 'full',
         subsample,
       });
     full = await measure(1, 'q-full');
@@ -216,6 +218,7 @@ describe('sampled measurement', () => {
     const n = DEFAULT_QUALITY_SUBSAMPLE;
     expect(full).toMatchObject({ mode: 'full', subsample: 1, frames: 100 });
     expect(sampled).toMatchObject({ mode: 'sampled', subsample: n, frames: Math.ceil(100 / n) });
+    expect(sampled.windows).toBeUndefined();
     // Frame numbers are the output's own: 1, 1+n, 1+2n…
     expect(sampled.psnr.map((f) => f.n)).toEqual(Array.from({ length: sampled.frames }, (_, i) => 1 + i * n));
     expect(sampled.psnr).toEqual(full.psnr.filter((f) => (f.n - 1) % n === 0));
@@ -241,6 +244,7 @@ describe('sampled measurement', () => {
         reference: file('motion.mp4'),
         distorted: file('ten-fps.mp4'),
         workDir: file(name),
+        mode: subsample > 1 ? 'sampled' : 'full',
         subsample,
       });
     const [every, third] = await Promise.all([measure(1, 'q-rate-full'), measure(3, 'q-rate-sampled')]);
@@ -256,12 +260,20 @@ describe('sampled measurement', () => {
     await ffmpeg(
       ...['-i', file('motion.mp4'), '-t', '1', '-c:v', 'libx264', '-crf', '30', file('first-second.mp4')],
     );
-    const cut = await measureQuality({
-      reference: file('motion.mp4'),
-      distorted: file('first-second.mp4'),
-      workDir: file('q-cut'),
-    });
-    expect(cut.frames).toBe(25);
-    expect(cut.global.psnr.psnr_avg!.min).toBeGreaterThan(25);
+    const [cut, cutSampled] = await Promise.all(
+      (['full', 'sampled'] as const).map((mode) =>
+        measureQuality({
+          reference: file('motion.mp4'),
+          distorted: file('first-second.mp4'),
+          workDir: file(`q-cut-${mode}`),
+          mode,
+        }),
+      ),
+    );
+    expect(cut!.frames).toBe(25);
+    expect(cut!.global.psnr.psnr_avg!.min).toBeGreaterThan(25);
+    // Sampled: every 7th of those 25 frames, none past the output's end.
+    expect(cutSampled).toMatchObject({ mode: 'sampled', subsample: DEFAULT_QUALITY_SUBSAMPLE, frames: 4 });
+    expect(cutSampled!.psnr).toEqual(cut!.psnr.filter((f) => (f.n - 1) % DEFAULT_QUALITY_SUBSAMPLE === 0));
   }, 60_000);
 });

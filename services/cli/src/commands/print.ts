@@ -40,7 +40,13 @@ export function printJob(
           ? ` · VMAF unavailable (${q.vmafUnavailable})`
           : '';
     const frames =
-      q.mode === 'sampled' ? ` · 1 frame in ${q.subsample}` : q.mode === 'full' ? ' · every frame' : '';
+      q.mode === 'sampled'
+        ? q.windows
+          ? ` · ${q.frames} frames in ${q.windows} windows`
+          : ` · 1 frame in ${q.subsample}`
+        : q.mode === 'full'
+          ? ' · every frame'
+          : '';
     out(`  quality PSNR ${q.psnr?.toFixed(2)} dB · SSIM ${q.ssim?.toFixed(4)}${vmaf}${frames}`);
   } else if (q) out(`  quality ${q.status}${q.reason ? `: ${q.reason}` : ''}`);
   if (job.metricsUrl) out(`  metrics ${job.metricsUrl}`);

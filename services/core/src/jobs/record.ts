@@ -80,10 +80,20 @@ export const QualitySummarySchema = Type.Object(
     frames: Type.Optional(Type.Integer({ minimum: 0, description: 'Frames compared' })),
     mode: Type.Optional(
       Type.Union([Type.Literal('sampled'), Type.Literal('full')], {
-        description: '`sampled`: every `subsample`-th output frame was compared; `full`: every frame',
+        description:
+          '`full`: every frame was compared; `sampled`: `windows` short runs of consecutive frames spread ' +
+          'over the video, or, in a video too short for them, every `subsample`-th frame',
       }),
     ),
-    subsample: Type.Optional(Type.Integer({ minimum: 1 })),
+    subsample: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'Every how many output frames one was compared (1 inside windows)',
+      }),
+    ),
+    windows: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'How many windows were compared, when sampling used windows' }),
+    ),
     reason: Type.Optional(Type.String({ description: 'Why there is no measurement' })),
   },
   { description: 'Mean PSNR, SSIM and VMAF of the first output against the first input' },

@@ -79,7 +79,7 @@ export const JobSpecSchema = Type.Object(
               mode: Type.Optional(
                 Type.Union([Type.Literal('sampled'), Type.Literal('full')], {
                   description:
-                    "sampled: every n-th frame (the fleet sets n); full: every frame. Default: the fleet's",
+                    "sampled: a few 1 s windows of consecutive frames spread over the video (every n-th frame of a clip too short for them); full: every frame. Default: the fleet's",
                 }),
               ),
             },

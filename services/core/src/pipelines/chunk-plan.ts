@@ -74,8 +74,8 @@ function nearest(values: readonly number[], target: number): number | undefined 
   return best;
 }
 
-/** Index of the first value ≥ x in an ascending array. */
-function lowerBound(values: readonly number[], x: number): number {
+/** Index of the first value ≥ x in an ascending array (values within 1e-9 below x count as x). */
+export function lowerBound(values: readonly number[], x: number): number {
   let lo = 0;
   let hi = values.length;
   while (lo < hi) {

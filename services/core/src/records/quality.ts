@@ -60,9 +60,19 @@ export const QualityRecordSchema = Type.Object({
     vmaf: VmafStatusSchema,
     /** The output was scaled to the reference's size before comparing. */
     scaled: Type.Optional(Type.Object({ from: Type.String(), to: Type.String() })),
-    /** `sampled`: every `subsample`-th frame of both sides was compared; `full`: every frame. */
+    /**
+     * `full`: every frame was compared; `sampled`: every frame of the `windows`, or every
+     * `subsample`-th output frame of a video too short for windows.
+     */
     mode: Type.Optional(Type.Union([Type.Literal('sampled'), Type.Literal('full')])),
+    /** Every how many output frames one was compared: 1 in full mode and inside windows. */
     subsample: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** The windows compared, in order: the output's frames first_frame to first_frame + frames - 1. */
+    windows: Type.Optional(
+      Type.Array(
+        Type.Object({ first_frame: Type.Integer({ minimum: 0 }), frames: Type.Integer({ minimum: 1 }) }),
+      ),
+    ),
     /** ffmpeg's own closing summary lines (null where it printed -inf). */
     ffmpeg_summary: Type.Object({
       psnr: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()]))),

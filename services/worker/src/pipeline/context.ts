@@ -38,7 +38,7 @@ export interface PipelineDeps {
   qualityDefault?: boolean;
   /** How quality is measured for jobs that do not say. Default `sampled`. */
   qualityMode?: QualityMode;
-  /** In sampled mode, compare every n-th frame of the output. */
+  /** In sampled mode, on a clip too short for windows, compare every n-th frame of the output. */
   qualitySubsample?: number;
   /** Bucket for quality and timing records; default: the bucket of the job's first output. */
   metricsBucket?: string;

@@ -4,3 +4,4 @@ export * from './parse.ts';
 export * from './probe.ts';
 export * from './records.ts';
 export * from './stats.ts';
+export * from './windows.ts';

@@ -2,7 +2,15 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { runFfmpegChecked } from '@ffleet/core';
-import { qualityArgv, qualityFilterGraph, STATS_FILES } from './graph.ts';
+import {
+  type GraphOptions,
+  qualityArgv,
+  qualityFilterGraph,
+  STATS_FILES,
+  windowArgv,
+  windowStatsFiles,
+  windowsFilterGraph,
+} from './graph.ts';
 import {
   type FfmpegSummary,
   PSNR_CEILING_DB,
@@ -11,8 +19,9 @@ import {
   parseSsimStats,
   parseVmafLog,
 } from './parse.ts';
-import { probeQualityFilters, probeVideo } from './probe.ts';
+import { probeQualityFilters, probeVideo, type VideoInfo } from './probe.ts';
 import { type Frame, globalStats, type SeriesStats } from './stats.ts';
+import { planWindows, type QualityWindow } from './windows.ts';
 
 export interface MeasureQualityOptions {
   /** The job's first input, as downloaded. */
@@ -25,7 +34,9 @@ export interface MeasureQualityOptions {
   ffprobePath?: string;
   /** false skips VMAF even where libvmaf exists (it is by far the slowest metric). */
   vmaf?: boolean;
-  /** Compare every n-th frame of the output (default 1: every frame). */
+  /** `full` (the default here) compares every frame; `sampled` windows of them (see windows.ts). */
+  mode?: QualityMode;
+  /** Sampling a video too short for windows: every n-th output frame (default DEFAULT_QUALITY_SUBSAMPLE). */
   subsample?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -33,15 +44,28 @@ export interface MeasureQualityOptions {
 
 export type VmafStatus = { available: true; model: string } | { available: false; reason: string };
 
-/** `full` compares every frame; `sampled` every `subsample`-th frame of the output. */
+/**
+ * `full` compares every frame. `sampled` compares a few windows of consecutive frames spread
+ * over the video (windows.ts), or, when the video is too short for windows to save anything,
+ * every `subsample`-th frame of it.
+ */
 export type QualityMode = 'sampled' | 'full';
 /**
- * Every how many output frames one is compared in sampled mode, unless the fleet says
- * otherwise. A prime: GOP lengths and B-frame patterns are built from 2, 3 and 5, so the
- * samples cycle through every position in them instead of always landing on the same kind of
- * frame (every 10th frame of a steady P-B-B-B pattern only ever meets two of its four places).
+ * Every how many output frames one is compared when a video too short for windows is
+ * sampled, unless the fleet says otherwise. A prime: GOP lengths and B-frame patterns are
+ * built from 2, 3 and 5, so the samples cycle through every position in them instead of
+ * always landing on the same kind of frame (every 10th frame of a steady P-B-B-B pattern only
+ * ever meets two of its four places).
  */
 export const DEFAULT_QUALITY_SUBSAMPLE = 7;
+/**
+ * Seconds the reference's window starts before the output's: the first output frame of a
+ * window is compared with the reference frame shown at its time, which may come just before
+ * the window (other frame rates). Enough for references of 4 frames per second and more.
+ */
+export const REFERENCE_LEAD_SECONDS = 0.25;
+/** Windows compared by one ffmpeg run: each open window holds two decoders. */
+export const WINDOWS_PER_RUN = 4;
 
 /** PSNR/SSIM/VMAF of one output against its reference, per frame and summarised. */
 export interface QualityMeasurement {
@@ -55,16 +79,21 @@ export interface QualityMeasurement {
     vmaf?: Record<string, SeriesStats>;
   };
   vmafStatus: VmafStatus;
-  /** ffmpeg's own closing summary lines, as it printed them (PSNR capped like the frames). */
+  /**
+   * ffmpeg's own closing summary lines, as it printed them (PSNR capped like the frames), when
+   * one comparison covered the whole video; empty for windows (each printed its own).
+   */
   ffmpegSummary: FfmpegSummary;
   /** Set when the output was scaled to the reference's size before comparing. */
   scaled?: { from: string; to: string };
   psnrCeilingDb: number;
-  /** Frames compared (per-frame entries); in sampled mode about 1/subsample of the output's. */
+  /** Frames compared (per-frame entries). */
   frames: number;
   mode: QualityMode;
-  /** Every how many output frames one was compared: 1 in full mode. */
+  /** Every how many output frames one was compared: 1 in full mode and inside windows. */
   subsample: number;
+  /** The windows compared, when the sampled measurement used windows. */
+  windows?: QualityWindow[];
   elapsedMs: number;
 }
 
@@ -76,17 +105,28 @@ export class QualityNotApplicableError extends Error {
   }
 }
 
+/** What one comparison pass found. */
+interface Compared {
+  psnr: Frame[];
+  ssim: Frame[];
+  vmaf?: Frame[];
+  ffmpegSummary: FfmpegSummary;
+}
+
 /**
- * Measures PSNR, SSIM and (where this ffmpeg has libvmaf) VMAF in one ffmpeg pass. Never
- * invents a number: a metric that cannot be computed is reported as unavailable with why.
+ * Measures PSNR, SSIM and (where this ffmpeg has libvmaf) VMAF. Never invents a number: a
+ * metric that cannot be computed is reported as unavailable with why.
  */
 export async function measureQuality(options: MeasureQualityOptions): Promise<QualityMeasurement> {
   const ffmpeg = options.ffmpegPath ?? 'ffmpeg';
   const ffprobe = options.ffprobePath ?? 'ffprobe';
+  const timeoutMs = options.timeoutMs ?? 3_600_000;
+  const sampled = options.mode === 'sampled';
   const started = performance.now();
   const [filters, distorted, reference] = await Promise.all([
     probeQualityFilters(ffmpeg),
-    probeVideo(ffprobe, options.distorted),
+    // Windows are placed on the output's own frames: sampling lists them (packets, no decoding).
+    probeVideo(ffprobe, options.distorted, { frameTimes: sampled, timeoutMs }),
     probeVideo(ffprobe, options.reference),
   ]);
   if (!filters.psnr || !filters.ssim) throw new Error('this ffmpeg build lacks the psnr or ssim filter');
@@ -99,31 +139,30 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
       : filters.vmaf.available
         ? { available: true, model: 'vmaf_v0.6.1 (libvmaf default)' }
         : filters.vmaf;
-  const subsample = Math.max(1, Math.trunc(options.subsample ?? 1));
-  const graph = qualityFilterGraph({
+  const graph: WindowsGraph = {
     distorted,
     reference,
     vmaf: vmafStatus.available,
     vmafThreads: Math.min(availableParallelism(), 8),
-    subsample,
-  });
+  };
+  const run = { ...options, ffmpeg, timeoutMs };
 
   await rm(options.workDir, { recursive: true, force: true });
   await mkdir(options.workDir, { recursive: true });
-  const run = await runFfmpegChecked({
-    binary: ffmpeg,
-    argv: qualityArgv(options.distorted, options.reference, graph),
-    cwd: options.workDir,
-    timeoutMs: options.timeoutMs ?? 3_600_000,
-    signal: options.signal,
-    // The psnr and ssim summary lines are the last ones ffmpeg prints.
-    stderrLines: 40,
-  });
-
-  const read = (name: string) => readFile(join(options.workDir, name), 'utf8');
-  const psnr = outputFrameNumbers(parsePsnrStats(await read(STATS_FILES.psnr)), subsample);
-  const ssim = outputFrameNumbers(parseSsimStats(await read(STATS_FILES.ssim)), subsample);
-  const vmaf = vmafStatus.available ? parseVmafLog(await read(STATS_FILES.vmaf)) : undefined;
+  let windows =
+    sampled && distorted.frameTimes
+      ? planWindows(distorted.frameTimes, reference.durationSeconds)
+      : undefined;
+  let compared: Compared | undefined;
+  if (windows) {
+    compared = await compareWindows(run, graph, windows);
+    // A window whose frames did not all pair up (a reference with frames far apart): sample the whole video instead.
+    if (!compared) windows = undefined;
+  }
+  const subsample =
+    sampled && !windows ? Math.max(2, Math.trunc(options.subsample ?? DEFAULT_QUALITY_SUBSAMPLE)) : 1;
+  compared ??= await compareWhole(run, { ...graph, subsample });
+  const { psnr, ssim, vmaf } = compared;
   if (psnr.length === 0)
     throw new Error('ffmpeg compared no frames: are the streams decodable and overlapping?');
 
@@ -132,13 +171,14 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
     ssim,
     global: { psnr: globalStats(psnr), ssim: globalStats(ssim) },
     vmafStatus,
-    ffmpegSummary: parseFfmpegSummary(run.stderrTail.join('\n')),
+    ffmpegSummary: compared.ffmpegSummary,
     psnrCeilingDb: PSNR_CEILING_DB,
     frames: psnr.length,
-    mode: subsample > 1 ? 'sampled' : 'full',
+    mode: sampled ? 'sampled' : 'full',
     subsample,
     elapsedMs: Math.round(performance.now() - started),
   };
+  if (windows) measurement.windows = windows;
   if (vmaf) {
     measurement.vmaf = vmaf;
     measurement.global.vmaf = globalStats(vmaf);
@@ -150,6 +190,83 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
     };
   }
   return measurement;
+}
+
+type Run = MeasureQualityOptions & { ffmpeg: string; timeoutMs: number };
+/** The graph's options, with where each file's video starts (for seeking). */
+type WindowsGraph = Omit<GraphOptions, 'subsample'> & { distorted: VideoInfo; reference: VideoInfo };
+
+/** One pass over both files whole: every frame, or every `subsample`-th output frame. */
+async function compareWhole(run: Run, graph: GraphOptions): Promise<Compared> {
+  const result = await runFfmpegChecked({
+    binary: run.ffmpeg,
+    argv: qualityArgv(run.distorted, run.reference, qualityFilterGraph(graph)),
+    cwd: run.workDir,
+    timeoutMs: run.timeoutMs,
+    signal: run.signal,
+    // The psnr and ssim summary lines are the last ones ffmpeg prints.
+    stderrLines: 40,
+  });
+  const read = (name: string) => readFile(join(run.workDir, name), 'utf8');
+  const subsample = graph.subsample ?? 1;
+  return {
+    psnr: outputFrameNumbers(parsePsnrStats(await read(STATS_FILES.psnr)), subsample),
+    ssim: outputFrameNumbers(parseSsimStats(await read(STATS_FILES.ssim)), subsample),
+    vmaf: graph.vmaf ? parseVmafLog(await read(STATS_FILES.vmaf)) : undefined,
+    ffmpegSummary: parseFfmpegSummary(result.stderrTail.join('\n')),
+  };
+}
+
+/**
+ * The windows, a few per ffmpeg run, each output window with the reference's at the same
+ * time. Undefined when a window did not compare every one of its frames.
+ */
+async function compareWindows(
+  run: Run,
+  graph: WindowsGraph,
+  windows: QualityWindow[],
+): Promise<Compared | undefined> {
+  const { distorted, reference } = graph;
+  for (let first = 0; first < windows.length; first += WINDOWS_PER_RUN) {
+    const batch = windows.slice(first, first + WINDOWS_PER_RUN).map((window, i) => ({
+      window,
+      index: first + i,
+      lead: Math.min(REFERENCE_LEAD_SECONDS, window.start),
+    }));
+    await runFfmpegChecked({
+      binary: run.ffmpeg,
+      argv: windowArgv(
+        run.distorted,
+        run.reference,
+        batch.map(({ window, lead }) => ({
+          distortedStart: distorted.videoStartSeconds + window.start,
+          distortedDuration: window.duration,
+          referenceStart: reference.videoStartSeconds + window.start - lead,
+          referenceDuration: window.duration + lead,
+        })),
+        windowsFilterGraph(graph, batch),
+      ),
+      cwd: run.workDir,
+      timeoutMs: run.timeoutMs,
+      signal: run.signal,
+    });
+  }
+  const compared: Compared = { psnr: [], ssim: [], vmaf: graph.vmaf ? [] : undefined, ffmpegSummary: {} };
+  for (const [index, window] of windows.entries()) {
+    const files = windowStatsFiles(index);
+    const read = (name: string) => readFile(join(run.workDir, name), 'utf8');
+    const series = [
+      [compared.psnr, parsePsnrStats(await read(files.psnr))],
+      [compared.ssim, parseSsimStats(await read(files.ssim))],
+      ...(compared.vmaf ? [[compared.vmaf, parseVmafLog(await read(files.vmaf))] as const] : []),
+    ] as const;
+    for (const [all, frames] of series) {
+      if (frames.length !== window.frames) return undefined;
+      // Numbered 1, 2, 3… within the window: the output's own numbers from its first frame on.
+      all.push(...frames.map((frame) => ({ ...frame, n: window.firstFrame + frame.n - 1 })));
+    }
+  }
+  return compared;
 }
 
 /**

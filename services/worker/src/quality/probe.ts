@@ -44,25 +44,84 @@ export interface VideoInfo {
   width: number;
   height: number;
   pixFmt: string;
+  /**
+   * Seconds from the file's start to its first video frame. ffmpeg's `-ss` counts from the
+   * file's start (the earliest of all its streams); frame times here count from the first frame.
+   */
+  videoStartSeconds: number;
+  /** Seconds of video, when the file says. */
+  durationSeconds?: number;
+  /**
+   * Presentation time of every frame, in seconds from the first, in order: asked for with
+   * `frameTimes`, absent when a frame has no timestamp (raw elementary streams).
+   */
+  frameTimes?: number[];
 }
 
-/** The first video stream's size and pixel format, or undefined when the file has no video. */
-export async function probeVideo(ffprobePath: string, file: string): Promise<VideoInfo | undefined> {
-  const stdout = await ffmpegOutput(ffprobePath, [
-    '-v',
-    'error',
-    '-protocol_whitelist',
-    'file',
-    '-select_streams',
-    'v:0',
-    '-show_entries',
-    'stream=width,height,pix_fmt',
-    '-of',
-    'json',
-    file,
-  ]);
-  const stream = (JSON.parse(stdout) as { streams?: { width?: number; height?: number; pix_fmt?: string }[] })
-    .streams?.[0];
-  if (!stream?.width || !stream.height) return undefined;
-  return { width: stream.width, height: stream.height, pixFmt: stream.pix_fmt ?? 'unknown' };
+/**
+ * The first video stream's size, pixel format, start and duration, or undefined when the file
+ * has no video. With `frameTimes`, also every frame's time, read from the packets (no decoding).
+ */
+export async function probeVideo(
+  ffprobePath: string,
+  file: string,
+  options: { frameTimes?: boolean; timeoutMs?: number } = {},
+): Promise<VideoInfo | undefined> {
+  const entries = 'stream=width,height,pix_fmt,start_time,duration:format=start_time,duration';
+  const stdout = await ffmpegOutput(
+    ffprobePath,
+    [
+      ...['-v', 'error', '-protocol_whitelist', 'file', '-select_streams', 'v:0'],
+      ...['-show_entries', options.frameTimes ? `${entries}:packet=pts_time,flags` : entries],
+      ...['-of', 'compact', file],
+    ],
+    { timeoutMs: options.timeoutMs ?? 30_000 },
+  );
+  return videoInfoFromProbe(stdout);
+}
+
+/**
+ * ffprobe's compact listing: `packet|pts_time=0.040000|flags=__`, then
+ * `stream|width=640|height=360|pix_fmt=yuv420p|start_time=0.000000|duration=4.000000` and
+ * `format|start_time=0.000000|duration=4.010000`.
+ */
+export function videoInfoFromProbe(listing: string): VideoInfo | undefined {
+  const sections: Record<string, Record<string, string>> = {};
+  const packetTimes: number[] = [];
+  let untimed = false;
+  for (const line of listing.split('\n')) {
+    const [section, ...pairs] = line.trim().split('|');
+    if (!section || pairs.length === 0) continue;
+    const fields = Object.fromEntries(
+      pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    );
+    if (section !== 'packet') sections[section] ??= fields;
+    // Packets marked D are dropped by the demuxer (cut by an edit list): never shown.
+    else if (!fields.flags?.includes('D')) {
+      const time = Number.parseFloat(fields.pts_time ?? '');
+      if (Number.isFinite(time)) packetTimes.push(time);
+      else untimed = true;
+    }
+  }
+  const stream = sections.stream;
+  const width = Number(stream?.width);
+  const height = Number(stream?.height);
+  if (!stream || !(width > 0) || !(height > 0)) return undefined;
+  const seconds = (text: string | undefined) => {
+    const value = Number.parseFloat(text ?? '');
+    return Number.isFinite(value) ? value : undefined;
+  };
+  const formatStart = seconds(sections.format?.start_time) ?? 0;
+  packetTimes.sort((a, b) => a - b);
+  const firstFrame = packetTimes[0] ?? seconds(stream.start_time) ?? formatStart;
+  const videoStartSeconds = Math.max(0, firstFrame - formatStart);
+  const info: VideoInfo = { width, height, pixFmt: stream.pix_fmt ?? 'unknown', videoStartSeconds };
+  const duration = seconds(stream.duration) ?? minus(seconds(sections.format?.duration), videoStartSeconds);
+  if (duration !== undefined && duration > 0) info.durationSeconds = duration;
+  if (packetTimes.length > 0 && !untimed) info.frameTimes = packetTimes.map((t) => t - firstFrame);
+  return info;
+}
+
+function minus(a: number | undefined, b: number): number | undefined {
+  return a === undefined ? undefined : a - b;
 }

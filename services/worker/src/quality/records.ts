@@ -56,6 +56,9 @@ export function qualityRecord(
       frames: measurement.frames,
       mode: measurement.mode,
       subsample: measurement.subsample,
+      ...(measurement.windows
+        ? { windows: measurement.windows.map((w) => ({ first_frame: w.firstFrame, frames: w.frames })) }
+        : {}),
       psnr_ceiling_db: measurement.psnrCeilingDb,
       vmaf: measurement.vmafStatus,
       scaled: measurement.scaled,

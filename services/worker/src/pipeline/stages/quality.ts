@@ -43,6 +43,7 @@ export async function measureOutputQuality(ctx: JobContext): Promise<void> {
             workDir: join(ctx.workDir, 'quality'),
             ffmpegPath: deps.ffmpegPath,
             ffprobePath: deps.ffprobePath,
+            mode: decision.mode,
             subsample: decision.subsample,
             timeoutMs: (ctx.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
             signal: ctx.signal,
@@ -84,14 +85,19 @@ export function qualityDecision(
   spec: JobSpec,
   plan: CommandPlan,
   fleet: FleetQuality,
-): { measure: false } | { measure: true; subsample: number; notApplicable?: string } {
+): { measure: false } | { measure: true; mode: QualityMode; subsample: number; notApplicable?: string } {
   const asked = spec.quality;
   if (!(asked === undefined ? fleet.measure : asked !== false)) return { measure: false };
   const mode = (typeof asked === 'object' ? asked.mode : undefined) ?? fleet.mode;
-  const subsample = mode === 'full' ? 1 : fleet.subsample;
+  const subsample = fleet.subsample;
   const input = plan.inputs[0]!;
   const output = plan.outputs[0]!;
-  const notApplicable = (reason: string) => ({ measure: true as const, subsample, notApplicable: reason });
+  const notApplicable = (reason: string) => ({
+    measure: true as const,
+    mode,
+    subsample,
+    notApplicable: reason,
+  });
   if (output.folder) return notApplicable('the first output is a folder, not one video file');
   if (input.list) return notApplicable(`the first input is a ${input.list} list`);
   const shifted = [...input.options, ...output.options].find((o) => SHIFTING_OPTIONS.has(o.name));
@@ -100,7 +106,7 @@ export function qualityDecision(
       `${shifted.token} starts the output later than the input, so frames cannot be compared one to one`,
     );
   }
-  return { measure: true, subsample };
+  return { measure: true, mode, subsample };
 }
 
 /**
@@ -114,6 +120,7 @@ export async function measureJobQuality(options: {
   workDir: string;
   ffmpegPath: string;
   ffprobePath: string;
+  mode: QualityMode;
   subsample: number;
   timeoutMs: number;
   signal: AbortSignal;
@@ -144,6 +151,7 @@ export function summaryOf(measurement: QualityMeasurement): QualitySummary {
     mode: measurement.mode,
     subsample: measurement.subsample,
   };
+  if (measurement.windows) summary.windows = measurement.windows.length;
   const vmaf = measurement.global.vmaf?.vmaf?.average;
   if (vmaf !== undefined) summary.vmaf = vmaf;
   if (!measurement.vmafStatus.available) summary.vmafUnavailable = measurement.vmafStatus.reason;
@@ -158,6 +166,7 @@ function qualityAttributes(outcome: QualityOutcome): Record<string, string | num
   if (q.vmaf !== undefined) attributes['ffleet.quality.vmaf'] = q.vmaf;
   if (q.mode) attributes['ffleet.quality.mode'] = q.mode;
   if (q.subsample !== undefined) attributes['ffleet.quality.subsample'] = q.subsample;
+  if (q.windows !== undefined) attributes['ffleet.quality.windows'] = q.windows;
   if (q.vmafUnavailable) attributes['ffleet.quality.vmaf_unavailable'] = q.vmafUnavailable;
   if (q.reason) attributes['ffleet.quality.reason'] = q.reason;
   return attributes;
