@@ -1,14 +1,16 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ensureSchemas, kubeconformLocations } from '../../../scripts/cluster/schemas.ts';
-import { goTool } from '../../../scripts/cluster/tools.ts';
+import { cacheDir, goTool } from '../../../scripts/cluster/tools.ts';
 import {
-  HELM_MODULE,
   HELM_VERSION,
+  KUBE_SCORE_MODULE,
+  KUBE_SCORE_VERSION,
   KUBECONFORM_MODULE,
   KUBECONFORM_VERSION,
   KUBERNETES_VERSION,
@@ -31,9 +33,16 @@ export interface K8sObject {
   [k: string]: Anything;
 }
 
-export const helmBin = (): Promise<string> => goTool('helm', HELM_MODULE, HELM_VERSION);
+/** The helm `make setup` builds with its Kubernetes version flags (scripts/setup.sh), in a directory of its own. */
+export const helmPath = join(cacheDir, `helm-${HELM_VERSION}`, 'helm');
+export async function helmBin(): Promise<string> {
+  if (!existsSync(helmPath)) throw new Error(`${helmPath} is missing: run make setup`);
+  return helmPath;
+}
 export const kubeconformBin = (): Promise<string> =>
   goTool('kubeconform', KUBECONFORM_MODULE, KUBECONFORM_VERSION);
+export const kubeScoreBin = (): Promise<string> =>
+  goTool('kube-score', KUBE_SCORE_MODULE, KUBE_SCORE_VERSION);
 
 export interface CommandResult {
   code: number;
