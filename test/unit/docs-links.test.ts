@@ -21,7 +21,7 @@ function prose(markdown: string): string {
 }
 
 /** GitHub's heading ids: lower case, punctuation dropped, spaces to dashes, repeats numbered. */
-export function headingIds(markdown: string): Set<string> {
+function headingIds(markdown: string): Set<string> {
   const ids = new Set<string>();
   const seen = new Map<string, number>();
   const withoutFences = markdown.replace(/^```[\s\S]*?^```/gm, '');
