@@ -62,7 +62,11 @@ async function putSampleClip(): Promise<string> {
       credentials: { accessKeyId: fleet.stack.accessKeyId, secretAccessKey: fleet.stack.secretAccessKey },
     });
     await s3.send(
-      new PutObjectCommand({ Bucket: fleet.stack.bucket, Key: 'samples/sample.mp4', Body: await readFile(file) }),
+      new PutObjectCommand({
+        Bucket: fleet.stack.bucket,
+        Key: 'samples/sample.mp4',
+        Body: await readFile(file),
+      }),
     );
     s3.destroy();
     return `s3://${fleet.stack.bucket}/samples/sample.mp4`;

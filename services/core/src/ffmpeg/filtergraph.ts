@@ -224,9 +224,12 @@ export function checkFiltergraph(text: string, ctx: FiltergraphContext): Filterg
     if (refusedWhy !== undefined) refuse(`the ${filter} filter is not allowed: ${refusedWhy}`, { filter });
     const fileOptions = FILE_OPTION_FILTERS[filter];
     if (!NAME.test(filter) || (!ALLOWED_FILTERS.has(filter) && fileOptions === undefined)) {
-      refuse(`"${filter}" is not a filter ffleet accepts (see "Extending what is accepted" in docs/security.md)`, {
-        filter,
-      });
+      refuse(
+        `"${filter}" is not a filter ffleet accepts (see "Extending what is accepted" in docs/security.md)`,
+        {
+          filter,
+        },
+      );
     }
     if (node.instance !== undefined && !NAME.test(node.instance)) {
       refuse(`filter instance name "${node.instance}" must be letters, digits and _`, { filter });
