@@ -35,7 +35,8 @@ const list = (items: unknown[]) => JSON.stringify({ apiVersion: 'v1', kind: 'Lis
 /**
  * Makes the cluster look like an EKS cluster with ffleet's Karpenter setup: Karpenter's and KEDA's CRDs, the
  * NodePools and EC2NodeClasses of k8s/karpenter, and for each pool the fake Spot nodes Karpenter would launch
- * from its NodePool (POOL_NODES), plus one system node. Returns the pools it made nodes for.
+ * from its NodePool (POOL_NODES), plus two system nodes (the chart keeps its two gateways on different nodes).
+ * Returns the pools it made nodes for.
  */
 export async function provisionPools(cluster: LocalCluster, clusterName = 'ffleet-local'): Promise<string[]> {
   for (const file of await crdManifests()) await cluster.kubectl(['apply', '--server-side', '-f', file]);
@@ -57,7 +58,10 @@ export async function provisionPools(cluster: LocalCluster, clusterName = 'fflee
     await cluster.kubectl(['create', '-f', '-'], list(types.map((t, i) => nodeFor(nodePool, t, i, rootGiB))));
     pools.push(pool);
   }
-  await cluster.kubectl(['create', '-f', '-'], JSON.stringify(systemNode('system-0', SYSTEM_LABELS)));
+  await cluster.kubectl(
+    ['create', '-f', '-'],
+    list(['system-0', 'system-1'].map((name) => systemNode(name, SYSTEM_LABELS))),
+  );
   await cluster.kubectl(['wait', '--for=condition=Ready', 'nodes', '--all', '--timeout=60s']);
   return pools.sort();
 }

@@ -12,7 +12,7 @@ import { provisionPools } from './provision.ts';
 const cluster = await LocalCluster.start((line) => console.log(line));
 try {
   const pools = await provisionPools(cluster);
-  console.log(`nodes for pools: ${pools.join(', ')} (plus system-0)`);
+  console.log(`nodes for pools: ${pools.join(', ')} (plus system-0 and system-1)`);
   console.log(`export KUBECONFIG=${cluster.kubeconfig}`);
   console.log(`kubectl is ${cluster.kubectlPath}; press Ctrl-C to stop`);
   await new Promise<void>((resolve) => {
