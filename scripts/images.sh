@@ -6,6 +6,9 @@
 #
 #   make images REGISTRY=111122223333.dkr.ecr.us-east-1.amazonaws.com [TAG=0.1.0] [IMAGES="gateway worker-cpu"]
 #
+# PLATFORMS=linux/amd64 builds only that platform (a cluster without Graviton pools needs no arm64 images);
+# TLS_VERIFY=false lets podman push to a plain-HTTP registry (a local test registry).
+#
 # The images are pushed as $REGISTRY/ffleet/<image>:$TAG, which is what the chart pulls with image.registry and
 # image.tag. BUILDER=docker (default when docker is installed) uses docker buildx with a docker-container builder
 # (the default docker driver cannot build multi-platform images); BUILDER=podman uses podman manifests. Building the
@@ -19,8 +22,10 @@ tag="${TAG:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$root/ch
 images="${IMAGES:-gateway worker-cpu worker-nvidia}"
 builder="${BUILDER:-$(command -v docker >/dev/null && echo docker || echo podman)}"
 dry_run="${DRY_RUN:-}"
+tls_verify="${TLS_VERIFY:-true}"
 
 platforms_of() {
+  if [ -n "${PLATFORMS:-}" ]; then echo "$PLATFORMS"; return; fi
   case "$1" in
     gateway | worker-cpu) echo linux/amd64,linux/arm64 ;;
     worker-nvidia | worker-xilinx) echo linux/amd64 ;;
@@ -58,7 +63,7 @@ elif [ "$builder" = podman ]; then
     # shellcheck disable=SC2046
     step podman build --format docker --platform "$(platforms_of "$image")" $(args_of "$image") \
       --ignorefile "images/$image/Dockerfile.dockerignore" -f "images/$image/Dockerfile" --manifest "$ref" .
-    step podman manifest push --all "$ref" "docker://$ref"
+    step podman manifest push --all --tls-verify="$tls_verify" "$ref" "docker://$ref"
   done
 else
   echo "BUILDER must be docker or podman" >&2

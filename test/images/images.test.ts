@@ -3,10 +3,10 @@
  * registry: the base images are made locally), runs both containers the way the chart runs them against a local
  * Redis and S3 server, and runs a real job through them. Slow (a first run compiles FFmpeg): not part of
  * `make test`. Everything it builds lives in a storage directory of its own, removed at the end.
- * FFLEET_KEEP_IMAGES=1 keeps it; with FFLEET_IMAGES_DIR naming it, a next run reuses its base images and build
- * cache (for working on the Dockerfiles).
+ * FFLEET_KEEP_IMAGES=1 keeps it; with FFLEET_IMAGES_DIR naming it (and FFLEET_SOURCES_PORT fixing the port the
+ * sources are served on), a next run reuses its base images and build cache, for working on the Dockerfiles.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { isFinishedState } from '@ffleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, type Stack, startStack } from '../../scripts/lib/stack.ts';
+import { freePort, type Stack, startStack, stopChild, TOOL_DIR, waitFor } from '../../scripts/lib/stack.ts';
 import { find, type K8sObject, parseManifests, renderChart, repoRoot } from '../chart/support/chart.ts';
 import { parseDockerfile } from '../support/dockerfile.ts';
 import { makeSampleClip, probe } from '../support/media.ts';
@@ -327,5 +327,56 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
       ...['-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', output],
     ]);
     expect(Number(stdout.trim())).toBe(50);
+  });
+});
+
+describe('make images', () => {
+  it('builds the gateway with podman and pushes it as a manifest list to the registry it is given', async () => {
+    // A local registry (CNCF distribution) on loopback; amd64 only: this machine has no arm64 emulation.
+    const port = await freePort();
+    const storage = await mkdtemp(join(workDir, 'registry-'));
+    const config = join(storage, 'config.yml');
+    await writeFile(
+      config,
+      [
+        'version: 0.1',
+        'storage:',
+        `  filesystem: { rootdirectory: ${storage}/data }`,
+        'http:',
+        `  addr: 127.0.0.1:${port}`,
+        '',
+      ].join('\n'),
+    );
+    const registry = spawn(join(TOOL_DIR, 'registry'), ['serve', config], { stdio: 'ignore' });
+    try {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/v2/`)).ok, 'registry');
+      const env = {
+        ...podman.env,
+        REGISTRY: `127.0.0.1:${port}`,
+        TAG: 'images-test',
+        IMAGES: 'gateway',
+        PLATFORMS: 'linux/amd64',
+        BUILDER: 'podman',
+        TLS_VERIFY: 'false',
+      };
+      await timed('make images (gateway, cached layers)', () =>
+        run(join(repoRoot, 'scripts/images.sh'), [], { env, cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 }),
+      );
+      const response = await fetch(`http://127.0.0.1:${port}/v2/ffleet/gateway/manifests/images-test`, {
+        headers: {
+          accept:
+            'application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json',
+        },
+      });
+      expect(response.status).toBe(200);
+      const index = (await response.json()) as {
+        manifests: { platform: { os: string; architecture: string } }[];
+      };
+      expect(index.manifests.map((m) => `${m.platform.os}/${m.platform.architecture}`)).toEqual([
+        'linux/amd64',
+      ]);
+    } finally {
+      await stopChild(registry);
+    }
   });
 });

@@ -96,7 +96,10 @@ export async function vmafSource(url: string): Promise<string> {
   return file;
 }
 
-/** Serves files by their base name on 127.0.0.1 until closed. */
+/**
+ * Serves files by their base name on 127.0.0.1 until closed: on a free port, or FFLEET_SOURCES_PORT (the URLs are
+ * build arguments, so a run that reuses an earlier build cache must serve on the same port).
+ */
 export async function serveFiles(
   files: string[],
 ): Promise<{ url(file: string): string; close(): Promise<void> }> {
@@ -107,7 +110,9 @@ export async function serveFiles(
     response.writeHead(200, { 'content-type': 'application/octet-stream' });
     createReadStream(file).pipe(response);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) =>
+    server.listen(Number(process.env.FFLEET_SOURCES_PORT ?? 0), '127.0.0.1', resolve),
+  );
   const { port } = server.address() as { port: number };
   return {
     url: (file) => `http://127.0.0.1:${port}/${encodeURIComponent(basename(file))}`,
