@@ -76,14 +76,22 @@ beforeAll(async () => {
     ),
   ];
   await timed('base images (mmdebstrap + Node)', async () => {
+    // One Debian root file system per release: the Node base goes on top of the Debian base of its release.
+    const debianOf = new Map<string, string>();
     for (const base of bases.filter((b) => b.startsWith('debian:'))) {
-      if (!(await exists(base))) await makeDebianBase(podman, releaseOfImage(base)!.suite, base, log);
+      const suite = releaseOfImage(base)!.suite;
+      if (!(await exists(base))) await makeDebianBase(podman, suite, base, log);
+      debianOf.set(suite, base);
     }
     for (const base of bases.filter((b) => b.startsWith('node:'))) {
       if (await exists(base)) continue;
       const suite = releaseOfImage(base)!.suite;
-      const debian = `ffleet-images-test/debian:${suite}`;
-      await makeDebianBase(podman, suite, debian, log);
+      let debian = debianOf.get(suite);
+      if (!debian) {
+        debian = `ffleet-images-test/debian:${suite}`;
+        await makeDebianBase(podman, suite, debian, log);
+        debianOf.set(suite, debian);
+      }
       await makeNodeBase(podman, debian, /^node:([^-]+)-/.exec(base)![1]!, base, log);
     }
   });
