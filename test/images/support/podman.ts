@@ -32,8 +32,9 @@ async function hardLimit(resource: '-n' | '-u'): Promise<number> {
 
 export async function createPodman(dir: string): Promise<Podman> {
   await mkdir(dir, { recursive: true });
-  const nofile = Math.min(65536, await hardLimit('-n'));
-  const nproc = Math.min(65536, await hardLimit('-u'));
+  // Well below the host's hard limits: runc refuses limits at (or near) them here.
+  const nofile = Math.min(65536, Math.floor((await hardLimit('-n')) / 2));
+  const nproc = Math.min(16384, Math.floor((await hardLimit('-u')) / 2));
   const containersConf = join(dir, 'containers.conf');
   await writeFile(
     containersConf,
