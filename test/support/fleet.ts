@@ -115,8 +115,9 @@ export async function startFleet(
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       const worker = { child, workDir, output: () => output, exited };
       workers.push(worker);
-      // Ready when a new worker id shows up in the pool's registry.
-      const deadline = Date.now() + 20_000;
+      // Ready when a new worker id shows up in the pool's registry. Starting (Node, the telemetry SDK, the ffmpeg
+      // capability probe) takes over 20 s on a busy two-core machine.
+      const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
         if (child.exitCode !== null) throw new Error(`worker exited early: ${output}`);
         const ids = await poolWorkerIds(pool);
