@@ -196,7 +196,7 @@ beforeAll(async () => {
     await waitForOk(`${gatewayUrl}/readyz`, 'ffleet-images-gateway');
     await waitForOk(`${workerUrl}/readyz`, 'ffleet-images-worker');
   });
-}, 3_600_000);
+}, 3 * 3_600_000);
 
 async function waitForOk(url: string, container: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -7,7 +7,8 @@ export default defineConfig({
     root: new URL('../..', import.meta.url).pathname,
     include: ['test/images/**/*.test.ts'],
     testTimeout: 300_000,
-    hookTimeout: 3_600_000,
+    // The first build compiles FFmpeg: minutes on an idle machine, over an hour on a busy two-core one.
+    hookTimeout: 3 * 3_600_000,
     fileParallelism: false,
   },
 });
