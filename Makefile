@@ -51,7 +51,7 @@ lint: $(SETUP_STAMP)
 typecheck: $(SETUP_STAMP)
 	pnpm exec tsc -p tsconfig.json --noEmit
 
-bench: $(SETUP_STAMP) ## end-to-end overhead, queue pickup latency, submit rate
+bench: $(SETUP_STAMP) ## end-to-end overhead, queue pickup latency, submit rate, tracing and quality cost
 	node bench/run.ts
 
 clean:

@@ -3,48 +3,34 @@
  *   e2e_overhead_ratio       a job through gateway → queue → S3 → worker ÷ bare ffmpeg, same command
  *   pickup_ms_p50/p95        enqueue → worker job start, warm idle worker (ffleet vs bare BullMQ)
  *   submit_rate_ratio        gateway HTTP submits/s ÷ bare Queue.add/s, same number in flight
+ *   submit_vs_bare_route_ratio  gateway POST /v1/jobs/s ÷ a bare Fastify route doing the same Queue.add
  *   tracing_overhead_ratio   the same job with tracing to Jaeger and metrics scraped ÷ with both off
- * Quality measurement is off throughout: it is a second pass over the media, not overhead.
+ *   quality_cost_ratio       the quality stage ÷ the ffmpeg stage of the e2e job, measured by default
+ *                            (sampled), with the sampled PSNR/SSIM against a full measurement
+ * Quality measurement is off in parts 1–4 (a second pass over the media, not overhead); part 5
+ * measures what it costs.
  * Prints `name: value` lines. BENCH_QUICK=1 shortens every part (for a smoke run).
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GatewayClient, type JobView } from '@ffleet/cli';
+import { ffmpegOutput } from '@ffleet/core';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startLocalFleet } from '../scripts/lib/local-fleet.ts';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
+import { E2E_COMMAND, e2eClip } from './e2e-job.ts';
+import { localObjectPath, measureQualityCost } from './quality-cost.ts';
+import { measureSubmitVsBareRoute, submitBenchJob } from './submit-route.ts';
 import { measureTracingOverhead } from './tracing-overhead.ts';
+import { wrkPostRate } from './wrk.ts';
 
-const exec = promisify(execFile);
 const quick = process.env.BENCH_QUICK === '1';
 const print = (name: string, value: string | number) => process.stdout.write(`${name}: ${value}\n`);
 const round = (n: number, digits = 3) => Number(n.toFixed(digits));
-
-/** Requests per second wrk sustains POSTing `body` with `connections` in flight; every answer must be 2xx. */
-async function wrkPostRate(
-  url: string,
-  body: string,
-  connections: number,
-  seconds: number,
-  dir: string,
-): Promise<number> {
-  const script = join(dir, 'post.lua');
-  await writeFile(
-    script,
-    `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n`,
-  );
-  const { stdout } = await exec('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', script, url]);
-  if (/Non-2xx|Socket errors/.test(stdout)) throw new Error(`wrk saw failed requests:\n${stdout}`);
-  const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
-  if (!Number.isFinite(rate) || rate <= 0) throw new Error(`could not read wrk's rate:\n${stdout}`);
-  return rate;
-}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -63,9 +49,9 @@ try {
   print('pool', pool);
 
   // 1. End-to-end job time vs bare ffmpeg on the same 30 s 1080p input and command.
-  const seconds = quick ? 5 : 30;
+  const { seconds, ...clipOptions } = e2eClip(quick);
   const clip = join(work, 'input.mp4');
-  await makeSampleClip(clip, { seconds, size: '1920x1080', rate: 30, preset: 'veryfast' });
+  await makeSampleClip(clip, { seconds, ...clipOptions });
   const s3 = new S3Client({
     endpoint: fleet.stack.s3Endpoint,
     region: 'us-east-1',
@@ -74,24 +60,28 @@ try {
   });
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'bench/input.mp4', Body: await readFile(clip) }));
   s3.destroy();
-  const options = '-vf scale=-2:720 -c:v libx264 -preset veryfast -crf 23 -c:a copy';
+  const options = E2E_COMMAND;
   const runs = quick ? 1 : 3;
   const bare: number[] = [];
   const fleetTimes: number[] = [];
   for (let run = 0; run < runs; run++) {
     // Alternate so machine drift hits both sides alike.
     const started = performance.now();
-    await exec('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-nostdin',
-      '-y',
-      '-i',
-      clip,
-      ...options.split(' '),
-      join(work, 'bare.mp4'),
-    ]);
+    await ffmpegOutput(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-nostdin',
+        '-y',
+        '-i',
+        clip,
+        ...options.split(' '),
+        join(work, 'bare.mp4'),
+      ],
+      { timeoutMs: 600_000 },
+    );
     bare.push(performance.now() - started);
 
     const submitted = performance.now();
@@ -180,24 +170,14 @@ try {
   const idlePool = pool === 'xilinx' ? 'nvidia' : 'xilinx';
   const submitSeconds = quick ? 2 : 6;
   const inFlight = 32;
-  const body = {
-    name: 'bench-submit',
-    compute: idlePool,
-    inputs: [{ url: `s3://${bucket}/bench/input.mp4`, options: '-ss 5' }],
-    outputs: [
-      {
-        url: `s3://${bucket}/bench/submit.mp4`,
-        options: '-t 10 -c:v h264_nvenc -preset p4 -b:v 4M -c:a aac',
-      },
-    ],
-  };
+  const body = submitBenchJob(bucket, idlePool);
   // A short first run warms the gateway's JIT, as the bare side is warmed by part 2.
   await wrkPostRate(`${fleet.gatewayUrl}/v1/jobs`, JSON.stringify(body), inFlight, 1, work);
   const httpRate = await wrkPostRate(
     `${fleet.gatewayUrl}/v1/jobs`,
     JSON.stringify(body),
     inFlight,
-    seconds,
+    submitSeconds,
     work,
   );
   const rawQueue = new Queue('bench-submit', { connection: redis, prefix: 'bench' });
@@ -220,8 +200,33 @@ try {
   await Promise.all([poolQueue.close(), bareQueue.close(), rawQueue.close()]);
   redis.disconnect();
 
+  // 3b. The same submissions against a bare Fastify route doing the same Queue.add: HTTP costs
+  // both alike, so the ratio is what ffleet's own checks, idempotency and tracing cost.
+  await measureSubmitVsBareRoute({
+    quick,
+    work,
+    print,
+    gatewayUrl: fleet.gatewayUrl,
+    gatewayPid: fleet.gatewayPid,
+    redisUrl: fleet.stack.redisUrl,
+    body,
+    inFlight,
+  });
+
   // 4. Tracing + metrics on vs off, on two fleets of their own.
   await measureTracingOverhead({ quick, work, print });
+
+  // 5. What quality measurement costs the e2e job, sampled (the default) and in full.
+  await measureQualityCost({
+    client,
+    pool,
+    input: `s3://${bucket}/bench/input.mp4`,
+    outputPrefix: `s3://${bucket}/bench/quality-`,
+    command: options,
+    runs: quick ? 1 : 3,
+    localPath: (url) => localObjectPath(fleet.stack.dataDir, url),
+    print,
+  });
 } finally {
   await fleet.stop();
   await rm(work, { recursive: true, force: true });

@@ -17,6 +17,7 @@ import { GatewayClient } from '@ffleet/cli';
 import { isFinishedState } from '@ffleet/core';
 import { type LocalFleet, startLocalFleet, type TracingMode } from '../scripts/lib/local-fleet.ts';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
+import { cpuMs } from './process-cpu.ts';
 
 interface Side {
   fleet: LocalFleet;
@@ -24,16 +25,6 @@ interface Side {
   times: number[];
   /** CPU milliseconds of the gateway and worker processes, per recorded job. */
   cpu: number[];
-}
-
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** User + system CPU time of a process so far, in milliseconds (Linux /proc). */
-async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which sits in parentheses and may contain spaces.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 async function fleetCpuMs(fleet: LocalFleet): Promise<number> {

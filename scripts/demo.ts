@@ -170,7 +170,8 @@ process.exit(failed ? 1 : 0);
 function describeQuality(q: QualitySummary): string {
   if (q.status !== 'measured') return `not measured: ${q.reason}`;
   const vmaf = q.vmaf !== undefined ? `VMAF ${q.vmaf.toFixed(2)}` : `VMAF unavailable (${q.vmafUnavailable})`;
-  return `PSNR ${q.psnr?.toFixed(2)} dB · SSIM ${q.ssim?.toFixed(4)} · ${vmaf}`;
+  const frames = q.mode === 'sampled' ? `1 frame in ${q.subsample}` : 'every frame';
+  return `PSNR ${q.psnr?.toFixed(2)} dB · SSIM ${q.ssim?.toFixed(4)} · ${vmaf} · ${frames}`;
 }
 
 /** The spans of a job's trace, as the worker's stages with their durations. */

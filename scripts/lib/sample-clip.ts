@@ -1,7 +1,4 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const exec = promisify(execFile);
+import { ffmpegOutput } from '@ffleet/core';
 
 /**
  * A sample clip made by ffmpeg's lavfi sources (nothing downloaded, nothing committed): a
@@ -13,22 +10,26 @@ export async function makeSampleClip(
   opts: { seconds?: number; size?: string; rate?: number; preset?: string } = {},
 ): Promise<void> {
   const { seconds = 6, size = '1280x720', rate = 25, preset = 'ultrafast' } = opts;
-  await exec('ffmpeg', [
-    ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'],
-    ...['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}`],
-    ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
-    ...[
-      '-t',
-      String(seconds),
-      '-c:v',
-      'libx264',
-      '-preset',
-      preset,
-      '-g',
-      String(rate * 2),
-      '-pix_fmt',
-      'yuv420p',
+  await ffmpegOutput(
+    'ffmpeg',
+    [
+      ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'],
+      ...['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}`],
+      ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
+      ...[
+        '-t',
+        String(seconds),
+        '-c:v',
+        'libx264',
+        '-preset',
+        preset,
+        '-g',
+        String(rate * 2),
+        '-pix_fmt',
+        'yuv420p',
+      ],
+      ...['-c:a', 'aac', '-b:a', '96k', '-shortest', file],
     ],
-    ...['-c:a', 'aac', '-b:a', '96k', '-shortest', file],
-  ]);
+    { timeoutMs: 600_000 },
+  );
 }

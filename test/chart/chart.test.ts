@@ -253,6 +253,8 @@ describe('helm chart', () => {
     expect(env(worker, 'OTEL_RESOURCE_ATTRIBUTES')?.value).toBe('deployment.environment=test');
     expect(env(worker, 'FFLEET_METRICS_BUCKET')?.value).toBe('media-metrics');
     expect(env(worker, 'FFLEET_QUALITY_DEFAULT')?.value).toBe('false');
+    expect(env(worker, 'FFLEET_QUALITY_MODE')?.value).toBe('full');
+    expect(env(worker, 'FFLEET_QUALITY_SUBSAMPLE')?.value).toBe('5');
     const gateway = find(everything, 'Deployment', 'ffleet-gateway').spec.template.spec.containers[0];
     expect(env(gateway, 'FFLEET_TRACE_UI_URL')?.value).toBe('https://jaeger.example.com');
   });

@@ -42,6 +42,8 @@ const cases: [label: string, values: object, message: RegExp][] = [
     { redis: { mode: 'external' } },
     /\/redis\/external.*(existingSecret|url)/s,
   ],
+  ['an unknown quality mode', { fleet: { qualityMode: 'fast' } }, /\/fleet\/qualityMode.*'sampled', 'full'/],
+  ['an every-frame subsample', { fleet: { qualitySubsample: 1 } }, /\/fleet\/qualitySubsample.*minimum/],
   ['an unknown Redis mode', { redis: { mode: 'cluster' } }, /\/redis\/mode.*'internal', 'external'/],
   [
     'a role that is not an IAM role ARN',

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { loadFleetConfig } from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import { buildGateway } from '@ffleet/gateway';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type TestFleet } from '../support/fleet.ts';
 import { makeSampleClip } from '../support/media.ts';
@@ -183,6 +184,48 @@ describe('auth and docs', () => {
       }
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe("the gateway's connections", () => {
+  it('closes every Redis connection it opened (queues, queue events) when it closes', async () => {
+    const admin = new Redis(fleet.stack.redisUrl);
+    const clients = async () =>
+      String(await admin.client('LIST'))
+        .split('\n')
+        .filter(Boolean).length;
+    try {
+      const before = await clients();
+      const app = await buildGateway({ config: loadFleetConfig({ ...process.env, ...fleet.env }) });
+      await app.ready();
+      // An event stream opens its own connection per pool.
+      await app.poolEvents.get('intel').waitUntilReady();
+      expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+      expect(await clients()).toBeGreaterThan(before);
+      await app.close();
+      await expect.poll(clients, { timeout: 5000 }).toBe(before);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('closes right after it was built without rejecting the replies still on their way', async () => {
+    // Queues send start-up checks nobody awaits; cutting the connection under them rejected
+    // each one with "Connection is closed", unhandled.
+    const unhandled: unknown[] = [];
+    const collect = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', collect);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const app = await buildGateway({ config: loadFleetConfig({ ...process.env, ...fleet.env }) });
+        await app.inject({ method: 'GET', url: '/docs/json' });
+        await app.close();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', collect);
     }
   });
 });

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { JobView } from '@ffleet/gateway';
@@ -12,6 +12,8 @@ const METRICS_BUCKET = 'ffleet-metrics';
 
 let fleet: TestFleet;
 let bucket: string;
+/** Every ffmpeg and ffprobe the arm worker starts, with the environment it got. */
+let toolLog: string;
 
 beforeAll(async () => {
   fleet = await startFleet();
@@ -25,8 +27,29 @@ beforeAll(async () => {
   await fleet.put('inputs/corrupt.mp4', corrupt);
   // intel: the test fleet's settings (quality only when a job asks, records beside the outputs).
   await fleet.startWorker('intel');
-  // amd: quality on by default, records in a bucket of their own.
-  await fleet.startWorker('amd', { FFLEET_QUALITY_DEFAULT: 'true', FFLEET_METRICS_BUCKET: METRICS_BUCKET });
+  // amd: quality on by default and measured in full, records in a bucket of their own.
+  await fleet.startWorker('amd', {
+    FFLEET_QUALITY_DEFAULT: 'true',
+    FFLEET_QUALITY_MODE: 'full',
+    FFLEET_METRICS_BUCKET: METRICS_BUCKET,
+  });
+  // arm: a vendor-style build that needs a variable of its own, with ffmpeg and ffprobe behind
+  // wrappers that write down the environment and arguments of every run before starting the real tool.
+  toolLog = join(fleet.dir, 'tools.log');
+  const wrapper = async (tool: string) => {
+    const path = join(fleet.dir, `${tool}-wrapper`);
+    const line = `${tool}\tXILINX_XRT=\${XILINX_XRT:-unset}\tAWS_SECRET_ACCESS_KEY=\${AWS_SECRET_ACCESS_KEY:-unset}\t$*`;
+    await writeFile(path, `#!/bin/sh\nprintf '%s\\n' "${line}" >> '${toolLog}'\nexec ${tool} "$@"\n`, {
+      mode: 0o755,
+    });
+    return path;
+  };
+  await fleet.startWorker('arm', {
+    FFMPEG_PATH: await wrapper('ffmpeg'),
+    FFPROBE_PATH: await wrapper('ffprobe'),
+    FFLEET_FFMPEG_ENV: 'XILINX_XRT',
+    XILINX_XRT: '/opt/xilinx/xrt',
+  });
 });
 
 afterAll(async () => {
@@ -63,7 +86,7 @@ describe('quality metrics of a job', () => {
     const job = await run({
       name: 'quality-720',
       compute: 'intel',
-      quality: true,
+      quality: { mode: 'full' },
       outputs: [
         {
           url: `s3://${bucket}/out/q.mp4`,
@@ -114,7 +137,14 @@ describe('quality metrics of a job', () => {
       AWS_BATCH_JQ_NAME: 'intel',
       input_file_ref: `s3://${bucket}/inputs/sample.mp4`,
       input_file_dist: `s3://${bucket}/out/q.mp4`,
-      ffleet: { job_id: job.id, job_name: 'quality-720', pool: 'intel', frames: 50 },
+      ffleet: {
+        job_id: job.id,
+        job_name: 'quality-720',
+        pool: 'intel',
+        frames: 50,
+        mode: 'full',
+        subsample: 1,
+      },
     });
 
     // The job view summarises the same numbers.
@@ -123,6 +153,8 @@ describe('quality metrics of a job', () => {
       psnr,
       ssim,
       frames: 50,
+      mode: 'full',
+      subsample: 1,
       vmafUnavailable: record.ffleet.vmaf.available ? undefined : record.ffleet.vmaf.reason,
     });
     expect(job.timings!.quality).toBeGreaterThan(0);
@@ -145,13 +177,49 @@ describe('quality metrics of a job', () => {
     expect(times.media_duration_seconds).toBeCloseTo(2, 0);
   });
 
+  it('compares every 7th frame by default, within 0.5 dB and 0.005 of comparing every frame', async () => {
+    const options = '-vf scale=-2:180 -c:v libx264 -preset ultrafast -crf 30';
+    const [full, sampled] = await Promise.all(
+      (['full', undefined] as const).map((mode, i) =>
+        run({
+          name: `quality-${mode ?? 'default'}`,
+          compute: 'intel',
+          quality: mode ? { mode } : true,
+          outputs: [{ url: `s3://${bucket}/out/modes-${i}.mp4`, options }],
+        }),
+      ),
+    );
+    expect(sampled!.quality).toMatchObject({ status: 'measured', mode: 'sampled', subsample: 7, frames: 8 });
+    const record = await readJson<QualityRecord>(bucket, new URL(sampled!.metricsUrl!).pathname.slice(1));
+    expect(record.ffleet).toMatchObject({ mode: 'sampled', subsample: 7, frames: 8 });
+    // The output's own frame numbers, the same pairs the full measurement compares.
+    expect(record.psnr.map((f) => f.n)).toEqual([1, 8, 15, 22, 29, 36, 43, 50]);
+    const fullRecord = await readJson<QualityRecord>(bucket, new URL(full!.metricsUrl!).pathname.slice(1));
+    expect(record.psnr).toEqual(fullRecord.psnr.filter((f) => [1, 8, 15, 22, 29, 36, 43, 50].includes(f.n!)));
+    expect(Math.abs(sampled!.quality!.psnr! - full!.quality!.psnr!)).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(sampled!.quality!.ssim! - full!.quality!.ssim!)).toBeLessThanOrEqual(0.005);
+
+    const refused = await fleet.api<{ error: string; message: string }>('POST', '/v1/jobs', {
+      name: 'bad-mode',
+      compute: 'intel',
+      quality: { mode: 'fast' },
+      inputs: [{ url: `s3://${bucket}/inputs/sample.mp4` }],
+      outputs: [{ url: `s3://${bucket}/out/never.mp4` }],
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({
+      error: 'invalid_job',
+      message: expect.stringContaining('/quality'),
+    });
+  });
+
   it('follows the fleet default unless the job says otherwise, and writes records to the metrics bucket', async () => {
     const byDefault = await run({
       name: 'default-on',
       compute: 'amd',
       outputs: [{ url: `s3://${bucket}/out/default.mp4`, options: '-c:v libx264 -preset ultrafast' }],
     });
-    expect(byDefault.quality?.status).toBe('measured');
+    expect(byDefault.quality).toMatchObject({ status: 'measured', mode: 'full', subsample: 1, frames: 50 });
     expect(byDefault.metricsUrl).toMatch(
       new RegExp(
         `^s3://${METRICS_BUCKET}/metrics/ffqm/year=\\d{4}/month=\\d{2}/day=\\d{2}/amd_${byDefault.id}\\.json$`,
@@ -169,11 +237,23 @@ describe('quality metrics of a job', () => {
     expect(optedOut.metricsUrl).toBeNull();
     expect(optedOut.timings!.quality).toBeUndefined();
 
+    const sampled = await run({
+      name: 'asks-sampled',
+      compute: 'amd',
+      quality: { mode: 'sampled' },
+      outputs: [{ url: `s3://${bucket}/out/asks-sampled.mp4`, options: '-c:v libx264 -preset ultrafast' }],
+    });
+    expect(sampled.quality).toMatchObject({ status: 'measured', mode: 'sampled', subsample: 7, frames: 8 });
+
     const ffqm = await keys(METRICS_BUCKET, 'metrics/ffqm/');
-    expect(ffqm.map((k) => k.split('/').pop())).toEqual([`amd_${byDefault.id}.json`]);
+    expect(ffqm.map((k) => k.split('/').pop()).sort()).toEqual(
+      [`amd_${byDefault.id}.json`, `amd_${sampled.id}.json`].sort(),
+    );
     // Every job gets a timing record, quality or not.
     const timings = (await keys(METRICS_BUCKET, 'metrics/timings/')).map((k) => k.split('/').pop()).sort();
-    expect(timings).toEqual([`amd_${byDefault.id}.json`, `amd_${optedOut.id}.json`].sort());
+    expect(timings).toEqual(
+      [`amd_${byDefault.id}.json`, `amd_${optedOut.id}.json`, `amd_${sampled.id}.json`].sort(),
+    );
   });
 
   it('never fails a job over quality: it says why there is no measurement', async () => {
@@ -227,5 +307,36 @@ describe('quality metrics of a job', () => {
     const times = await readJson<TimingRecord>(bucket, key!);
     expect(times).toMatchObject({ job_id: job.id, state: 'failed', pool: 'intel' });
     expect(times.quality).toBeUndefined();
+  });
+});
+
+describe("a vendor build's environment", () => {
+  it('reaches every ffmpeg and ffprobe the worker starts, the quality pass included, and nothing else does', async () => {
+    const job = await run({
+      name: 'vendor-env',
+      compute: 'arm',
+      quality: true,
+      outputs: [{ url: `s3://${bucket}/out/vendor.mp4`, options: '-c:v libx264 -preset ultrafast -crf 30' }],
+    });
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.quality?.status).toBe('measured');
+    const runs = (await readFile(toolLog, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [tool, xrt, secret, args] = line.split('\t');
+        return { tool, xrt, secret, args: args ?? '' };
+      });
+    const started = (tool: string, args: RegExp) => runs.filter((r) => r.tool === tool && args.test(r.args));
+    // Capability probe, duration probe, the job's command, and the quality pass's probes and measurement.
+    expect(started('ffmpeg', /-encoders/)).not.toHaveLength(0);
+    expect(started('ffprobe', /format=duration/)).not.toHaveLength(0);
+    expect(started('ffmpeg', /-progress pipe:1/)).toHaveLength(1);
+    expect(started('ffprobe', /stream=width,height,pix_fmt/)).toHaveLength(2);
+    expect(started('ffmpeg', /psnr=stats_file/)).toHaveLength(1);
+    for (const r of runs) {
+      expect(r.xrt, `${r.tool} ${r.args}`).toBe('XILINX_XRT=/opt/xilinx/xrt');
+      expect(r.secret, `${r.tool} ${r.args}`).toBe('AWS_SECRET_ACCESS_KEY=unset');
+    }
   });
 });

@@ -2,14 +2,11 @@
  * Small media files generated with ffmpeg's lavfi sources, so tests never need binary
  * fixtures in the repository. Each fixture is generated once per process and copied.
  */
-import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { ffmpegOutput } from '@ffleet/core';
 import { concatList, hlsPlaylist } from './hostile-media.ts';
-
-const run = promisify(execFile);
 
 export type MediaFixture =
   /** H.264 + AAC in MP4, 320x240 at 10 fps. */
@@ -66,7 +63,7 @@ export async function writeFixture(fixture: MediaFixture, path: string): Promise
     const name = `${cache.size}.${{ av: 'mp4', video: 'mp4', ts: 'ts', image: 'jpg' }[fixture.kind]}`;
     made = cacheDir.then(async (dir) => {
       const out = join(dir, name);
-      await run('ffmpeg', [
+      await ffmpegOutput('ffmpeg', [
         '-hide_banner',
         '-loglevel',
         'error',

@@ -1,7 +1,15 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import {
+  analyseMedia,
+  ffmpegOutput,
+  type MediaAnalysis,
+  PROBE_PACKETS_ARGS,
+  PROBE_STREAMS_ARGS,
+  runFfmpeg,
+  runFfmpegChecked,
+} from '@ffleet/core';
 
-const exec = promisify(execFile);
+/** Test media and probes run long on a busy machine; none should take minutes. */
+const TOOL_TIMEOUT_MS = 300_000;
 
 export { makeSampleClip } from '../../scripts/lib/sample-clip.ts';
 
@@ -9,7 +17,7 @@ export async function probe(file: string): Promise<{
   duration: number;
   streams: { codec_type: string; codec_name: string; width?: number; height?: number }[];
 }> {
-  const { stdout } = await exec('ffprobe', [
+  const stdout = await ffmpegOutput('ffprobe', [
     '-v',
     'error',
     '-show_entries',
@@ -20,4 +28,88 @@ export async function probe(file: string): Promise<{
   ]);
   const parsed = JSON.parse(stdout) as { format: { duration: string }; streams: never[] };
   return { duration: Number(parsed.format.duration), streams: parsed.streams };
+}
+
+/** ffprobe's view of a file as the pipelines read it (streams, format and the first video stream's packets). */
+export async function analyseFile(file: string): Promise<MediaAnalysis> {
+  const [streams, packets] = await Promise.all([
+    ffmpegOutput('ffprobe', [...PROBE_STREAMS_ARGS, file], { timeoutMs: TOOL_TIMEOUT_MS }),
+    ffmpegOutput('ffprobe', [...PROBE_PACKETS_ARGS, file], { timeoutMs: TOOL_TIMEOUT_MS }),
+  ]);
+  return analyseMedia(streams, packets);
+}
+
+/** Runs ffmpeg quietly with the given arguments (test media from lavfi sources). */
+export async function ffmpeg(args: string[]): Promise<void> {
+  await runFfmpegChecked({
+    binary: 'ffmpeg',
+    argv: ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args],
+    timeoutMs: TOOL_TIMEOUT_MS,
+  });
+}
+
+/** Runs ffmpeg with a complete argv as the worker builds it (progress on stdout is dropped). */
+export async function ffmpegArgv(argv: string[], cwd?: string): Promise<void> {
+  await runFfmpegChecked({
+    binary: 'ffmpeg',
+    argv: ['-loglevel', 'error', ...argv],
+    timeoutMs: TOOL_TIMEOUT_MS,
+    ...(cwd ? { cwd } : {}),
+  });
+}
+
+/** ffprobe's packets of one stream: presentation time, duration, keyframe. */
+export async function packets(
+  file: string,
+  stream: string,
+): Promise<{ pts: number; duration: number; key: boolean }[]> {
+  const stdout = await ffmpegOutput(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      stream,
+      '-show_entries',
+      'packet=pts_time,duration_time,flags',
+      '-of',
+      'csv=p=0',
+      file,
+    ],
+    { timeoutMs: TOOL_TIMEOUT_MS },
+  );
+  return stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [pts, duration, flags] = line.split(',');
+      return { pts: Number(pts), duration: Number(duration), key: (flags ?? '').startsWith('K') };
+    })
+    .sort((a, b) => a.pts - b.pts);
+}
+
+/** Mean PSNR (dB) of `distorted` against `reference`, frame by frame. */
+export async function psnr(reference: string, distorted: string): Promise<number> {
+  const run = await runFfmpeg({
+    binary: 'ffmpeg',
+    argv: [
+      '-hide_banner',
+      '-nostdin',
+      '-i',
+      distorted,
+      '-i',
+      reference,
+      '-lavfi',
+      '[0:v][1:v]psnr',
+      '-f',
+      'null',
+      '-',
+    ],
+    timeoutMs: TOOL_TIMEOUT_MS,
+  });
+  const stderr = run.stderrTail.join('\n');
+  const match = /PSNR .*average:([\d.]+|inf)/.exec(stderr);
+  if (run.exitCode !== 0 || !match) throw new Error(`no PSNR in ffmpeg's output: ${stderr.slice(-300)}`);
+  return match[1] === 'inf' ? 100 : Number(match[1]);
 }

@@ -73,17 +73,6 @@ ffleet.io/pool: {{ .pool }}
 {{- end -}}
 {{- end -}}
 
-{{/* Enabled pools, as a dict of name -> pool, in a stable order when ranged over. */}}
-{{- define "ffleet.enabledPools" -}}
-{{- $out := dict -}}
-{{- range $name, $pool := .Values.pools -}}
-{{- if $pool.enabled -}}
-{{- $_ := set $out $name $pool -}}
-{{- end -}}
-{{- end -}}
-{{- toYaml $out -}}
-{{- end -}}
-
 {{/*
 The pool registry file the gateway and workers read (FFLEET_POOLS_FILE): the enabled pools with the
 registry fields only, in the format of services/core/src/pools/pools.yaml.
@@ -173,6 +162,10 @@ registry fields only, in the format of services/core/src/pools/pools.yaml.
 {{- end }}
 - name: FFLEET_QUALITY_DEFAULT
   value: {{ .Values.fleet.qualityDefault | toString | quote }}
+- name: FFLEET_QUALITY_MODE
+  value: {{ .Values.fleet.qualityMode | quote }}
+- name: FFLEET_QUALITY_SUBSAMPLE
+  value: {{ .Values.fleet.qualitySubsample | toString | quote }}
 {{- with .Values.fleet.s3.endpoint }}
 - name: S3_ENDPOINT
   value: {{ . | quote }}

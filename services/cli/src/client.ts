@@ -1,19 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { QualitySummary } from '@ffleet/core';
-
-/** Where the CLI finds the gateway: --gateway, FFLEET_GATEWAY, or a local fleet's .ffleet/dev.env. */
-export function resolveGateway(flag?: string): string {
-  if (flag) return flag.replace(/\/$/, '');
-  if (process.env.FFLEET_GATEWAY) return process.env.FFLEET_GATEWAY.replace(/\/$/, '');
-  const devEnv = join(process.cwd(), '.ffleet', 'dev.env');
-  if (existsSync(devEnv)) {
-    const match = /^FFLEET_GATEWAY=(.+)$/m.exec(readFileSync(devEnv, 'utf8'));
-    if (match) return match[1]!.trim();
-  }
-  return 'http://127.0.0.1:8080';
-}
-
 export class ApiError extends Error {
   readonly status: number;
   readonly body: unknown;
@@ -30,7 +14,7 @@ export class GatewayClient {
   readonly baseUrl: string;
   readonly #token: string | undefined;
 
-  constructor(baseUrl: string, token = process.env.FFLEET_TOKEN) {
+  constructor(baseUrl: string, token?: string) {
     this.baseUrl = baseUrl;
     this.#token = token;
   }
@@ -49,21 +33,4 @@ export class GatewayClient {
     if (!response.ok) throw new ApiError(response.status, parsed);
     return parsed as T;
   }
-}
-
-export interface JobView {
-  id: string;
-  name: string;
-  pool: string;
-  state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-  progress: { stage: string; percent: number; fps?: number; speed?: number } | null;
-  attempts: { made: number; max: number };
-  createdAt: string;
-  timings: { download: number; ffmpeg: number; upload: number; total: number } | null;
-  outputs: { url: string; bytes: number; files?: { url: string; bytes: number }[] }[] | null;
-  error: { code: string; message: string; stderr?: string[] } | null;
-  quality?: QualitySummary | null;
-  metricsUrl?: string | null;
-  traceId?: string | null;
-  links?: { self: string; events: string; trace?: string };
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
+import { loadOrExit } from '@ffleet/core';
 import { ApiError } from './client.ts';
+import { loadCliConfig } from './config.ts';
 import { buildProgram } from './program.ts';
 
+const config = loadOrExit('ffleet', () => loadCliConfig());
 try {
-  await buildProgram().parseAsync(process.argv);
+  await buildProgram(config).parseAsync(process.argv);
 } catch (error) {
   if (error instanceof ApiError) {
     process.stderr.write(`ffleet: ${error.message}\n`);

@@ -1,12 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { s3SettingsFromEnv } from '@ffleet/core';
+import { JOB_STATES, type JobView } from '@ffleet/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { GatewayClient, type JobView, resolveGateway } from './client.ts';
+import { GatewayClient } from './client.ts';
 import { formatBytes, printJob } from './commands/print.ts';
 import { scalePool } from './commands/scale.ts';
 import { watchJob } from './commands/watch.ts';
+import { type CliConfig, loadCliConfig } from './config.ts';
 import { DIMENSIONS, type Dimension } from './report/aggregate.ts';
 import { runReport } from './report/run.ts';
 
@@ -59,22 +58,6 @@ function parseDimension(value: string, previous: Dimension[] = []): Dimension[] 
   return [...previous, value as Dimension];
 }
 
-/**
- * Where the report reads from: the environment, or, when it names no bucket, the local
- * fleet's .ffleet/dev.env (written by `make dev`).
- */
-function reportEnv(flags: ReportFlags): NodeJS.ProcessEnv {
-  const configured = flags.bucket || process.env.FFLEET_METRICS_BUCKET || process.env.FFLEET_BUCKET;
-  const devEnv = join(process.cwd(), '.ffleet', 'dev.env');
-  if (configured || !existsSync(devEnv)) return process.env;
-  const values: NodeJS.ProcessEnv = {};
-  for (const line of readFileSync(devEnv, 'utf8').split('\n')) {
-    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (match) values[match[1]!] = match[2];
-  }
-  return values;
-}
-
 /** Builds a job spec from a JSON file, flags, or both (flags win). */
 export async function jobFromFlags(flags: SubmitFlags): Promise<Record<string, unknown>> {
   const spec: Record<string, unknown> = flags.file ? JSON.parse(await readFile(flags.file, 'utf8')) : {};
@@ -96,7 +79,7 @@ export async function jobFromFlags(flags: SubmitFlags): Promise<Record<string, u
   return spec;
 }
 
-export function buildProgram(): Command {
+export function buildProgram(config: CliConfig = loadCliConfig()): Command {
   const program = new Command('ffleet')
     .description('Run FFmpeg jobs on an ffleet worker fleet')
     .option(
@@ -104,7 +87,8 @@ export function buildProgram(): Command {
       'gateway URL (default: $FFLEET_GATEWAY, .ffleet/dev.env, http://127.0.0.1:8080)',
     )
     .showHelpAfterError();
-  const client = () => new GatewayClient(resolveGateway(program.opts().gateway));
+  const client = () =>
+    new GatewayClient((program.opts().gateway ?? config.gateway).replace(/\/$/, ''), config.token);
 
   program
     .command('submit')
@@ -160,9 +144,7 @@ export function buildProgram(): Command {
   program
     .command('list')
     .description('list jobs, newest first')
-    .addOption(
-      new Option('-s, --state <state>').choices(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
-    )
+    .addOption(new Option('-s, --state <state>').choices(JOB_STATES))
     .option('-p, --pool <pool>')
     .option('-n, --name <name>')
     .option('-l, --limit <n>', 'how many', '20')
@@ -223,7 +205,7 @@ export function buildProgram(): Command {
     .option('-n, --namespace <namespace>', 'namespace of the release', 'ffleet')
     .option('-r, --release <release>', 'Helm release name', 'ffleet')
     .action(async (pool: string, replicas: string, flags: { namespace: string; release: string }) => {
-      process.stdout.write(`${await scalePool(pool, replicas, flags)}\n`);
+      process.stdout.write(`${await scalePool(pool, replicas, { ...flags, kubectl: config.kubectl })}\n`);
     });
 
   program
@@ -254,12 +236,11 @@ export function buildProgram(): Command {
     .option('--csv <file>', 'also write the tables as CSV')
     .option('--html <file>', 'also write a self-contained HTML page with bar charts')
     .action(async (flags: ReportFlags) => {
-      const env = reportEnv(flags);
-      const bucket = flags.bucket || env.FFLEET_METRICS_BUCKET || env.FFLEET_BUCKET;
-      if (!bucket) throw new Error('no metrics bucket: pass --bucket or set FFLEET_METRICS_BUCKET');
+      const source = flags.bucket ? { bucket: flags.bucket, s3: config.s3 } : config.records;
+      if (!source.bucket) throw new Error('no metrics bucket: pass --bucket or set FFLEET_METRICS_BUCKET');
       await runReport({
-        bucket,
-        s3: s3SettingsFromEnv(env),
+        bucket: source.bucket,
+        s3: source.s3,
         since: flags.since,
         until: flags.until,
         pools: flags.pool,

@@ -1,5 +1,5 @@
+import type { JobView } from '@ffleet/core';
 import { describe, expect, it } from 'vitest';
-import type { JobView } from '../src/client.ts';
 import { printJob } from '../src/commands/print.ts';
 
 const base: JobView = {
@@ -10,9 +10,22 @@ const base: JobView = {
   progress: { stage: 'done', percent: 100 },
   attempts: { made: 1, max: 3 },
   createdAt: '2026-11-22T00:00:00.000Z',
+  startedAt: '2026-11-22T00:00:01.000Z',
+  finishedAt: '2026-11-22T00:00:05.000Z',
   timings: { download: 12, ffmpeg: 3400, upload: 40, total: 3500 },
   outputs: [{ url: 's3://b/out.mp4', bytes: 1_572_864 }],
+  media: { durationSeconds: 10, speed: 3 },
   error: null,
+  quality: null,
+  metricsUrl: null,
+  traceId: null,
+  spec: {
+    name: 'transcode',
+    compute: 'intel',
+    inputs: [{ url: 's3://b/in.mp4' }],
+    outputs: [{ url: 's3://b/out.mp4', options: '-c:v libx264' }],
+  },
+  links: { self: '/v1/jobs/j1', events: '/v1/jobs/j1/events' },
 };
 
 function lines(job: JobView): string[] {
@@ -30,6 +43,8 @@ describe('ffleet get', () => {
         psnr: 41.234,
         ssim: 0.98765,
         vmafUnavailable: 'this ffmpeg has no libvmaf',
+        mode: 'sampled',
+        subsample: 7,
       },
       metricsUrl: 's3://b/metrics/ffqm/year=2026/month=11/day=22/intel_j1.json',
       traceId: 'abc',
@@ -39,7 +54,7 @@ describe('ffleet get', () => {
       'j1  transcode  pool=intel  state=succeeded  attempts=1/3',
       '  output s3://b/out.mp4  1.5 MiB',
       '  time   download 12 ms · ffmpeg 3400 ms · upload 40 ms · total 3500 ms',
-      '  quality PSNR 41.23 dB · SSIM 0.9877 · VMAF unavailable (this ffmpeg has no libvmaf)',
+      '  quality PSNR 41.23 dB · SSIM 0.9877 · VMAF unavailable (this ffmpeg has no libvmaf) · 1 frame in 7',
       '  metrics s3://b/metrics/ffqm/year=2026/month=11/day=22/intel_j1.json',
       '  trace  http://127.0.0.1:16686/trace/abc',
     ]);

@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { S3Store, s3SettingsFromEnv } from '@ffleet/core';
+import { ffmpegOutput, S3Store, s3SettingsFromEnv } from '@ffleet/core';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../../scripts/lib/stack.ts';
@@ -67,11 +66,11 @@ beforeAll(async () => {
     );
   }
   // Quality for jobs 1–5 lives in their ffqm records; job 4's is a real measurement.
-  execFileSync('ffmpeg', [
+  await ffmpegOutput('ffmpeg', [
     ...['-hide_banner', '-nostdin', '-y', '-v', 'error', '-f', 'lavfi'],
     ...['-i', 'testsrc2=size=160x120:rate=10:duration=1', '-c:v', 'ffv1', join(dir, 'ref.mkv')],
   ]);
-  execFileSync('ffmpeg', [
+  await ffmpegOutput('ffmpeg', [
     ...['-hide_banner', '-nostdin', '-y', '-v', 'error', '-i', join(dir, 'ref.mkv')],
     ...['-c:v', 'libx264', '-crf', '30', join(dir, 'out.mp4')],
   ]);
@@ -120,6 +119,21 @@ beforeAll(async () => {
   );
   writeFileSync(join(dir, 'junk.json'), 'not json');
   await store.upload(join(dir, 'junk.json'), metricsObjectUrl(stack.bucket, timingKey('intel', 'junk', at)));
+  // JSON that breaks the record schemas: a timing record with a stage that is not a number, and
+  // a quality record without ffleet's section for the failed job 6 (which keeps its row).
+  await put(timingKey('intel', 'bad', at), {
+    ...timingRecord({
+      jobId: 'bad',
+      pool: 'intel',
+      state: 'succeeded',
+      finishedAt: DAY,
+      stagesMs: { download: 1, ffmpeg: 1, upload: 1, total: 3 },
+      inputBytes: 1,
+      outputBytes: 1,
+    }),
+    stages_ms: { download: 1, ffmpeg: 'slow', upload: 1, total: 3 },
+  });
+  await put(ffqmKey('arm', '6', at), { global: { psnr: { psnr_avg: { average: 99 } } } });
 
   result = await runReport({
     bucket: stack.bucket,
@@ -139,9 +153,20 @@ afterAll(async () => {
 describe('ffleet report over two pools in S3', () => {
   it('reads every record in range, skips what it cannot read, and says so', () => {
     expect(result.jobs).toBe(6);
-    expect(result.skipped).toEqual([
-      { key: 'metrics/timings/year=2024/month=06/day=10/intel_junk.json', reason: expect.any(String) },
-    ]);
+    expect(result.skipped).toHaveLength(3);
+    expect(result.skipped).toEqual(
+      expect.arrayContaining([
+        { key: 'metrics/timings/year=2024/month=06/day=10/intel_junk.json', reason: expect.any(String) },
+        {
+          key: 'metrics/timings/year=2024/month=06/day=10/intel_bad.json',
+          reason: expect.stringMatching(/^not a timing record: \/stages_ms\/ffmpeg/),
+        },
+        {
+          key: 'metrics/ffqm/year=2024/month=06/day=10/arm_6.json',
+          reason: expect.stringMatching(/^not a quality record: /),
+        },
+      ]),
+    );
     const output = printed.join('\n');
     expect(output).toContain('6 jobs from s3://ffleet-metrics/metrics/');
     expect(output).toContain('By pool');
@@ -181,7 +206,8 @@ describe('ffleet report over two pools in S3', () => {
     ]);
   });
 
-  it('renders an HTML page whose charts Chromium draws', async () => {
+  // Starting Chromium alone can take longer than 5 s on a busy machine.
+  it('renders an HTML page whose charts Chromium draws', { timeout: 60_000 }, async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package`).toBe(true);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -67,34 +67,81 @@ describe('summarise', () => {
 });
 
 describe('records from S3 are checked, not trusted', () => {
+  const timing = {
+    version: 1,
+    job_id: '9',
+    pool: 'intel',
+    instance_type: 'c6i.large',
+    attempt: 1,
+    state: 'succeeded',
+    finished_at: '2024-02-29T10:00:00Z',
+    stages_ms: { download: 1500, ffmpeg: 2500, upload: 0, total: 4000 },
+    input_bytes: 10,
+    output_bytes: 5,
+    quality: { psnr: 41.5 },
+  };
+
   it('reads a timing record and its partition day', () => {
     const key = 'metrics/timings/year=2024/month=02/day=29/intel_9.json';
-    const parsed = rowFromTiming(key, {
-      job_id: '9',
-      pool: 'intel',
-      instance_type: 'c6i.large',
-      state: 'succeeded',
-      finished_at: '2024-02-29T10:00:00Z',
-      stages_ms: { download: 1500, ffmpeg: 2500, upload: 'x', total: 4000 },
-      quality: { psnr: 41.5 },
-    });
+    const parsed = rowFromTiming(key, timing);
     expect(parsed).toMatchObject({
       jobName: '(unnamed)',
-      stages: { download: 1.5, ffmpeg: 2.5, total: 4 },
+      stages: { download: 1.5, ffmpeg: 2.5, upload: 0, total: 4 },
       psnr: 41.5,
+      finishedAt: new Date('2024-02-29T10:00:00Z'),
     });
-    expect(parsed.stages.upload).toBeUndefined();
+    expect(parsed.stages.queue).toBeUndefined();
     expect(partitionDay(key)).toEqual(new Date('2024-02-29T00:00:00Z'));
-    expect(() => rowFromTiming(key, { pool: 'intel' })).toThrow('job_id');
-    expect(() => rowFromTiming(key, [1, 2])).toThrow();
   });
 
-  it("takes quality averages from an ffqm record's global block", () => {
-    expect(
-      qualityFromFfqm({
-        global: { psnr: { psnr_avg: { average: 38.2 } }, ssim: { ssim_avg: { average: 0.97 } } },
-      }),
-    ).toEqual({ psnr: 38.2, ssim: 0.97, vmaf: undefined, vmafUnavailable: undefined });
+  it('refuses a timing record that breaks its schema, naming the field', () => {
+    const key = 'metrics/timings/year=2024/month=02/day=29/intel_9.json';
+    expect(() => rowFromTiming(key, { ...timing, job_id: undefined })).toThrow(
+      /not a timing record: \/job_id/,
+    );
+    expect(() => rowFromTiming(key, { ...timing, stages_ms: { ...timing.stages_ms, upload: 'x' } })).toThrow(
+      /\/stages_ms\/upload/,
+    );
+    expect(() => rowFromTiming(key, { ...timing, version: 2 })).toThrow(/\/version/);
+    expect(() => rowFromTiming(key, [1, 2])).toThrow(/not a timing record/);
+  });
+
+  it("takes quality averages from a quality record's global block, and refuses what is not one", () => {
+    const stats = (average: number) => ({ average, median: average, stdev: 0, min: average, max: average });
+    const record = {
+      psnr: [{ n: 1, psnr_avg: 38.2 }],
+      ssim: [{ n: 1, ssim_avg: 0.97 }],
+      global: { psnr: { psnr_avg: stats(38.2) }, ssim: { ssim_avg: stats(0.97) } },
+      input_file_dist: 's3://out/b.mp4',
+      input_file_ref: 's3://in/a.mp4',
+      AWS_BATCH_JOB_ID: '9',
+      AWS_BATCH_JQ_NAME: 'intel',
+      AWS_BATCH_CE_NAME: 'c6i.large',
+      ffleet: {
+        version: 1,
+        job_id: '9',
+        pool: 'intel',
+        created_at: '2024-02-29T10:00:00Z',
+        frames: 1,
+        psnr_ceiling_db: 100,
+        vmaf: { available: false, reason: 'no libvmaf' },
+        mode: 'sampled',
+        subsample: 5,
+        ffmpeg_summary: {},
+        elapsed_ms: 12,
+      },
+    };
+    expect(qualityFromFfqm(record)).toEqual({
+      psnr: 38.2,
+      ssim: 0.97,
+      vmaf: undefined,
+      vmafUnavailable: 'no libvmaf',
+    });
+    // A global block alone (no ffleet section) is not one of ffleet's quality records.
+    expect(() => qualityFromFfqm({ global: record.global })).toThrow(/not a quality record/);
+    expect(() => qualityFromFfqm({ ...record, ffleet: { ...record.ffleet, mode: 'some' } })).toThrow(
+      /\/ffleet\/mode/,
+    );
   });
 });
 

@@ -1,12 +1,33 @@
+import { Type } from '@sinclair/typebox';
+
+/**
+ * What every error ffleet raises on purpose says about itself: a stable `code` (a failed job's
+ * `error.code`) and whether retrying could ever fix it. Errors that do not say (network,
+ * S3 5xx, Redis) are accidents of the moment: `transient`, and retried.
+ */
+export interface SelfDescribingError {
+  readonly code: string;
+  readonly permanent: boolean;
+}
+
+/** The code of an error and whether it is permanent; `transient` and retryable unless it says. */
+export function classifyError(error: unknown): SelfDescribingError {
+  const e = error as Partial<SelfDescribingError> | null | undefined;
+  return typeof e?.permanent === 'boolean' && typeof e.code === 'string'
+    ? { code: e.code, permanent: e.permanent }
+    : { code: 'transient', permanent: false };
+}
+
 /**
  * Errors a caller can cause carry an HTTP status and a stable code, so the gateway can
- * answer `{error, message, details}` and the worker can tell permanent failures from
- * transient ones.
+ * answer `{error, message, details}`. Retrying never fixes them (4xx), unless the status
+ * says the fault is on ffleet's side (5xx).
  */
-export class FfleetError extends Error {
+export class FfleetError extends Error implements SelfDescribingError {
   readonly code: string;
   readonly status: number;
   readonly details: unknown;
+  readonly permanent: boolean;
 
   constructor(code: string, message: string, status = 400, details?: unknown) {
     super(message);
@@ -14,6 +35,7 @@ export class FfleetError extends Error {
     this.code = code;
     this.status = status;
     this.details = details;
+    this.permanent = status < 500;
   }
 }
 
@@ -31,3 +53,15 @@ export class InvalidJobError extends FfleetError {
     this.name = 'InvalidJobError';
   }
 }
+
+/** How every error leaves the gateway, and what the CLI reads from a failed request. */
+export const ErrorBodySchema = Type.Object(
+  {
+    error: Type.String({ description: 'A stable code: invalid_job, unsafe_job, not_found, unauthorized, …' }),
+    message: Type.String({ description: 'What went wrong, for people' }),
+    details: Type.Unknown({
+      description: 'What the code needs to say more (the problems found, what is available)',
+    }),
+  },
+  { description: 'An error' },
+);

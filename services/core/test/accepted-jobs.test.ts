@@ -1,19 +1,16 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptedJobs, type OutputExpectation } from '../../../test/security/accepted.ts';
 import { removeFixtures, writeFixture } from '../../../test/security/fixtures.ts';
-import { runFfmpeg } from '../../worker/src/ffmpeg/run.ts';
 import { buildArgv, outputPath, probeInputArgs, workLayout } from '../src/ffmpeg/command.ts';
 import { checkInputFiles } from '../src/ffmpeg/inputs.ts';
 import { listOutputFiles } from '../src/ffmpeg/outputs.ts';
+import { ffmpegOutput, runFfmpeg } from '../src/ffmpeg/run.ts';
 import { validateJob } from '../src/jobs/validate.ts';
 import { PoolRegistry } from '../src/pools/registry.ts';
 
-const probe = promisify(execFile);
 const bucket = 'media';
 const policy = { allowedBuckets: [bucket] };
 const pools = PoolRegistry.load();
@@ -28,14 +25,14 @@ afterAll(async () => {
   await removeFixtures();
 });
 
-/** Runs ffmpeg with the worker's own runner: argv only, cwd in the work dir, PATH only. */
+/** Runs ffmpeg as the worker does (the one runner): argv only, cwd in the work dir, a clean environment. */
 async function ffmpeg(argv: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
-  const run = await runFfmpeg({ ffmpegPath: 'ffmpeg', argv, cwd, timeoutMs: 120_000 });
+  const run = await runFfmpeg({ binary: 'ffmpeg', argv, cwd, timeoutMs: 120_000 });
   return { code: run.exitCode, stderr: run.stderrTail.join('\n') };
 }
 
 async function streamsAndDuration(path: string): Promise<{ streams: string[]; duration: number }> {
-  const { stdout } = await probe('ffprobe', [
+  const stdout = await ffmpegOutput('ffprobe', [
     '-v',
     'error',
     '-show_entries',
@@ -78,13 +75,13 @@ describe('accepted jobs', () => {
 
       // The worker probes inputs with the same hardening as the job's command.
       for (let i = 0; i < plan.inputs.length; i++) {
-        await probe(
-          'ffprobe',
-          ['-v', 'error', '-show_entries', 'format=duration', ...probeInputArgs(plan, layout, i)],
-          {
-            env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-          },
-        );
+        await ffmpegOutput('ffprobe', [
+          '-v',
+          'error',
+          '-show_entries',
+          'format=duration',
+          ...probeInputArgs(plan, layout, i),
+        ]);
       }
 
       const { code, stderr } = await ffmpeg(buildArgv(plan, layout), layout.workDir);

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpusPolicy, type HostileCase, hostileCorpus } from '../../../test/security/corpus.ts';
-import { runFfmpeg } from '../../worker/src/ffmpeg/run.ts';
 import { FfleetError } from '../src/errors.ts';
 import { buildArgv, workLayout } from '../src/ffmpeg/command.ts';
 import { checkInputFiles } from '../src/ffmpeg/inputs.ts';
 import { listOutputFiles } from '../src/ffmpeg/outputs.ts';
+import { runFfmpeg } from '../src/ffmpeg/run.ts';
 import { validateJob } from '../src/jobs/validate.ts';
 import { PoolRegistry } from '../src/pools/registry.ts';
 
@@ -59,9 +59,9 @@ async function download(c: HostileCase, dir: string) {
   return { plan, layout };
 }
 
-/** Runs ffmpeg with the worker's own runner: argv only, cwd in the work dir, PATH only. */
+/** Runs ffmpeg as the worker does (the one runner): argv only, cwd in the work dir, a clean environment. */
 async function ffmpeg(argv: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
-  const run = await runFfmpeg({ ffmpegPath: 'ffmpeg', argv, cwd, timeoutMs: 30_000 });
+  const run = await runFfmpeg({ binary: 'ffmpeg', argv, cwd, timeoutMs: 30_000 });
   return { code: run.exitCode, stderr: run.stderrTail.join('\n') };
 }
 

@@ -3,7 +3,28 @@ import { lookup } from 'node:dns/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
+import { compileCheck } from '../src/schemas/check.ts';
+import { WebhookBodySchema, webhookPayload } from '../src/webhooks/payload.ts';
 import { checkWebhookUrl, deliverWebhook, isPrivateAddress, signWebhook } from '../src/webhooks/webhook.ts';
+
+/** A failed job's payload, as a worker sends it. */
+const payload = webhookPayload(
+  'j1',
+  {
+    spec: {
+      name: 'clip',
+      compute: 'intel',
+      inputs: [{ url: 's3://in/a.mp4' }],
+      outputs: [{ url: 's3://out/b.mp4' }],
+    },
+    pool: 'intel',
+    submittedAt: 0,
+  },
+  'failed',
+  3,
+  null,
+  { code: 'input_missing', message: 'no such object' },
+);
 
 describe('webhook URLs', () => {
   it('need https, unless a local fleet allows http', () => {
@@ -81,7 +102,7 @@ describe('webhook delivery', () => {
         url: hook.url,
         secret: 'a-long-enough-secret',
         event: 'job.succeeded',
-        payload: { job: { id: 'j1' } },
+        payload,
       },
       local,
     );
@@ -92,20 +113,23 @@ describe('webhook delivery', () => {
     expect(request!.headers['x-ffleet-signature']).toBe(
       signWebhook('a-long-enough-secret', timestamp, request!.body),
     );
-    expect(JSON.parse(request!.body)).toMatchObject({ event: 'job.succeeded', job: { id: 'j1' } });
+    const body: unknown = JSON.parse(request!.body);
+    expect(body).toMatchObject({ event: 'job.succeeded', job: { id: 'j1' } });
+    // What a receiver gets has the documented shape (WebhookBodySchema, in the OpenAPI document).
+    expect(compileCheck(WebhookBodySchema).problems(body)).toEqual([]);
   });
 
   it('retries server errors with backoff, not client errors', async () => {
     let calls = 0;
     const hook = await receiver(() => (++calls < 3 ? 503 : 200));
-    const result = await deliverWebhook({ url: hook.url, event: 'job.failed', payload: {} }, local, {
+    const result = await deliverWebhook({ url: hook.url, event: 'job.failed', payload }, local, {
       backoffMs: 10,
     });
     expect(result).toEqual({ delivered: true, attempts: 3, status: 200 });
     calls = -100;
     const gone = await receiver(() => 410);
     expect(
-      await deliverWebhook({ url: gone.url, event: 'job.failed', payload: {} }, local, { backoffMs: 10 }),
+      await deliverWebhook({ url: gone.url, event: 'job.failed', payload }, local, { backoffMs: 10 }),
     ).toEqual({
       delivered: false,
       attempts: 1,
@@ -115,7 +139,7 @@ describe('webhook delivery', () => {
 
   it('does not follow redirects', async () => {
     const hook = await receiver((request) => (request.url === '/hook' ? 302 : 200));
-    const result = await deliverWebhook({ url: hook.url, event: 'job.failed', payload: {} }, local);
+    const result = await deliverWebhook({ url: hook.url, event: 'job.failed', payload }, local);
     expect(result.delivered).toBe(false);
     expect(hook.received.map((r) => r.url)).toEqual(['/hook']);
   });
@@ -127,7 +151,7 @@ describe('webhook delivery', () => {
     expect(isPrivateAddress(address)).toBe(true);
     const hook = await receiver(() => 200);
     const result = await deliverWebhook(
-      { url: hook.url.replace('127.0.0.1', name), event: 'job.failed', payload: {} },
+      { url: hook.url.replace('127.0.0.1', name), event: 'job.failed', payload },
       { allowHttp: true },
     );
     expect(result.delivered).toBe(false);

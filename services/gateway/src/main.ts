@@ -1,24 +1,24 @@
 #!/usr/bin/env node
-import { createLogger, list, loadFleetConfig, startTelemetry } from '@ffleet/core';
+import { createLogger, loadOrExit, startTelemetry } from '@ffleet/core';
 import { buildGateway } from './app.ts';
+import { loadGatewayConfig } from './config.ts';
 
-const logger = createLogger('ffleet-gateway');
+const config = loadOrExit('ffleet-gateway', () => loadGatewayConfig());
+const logger = createLogger('ffleet-gateway', config.logLevel);
 const telemetry = await startTelemetry({
   service: 'ffleet-gateway',
   onWarning: (message) => logger.warn(message),
 });
 const app = await buildGateway({
-  config: loadFleetConfig(),
-  apiTokens: list(process.env.FFLEET_API_TOKENS),
+  config: config.fleet,
+  apiTokens: config.apiTokens,
   // A submission's request logger carries its trace_id and span_id (plugins/tracing.ts).
-  logger: { level: process.env.LOG_LEVEL ?? 'info', base: { service: 'ffleet-gateway' } },
+  logger: { level: config.logLevel, base: { service: 'ffleet-gateway' } },
   tracer: telemetry.tracer,
-  traceUiUrl: process.env.FFLEET_TRACE_UI_URL || undefined,
+  traceUiUrl: config.traceUiUrl,
 });
-const host = process.env.HOST ?? '127.0.0.1';
-const port = Number(process.env.PORT ?? 8080);
-await app.listen({ host, port });
-logger.info({ host, port, tracing: telemetry.enabled }, 'gateway listening');
+await app.listen({ host: config.host, port: config.port });
+logger.info({ host: config.host, port: config.port, tracing: telemetry.enabled }, 'gateway listening');
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, async () => {

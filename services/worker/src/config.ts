@@ -1,8 +1,94 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type FleetConfig, intFromEnv, loadFleetConfig, type Pool } from '@ffleet/core';
+import {
+  ConfigError,
+  commaList,
+  FLEET_SETTINGS,
+  type FleetConfig,
+  flag,
+  fleetConfigFrom,
+  integer,
+  oneOf,
+  optional,
+  type Pool,
+  readSettings,
+  settings,
+  text,
+} from '@ffleet/core';
+import { DEFAULT_QUALITY_SUBSAMPLE, type QualityMode } from './quality/measure.ts';
 
-/** A worker's settings, from the environment (documented in README, "Configuration"). */
+/** Every variable a worker reads (with the fleet's shared ones); docs/configuration.md is generated from it. */
+export const WorkerSettings = settings({
+  ...FLEET_SETTINGS,
+  POOL: text({
+    description: 'the pool this worker serves (a name in the pool registry)',
+    documentedDefault: 'required',
+  }),
+  FFLEET_CONCURRENCY: optional(
+    integer({ minimum: 1, maximum: 64, description: 'jobs at once', documentedDefault: "the pool's" }),
+  ),
+  FFLEET_WORK_DIR: optional(
+    text({
+      description: 'scratch space (an `emptyDir` in the chart)',
+      documentedDefault: '`$TMPDIR/ffleet-work`',
+    }),
+  ),
+  FFLEET_SHUTDOWN_GRACE_SECONDS: integer({
+    default: 120,
+    description: 'on SIGTERM, the time a running job gets before it goes back to the queue',
+  }),
+  FFLEET_LOCK_DURATION_MS: integer({
+    default: 30_000,
+    minimum: 1000,
+    description: "job lock; a dead worker's job moves on after about this long",
+  }),
+  FFLEET_MAX_OUTPUT_MB: integer({
+    default: 51_200,
+    minimum: 1,
+    description: 'a job writing more is stopped (`output_too_large`)',
+  }),
+  FFMPEG_PATH: text({
+    default: 'ffmpeg',
+    description: "ffmpeg binary (the Xilinx image points at the Video SDK's)",
+  }),
+  FFPROBE_PATH: text({ default: 'ffprobe', description: 'ffprobe binary' }),
+  FFLEET_FFMPEG_ENV: commaList({
+    itemPattern: '^[A-Z_][A-Z0-9_]*$',
+    description:
+      'variables passed to ffmpeg besides `PATH` (vendor SDKs); names with `AWS_`, `SECRET`, `TOKEN`, `PASSWORD` never pass',
+  }),
+  FFLEET_WORKER_PORT: integer({
+    default: 9090,
+    maximum: 65_535,
+    description: '`/healthz` and `/metrics` (0 disables)',
+  }),
+  FFLEET_WORKER_HOST: text({
+    default: '0.0.0.0',
+    description: 'listen address of `/healthz` and `/metrics`',
+  }),
+  FFLEET_QUALITY_DEFAULT: flag({
+    default: true,
+    description: 'measure quality for jobs that do not set `quality`',
+  }),
+  FFLEET_QUALITY_MODE: oneOf(['sampled', 'full'], {
+    default: 'sampled',
+    description: 'how quality is measured for jobs that do not ask: every n-th frame, or every frame',
+  }),
+  FFLEET_QUALITY_SUBSAMPLE: integer({
+    default: DEFAULT_QUALITY_SUBSAMPLE,
+    minimum: 2,
+    maximum: 1000,
+    description: 'in sampled mode, compare every n-th frame of both sides',
+  }),
+  FFLEET_METRICS_BUCKET: optional(
+    text({
+      description: 'where quality and timing records go (`metrics/…`)',
+      documentedDefault: "the bucket of the job's first output",
+    }),
+  ),
+});
+
+/** A worker's settings, read once at start. */
 export interface WorkerConfig {
   fleet: FleetConfig;
   pool: Pool;
@@ -15,42 +101,42 @@ export interface WorkerConfig {
   ffprobePath: string;
   /** Port of /healthz and /metrics; 0 disables the server. */
   httpPort: number;
+  httpHost: string;
+  logLevel: string;
   /** Measure quality for jobs that do not say (a job's `quality` overrides it). */
   qualityDefault: boolean;
+  /** How quality is measured for jobs that do not ask for a mode. */
+  qualityMode: QualityMode;
+  /** In sampled mode, compare every n-th frame of the output. */
+  qualitySubsample: number;
   /** Bucket for quality and timing records; unset: the bucket of the job's first output. */
   metricsBucket?: string;
 }
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const fleet = loadFleetConfig(env);
-  const poolName = env.POOL;
-  if (!poolName)
-    throw new Error(`POOL is required: one of ${fleet.pools.pools.map((p) => p.name).join(', ')}`);
-  const pool = fleet.pools.get(poolName);
+  const values = readSettings(WorkerSettings, env);
+  const fleet = fleetConfigFrom(values);
+  const pool = fleet.pools.get(values.POOL);
   if (!pool)
-    throw new Error(
-      `POOL "${poolName}" is not in the pool registry: ${fleet.pools.pools.map((p) => p.name).join(', ')}`,
-    );
+    throw new ConfigError([
+      `POOL must be one of ${fleet.pools.pools.map((p) => p.name).join(', ')} (the pool registry), got "${values.POOL}"`,
+    ]);
   return {
     fleet,
     pool,
-    concurrency: intFromEnv(env.FFLEET_CONCURRENCY, pool.concurrency) || pool.concurrency,
-    workRoot: env.FFLEET_WORK_DIR || join(tmpdir(), 'ffleet-work'),
-    shutdownGraceMs: intFromEnv(env.FFLEET_SHUTDOWN_GRACE_SECONDS, 120) * 1000,
-    lockDurationMs: intFromEnv(env.FFLEET_LOCK_DURATION_MS, 30_000),
-    maxOutputBytes: intFromEnv(env.FFLEET_MAX_OUTPUT_MB, 50 * 1024) * 1024 * 1024,
-    ffmpegPath: env.FFMPEG_PATH || 'ffmpeg',
-    ffprobePath: env.FFPROBE_PATH || 'ffprobe',
-    httpPort: intFromEnv(env.FFLEET_WORKER_PORT, 9090),
-    qualityDefault: booleanFromEnv(env.FFLEET_QUALITY_DEFAULT, true, 'FFLEET_QUALITY_DEFAULT'),
-    metricsBucket: env.FFLEET_METRICS_BUCKET || undefined,
+    concurrency: values.FFLEET_CONCURRENCY ?? pool.concurrency,
+    workRoot: values.FFLEET_WORK_DIR ?? join(tmpdir(), 'ffleet-work'),
+    shutdownGraceMs: values.FFLEET_SHUTDOWN_GRACE_SECONDS * 1000,
+    lockDurationMs: values.FFLEET_LOCK_DURATION_MS,
+    maxOutputBytes: values.FFLEET_MAX_OUTPUT_MB * 1024 * 1024,
+    ffmpegPath: values.FFMPEG_PATH,
+    ffprobePath: values.FFPROBE_PATH,
+    httpPort: values.FFLEET_WORKER_PORT,
+    httpHost: values.FFLEET_WORKER_HOST,
+    logLevel: values.LOG_LEVEL,
+    qualityDefault: values.FFLEET_QUALITY_DEFAULT,
+    qualityMode: values.FFLEET_QUALITY_MODE,
+    qualitySubsample: values.FFLEET_QUALITY_SUBSAMPLE,
+    metricsBucket: values.FFLEET_METRICS_BUCKET,
   };
-}
-
-function booleanFromEnv(value: string | undefined, fallback: boolean, name: string): boolean {
-  if (value === undefined || value === '') return fallback;
-  const lower = value.trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(lower)) return true;
-  if (['false', '0', 'no', 'off'].includes(lower)) return false;
-  throw new Error(`${name} must be true or false, got "${value}"`);
 }

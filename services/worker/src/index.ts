@@ -1,6 +1,5 @@
-export { loadWorkerConfig, type WorkerConfig } from './config.ts';
+export { loadWorkerConfig, type WorkerConfig, WorkerSettings } from './config.ts';
 export { probeCapabilities, probeDurationSeconds } from './ffmpeg/probe.ts';
-export { runFfmpeg } from './ffmpeg/run.ts';
 export { FleetWorker } from './fleet/fleet-worker.ts';
 export { runJob } from './pipeline/run-job.ts';
 export * from './quality/index.ts';

@@ -5,6 +5,7 @@ import {
   createLogger,
   createMetricsRegistry,
   FileStore,
+  loadOrExit,
   RESOURCE,
   registerWorkerMetrics,
   S3Store,
@@ -15,8 +16,8 @@ import { loadWorkerConfig } from './config.ts';
 import { probeCapabilities } from './ffmpeg/probe.ts';
 import { FleetWorker } from './fleet/fleet-worker.ts';
 
-const config = loadWorkerConfig();
-const logger = createLogger('ffleet-worker', { pool: config.pool.name });
+const config = loadOrExit('ffleet-worker', () => loadWorkerConfig());
+const logger = createLogger('ffleet-worker', config.logLevel, { pool: config.pool.name });
 // Also resolves where this worker runs (instance type, zone, capacity type), which the job
 // records carry whether or not tracing is on.
 const telemetry = await startTelemetry({
@@ -64,6 +65,8 @@ const worker = new FleetWorker(config.fleet.redisUrl, config.fleet.queuePrefix, 
     maxOutputBytes: config.maxOutputBytes,
     tracer: telemetry.tracer,
     qualityDefault: config.qualityDefault,
+    qualityMode: config.qualityMode,
+    qualitySubsample: config.qualitySubsample,
     metricsBucket: config.metricsBucket,
     placement: {
       instanceType: placementOf(RESOURCE.hostType),
@@ -91,7 +94,7 @@ const server = createServer((request, response) => {
   }
   response.writeHead(404).end();
 });
-if (config.httpPort > 0) server.listen(config.httpPort, process.env.FFLEET_WORKER_HOST ?? '0.0.0.0');
+if (config.httpPort > 0) server.listen(config.httpPort, config.httpHost);
 
 await worker.start();
 takingJobs = true;

@@ -7,7 +7,8 @@ import { HARDWARE_ENCODER, probeCapabilities } from '../src/ffmpeg/probe.ts';
 const hasNvidiaGpu = existsSync('/dev/nvidia0');
 const hasRenderNode = existsSync('/dev/dri/renderD128');
 
-describe('the capability probe', () => {
+// Each case starts a dozen ffmpeg processes: on a busy machine that takes more than 5 s.
+describe('the capability probe', { timeout: 30_000 }, () => {
   it('lists software encoders and never claims hardware that does not open here', async () => {
     const caps = await probeCapabilities('ffmpeg', [
       'libx264',

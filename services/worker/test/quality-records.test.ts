@@ -1,7 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileStore, parseStorageUrl } from '@ffleet/core';
+import {
+  compileCheck,
+  FileStore,
+  parseStorageUrl,
+  QualityRecordSchema,
+  TimingRecordSchema,
+} from '@ffleet/core';
 import { describe, expect, it } from 'vitest';
 import { qualityFilterGraph } from '../src/quality/graph.ts';
 import type { QualityMeasurement } from '../src/quality/measure.ts';
@@ -47,12 +53,18 @@ describe('VMAF', () => {
     expect(availabilityFromFilterList(withVmaf).vmaf).toEqual({ available: true });
   });
 
-  it('adds a third branch to the same filter graph', () => {
+  it('adds a third branch to the same filter graph, sampling with its own n_subsample', () => {
     const video = { width: 1920, height: 1080, pixFmt: 'yuv420p' };
     const graph = qualityFilterGraph({ distorted: video, reference: video, vmaf: true, vmafThreads: 4 });
-    expect(graph).toContain('split=3[d0][d1][d2]');
-    expect(graph).toContain('[d2][r2]libvmaf=log_fmt=json:log_path=vmaf.json:n_threads=4');
+    expect(graph).toContain('split=3[r0][r1][r2]');
+    expect(graph).toContain(
+      '[dv][r2]libvmaf=log_fmt=json:log_path=vmaf.json:n_threads=4:n_subsample=1:shortest=1',
+    );
     expect(graph).not.toContain('scale=');
+    // libvmaf's motion feature needs every frame: it samples itself, psnr/ssim get every n-th.
+    const sampled = qualityFilterGraph({ distorted: video, reference: video, vmaf: true, subsample: 7 });
+    expect(sampled).toContain('[dq]framestep=7,split=2[d0][d1]');
+    expect(sampled).toContain(':n_subsample=7:');
     const small = { width: 640, height: 360, pixFmt: 'yuv420p10le' };
     expect(qualityFilterGraph({ distorted: small, reference: video, vmaf: false })).toMatch(
       /^\[0:v:0\]scale=1920:1080:flags=bicubic,format=yuv420p,settb=AVTB,setpts=PTS-STARTPTS,split=2\[d0\]\[d1\];/,
@@ -95,6 +107,8 @@ const measurement: QualityMeasurement = {
   ffmpegSummary: {},
   psnrCeilingDb: 100,
   frames: 1,
+  mode: 'sampled',
+  subsample: 10,
   elapsedMs: 12,
 };
 
@@ -123,11 +137,15 @@ describe('records', () => {
       AWS_BATCH_CE_NAME: 'c6i.large',
       ffleet: {
         job_name: 'clip',
+        mode: 'sampled',
+        subsample: 10,
         vmaf: { available: false, reason: 'no libvmaf' },
         created_at: '2024-01-02T03:04:05.000Z',
       },
     });
     expect(record).not.toHaveProperty('vmaf');
+    // What is written is what readers accept: the record, as JSON, passes its schema in core.
+    expect(compileCheck(QualityRecordSchema).problems(JSON.parse(JSON.stringify(record)))).toEqual([]);
   });
 
   it('time every stage and copy the quality averages', () => {
@@ -154,6 +172,7 @@ describe('records', () => {
       quality: { psnr: 48.1, ssim: 0.99, vmaf_unavailable: 'no libvmaf' },
     });
     expect(record.quality).not.toHaveProperty('vmaf', expect.anything());
+    expect(compileCheck(TimingRecordSchema).problems(JSON.parse(JSON.stringify(record)))).toEqual([]);
   });
 
   it('are written through the job storage', async () => {

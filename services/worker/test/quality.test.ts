@@ -1,9 +1,13 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ffmpegOutput, runFfmpeg } from '@ffleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { measureQuality, type QualityMeasurement } from '../src/quality/measure.ts';
+import {
+  DEFAULT_QUALITY_SUBSAMPLE,
+  measureQuality,
+  type QualityMeasurement,
+} from '../src/quality/measure.ts';
 import { PSNR_CEILING_DB, parseFfmpegSummary, parsePsnrStats, parseSsimStats } from '../src/quality/parse.ts';
 import { probeQualityFilters } from '../src/quality/probe.ts';
 import { seriesStats } from '../src/quality/stats.ts';
@@ -13,11 +17,11 @@ import { seriesStats } from '../src/quality/stats.ts';
 let dir: string;
 const file = (name: string) => join(dir, name);
 const ffmpeg = (...args: string[]) =>
-  execFileSync('ffmpeg', ['-hide_banner', '-nostdin', '-y', '-v', 'error', ...args], { stdio: 'pipe' });
+  ffmpegOutput('ffmpeg', ['-hide_banner', '-nostdin', '-y', '-v', 'error', ...args], { timeoutMs: 60_000 });
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ffleet-quality-'));
-  ffmpeg(
+  await ffmpeg(
     '-f',
     'lavfi',
     '-i',
@@ -28,18 +32,38 @@ beforeAll(() => {
     'yuv420p',
     file('ref.mkv'),
   );
-  ffmpeg('-i', file('ref.mkv'), '-c:v', 'libx264', '-crf', '38', '-preset', 'veryfast', file('dist.mp4'));
-  ffmpeg('-i', file('ref.mkv'), '-vf', 'scale=160:120', '-c:v', 'libx264', '-crf', '23', file('small.mp4'));
+  await ffmpeg(
+    '-i',
+    file('ref.mkv'),
+    '-c:v',
+    'libx264',
+    '-crf',
+    '38',
+    '-preset',
+    'veryfast',
+    file('dist.mp4'),
+  );
+  await ffmpeg(
+    '-i',
+    file('ref.mkv'),
+    '-vf',
+    'scale=160:120',
+    '-c:v',
+    'libx264',
+    '-crf',
+    '23',
+    file('small.mp4'),
+  );
   copyFileSync(file('ref.mkv'), file('same.mkv'));
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** ffmpeg's own psnr and ssim filters, run alone on the same pair, as the yardstick. */
-function ffmpegOwn(distorted: string, reference: string) {
+async function ffmpegOwn(distorted: string, reference: string) {
   const work = mkdtempSync(join(dir, 'own-'));
-  const { stderr, status } = spawnSync(
-    'ffmpeg',
-    [
+  const run = await runFfmpeg({
+    binary: 'ffmpeg',
+    argv: [
       '-hide_banner',
       '-nostdin',
       '-i',
@@ -52,13 +76,14 @@ function ffmpegOwn(distorted: string, reference: string) {
       'null',
       '-',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
-  );
-  expect(status).toBe(0);
+    timeoutMs: 60_000,
+    stderrLines: 40,
+  });
+  expect(run.exitCode).toBe(0);
   return {
     psnrLog: readFileSync(join(work, 'psnr.log'), 'utf8'),
     ssimLog: readFileSync(join(work, 'ssim.log'), 'utf8'),
-    stderr,
+    stderr: run.stderrTail.join('\n'),
   };
 }
 
@@ -72,13 +97,14 @@ describe('measureQuality', () => {
     });
   }, 60_000);
 
-  it("matches ffmpeg's own psnr and ssim filters frame by frame and in its summary", () => {
-    const own = ffmpegOwn(file('dist.mp4'), file('ref.mkv'));
+  it("matches ffmpeg's own psnr and ssim filters frame by frame and in its summary", async () => {
+    const own = await ffmpegOwn(file('dist.mp4'), file('ref.mkv'));
     expect(measured.frames).toBe(50);
     expect(measured.psnr).toEqual(parsePsnrStats(own.psnrLog));
     expect(measured.ssim).toEqual(parseSsimStats(own.ssimLog));
     const summary = parseFfmpegSummary(own.stderr);
     expect(measured.ffmpegSummary).toEqual(summary);
+    expect(measured).toMatchObject({ mode: 'full', subsample: 1 });
     // A strongly compressed clip: clearly lossy, clearly still the same picture.
     expect(summary.psnr!.average).toBeGreaterThan(20);
     expect(summary.psnr!.average).toBeLessThan(40);
@@ -128,7 +154,9 @@ describe('measureQuality', () => {
       distorted: file('same.mkv'),
       workDir: file('q2'),
     });
-    expect(ffmpegOwn(file('same.mkv'), file('ref.mkv')).stderr).toMatch(/PSNR y:inf u:inf v:inf average:inf/);
+    expect((await ffmpegOwn(file('same.mkv'), file('ref.mkv'))).stderr).toMatch(
+      /PSNR y:inf u:inf v:inf average:inf/,
+    );
     expect(same.psnr.every((f) => f.psnr_avg === PSNR_CEILING_DB && f.mse_avg === 0)).toBe(true);
     expect(same.global.psnr.psnr_avg).toEqual({ average: 100, median: 100, stdev: 0, min: 100, max: 100 });
     expect(same.global.ssim.ssim_avg).toEqual({ average: 1, median: 1, stdev: 0, min: 1, max: 1 });
@@ -153,9 +181,87 @@ describe('measureQuality', () => {
   });
 
   it('refuses an output without video as not applicable', async () => {
-    ffmpeg('-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'aac', file('audio.m4a'));
+    await ffmpeg('-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'aac', file('audio.m4a'));
     await expect(
       measureQuality({ reference: file('ref.mkv'), distorted: file('audio.m4a'), workDir: file('q4') }),
     ).rejects.toMatchObject({ name: 'QualityNotApplicableError' });
   });
+});
+
+describe('sampled measurement', () => {
+  // A 4 s clip with motion, encoded as a ladder rung would be: smaller and lossy.
+  let full: QualityMeasurement;
+  let sampled: QualityMeasurement;
+  beforeAll(async () => {
+    await ffmpeg(
+      ...['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=4'],
+      ...['-c:v', 'libx264', '-crf', '18', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', file('motion.mp4')],
+    );
+    await ffmpeg(
+      ...['-i', file('motion.mp4'), '-vf', 'scale=320:180'],
+      ...['-c:v', 'libx264', '-crf', '30', '-preset', 'veryfast', file('rung.mp4')],
+    );
+    const measure = (subsample: number, name: string) =>
+      measureQuality({
+        reference: file('motion.mp4'),
+        distorted: file('rung.mp4'),
+        workDir: file(name),
+        subsample,
+      });
+    full = await measure(1, 'q-full');
+    sampled = await measure(DEFAULT_QUALITY_SUBSAMPLE, 'q-sampled');
+  }, 120_000);
+
+  it('compares every n-th output frame with the same reference frame the full measurement does', () => {
+    const n = DEFAULT_QUALITY_SUBSAMPLE;
+    expect(full).toMatchObject({ mode: 'full', subsample: 1, frames: 100 });
+    expect(sampled).toMatchObject({ mode: 'sampled', subsample: n, frames: Math.ceil(100 / n) });
+    // Frame numbers are the output's own: 1, 1+n, 1+2n…
+    expect(sampled.psnr.map((f) => f.n)).toEqual(Array.from({ length: sampled.frames }, (_, i) => 1 + i * n));
+    expect(sampled.psnr).toEqual(full.psnr.filter((f) => (f.n - 1) % n === 0));
+    expect(sampled.ssim).toEqual(full.ssim.filter((f) => (f.n - 1) % n === 0));
+  });
+
+  it('agrees with the full measurement within 0.5 dB PSNR and 0.005 SSIM', () => {
+    const psnr = (m: QualityMeasurement) => m.global.psnr.psnr_avg!.average;
+    const ssim = (m: QualityMeasurement) => m.global.ssim.ssim_avg!.average;
+    expect(Math.abs(psnr(sampled) - psnr(full))).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(ssim(sampled) - ssim(full))).toBeLessThanOrEqual(0.005);
+    // And it is a real measurement of a lossy rung, not a constant.
+    expect(psnr(full)).toBeGreaterThan(20);
+    expect(psnr(full)).toBeLessThan(45);
+  });
+
+  it('pairs frames by time when the output has another frame rate', async () => {
+    await ffmpeg(
+      ...['-i', file('motion.mp4'), '-r', '10', '-c:v', 'libx264', '-crf', '30', file('ten-fps.mp4')],
+    );
+    const measure = (subsample: number, name: string) =>
+      measureQuality({
+        reference: file('motion.mp4'),
+        distorted: file('ten-fps.mp4'),
+        workDir: file(name),
+        subsample,
+      });
+    const [every, third] = await Promise.all([measure(1, 'q-rate-full'), measure(3, 'q-rate-sampled')]);
+    expect(every.frames).toBe(40);
+    expect(third.frames).toBe(14);
+    // The very pairs of the full measurement. Taking every 3rd frame of each side by index
+    // would pair the output's 0.3 s frame with the reference's 0.24 s one, not its 0.28 s one.
+    expect(third.psnr).toEqual(every.psnr.filter((f) => (f.n - 1) % 3 === 0));
+    expect(third.ssim).toEqual(every.ssim.filter((f) => (f.n - 1) % 3 === 0));
+  }, 60_000);
+
+  it('ends with the shorter video: an output cut short is not compared with the rest of the input', async () => {
+    await ffmpeg(
+      ...['-i', file('motion.mp4'), '-t', '1', '-c:v', 'libx264', '-crf', '30', file('first-second.mp4')],
+    );
+    const cut = await measureQuality({
+      reference: file('motion.mp4'),
+      distorted: file('first-second.mp4'),
+      workDir: file('q-cut'),
+    });
+    expect(cut.frames).toBe(25);
+    expect(cut.global.psnr.psnr_avg!.min).toBeGreaterThan(25);
+  }, 60_000);
 });

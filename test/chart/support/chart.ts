@@ -142,6 +142,8 @@ export const everyOption = {
     allowedBuckets: ['media-in', 'media-out'],
     metricsBucket: 'media-metrics',
     qualityDefault: false,
+    qualityMode: 'full',
+    qualitySubsample: 5,
     s3: { region: 'eu-west-1', endpoint: 'https://s3.eu-west-1.amazonaws.com', forcePathStyle: true },
     extraEnv: [{ name: 'LOG_LEVEL', value: 'debug' }],
   },

@@ -1,4 +1,4 @@
-import type { JobView } from '../client.ts';
+import type { JobView } from '@ffleet/core';
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -39,10 +39,12 @@ export function printJob(
         : q.vmafUnavailable
           ? ` · VMAF unavailable (${q.vmafUnavailable})`
           : '';
-    out(`  quality PSNR ${q.psnr?.toFixed(2)} dB · SSIM ${q.ssim?.toFixed(4)}${vmaf}`);
+    const frames =
+      q.mode === 'sampled' ? ` · 1 frame in ${q.subsample}` : q.mode === 'full' ? ' · every frame' : '';
+    out(`  quality PSNR ${q.psnr?.toFixed(2)} dB · SSIM ${q.ssim?.toFixed(4)}${vmaf}${frames}`);
   } else if (q) out(`  quality ${q.status}${q.reason ? `: ${q.reason}` : ''}`);
   if (job.metricsUrl) out(`  metrics ${job.metricsUrl}`);
-  if (job.links?.trace) out(`  trace  ${job.links.trace}`);
+  if (job.links.trace) out(`  trace  ${job.links.trace}`);
   else if (job.traceId) out(`  trace  ${job.traceId}`);
   if (job.error) {
     out(`  error  ${job.error.code}: ${job.error.message}`);

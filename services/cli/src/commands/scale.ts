@@ -6,7 +6,7 @@ const exec = promisify(execFile);
 export interface ScaleOptions {
   namespace: string;
   release: string;
-  /** kubectl binary: FFLEET_KUBECTL or `kubectl` on PATH. */
+  /** kubectl binary (the CLI passes FFLEET_KUBECTL); default `kubectl` on PATH. */
   kubectl?: string;
 }
 
@@ -35,7 +35,7 @@ export function scaleArgs(pool: string, replicas: string, opts: ScaleOptions): s
 
 /** Runs kubectl scale; fails when no Deployment of that pool exists in the release. */
 export async function scalePool(pool: string, replicas: string, opts: ScaleOptions): Promise<string> {
-  const kubectl = opts.kubectl ?? process.env.FFLEET_KUBECTL ?? 'kubectl';
+  const kubectl = opts.kubectl ?? 'kubectl';
   const { stdout } = await exec(kubectl, scaleArgs(pool, replicas, opts));
   if (!stdout.includes('scaled')) {
     throw new Error(

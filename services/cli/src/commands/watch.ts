@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isFinishedState } from '@ffleet/core';
+import { isFinishedState, type JobView } from '@ffleet/core';
 import cliProgress from 'cli-progress';
-import type { GatewayClient, JobView } from '../client.ts';
+import type { GatewayClient } from '../client.ts';
 import { printJob } from './print.ts';
 
 /** Follows a job until it finishes, with a live progress bar on a terminal. */

@@ -1,8 +1,18 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import {
+  FFQM_PREFIX,
+  isQualityRecord,
+  isTimingRecord,
+  partitionDay,
+  qualityRecordProblems,
+  recordName,
+  type SchemaProblem,
+  TIMINGS_PREFIX,
+  timingRecordProblems,
+} from '@ffleet/core';
 
-/** Where workers write per-job records (see the worker's quality/records.ts for the writer). */
-export const FFQM_PREFIX = 'metrics/ffqm/';
-export const TIMINGS_PREFIX = 'metrics/timings/';
+/** Where workers write per-job records, and their formats: defined once in @ffleet/core. */
+export { FFQM_PREFIX, partitionDay, recordName, TIMINGS_PREFIX };
 
 export const STAGES = ['queue', 'download', 'ffmpeg', 'upload', 'quality', 'total'] as const;
 export type StageName = (typeof STAGES)[number];
@@ -41,13 +51,17 @@ export interface LoadOptions {
 
 export interface LoadResult {
   rows: JobRow[];
-  /** Records that were listed but could not be used, and why. */
+  /**
+   * Records that were listed but could not be used, and why: a timing record that is not one
+   * leaves its job out; a quality record that is not one leaves the job without quality.
+   */
   skipped: { key: string; reason: string }[];
 }
 
 /**
  * Reads every timing record under `metrics/timings/` (within the date range) and joins each
  * with its quality record under `metrics/ffqm/` when the timing record has no quality summary.
+ * Records are data from S3, not trusted code: each is checked against its schema first.
  */
 export async function loadJobRows(options: LoadOptions): Promise<LoadResult> {
   const [timingKeys, ffqmKeys] = await Promise.all([
@@ -65,18 +79,23 @@ export async function loadJobRows(options: LoadOptions): Promise<LoadResult> {
   const ffqmByName = new Map(ffqmKeys.filter(inRange).map((key) => [recordName(key), key]));
   const skipped: LoadResult['skipped'] = [];
   const rows = await mapLimit(timingKeys.filter(inRange), options.concurrency ?? 16, async (key) => {
+    let row: JobRow;
     try {
-      const row = rowFromTiming(key, await getJson(options.client, options.bucket, key));
-      if (options.pools && options.pools.length > 0 && !options.pools.includes(row.pool)) return undefined;
-      const ffqmKey = ffqmByName.get(recordName(key));
-      if (row.psnr === undefined && ffqmKey) {
-        Object.assign(row, qualityFromFfqm(await getJson(options.client, options.bucket, ffqmKey)));
-      }
-      return row;
+      row = rowFromTiming(key, await getJson(options.client, options.bucket, key));
     } catch (error) {
       skipped.push({ key, reason: (error as Error).message });
       return undefined;
     }
+    if (options.pools && options.pools.length > 0 && !options.pools.includes(row.pool)) return undefined;
+    const ffqmKey = ffqmByName.get(recordName(key));
+    if (row.psnr === undefined && ffqmKey) {
+      try {
+        Object.assign(row, qualityFromFfqm(await getJson(options.client, options.bucket, ffqmKey)));
+      } catch (error) {
+        skipped.push({ key: ffqmKey, reason: (error as Error).message });
+      }
+    }
+    return row;
   });
   return { rows: rows.filter((row): row is JobRow => row !== undefined), skipped };
 }
@@ -101,72 +120,47 @@ async function getJson(client: S3Client, bucket: string, key: string): Promise<u
   return JSON.parse(text);
 }
 
-/** `<pool>_<jobId>`: the name a job's timing and quality records share. */
-export function recordName(key: string): string {
-  return (key.split('/').pop() ?? key).replace(/\.json$/, '');
-}
-
-/** The UTC day of a `…/year=YYYY/month=MM/day=DD/…` key. */
-export function partitionDay(key: string): Date | undefined {
-  const m = /year=(\d{4})\/month=(\d{2})\/day=(\d{2})\//.exec(key);
-  return m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
-}
-
 function startOfDay(date: Date): Date {
   return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
 }
 
-const num = (value: unknown): number | undefined =>
-  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-const str = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value : undefined;
+const describe = (problems: SchemaProblem[]) => problems.map((p) => `${p.path} ${p.message}`).join('; ');
 
-/** A timing record, checked field by field: records are data from S3, not trusted code. */
+/** A job attempt from its timing record, once the record is checked against TimingRecordSchema. */
 export function rowFromTiming(key: string, data: unknown): JobRow {
-  if (!data || typeof data !== 'object') throw new Error('not a JSON object');
-  const r = data as Record<string, unknown>;
-  const pool = str(r.pool);
-  const jobId = str(r.job_id);
-  if (!pool || !jobId) throw new Error('timing record has no pool or job_id');
-  const stagesMs = (r.stages_ms && typeof r.stages_ms === 'object' ? r.stages_ms : {}) as Record<
-    string,
-    unknown
-  >;
+  if (!isTimingRecord(data)) throw new Error(`not a timing record: ${describe(timingRecordProblems(data))}`);
   const stages: JobRow['stages'] = {};
   for (const stage of STAGES) {
-    const ms = num(stagesMs[stage]);
-    if (ms !== undefined && ms >= 0) stages[stage] = ms / 1000;
+    const ms = data.stages_ms[stage];
+    if (ms !== undefined) stages[stage] = ms / 1000;
   }
-  if (stages.ffmpeg === undefined) throw new Error('timing record has no ffmpeg stage');
-  const quality = (r.quality && typeof r.quality === 'object' ? r.quality : {}) as Record<string, unknown>;
-  const finished = str(r.finished_at);
   return {
     key,
-    jobId,
-    jobName: str(r.job_name) ?? '(unnamed)',
-    pool,
-    instanceType: str(r.instance_type) ?? 'unknown',
-    state: str(r.state) ?? 'succeeded',
-    finishedAt: finished ? new Date(finished) : undefined,
+    jobId: data.job_id,
+    jobName: data.job_name || '(unnamed)',
+    pool: data.pool,
+    instanceType: data.instance_type || 'unknown',
+    state: data.state,
+    finishedAt: new Date(data.finished_at),
     stages,
-    mediaDurationSeconds: num(r.media_duration_seconds),
-    speed: num(r.speed),
-    psnr: num(quality.psnr),
-    ssim: num(quality.ssim),
-    vmaf: num(quality.vmaf),
-    vmafUnavailable: str(quality.vmaf_unavailable),
+    mediaDurationSeconds: data.media_duration_seconds,
+    speed: data.speed,
+    psnr: data.quality?.psnr,
+    ssim: data.quality?.ssim,
+    vmaf: data.quality?.vmaf,
+    vmafUnavailable: data.quality?.vmaf_unavailable || undefined,
   };
 }
 
-/** Averages from an ffqm record's `global` block (ffleet's or the AWS sample's). */
+/** Averages from a quality record's `global` block, once it is checked against QualityRecordSchema. */
 export function qualityFromFfqm(data: unknown): Pick<JobRow, 'psnr' | 'ssim' | 'vmaf' | 'vmafUnavailable'> {
-  const record = (data ?? {}) as { global?: unknown; ffleet?: { vmaf?: { reason?: unknown } } };
-  const global = (record.global ?? {}) as Record<string, Record<string, { average?: unknown }>>;
+  if (!isQualityRecord(data))
+    throw new Error(`not a quality record: ${describe(qualityRecordProblems(data))}`);
   return {
-    psnr: num(global.psnr?.psnr_avg?.average),
-    ssim: num(global.ssim?.ssim_avg?.average),
-    vmaf: num(global.vmaf?.vmaf?.average),
-    vmafUnavailable: str(record.ffleet?.vmaf?.reason),
+    psnr: data.global.psnr.psnr_avg?.average,
+    ssim: data.global.ssim.ssim_avg?.average,
+    vmaf: data.global.vmaf?.vmaf?.average,
+    vmafUnavailable: data.ffleet.vmaf.available ? undefined : data.ffleet.vmaf.reason,
   };
 }
 

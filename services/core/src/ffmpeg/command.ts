@@ -239,7 +239,12 @@ function inside(workDir: string, path: string): string {
 }
 
 function flatten(options: ParsedOption[]): string[] {
-  return options.flatMap((o) => (o.value === undefined ? [o.token] : [o.token, o.value]));
+  const args: string[] = [];
+  for (const o of options) {
+    args.push(o.token);
+    if (o.value !== undefined) args.push(o.value);
+  }
+  return args;
 }
 
 function lastValue(options: ParsedOption[], name: string): string | undefined {

@@ -18,34 +18,56 @@ export const JSON_LIMITS = {
 
 export type JsonLimits = { [K in keyof typeof JSON_LIMITS]: number };
 
+/** A value still to look at, with the way back to the root for error messages. */
+interface Pending {
+  value: unknown;
+  depth: number;
+  key: string | number;
+  parent: Pending | undefined;
+}
+
+/** The JSON pointer of a pending value, built only when a limit is broken. */
+function pathOf(entry: Pending): string {
+  const keys: (string | number)[] = [];
+  for (let at: Pending | undefined = entry; at?.parent; at = at.parent) keys.push(at.key);
+  return `/${keys.reverse().join('/')}`;
+}
+
 /** Throws InvalidJobError when a parsed body is deeper or larger than the limits. */
 export function checkJsonLimits(body: unknown, limits: JsonLimits = JSON_LIMITS): void {
   let nodes = 0;
   // Iterative walk: a hostile body must not be able to overflow the stack.
-  const pending: { value: unknown; depth: number; path: string }[] = [{ value: body, depth: 1, path: '/' }];
+  const pending: Pending[] = [{ value: body, depth: 1, key: '', parent: undefined }];
   while (pending.length > 0) {
-    const { value, depth, path } = pending.pop()!;
+    const entry = pending.pop()!;
     if (++nodes > limits.nodes) {
       throw new InvalidJobError(`request body has more than ${limits.nodes} values`, { limit: limits.nodes });
     }
+    const { value, depth } = entry;
     if (value === null || typeof value !== 'object') continue;
     if (depth > limits.depth) {
+      const path = pathOf(entry);
       throw new InvalidJobError(`request body is nested deeper than ${limits.depth} levels at ${path}`, {
         limit: limits.depth,
         path,
       });
     }
-    const entries = Array.isArray(value)
-      ? value.map((v, i) => [String(i), v] as const)
-      : Object.entries(value);
-    if (!Array.isArray(value) && entries.length > limits.keys) {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        pending.push({ value: value[i], depth: depth + 1, key: i, parent: entry });
+      }
+      continue;
+    }
+    const keys = Object.keys(value);
+    if (keys.length > limits.keys) {
+      const path = pathOf(entry);
       throw new InvalidJobError(`object at ${path} has more than ${limits.keys} keys`, {
         limit: limits.keys,
         path,
       });
     }
-    for (const [key, child] of entries) {
-      pending.push({ value: child, depth: depth + 1, path: `${path === '/' ? '' : path}/${key}` });
+    for (const key of keys) {
+      pending.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1, key, parent: entry });
     }
   }
 }

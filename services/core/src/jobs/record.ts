@@ -1,85 +1,148 @@
-import type { JobSpec } from './spec.ts';
+import { type Static, Type } from '@sinclair/typebox';
+import { compileCheck } from '../schemas/check.ts';
+import { JobSpecSchema } from './spec.ts';
+
+/**
+ * What a job keeps in BullMQ: the gateway writes its data, the worker its progress, its
+ * result and, on failure, a failure log line. Each crosses Redis, so each has a schema here
+ * and readers check it (`isJobProgress`, `isJobResult`, `readFailureLogLine`).
+ */
 
 /** What the gateway stores in a BullMQ job, and what the worker reads back. */
-export interface JobData {
-  spec: JobSpec;
-  pool: string;
-  submittedAt: number;
+export const JobDataSchema = Type.Object({
+  spec: JobSpecSchema,
+  pool: Type.String(),
+  /** Epoch milliseconds. */
+  submittedAt: Type.Number(),
   /** W3C trace context of the submitting request, so the worker continues its trace. */
-  traceparent?: string;
-}
+  traceparent: Type.Optional(Type.String()),
+});
+export type JobData = Static<typeof JobDataSchema>;
 
-export type Stage = 'queued' | 'download' | 'ffmpeg' | 'upload' | 'quality' | 'done';
+export const StageSchema = Type.Union(
+  [
+    Type.Literal('queued'),
+    Type.Literal('download'),
+    Type.Literal('ffmpeg'),
+    Type.Literal('upload'),
+    Type.Literal('quality'),
+    Type.Literal('done'),
+  ],
+  { description: 'The step a job is in' },
+);
+export type Stage = Static<typeof StageSchema>;
 
 /** Stored with `job.updateProgress`. */
-export interface JobProgress {
-  stage: Stage;
-  percent: number;
-  fps?: number;
-  speed?: number;
-  outTimeSeconds?: number;
-}
+export const JobProgressSchema = Type.Object(
+  {
+    stage: StageSchema,
+    percent: Type.Number({ minimum: 0, maximum: 100, description: 'Of the input duration' }),
+    fps: Type.Optional(Type.Number()),
+    speed: Type.Optional(Type.Number({ description: 'A multiple of real time' })),
+    outTimeSeconds: Type.Optional(Type.Number()),
+  },
+  { description: 'Where a running job is' },
+);
+export type JobProgress = Static<typeof JobProgressSchema>;
 
-export interface OutputResult {
-  url: string;
-  bytes: number;
-  /** For folder outputs: every object uploaded under it. */
-  files?: { url: string; bytes: number }[];
-}
+const UploadedFileSchema = Type.Object({ url: Type.String(), bytes: Type.Integer({ minimum: 0 }) });
+
+export const OutputResultSchema = Type.Object({
+  url: Type.String(),
+  bytes: Type.Integer({ minimum: 0 }),
+  files: Type.Optional(
+    Type.Array(UploadedFileSchema, { description: 'For folder outputs: every object uploaded under it' }),
+  ),
+});
+export type OutputResult = Static<typeof OutputResultSchema>;
 
 /** PSNR/SSIM/VMAF of a job's first output against its first input, or why there are none. */
-export interface QualitySummary {
-  /** `not_applicable`: nothing to compare (no video, a folder output, …); `failed`: measuring broke. Neither fails the job. */
-  status: 'measured' | 'not_applicable' | 'failed';
-  /** Mean per-frame PSNR in dB (capped at 100: identical frames). */
-  psnr?: number;
-  /** Mean per-frame SSIM (1 = identical). */
-  ssim?: number;
-  vmaf?: number;
-  /** Why VMAF was not measured (e.g. this ffmpeg has no libvmaf). */
-  vmafUnavailable?: string;
-  frames?: number;
-  /** Why there is no measurement, for `not_applicable` and `failed`. */
-  reason?: string;
-}
+export const QualitySummarySchema = Type.Object(
+  {
+    status: Type.Union([Type.Literal('measured'), Type.Literal('not_applicable'), Type.Literal('failed')], {
+      description:
+        '`not_applicable`: nothing to compare (no video, a folder output, …); `failed`: measuring broke. Neither fails the job',
+    }),
+    psnr: Type.Optional(
+      Type.Number({ description: 'Mean per-frame PSNR in dB (capped at 100: identical frames)' }),
+    ),
+    ssim: Type.Optional(Type.Number({ description: 'Mean per-frame SSIM (1 = identical)' })),
+    vmaf: Type.Optional(Type.Number()),
+    vmafUnavailable: Type.Optional(Type.String({ description: 'Why VMAF was not measured' })),
+    frames: Type.Optional(Type.Integer({ minimum: 0, description: 'Frames compared' })),
+    mode: Type.Optional(
+      Type.Union([Type.Literal('sampled'), Type.Literal('full')], {
+        description: '`sampled`: every `subsample`-th output frame was compared; `full`: every frame',
+      }),
+    ),
+    subsample: Type.Optional(Type.Integer({ minimum: 1 })),
+    reason: Type.Optional(Type.String({ description: 'Why there is no measurement' })),
+  },
+  { description: 'Mean PSNR, SSIM and VMAF of the first output against the first input' },
+);
+export type QualitySummary = Static<typeof QualitySummarySchema>;
+
+/** Milliseconds per stage; `queue` is submission to start, `quality` the quality measurement. */
+export const JobTimingsSchema = Type.Object(
+  {
+    download: Type.Number(),
+    ffmpeg: Type.Number(),
+    upload: Type.Number(),
+    total: Type.Number(),
+    queue: Type.Optional(Type.Number()),
+    quality: Type.Optional(Type.Number()),
+  },
+  { description: 'Milliseconds per stage; `queue` is submission to start, `total` start to finish' },
+);
+export type JobTimings = Static<typeof JobTimingsSchema>;
 
 /** The worker's return value, stored as the BullMQ job's return value. */
-export interface JobResult {
-  outputs: OutputResult[];
-  /** Milliseconds per stage; `queue` is submission to start, `quality` the quality measurement. */
-  timings: {
-    download: number;
-    ffmpeg: number;
-    upload: number;
-    total: number;
-    queue?: number;
-    quality?: number;
-  };
-  inputBytes: number;
-  mediaDurationSeconds?: number;
-  speed?: number;
-  worker: string;
+export const JobResultSchema = Type.Object({
+  outputs: Type.Array(OutputResultSchema),
+  timings: JobTimingsSchema,
+  inputBytes: Type.Integer({ minimum: 0 }),
+  mediaDurationSeconds: Type.Optional(Type.Number()),
+  speed: Type.Optional(Type.Number()),
+  worker: Type.String(),
   /** Present when quality was asked for (by the job or the fleet default). */
-  quality?: QualitySummary;
+  quality: Type.Optional(QualitySummarySchema),
   /** The quality record (ffqm JSON) in the metrics bucket. */
-  metricsUrl?: string;
+  metricsUrl: Type.Optional(Type.String()),
   /** The timing record in the metrics bucket. */
-  timingsUrl?: string;
-}
+  timingsUrl: Type.Optional(Type.String()),
+});
+export type JobResult = Static<typeof JobResultSchema>;
 
 /** Details of a failure, logged to the job (BullMQ keeps only a message as failedReason). */
-export interface JobFailure {
-  code: string;
-  message: string;
-  stderr?: string[];
-  exitCode?: number | null;
-}
+export const JobFailureSchema = Type.Object(
+  {
+    code: Type.String({ description: 'input_missing, storage_access, ffmpeg_failed, timeout, cancelled, …' }),
+    message: Type.String(),
+    stderr: Type.Optional(Type.Array(Type.String(), { description: "ffmpeg's last stderr lines" })),
+    exitCode: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+  },
+  { description: 'Why a job failed or was cancelled' },
+);
+export type JobFailure = Static<typeof JobFailureSchema>;
 
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+const progressCheck = compileCheck(JobProgressSchema);
+const resultCheck = compileCheck(JobResultSchema);
+const failureCheck = compileCheck(JobFailureSchema);
 
-/** Whether a job in this state will not change any more. */
-export function isFinishedState(state: string): boolean {
-  return state === 'succeeded' || state === 'failed' || state === 'cancelled';
+/** Whether a BullMQ job's progress is ffleet's progress (a job may also report a bare number). */
+export const isJobProgress = (value: unknown): value is JobProgress => progressCheck.is(value);
+/** Whether a BullMQ job's return value is a worker's JobResult. */
+export const isJobResult = (value: unknown): value is JobResult => resultCheck.is(value);
+
+/** The JobFailure of a job log line written by the worker, if the line is one. */
+export function readFailureLogLine(line: string): JobFailure | undefined {
+  if (!line.startsWith(FAILURE_LOG_PREFIX)) return undefined;
+  try {
+    const failure: unknown = JSON.parse(line.slice(FAILURE_LOG_PREFIX.length));
+    return failureCheck.is(failure) ? failure : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Redis keys ffleet uses beside BullMQ's own. */

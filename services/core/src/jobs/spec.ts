@@ -11,6 +11,9 @@ export const LIMITS = {
   attempts: 10,
 } as const;
 
+export const DEFAULT_TIMEOUT_SECONDS = 3600;
+export const DEFAULT_ATTEMPTS = 3;
+
 const Options = Type.String({
   maxLength: LIMITS.optionsLength,
   description: 'FFmpeg options, tokenized with shell-like quoting (never run by a shell)',
@@ -68,7 +71,26 @@ export const JobSpecSchema = Type.Object(
     inputs: Type.Array(JobInputSchema, { minItems: 1, maxItems: LIMITS.inputs }),
     outputs: Type.Array(JobOutputSchema, { minItems: 1, maxItems: LIMITS.outputs }),
     quality: Type.Optional(
-      Type.Boolean({ description: 'PSNR/SSIM/VMAF of the first output against the first input' }),
+      Type.Union(
+        [
+          Type.Boolean(),
+          Type.Object(
+            {
+              mode: Type.Optional(
+                Type.Union([Type.Literal('sampled'), Type.Literal('full')], {
+                  description:
+                    "sampled: every n-th frame (the fleet sets n); full: every frame. Default: the fleet's",
+                }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        ],
+        {
+          description:
+            'PSNR/SSIM/VMAF of the first output against the first input: true, false, or {"mode": "full"}',
+        },
+      ),
     ),
     priority: Type.Optional(
       Type.Integer({
@@ -78,10 +100,21 @@ export const JobSpecSchema = Type.Object(
           '1 is the most urgent, 1000 the least; unset is 500. Equal priorities run in submission order',
       }),
     ),
+    // Defaults are stated in words, not as `default`: a job is shown back as it was submitted.
     timeoutSeconds: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: LIMITS.timeoutSeconds, default: 3600 }),
+      Type.Integer({
+        minimum: 1,
+        maximum: LIMITS.timeoutSeconds,
+        description: `Wall-clock limit for ffmpeg; unset is ${DEFAULT_TIMEOUT_SECONDS}`,
+      }),
     ),
-    attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.attempts, default: 3 })),
+    attempts: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: LIMITS.attempts,
+        description: `Tries for transient failures, with exponential backoff; unset is ${DEFAULT_ATTEMPTS}`,
+      }),
+    ),
     webhook: Type.Optional(
       Type.Object(
         {
@@ -101,6 +134,24 @@ export const JobSpecSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    split: Type.Optional(
+      Type.Object(
+        {
+          segmentSeconds: Type.Number({
+            minimum: 2,
+            maximum: 600,
+            description:
+              'Target chunk length: the video is cut at the keyframes nearest to each multiple of it, ' +
+              'chunks are encoded on many workers at once, audio once, then joined',
+          }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Encode the video in chunks across the pool (one input, one file output); see docs/pipelines.md',
+        },
+      ),
+    ),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),
   },
   { additionalProperties: false },
@@ -110,8 +161,6 @@ export type JobSpec = Static<typeof JobSpecSchema>;
 export type JobInput = Static<typeof JobInputSchema>;
 export type JobOutput = Static<typeof JobOutputSchema>;
 
-export const DEFAULT_TIMEOUT_SECONDS = 3600;
-export const DEFAULT_ATTEMPTS = 3;
 /**
  * Every job is queued with a priority: BullMQ runs jobs without one before all prioritized
  * jobs, which would make an explicit priority mean "later".

@@ -1,12 +1,13 @@
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { InvalidJobError } from '../errors.ts';
 import { type CommandPlan, planCommand } from '../ffmpeg/command.ts';
+import { splitOptions } from '../pipelines/split-rules.ts';
 import type { Pool, PoolRegistry } from '../pools/registry.ts';
+import { compileCheck } from '../schemas/check.ts';
 import type { UrlPolicy } from '../storage/url.ts';
 import { checkWebhookUrl } from '../webhooks/webhook.ts';
 import { type JobSpec, JobSpecSchema } from './spec.ts';
 
-const checkSpec = TypeCompiler.Compile(JobSpecSchema);
+const specCheck = compileCheck(JobSpecSchema);
 
 export interface ValidatedJob {
   spec: JobSpec;
@@ -19,15 +20,14 @@ export interface ValidatedJob {
  * the schema, the pool routing, and the command model. Throws a 400-class FfleetError.
  */
 export function validateJob(body: unknown, pools: PoolRegistry, policy: UrlPolicy): ValidatedJob {
-  if (!checkSpec.Check(body)) {
-    const errors = [...checkSpec.Errors(body)]
-      .slice(0, 10)
-      .map((e) => ({ path: e.path || '/', message: e.message }));
+  if (!specCheck.is(body)) {
+    const errors = specCheck.problems(body);
     throw new InvalidJobError(`job spec is invalid: ${errors[0]?.path} ${errors[0]?.message}`, { errors });
   }
-  const spec = body as JobSpec;
+  const spec = body;
   const pool = pools.route(spec.compute, spec.instanceType);
   const plan = planCommand(spec, policy);
+  if (spec.split) splitOptions(plan);
   if (spec.webhook) checkWebhookUrl(spec.webhook.url, policy.webhooks);
   return { spec, pool, plan };
 }

@@ -57,7 +57,7 @@ export class PoolRegistry {
     return new PoolRegistry(Object.entries(data.pools).map(([name, pool]) => ({ name, ...pool })));
   }
 
-  static load(file = process.env.FFLEET_POOLS_FILE ?? DEFAULT_POOLS_FILE): PoolRegistry {
+  static load(file = DEFAULT_POOLS_FILE): PoolRegistry {
     return PoolRegistry.fromYaml(readFileSync(file, 'utf8'), file);
   }
 

@@ -20,17 +20,6 @@ export interface S3Settings {
   partSize: number;
 }
 
-export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Settings {
-  return {
-    endpoint: env.S3_ENDPOINT || undefined,
-    region: env.AWS_REGION || env.S3_REGION || 'us-east-1',
-    forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true' || Boolean(env.S3_ENDPOINT),
-    accessKeyId: env.AWS_ACCESS_KEY_ID || undefined,
-    secretAccessKey: env.AWS_SECRET_ACCESS_KEY || undefined,
-    partSize: Number(env.S3_PART_SIZE_MB || 8) * 1024 * 1024,
-  };
-}
-
 export function createS3Client(settings: S3Settings): S3Client {
   const config: S3ClientConfig = {
     region: settings.region,

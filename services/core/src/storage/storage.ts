@@ -1,3 +1,4 @@
+import type { SelfDescribingError } from '../errors.ts';
 import type { StorageUrl } from './url.ts';
 
 /** Where a job's inputs come from and its outputs go. */
@@ -9,7 +10,9 @@ export interface ObjectStore {
 }
 
 /** The object a job names does not exist: permanent, never retried. */
-export class InputMissingError extends Error {
+export class InputMissingError extends Error implements SelfDescribingError {
+  readonly code = 'input_missing';
+  readonly permanent = true;
   readonly url: string;
   constructor(url: string, cause?: unknown) {
     super(`input not found: ${url}`, { cause });
@@ -19,7 +22,9 @@ export class InputMissingError extends Error {
 }
 
 /** Storage refused access (wrong bucket, credentials): permanent. */
-export class StorageAccessError extends Error {
+export class StorageAccessError extends Error implements SelfDescribingError {
+  readonly code = 'storage_access';
+  readonly permanent = true;
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
     this.name = 'StorageAccessError';

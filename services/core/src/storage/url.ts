@@ -38,6 +38,8 @@ const SLASH_OR_DOT_LOOKALIKES: Record<string, string> = {
   '\u00b7': '.', // middle dot
   '\u2219': '.', // bullet operator
 };
+// Every look-alike above is outside ASCII, and NFKC leaves ASCII as it is.
+const NON_ASCII = /[^\u0000-\u007f]/;
 
 export function parseStorageUrl(raw: string, policy: UrlPolicy = {}): StorageUrl {
   if (typeof raw !== 'string' || raw.length === 0) throw new InvalidJobError('URL is empty');
@@ -96,6 +98,8 @@ function checkKey(key: string, raw: string): string {
     if (segment === '' || segment === '.' || segment === '..') {
       throw new UnsafeJobError(`object key has a "${segment || '//'}" path segment`, { url: raw });
     }
+    // A plain ASCII segment reads as it is written: nothing to fold.
+    if (!NON_ASCII.test(segment)) continue;
     const folded = [...segment.normalize('NFKC')].map((c) => SLASH_OR_DOT_LOOKALIKES[c] ?? c).join('');
     if (folded === '.' || folded === '..' || folded.includes('/') || folded.includes('\\')) {
       throw new UnsafeJobError(

@@ -1,23 +1,56 @@
-import type { JobData, JobFailure, JobResult, JobState } from '../jobs/record.ts';
-import type { JobSpec } from '../jobs/spec.ts';
-import type { WebhookEvent } from './webhook.ts';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import {
+  type JobData,
+  type JobFailure,
+  JobFailureSchema,
+  type JobResult,
+  JobTimingsSchema,
+  OutputResultSchema,
+  QualitySummarySchema,
+} from '../jobs/record.ts';
+import { type JobState, JobStateSchema } from '../jobs/state.ts';
+
+export const WebhookEventSchema = Type.Union(
+  [Type.Literal('job.succeeded'), Type.Literal('job.failed'), Type.Literal('job.cancelled')],
+  { description: 'What happened: a job succeeded, failed after its last attempt, or was cancelled' },
+);
+export type WebhookEvent = Static<typeof WebhookEventSchema>;
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /** What a webhook receiver gets about a finished job (the same fields as GET /v1/jobs/:id). */
-export interface WebhookJobPayload {
-  job: {
-    id: string;
-    name: string;
-    pool: string;
-    state: JobState;
-    attempts: number;
-    outputs: JobResult['outputs'] | null;
-    timings: JobResult['timings'] | null;
-    quality: JobResult['quality'] | null;
-    metricsUrl: string | null;
-    error: JobFailure | null;
-    links: { self: string };
-  };
-}
+export const WebhookJobPayloadSchema = Type.Object({
+  job: Type.Object({
+    id: Type.String(),
+    name: Type.String(),
+    pool: Type.String(),
+    state: JobStateSchema,
+    attempts: Type.Integer({ minimum: 0, description: 'Attempts made' }),
+    outputs: Nullable(Type.Array(OutputResultSchema)),
+    timings: Nullable(JobTimingsSchema),
+    quality: Nullable(QualitySummarySchema),
+    metricsUrl: Nullable(Type.String()),
+    error: Nullable(JobFailureSchema),
+    links: Type.Object({ self: Type.String() }),
+  }),
+});
+export type WebhookJobPayload = Static<typeof WebhookJobPayloadSchema>;
+
+/**
+ * The JSON body of a webhook request: the event, when it was sent, and the job. Signed with
+ * the job's secret (`X-Ffleet-Signature`, see webhook.ts).
+ */
+export const WebhookBodySchema = Type.Composite(
+  [
+    Type.Object({
+      event: WebhookEventSchema,
+      sentAt: Type.String({ description: 'ISO 8601 time, UTC' }),
+    }),
+    WebhookJobPayloadSchema,
+  ],
+  { description: "A finished job's webhook" },
+);
+export type WebhookBody = Static<typeof WebhookBodySchema>;
 
 export function webhookEventFor(state: JobState): WebhookEvent | undefined {
   if (state === 'succeeded') return 'job.succeeded';
@@ -49,9 +82,4 @@ export function webhookPayload(
       links: { self: `/v1/jobs/${id}` },
     },
   };
-}
-
-/** A job's spec as shown back to callers: the webhook secret is never returned. */
-export function redactSpec(spec: JobSpec): JobSpec {
-  return spec.webhook?.secret ? { ...spec, webhook: { ...spec.webhook, secret: '[redacted]' } } : spec;
 }

@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP } from 'node:net';
 import { UnsafeJobError } from '../errors.ts';
+import type { WebhookBody, WebhookEvent, WebhookJobPayload } from './payload.ts';
 
 /**
  * Job webhooks: when a job finishes, ffleet POSTs its outcome to the job's `webhook.url`,
@@ -18,8 +19,6 @@ export interface WebhookPolicy {
   /** Accept loopback, private and link-local addresses (local fleets and tests only). */
   allowPrivate?: boolean;
 }
-
-export type WebhookEvent = 'job.succeeded' | 'job.failed' | 'job.cancelled';
 
 const PRIVATE = new BlockList();
 for (const [net, bits] of [
@@ -94,7 +93,7 @@ export interface WebhookDelivery {
   url: string;
   secret?: string;
   event: WebhookEvent;
-  payload: unknown;
+  payload: WebhookJobPayload;
 }
 
 export interface DeliveryResult {
@@ -114,11 +113,12 @@ export async function deliverWebhook(
   options: { attempts?: number; timeoutMs?: number; backoffMs?: number } = {},
 ): Promise<DeliveryResult> {
   const url = checkWebhookUrl(delivery.url, policy);
-  const body = JSON.stringify({
+  const message: WebhookBody = {
     event: delivery.event,
     sentAt: new Date().toISOString(),
-    ...(delivery.payload as object),
-  });
+    ...delivery.payload,
+  };
+  const body = JSON.stringify(message);
   const attempts = options.attempts ?? 3;
   let last: DeliveryResult = { delivered: false, attempts: 0 };
   for (let attempt = 1; attempt <= attempts; attempt++) {

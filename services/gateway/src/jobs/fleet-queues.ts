@@ -5,20 +5,23 @@ import {
   DEFAULT_PRIORITY,
   deliverWebhook,
   FfleetError,
+  isJobView,
   type JobData,
-  type JobResult,
+  type JobLinks,
   type JobSpec,
+  type JobState,
+  type JobView,
   keys,
   type Pool,
   type PoolRegistry,
   type WebhookPolicy,
   webhookPayload,
 } from '@ffleet/core';
-import { type Job, type JobType, Queue } from 'bullmq';
+import { type Job, type JobsOptions, type JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type JobLinks, type JobView, jobLinks, stateOf, toJobView } from './view.ts';
+import { jobLinks, stateOf, toJobView } from './view.ts';
 
-const STATE_TYPES: Record<string, JobType[]> = {
+const STATE_TYPES: Record<JobState, JobType[]> = {
   queued: ['waiting', 'prioritized', 'delayed'],
   running: ['active'],
   succeeded: ['completed'],
@@ -28,6 +31,7 @@ const STATE_TYPES: Record<string, JobType[]> = {
 const LOG_LINES = 50;
 const CANCELLED_TTL_SECONDS = 7 * 24 * 3600;
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+const STARTING_TIMEOUT_MS = 2000;
 
 export interface PoolStatus {
   name: string;
@@ -59,9 +63,24 @@ export interface WorkerInfo {
   startedAt: string;
 }
 
-/** The gateway's side of the per-pool BullMQ queues: enqueue, look up, list, cancel. */
+/** How a job is queued: its id, retries with backoff, priority, and how long BullMQ keeps it. */
+export function jobOptions(id: string, spec: Pick<JobSpec, 'attempts' | 'priority'>): JobsOptions {
+  return {
+    jobId: id,
+    attempts: spec.attempts ?? DEFAULT_ATTEMPTS,
+    backoff: { type: 'exponential', delay: 2000 },
+    priority: spec.priority ?? DEFAULT_PRIORITY,
+    removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 14 * 24 * 3600, count: 10_000 },
+  };
+}
+
+/**
+ * The gateway's side of the per-pool BullMQ queues: enqueue, look up, list, cancel. What
+ * workers store in a job (its result) is untrusted here: views check it against its schema.
+ */
 export class FleetQueues {
-  readonly #queues = new Map<string, Queue<JobData, JobResult>>();
+  readonly #queues = new Map<string, Queue<JobData, unknown>>();
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #pools: PoolRegistry;
@@ -81,11 +100,11 @@ export class FleetQueues {
     this.#prefix = prefix;
     this.#traceUiUrl = options.traceUiUrl;
     for (const pool of pools.pools) {
-      this.#queues.set(pool.name, new Queue<JobData, JobResult>(pool.queue, { connection: redis, prefix }));
+      this.#queues.set(pool.name, new Queue<JobData, unknown>(pool.queue, { connection: redis, prefix }));
     }
   }
 
-  queue(pool: string): Queue<JobData, JobResult> {
+  queue(pool: string): Queue<JobData, unknown> {
     const queue = this.#queues.get(pool);
     if (!queue) throw new Error(`no queue for pool ${pool}`);
     return queue;
@@ -108,32 +127,25 @@ export class FleetQueues {
     }
     const data: JobData = { spec, pool: pool.name, submittedAt: Date.now() };
     if (traceparent) data.traceparent = traceparent;
-    await this.queue(pool.name).add(spec.name, data, {
-      jobId: id,
-      attempts: spec.attempts ?? DEFAULT_ATTEMPTS,
-      backoff: { type: 'exponential', delay: 2000 },
-      priority: spec.priority ?? DEFAULT_PRIORITY,
-      removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 14 * 24 * 3600, count: 10_000 },
-    });
+    await this.queue(pool.name).add(spec.name, data, jobOptions(id, spec));
     return { id, created: true };
   }
 
-  async find(id: string): Promise<Job<JobData, JobResult> | undefined> {
+  async find(id: string): Promise<Job<JobData, unknown> | undefined> {
     const found = await Promise.all([...this.#queues.values()].map((q) => q.getJob(id)));
-    return found.find((job): job is Job<JobData, JobResult> => Boolean(job));
+    return found.find((job): job is Job<JobData, unknown> => Boolean(job));
   }
 
   async view(id: string): Promise<JobView | undefined> {
     const job = await this.find(id);
     if (!job) {
       const tombstone = await this.#redis.get(keys.cancelMarker(this.#prefix, id));
-      return tombstone && tombstone !== '1' ? (JSON.parse(tombstone) as JobView) : undefined;
+      return tombstone && tombstone !== '1' ? readTombstone(tombstone) : undefined;
     }
     return this.#toView(job);
   }
 
-  async #toView(fetched: Job<JobData, JobResult>): Promise<JobView> {
+  async #toView(fetched: Job<JobData, unknown>): Promise<JobView> {
     const state = await fetched.getState();
     // The job may have finished between reading it and reading its state: a finished job's
     // data is final, so read it again to report the state and data of the same moment.
@@ -146,10 +158,10 @@ export class FleetQueues {
     return toJobView(job, state, logs, this.#traceUiUrl);
   }
 
-  async list(filter: { state?: string; pool?: string; name?: string; limit: number }): Promise<JobView[]> {
+  async list(filter: { state?: JobState; pool?: string; name?: string; limit: number }): Promise<JobView[]> {
     const pools = filter.pool ? [filter.pool] : [...this.#queues.keys()];
     const types = filter.state
-      ? STATE_TYPES[filter.state]!
+      ? STATE_TYPES[filter.state]
       : (['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as JobType[]);
     const views: JobView[] = [];
     for (const pool of pools) {
@@ -270,6 +282,32 @@ export class FleetQueues {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+    const queues = [...this.#queues.values()];
+    // A queue still starting has its Redis checks in flight on the shared connection, and BullMQ
+    // leaves their rejection unhandled if that connection closes under them: let them finish
+    // (or give up on a Redis that is down).
+    await Promise.all(
+      queues.map((q) => withTimeout(q.waitUntilReady(), STARTING_TIMEOUT_MS).catch(() => {})),
+    );
+    await Promise.all(queues.map((q) => q.close()));
   }
+}
+
+/** A cancelled job's stored view; anything else under its key is not one. */
+function readTombstone(text: string): JobView | undefined {
+  try {
+    const view: unknown = JSON.parse(text);
+    return isJobView(view) ? view : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `promise`, or a rejection after `ms` (the timer does not keep the process alive). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    timer.unref();
+    promise.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
 }

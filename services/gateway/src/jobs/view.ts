@@ -1,48 +1,17 @@
 import {
   CANCELLED_REASON,
-  FAILURE_LOG_PREFIX,
+  isJobProgress,
+  isJobResult,
   type JobData,
   type JobFailure,
-  type JobProgress,
-  type JobResult,
+  type JobLinks,
   type JobState,
-  type QualitySummary,
+  type JobView,
+  readFailureLogLine,
   redactSpec,
   traceIdOf,
 } from '@ffleet/core';
 import type { JobState as BullState, Job } from 'bullmq';
-
-/** What `GET /v1/jobs/:id` returns. */
-export interface JobView {
-  id: string;
-  name: string;
-  pool: string;
-  state: JobState;
-  progress: JobProgress | null;
-  attempts: { made: number; max: number };
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  timings: JobResult['timings'] | null;
-  outputs: JobResult['outputs'] | null;
-  media: { durationSeconds: number | null; speed: number | null } | null;
-  error: JobFailure | null;
-  /** PSNR/SSIM/VMAF summary when quality was asked for, or why it was not measured. */
-  quality: QualitySummary | null;
-  /** The job's quality record (ffqm JSON) in the metrics bucket. */
-  metricsUrl: string | null;
-  /** The job's trace (W3C trace id), to look up in Jaeger or Tempo. */
-  traceId: string | null;
-  spec: JobData['spec'];
-  links: JobLinks;
-}
-
-export interface JobLinks {
-  self: string;
-  events: string;
-  /** The trace in the tracing UI, when the gateway knows its address (FFLEET_TRACE_UI_URL). */
-  trace?: string;
-}
 
 export function stateOf(bullState: BullState | 'unknown', failedReason?: string): JobState {
   switch (bullState) {
@@ -64,23 +33,30 @@ export function jobLinks(id: string, traceId?: string, traceUiUrl?: string): Job
   return links;
 }
 
+/**
+ * The API's view of a BullMQ job. What the worker stored (progress, result, failure log) is
+ * checked against its schema: anything else is shown as unknown rather than passed on.
+ */
 export function toJobView(
-  job: Job<JobData, JobResult>,
+  job: Job<JobData, unknown>,
   bullState: BullState | 'unknown',
   logs: string[] = [],
   traceUiUrl?: string,
 ): JobView {
   const state = stateOf(bullState, job.failedReason);
   const traceId = traceIdOf(job.data.traceparent) ?? null;
-  const result = state === 'succeeded' ? job.returnvalue : null;
-  const progress =
-    typeof job.progress === 'object' && job.progress !== null ? (job.progress as JobProgress) : null;
+  const result = state === 'succeeded' && isJobResult(job.returnvalue) ? job.returnvalue : null;
   return {
     id: job.id!,
     name: job.data.spec.name,
     pool: job.data.pool,
     state,
-    progress: state === 'succeeded' ? { stage: 'done', percent: 100 } : progress,
+    progress:
+      state === 'succeeded'
+        ? { stage: 'done', percent: 100 }
+        : isJobProgress(job.progress)
+          ? job.progress
+          : null,
     attempts: { made: job.attemptsMade, max: job.opts.attempts ?? 1 },
     createdAt: new Date(job.timestamp).toISOString(),
     startedAt: job.processedOn ? new Date(job.processedOn).toISOString() : null,
@@ -105,14 +81,8 @@ export function toJobView(
 /** The worker logs a JSON JobFailure before failing a job; fall back to BullMQ's reason. */
 function failureOf(job: Job, logs: string[]): JobFailure {
   for (let i = logs.length - 1; i >= 0; i--) {
-    const line = logs[i]!;
-    if (line.startsWith(FAILURE_LOG_PREFIX)) {
-      try {
-        return JSON.parse(line.slice(FAILURE_LOG_PREFIX.length)) as JobFailure;
-      } catch {
-        break;
-      }
-    }
+    const failure = readFailureLogLine(logs[i]!);
+    if (failure) return failure;
   }
   return { code: 'failed', message: job.failedReason || 'job failed' };
 }

@@ -8,7 +8,13 @@ import { isJobSubmission } from './job-submissions.ts';
  * parsing and before schema validation, so a deep or huge body is refused cheaply with a 400.
  */
 export const jsonLimitsPlugin = fp(async (app: FastifyInstance) => {
-  app.addHook('preValidation', async (request) => {
-    if (isJobSubmission(request)) checkJsonLimits(request.body);
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (!isJobSubmission(request)) return done();
+    try {
+      checkJsonLimits(request.body);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
   });
 });

@@ -6,7 +6,7 @@ import {
 } from '@ffleet/core';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { FleetQueues } from '../jobs/fleet-queues.ts';
+import { INFRASTRUCTURE } from './infrastructure.ts';
 import { isJobSubmission } from './job-submissions.ts';
 
 const COUNTED_STATES: QueueJobState[] = [
@@ -33,11 +33,11 @@ declare module 'fastify' {
  * process metrics.
  */
 export const metricsPlugin = fp(
-  async (app: FastifyInstance, opts: { pools: string[]; queues: FleetQueues }) => {
+  async (app: FastifyInstance) => {
     const registry = createMetricsRegistry({ service: 'ffleet-gateway' });
     const metrics = registerGatewayMetrics(registry, {
-      pools: opts.pools,
-      readQueueCounts: (pool) => opts.queues.queue(pool).getJobCounts(...COUNTED_STATES),
+      pools: app.fleetConfig.pools.pools.map((p) => p.name),
+      readQueueCounts: (pool) => app.queues.queue(pool).getJobCounts(...COUNTED_STATES),
     });
     app.decorate('gatewayMetrics', metrics);
 
@@ -46,7 +46,7 @@ export const metricsPlugin = fp(
     );
 
     // A refused submission: count it by the error code the client got.
-    app.addHook('onSend', async (request, reply, payload) => {
+    app.addHook('onSend', (request, reply, payload, done) => {
       if (reply.statusCode >= 400 && reply.statusCode < 500 && isJobSubmission(request)) {
         let reason = `http_${reply.statusCode}`;
         if (typeof payload === 'string') {
@@ -59,7 +59,8 @@ export const metricsPlugin = fp(
         }
         metrics.jobsRejected.inc({ reason });
       }
-      return payload;
+      done(null, payload);
     });
   },
+  { name: 'ffleet-metrics', dependencies: [INFRASTRUCTURE] },
 );

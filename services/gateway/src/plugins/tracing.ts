@@ -7,7 +7,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isJobSubmission } from './job-submissions.ts';
 
@@ -28,8 +28,7 @@ export const tracingPlugin = fp(async (app: FastifyInstance, opts: { tracer?: Tr
   const tracer = opts.tracer ?? trace.getTracer(TRACER_NAME);
   app.decorateRequest('traceContext', undefined);
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (!isJobSubmission(request)) return;
+  const startSpan = (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.traceparent;
     const parent = contextFromTraceparent(typeof header === 'string' ? header : undefined);
     const route = request.routeOptions.url!;
@@ -45,13 +44,21 @@ export const tracingPlugin = fp(async (app: FastifyInstance, opts: { tracer?: Tr
       },
       parent,
     );
-    request.traceContext = trace.setSpan(parent, span);
     const ids = span.spanContext();
+    // Tracing off and no incoming trace: the span is a no-op with nothing to pass on.
+    if (!span.isRecording() && !isSpanContextValid(ids)) return;
+    request.traceContext = trace.setSpan(parent, span);
     if (isSpanContextValid(ids)) {
       // Fastify's own request lines ("incoming request", "request completed") carry the ids too.
       request.log = request.log.child({ trace_id: ids.traceId, span_id: ids.spanId });
       reply.log = request.log;
     }
+  };
+
+  // Hooks take a callback rather than return a promise: they run on every request.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (isJobSubmission(request)) startSpan(request, reply);
+    done();
   });
 
   const end = (request: FastifyRequest, status?: number) => {
@@ -61,6 +68,12 @@ export const tracingPlugin = fp(async (app: FastifyInstance, opts: { tracer?: Tr
     if (status === undefined || status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     span.end();
   };
-  app.addHook('onResponse', async (request, reply) => end(request, reply.statusCode));
-  app.addHook('onRequestAbort', async (request) => end(request));
+  app.addHook('onResponse', (request, reply, done) => {
+    end(request, reply.statusCode);
+    done();
+  });
+  app.addHook('onRequestAbort', (request, done) => {
+    end(request);
+    done();
+  });
 });

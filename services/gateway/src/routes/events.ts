@@ -1,16 +1,7 @@
-import { FfleetError, isFinishedState } from '@ffleet/core';
-import { QueueEvents } from 'bullmq';
-import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
-import type { FleetQueues } from '../jobs/fleet-queues.ts';
-import type { JobView } from '../jobs/view.ts';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ErrorBodySchema, FfleetError, isFinishedState, type JobView } from '@ffleet/core';
+import { Type } from '@sinclair/typebox';
 import { JobIdParams } from '../schemas.ts';
-
-export interface EventRoutesOptions {
-  queues: FleetQueues;
-  /** Opens BullMQ's event stream of one pool (one shared connection per pool). */
-  queueEvents: (pool: string) => QueueEvents;
-}
 
 const RELEVANT = [
   'active',
@@ -28,13 +19,30 @@ const HEARTBEAT_MS = 5000;
  * `GET /v1/jobs/:id/events`: Server-Sent Events with the job's view each time it changes
  * (`event: job`), ending after the job finishes.
  */
-export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions): Promise<void> {
+export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/jobs/:id/events',
-    { schema: { summary: 'Job updates as Server-Sent Events', tags: ['jobs'], params: JobIdParams } },
+    {
+      schema: {
+        operationId: 'streamJobEvents',
+        summary: 'Job updates as Server-Sent Events',
+        description:
+          "An `event: job` whose data is the job's view (as `GET /v1/jobs/{id}`) at each change; " +
+          'the stream closes after the job finishes.',
+        tags: ['jobs'],
+        params: JobIdParams,
+        response: {
+          200: {
+            description: 'The event stream',
+            content: { 'text/event-stream': { schema: Type.String() } },
+          },
+          404: ErrorBodySchema,
+        },
+      },
+    },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const first = await opts.queues.view(id);
+      const { id } = request.params;
+      const first = await app.queues.view(id);
       if (!first) throw new FfleetError('not_found', `job ${id} does not exist`, 404);
 
       reply.hijack();
@@ -54,12 +62,12 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
       send(first);
       if (isFinishedState(first.state)) return void res.end();
 
-      const events = opts.queueEvents(first.pool);
+      const events = app.poolEvents.get(first.pool);
       let pending = Promise.resolve();
       const onEvent = (event: { jobId: string }) => {
         if (event.jobId !== id) return;
         pending = pending.then(async () => {
-          const view = await opts.queues.view(id);
+          const view = await app.queues.view(id);
           if (!view || res.writableEnded) return;
           send(view);
           if (isFinishedState(view.state)) close();
@@ -83,27 +91,4 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
       onEvent({ jobId: id });
     },
   );
-}
-
-export function queueEventsFactory(connectionUrl: string, prefix: string, queueOf: (pool: string) => string) {
-  const open = new Map<string, { events: QueueEvents; connection: Redis }>();
-  return {
-    get(pool: string): QueueEvents {
-      let entry = open.get(pool);
-      if (!entry) {
-        // Its own connection from the same URL as the rest of the gateway (TLS, user,
-        // database and all): reading the event stream blocks it.
-        const connection = new Redis(connectionUrl, { maxRetriesPerRequest: null });
-        const events = new QueueEvents(queueOf(pool), { prefix, connection });
-        events.setMaxListeners(0);
-        entry = { events, connection };
-        open.set(pool, entry);
-      }
-      return entry.events;
-    },
-    async close() {
-      await Promise.all([...open.values()].map((e) => e.events.close()));
-      for (const { connection } of open.values()) connection.disconnect();
-    },
-  };
-}
+};

@@ -1,12 +1,11 @@
-import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 
 /** Liveness needs only the process; readiness needs Redis, where every job goes. */
-export async function healthRoutes(app: FastifyInstance, opts: { redis: Redis }): Promise<void> {
+export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     try {
-      await opts.redis.ping();
+      await app.redis.ping();
       return { status: 'ready' };
     } catch (error) {
       return reply.status(503).send({
@@ -16,4 +15,4 @@ export async function healthRoutes(app: FastifyInstance, opts: { redis: Redis })
       });
     }
   });
-}
+};

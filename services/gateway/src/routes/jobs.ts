@@ -1,112 +1,97 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
+  ErrorBodySchema,
   FfleetError,
-  type FleetConfig,
+  JobAcceptedSchema,
   JobSpecSchema,
-  SPAN,
-  traceIdOf,
-  traceparentOf,
-  validateJob,
+  JobStateSchema,
+  JobViewSchema,
+  WebhookBodySchema,
 } from '@ffleet/core';
-import { context, trace } from '@opentelemetry/api';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { FleetQueues } from '../jobs/fleet-queues.ts';
-import { ErrorSchema, JobAcceptedSchema, JobIdParams, JobViewSchema } from '../schemas.ts';
-
-export interface JobRoutesOptions {
-  config: FleetConfig;
-  queues: FleetQueues;
-}
+import { JobIdParams } from '../schemas.ts';
+import { submitJob } from './submit.ts';
 
 /**
- * Validates a job fully (schema, pool, command model) and queues it on its pool, with the
- * trace context of this request's span, so the worker continues the same trace.
- * Shared by `POST /v1/jobs` and the AWS-sample compatibility route.
+ * The body of `POST /v1/jobs`, documented by the job schema but typed `unknown`: validateJob
+ * checks it (the same compiled schema the worker uses), so a job gets one check and the same
+ * errors wherever it is refused.
  */
-export async function submitJob(
-  body: unknown,
-  opts: JobRoutesOptions,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<FastifyReply> {
-  const traceContext = request.traceContext ?? context.active();
-  return context.with(traceContext, async () => {
-    const { spec, pool } = validateJob(body, opts.config.pools, opts.config.urlPolicy);
-    const traceparent = traceparentOf(traceContext);
-    const { id, created } = await opts.queues.enqueue(spec, pool, traceparent);
-    trace.getSpan(traceContext)?.setAttributes({
-      [SPAN.jobId]: id,
-      [SPAN.jobName]: spec.name,
-      [SPAN.pool]: pool.name,
-    });
-    if (!created) {
-      const existing = await opts.queues.view(id);
-      if (existing) {
-        const { state, pool: existingPool, links, traceId } = existing;
-        return reply
-          .status(200)
-          .send({ id, state, pool: existingPool, links, ...(traceId ? { traceId } : {}) });
-      }
-    }
-    request.server.gatewayMetrics?.jobsSubmitted.inc({ pool: pool.name });
-    const traceId = traceIdOf(traceparent);
-    return reply
-      .status(202)
-      .header('location', `/v1/jobs/${id}`)
-      .send({
-        id,
-        state: 'queued',
-        pool: pool.name,
-        links: opts.queues.links(id, traceId),
-        ...(traceId ? { traceId } : {}),
-      });
-  });
+const JobSubmission = Type.Unsafe<unknown>(JobSpecSchema);
+
+declare module 'fastify' {
+  interface FastifySchema {
+    /** OpenAPI callbacks of an operation (@fastify/swagger puts them in the document). */
+    callbacks?: Record<string, Record<string, Record<string, unknown>>>;
+  }
 }
 
-export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): Promise<void> {
-  const { queues } = opts;
+/** The request a job's `webhook.url` receives when the job finishes, in the OpenAPI document. */
+const webhookCallback = {
+  jobFinished: {
+    '{$request.body#/webhook/url}': {
+      post: {
+        requestBody: {
+          description:
+            "Signed with the job's `webhook.secret`: `X-Ffleet-Signature: sha256=<hex>` is the HMAC-SHA256 of " +
+            '`<X-Ffleet-Timestamp>.<body>`. `X-Ffleet-Event` repeats the event.',
+          required: true,
+          content: { 'application/json': { schema: WebhookBodySchema } },
+        },
+        responses: { '2XX': { description: 'Received; any other answer is retried (5xx) or dropped' } },
+      },
+    },
+  },
+};
 
+const ListQuery = Type.Object({
+  state: Type.Optional(JobStateSchema),
+  pool: Type.Optional(Type.String({ maxLength: 32, description: 'Only jobs of this pool' })),
+  name: Type.Optional(Type.String({ maxLength: 128, description: 'Only jobs of this name' })),
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'At most this many jobs' }),
+});
+
+/** Submit, look up, list and cancel jobs. */
+export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/jobs',
     {
       schema: {
+        operationId: 'submitJob',
         summary: 'Submit an FFmpeg job',
+        description:
+          'Validates the job (schema, pool, the FFmpeg command model) and queues it on its pool. ' +
+          'A job whose `idempotencyKey` was seen in the last 24 h is not queued again: the answer is `200` with that job.',
         tags: ['jobs'],
-        body: JobSpecSchema,
-        response: { 200: JobAcceptedSchema, 202: JobAcceptedSchema, 400: ErrorSchema },
+        body: JobSubmission,
+        response: { 200: JobAcceptedSchema, 202: JobAcceptedSchema, 400: ErrorBodySchema },
+        callbacks: webhookCallback,
       },
-      // The schema documents the body; validateJob checks it (the same compiled schema the
-      // worker uses), so a job gets one check and the same errors wherever it is refused.
       validatorCompiler: () => () => true,
     },
-    (request, reply) => submitJob(request.body, opts, request, reply),
+    (request, reply) => submitJob(request.body, request, reply),
   );
 
   app.get(
     '/v1/jobs',
     {
       schema: {
+        operationId: 'listJobs',
         summary: 'List jobs, newest first',
+        description: 'Jobs of every pool, or of one, filtered by state and name.',
         tags: ['jobs'],
-        querystring: Type.Object({
-          state: Type.Optional(
-            Type.Union(['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => Type.Literal(s))),
-          ),
-          pool: Type.Optional(Type.String({ maxLength: 32 })),
-          name: Type.Optional(Type.String({ maxLength: 128 })),
-          limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-        }),
-        response: { 200: Type.Object({ jobs: Type.Array(JobViewSchema) }), 400: ErrorSchema },
+        querystring: ListQuery,
+        response: { 200: Type.Object({ jobs: Type.Array(JobViewSchema) }), 400: ErrorBodySchema },
       },
     },
     async (request) => {
-      const query = request.query as { state?: string; pool?: string; name?: string; limit: number };
-      if (query.pool && !opts.config.pools.get(query.pool)) {
-        throw new FfleetError('unknown_pool', `pool "${query.pool}" does not exist`, 400, {
-          available: opts.config.pools.pools.map((p) => p.name),
+      const { pools } = app.fleetConfig;
+      if (request.query.pool && !pools.get(request.query.pool)) {
+        throw new FfleetError('unknown_pool', `pool "${request.query.pool}" does not exist`, 400, {
+          available: pools.pools.map((p) => p.name),
         });
       }
-      return { jobs: await queues.list(query) };
+      return { jobs: await app.queues.list(request.query) };
     },
   );
 
@@ -114,16 +99,19 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): P
     '/v1/jobs/:id',
     {
       schema: {
+        operationId: 'getJob',
         summary: 'A job: state, progress, timings, outputs, error',
+        description:
+          'State, progress, attempts, time per stage, outputs with sizes, the quality summary, ' +
+          "the trace id and, for a failed job, its error with ffmpeg's last stderr lines.",
         tags: ['jobs'],
         params: JobIdParams,
-        response: { 200: JobViewSchema, 404: ErrorSchema },
+        response: { 200: JobViewSchema, 404: ErrorBodySchema },
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const view = await queues.view(id);
-      if (!view) throw new FfleetError('not_found', `job ${id} does not exist`, 404);
+      const view = await app.queues.view(request.params.id);
+      if (!view) throw new FfleetError('not_found', `job ${request.params.id} does not exist`, 404);
       return view;
     },
   );
@@ -132,15 +120,14 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRoutesOptions): P
     '/v1/jobs/:id',
     {
       schema: {
+        operationId: 'cancelJob',
         summary: 'Cancel a job: a queued job is removed, a running ffmpeg is killed',
+        description: 'Answers with the job as it is after the request; `409` when it has already finished.',
         tags: ['jobs'],
         params: JobIdParams,
-        response: { 202: JobViewSchema, 404: ErrorSchema, 409: ErrorSchema },
+        response: { 202: JobViewSchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
       },
     },
-    async (request, reply) => {
-      const { id } = request.params as { id: string };
-      return reply.status(202).send(await queues.cancel(id));
-    },
+    async (request, reply) => reply.status(202).send(await app.queues.cancel(request.params.id)),
   );
-}
+};

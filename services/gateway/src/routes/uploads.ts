@@ -1,18 +1,16 @@
-import { FfleetError, type FleetConfig, parseStorageUrl, type S3Store } from '@ffleet/core';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ErrorBodySchema, FfleetError, parseStorageUrl } from '@ffleet/core';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
-import { ErrorSchema } from '../schemas.ts';
 
 /** `POST /v1/uploads`: a presigned PUT URL so clients upload inputs without S3 credentials. */
-export async function uploadRoutes(
-  app: FastifyInstance,
-  opts: { config: FleetConfig; s3: S3Store },
-): Promise<void> {
+export const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/uploads',
     {
       schema: {
+        operationId: 'createUpload',
         summary: 'Presigned PUT URL for a new input object',
+        description: 'The URL accepts one `PUT` of the object until it expires; no S3 credentials needed.',
         tags: ['uploads'],
         body: Type.Object(
           {
@@ -24,27 +22,26 @@ export async function uploadRoutes(
         ),
         response: {
           200: Type.Object({
-            url: Type.String(),
+            url: Type.String({ description: 'Where to PUT the object' }),
             method: Type.Literal('PUT'),
-            target: Type.String(),
-            expiresAt: Type.String(),
+            target: Type.String({ description: 'The object, as a job input URL' }),
+            expiresAt: Type.String({ description: 'ISO 8601 time, UTC' }),
           }),
-          400: ErrorSchema,
+          400: ErrorBodySchema,
         },
       },
     },
     async (request) => {
-      const body = request.body as { url: string; contentType?: string; expiresSeconds: number };
-      const target = parseStorageUrl(body.url, { ...opts.config.urlPolicy, allowFile: false });
+      const { url, contentType, expiresSeconds } = request.body;
+      const target = parseStorageUrl(url, { ...app.fleetConfig.urlPolicy, allowFile: false });
       if (target.folder)
         throw new FfleetError('invalid_request', 'an upload target must be an object, not a folder', 400);
-      const url = await opts.s3.presignPut(target, body.expiresSeconds, body.contentType);
       return {
-        url,
+        url: await app.s3.presignPut(target, expiresSeconds, contentType),
         method: 'PUT' as const,
-        target: body.url,
-        expiresAt: new Date(Date.now() + body.expiresSeconds * 1000).toISOString(),
+        target: url,
+        expiresAt: new Date(Date.now() + expiresSeconds * 1000).toISOString(),
       };
     },
   );
-}
+};

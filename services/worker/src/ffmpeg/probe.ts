@@ -1,8 +1,4 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const exec = promisify(execFile);
-const CLEAN_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+import { FfmpegToolError, ffmpegOutput } from '@ffleet/core';
 
 /**
  * Media duration in seconds from ffprobe, or undefined when it cannot tell (still images,
@@ -13,11 +9,15 @@ export async function probeDurationSeconds(
   inputArgs: string[],
 ): Promise<number | undefined> {
   try {
-    const { stdout } = await exec(
-      ffprobePath,
-      ['-v', 'error', '-show_entries', 'format=duration', '-of', 'default=nw=1:nk=1', ...inputArgs],
-      { env: CLEAN_ENV, timeout: 30_000 },
-    );
+    const stdout = await ffmpegOutput(ffprobePath, [
+      '-v',
+      'error',
+      '-show_entries',
+      'format=duration',
+      '-of',
+      'default=nw=1:nk=1',
+      ...inputArgs,
+    ]);
     const seconds = Number(stdout.trim());
     return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
   } catch {
@@ -52,8 +52,7 @@ export async function probeCapabilities(
   ffmpegPath: string,
   expectedEncoders: readonly string[] = [],
 ): Promise<Capabilities> {
-  const run = async (args: string[]) =>
-    (await exec(ffmpegPath, ['-hide_banner', ...args], { env: CLEAN_ENV, timeout: 30_000 })).stdout;
+  const run = (args: string[]) => ffmpegOutput(ffmpegPath, ['-hide_banner', ...args]);
   const [version, encoderList, hwaccelList, filters] = await Promise.all([
     run(['-version']),
     run(['-encoders']),
@@ -69,16 +68,13 @@ export async function probeCapabilities(
   const unusable: Record<string, string> = {};
   const attempt = async (name: string, args: string[]) => {
     try {
-      await exec(ffmpegPath, ['-hide_banner', '-nostdin', '-v', 'error', ...args], {
-        env: CLEAN_ENV,
-        timeout: 20_000,
+      await ffmpegOutput(ffmpegPath, ['-hide_banner', '-nostdin', '-v', 'error', ...args], {
+        timeoutMs: 20_000,
       });
       return true;
     } catch (error) {
-      const stderr = String((error as { stderr?: string }).stderr ?? (error as Error).message)
-        .trim()
-        .split('\n');
-      unusable[name] = stderr.at(-1)?.slice(0, 200) || 'failed';
+      const reason = error instanceof FfmpegToolError ? error.stderr.at(-1) : (error as Error).message;
+      unusable[name] = reason?.slice(0, 200) || 'failed';
       return false;
     }
   };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   CANCELLED_REASON,
+  closeConnection,
   FAILURE_LOG_PREFIX,
   type JobData,
   type JobFailure,
@@ -14,8 +15,9 @@ import {
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Capabilities } from '../ffmpeg/probe.ts';
+import { type PipelineDeps, SHUTDOWN_REASON } from '../pipeline/context.ts';
 import { describeFailure, isPermanent, JobCancelledError, ShutdownError } from '../pipeline/errors.ts';
-import { type PipelineDeps, runJob, SHUTDOWN_REASON } from '../pipeline/run-job.ts';
+import { runJob } from '../pipeline/run-job.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { finalFailureState, notifyFinished } from './notify.ts';
 
@@ -189,8 +191,7 @@ export class FleetWorker {
       await this.#worker.close();
       clearTimeout(grace);
       await this.#heartbeat.stop().catch(() => {});
-      this.#subscriber.disconnect();
-      this.#connection.disconnect();
+      await Promise.all([closeConnection(this.#subscriber), closeConnection(this.#connection)]);
     })();
     return this.#stopping;
   }

@@ -1,7 +1,9 @@
-import { FfleetError, InputMissingError, type JobFailure, StorageAccessError } from '@ffleet/core';
+import { classifyError, type JobFailure, type SelfDescribingError } from '@ffleet/core';
 
 /** ffmpeg refused the command or the input (non-zero exit): permanent, carries stderr. */
-export class FfmpegFailedError extends Error {
+export class FfmpegFailedError extends Error implements SelfDescribingError {
+  readonly code = 'ffmpeg_failed';
+  readonly permanent = true;
   readonly exitCode: number | null;
   readonly stderr: string[];
   constructor(exitCode: number | null, stderr: string[]) {
@@ -12,7 +14,9 @@ export class FfmpegFailedError extends Error {
   }
 }
 
-export class JobTimeoutError extends Error {
+export class JobTimeoutError extends Error implements SelfDescribingError {
+  readonly code = 'timeout';
+  readonly permanent = true;
   readonly stderr: string[];
   constructor(seconds: number, stderr: string[]) {
     super(`ffmpeg ran longer than the job's timeout of ${seconds}s and was killed`);
@@ -21,7 +25,9 @@ export class JobTimeoutError extends Error {
   }
 }
 
-export class OutputTooLargeError extends Error {
+export class OutputTooLargeError extends Error implements SelfDescribingError {
+  readonly code = 'output_too_large';
+  readonly permanent = true;
   constructor(limitBytes: number) {
     super(`the job wrote more than ${Math.round(limitBytes / 1024 / 1024)} MiB and was stopped`);
     this.name = 'OutputTooLargeError';
@@ -29,15 +35,19 @@ export class OutputTooLargeError extends Error {
 }
 
 /** The job was cancelled by a user (DELETE /v1/jobs/:id). */
-export class JobCancelledError extends Error {
+export class JobCancelledError extends Error implements SelfDescribingError {
+  readonly code = 'cancelled';
+  readonly permanent = true;
   constructor() {
     super('cancelled by request');
     this.name = 'JobCancelledError';
   }
 }
 
-/** The worker is shutting down and gives the job back to the queue. */
-export class ShutdownError extends Error {
+/** The worker is shutting down and gives the job back to the queue: another worker runs it. */
+export class ShutdownError extends Error implements SelfDescribingError {
+  readonly code = 'shutdown';
+  readonly permanent = false;
   constructor() {
     super('worker shutting down');
     this.name = 'ShutdownError';
@@ -46,27 +56,16 @@ export class ShutdownError extends Error {
 
 /** Failures that retrying cannot fix. Anything else (network, S3 5xx, Redis) is retried. */
 export function isPermanent(error: unknown): boolean {
-  return (
-    error instanceof FfleetError ||
-    error instanceof InputMissingError ||
-    error instanceof StorageAccessError ||
-    error instanceof FfmpegFailedError ||
-    error instanceof JobTimeoutError ||
-    error instanceof OutputTooLargeError ||
-    error instanceof JobCancelledError
-  );
+  return classifyError(error).permanent;
 }
 
+/** A failure as the job's `error` shows it, with ffmpeg's last stderr lines when it has them. */
 export function describeFailure(error: unknown): JobFailure {
-  const e = error as Error;
-  if (error instanceof FfmpegFailedError) {
-    return { code: 'ffmpeg_failed', message: e.message, stderr: error.stderr, exitCode: error.exitCode };
-  }
-  if (error instanceof JobTimeoutError) return { code: 'timeout', message: e.message, stderr: error.stderr };
-  if (error instanceof FfleetError) return { code: error.code, message: e.message };
-  if (error instanceof InputMissingError) return { code: 'input_missing', message: e.message };
-  if (error instanceof StorageAccessError) return { code: 'storage_access', message: e.message };
-  if (error instanceof OutputTooLargeError) return { code: 'output_too_large', message: e.message };
-  if (error instanceof JobCancelledError) return { code: 'cancelled', message: e.message };
-  return { code: 'transient', message: e?.message ?? String(error) };
+  const failure: JobFailure = {
+    code: classifyError(error).code,
+    message: (error as Error | undefined)?.message ?? String(error),
+  };
+  if (error instanceof FfmpegFailedError || error instanceof JobTimeoutError) failure.stderr = error.stderr;
+  if (error instanceof FfmpegFailedError) failure.exitCode = error.exitCode;
+  return failure;
 }

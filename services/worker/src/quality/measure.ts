@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { runFfmpegChecked } from '@ffleet/core';
 import { qualityArgv, qualityFilterGraph, STATS_FILES } from './graph.ts';
 import {
   type FfmpegSummary,
@@ -25,11 +25,23 @@ export interface MeasureQualityOptions {
   ffprobePath?: string;
   /** false skips VMAF even where libvmaf exists (it is by far the slowest metric). */
   vmaf?: boolean;
+  /** Compare every n-th frame of the output (default 1: every frame). */
+  subsample?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
 }
 
 export type VmafStatus = { available: true; model: string } | { available: false; reason: string };
+
+/** `full` compares every frame; `sampled` every `subsample`-th frame of the output. */
+export type QualityMode = 'sampled' | 'full';
+/**
+ * Every how many output frames one is compared in sampled mode, unless the fleet says
+ * otherwise. A prime: GOP lengths and B-frame patterns are built from 2, 3 and 5, so the
+ * samples cycle through every position in them instead of always landing on the same kind of
+ * frame (every 10th frame of a steady P-B-B-B pattern only ever meets two of its four places).
+ */
+export const DEFAULT_QUALITY_SUBSAMPLE = 7;
 
 /** PSNR/SSIM/VMAF of one output against its reference, per frame and summarised. */
 export interface QualityMeasurement {
@@ -48,7 +60,11 @@ export interface QualityMeasurement {
   /** Set when the output was scaled to the reference's size before comparing. */
   scaled?: { from: string; to: string };
   psnrCeilingDb: number;
+  /** Frames compared (per-frame entries); in sampled mode about 1/subsample of the output's. */
   frames: number;
+  mode: QualityMode;
+  /** Every how many output frames one was compared: 1 in full mode. */
+  subsample: number;
   elapsedMs: number;
 }
 
@@ -83,24 +99,30 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
       : filters.vmaf.available
         ? { available: true, model: 'vmaf_v0.6.1 (libvmaf default)' }
         : filters.vmaf;
+  const subsample = Math.max(1, Math.trunc(options.subsample ?? 1));
   const graph = qualityFilterGraph({
     distorted,
     reference,
     vmaf: vmafStatus.available,
     vmafThreads: Math.min(availableParallelism(), 8),
+    subsample,
   });
 
   await rm(options.workDir, { recursive: true, force: true });
   await mkdir(options.workDir, { recursive: true });
-  const stderr = await run(ffmpeg, qualityArgv(options.distorted, options.reference, graph), {
+  const run = await runFfmpegChecked({
+    binary: ffmpeg,
+    argv: qualityArgv(options.distorted, options.reference, graph),
     cwd: options.workDir,
     timeoutMs: options.timeoutMs ?? 3_600_000,
     signal: options.signal,
+    // The psnr and ssim summary lines are the last ones ffmpeg prints.
+    stderrLines: 40,
   });
 
   const read = (name: string) => readFile(join(options.workDir, name), 'utf8');
-  const psnr = parsePsnrStats(await read(STATS_FILES.psnr));
-  const ssim = parseSsimStats(await read(STATS_FILES.ssim));
+  const psnr = outputFrameNumbers(parsePsnrStats(await read(STATS_FILES.psnr)), subsample);
+  const ssim = outputFrameNumbers(parseSsimStats(await read(STATS_FILES.ssim)), subsample);
   const vmaf = vmafStatus.available ? parseVmafLog(await read(STATS_FILES.vmaf)) : undefined;
   if (psnr.length === 0)
     throw new Error('ffmpeg compared no frames: are the streams decodable and overlapping?');
@@ -110,9 +132,11 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
     ssim,
     global: { psnr: globalStats(psnr), ssim: globalStats(ssim) },
     vmafStatus,
-    ffmpegSummary: parseFfmpegSummary(stderr),
+    ffmpegSummary: parseFfmpegSummary(run.stderrTail.join('\n')),
     psnrCeilingDb: PSNR_CEILING_DB,
     frames: psnr.length,
+    mode: subsample > 1 ? 'sampled' : 'full',
+    subsample,
     elapsedMs: Math.round(performance.now() - started),
   };
   if (vmaf) {
@@ -128,31 +152,11 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
   return measurement;
 }
 
-/** Runs ffmpeg without a shell in a PATH-only env; resolves with stderr, rejects with its tail. */
-function run(
-  ffmpeg: string,
-  argv: string[],
-  options: { cwd: string; timeoutMs: number; signal?: AbortSignal },
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(ffmpeg, argv, {
-      cwd: options.cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-      timeout: options.timeoutMs,
-      killSignal: 'SIGKILL',
-      signal: options.signal,
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      // -nostats keeps this small; the cap guards against a log flood all the same.
-      if (stderr.length < 4_000_000) stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code === 0) return resolve(stderr);
-      const tail = stderr.trim().split('\n').slice(-5).join('\n');
-      reject(new Error(`quality ffmpeg ${signal ? `killed by ${signal}` : `exited with ${code}`}: ${tail}`));
-    });
-  });
+/**
+ * The psnr and ssim filters number the frames they compared 1, 2, 3…; sampled, those are the
+ * output's frames 1, 1+n, 1+2n…, which is what the record says.
+ */
+function outputFrameNumbers(frames: Frame[], subsample: number): Frame[] {
+  if (subsample === 1) return frames;
+  return frames.map((frame) => ({ ...frame, n: (frame.n - 1) * subsample + 1 }));
 }

@@ -1,8 +1,4 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const exec = promisify(execFile);
-const CLEAN_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+import { ffmpegOutput } from '@ffleet/core';
 
 export interface MetricAvailability {
   psnr: boolean;
@@ -16,9 +12,7 @@ const availability = new Map<string, Promise<MetricAvailability>>();
 export function probeQualityFilters(ffmpegPath: string): Promise<MetricAvailability> {
   let probe = availability.get(ffmpegPath);
   if (!probe) {
-    probe = exec(ffmpegPath, ['-hide_banner', '-filters'], { env: CLEAN_ENV, timeout: 30_000 }).then(
-      ({ stdout }) => availabilityFromFilterList(stdout),
-    );
+    probe = ffmpegOutput(ffmpegPath, ['-hide_banner', '-filters']).then(availabilityFromFilterList);
     // A failed probe is not cached: the next job tries again.
     probe.catch(() => availability.delete(ffmpegPath));
     availability.set(ffmpegPath, probe);
@@ -54,23 +48,19 @@ export interface VideoInfo {
 
 /** The first video stream's size and pixel format, or undefined when the file has no video. */
 export async function probeVideo(ffprobePath: string, file: string): Promise<VideoInfo | undefined> {
-  const { stdout } = await exec(
-    ffprobePath,
-    [
-      '-v',
-      'error',
-      '-protocol_whitelist',
-      'file',
-      '-select_streams',
-      'v:0',
-      '-show_entries',
-      'stream=width,height,pix_fmt',
-      '-of',
-      'json',
-      file,
-    ],
-    { env: CLEAN_ENV, timeout: 30_000 },
-  );
+  const stdout = await ffmpegOutput(ffprobePath, [
+    '-v',
+    'error',
+    '-protocol_whitelist',
+    'file',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=width,height,pix_fmt',
+    '-of',
+    'json',
+    file,
+  ]);
   const stream = (JSON.parse(stdout) as { streams?: { width?: number; height?: number; pix_fmt?: string }[] })
     .streams?.[0];
   if (!stream?.width || !stream.height) return undefined;

@@ -1,12 +1,7 @@
-/** Summary of one per-frame series, named as in ffmpeg-quality-metrics' `global` block. */
-export interface SeriesStats {
-  average: number;
-  median: number;
-  /** Population standard deviation. */
-  stdev: number;
-  min: number;
-  max: number;
-}
+import type { SeriesStats } from '@ffleet/core';
+
+/** Summary of one per-frame series, as the quality record stores it (SeriesStatsSchema in core). */
+export type { SeriesStats };
 
 export type Frame = { n: number } & Record<string, number>;
 

@@ -1,0 +1,232 @@
+/**
+ * What a pipeline needs to know about a source before it splits it: duration, the video
+ * track's frames and keyframes, frame rate (constant or variable), colour and HDR tags,
+ * rotation, and the audio tracks. Built from ffprobe's JSON (streams and format) and its
+ * packet list of the first video stream; the worker runs ffprobe, this module only reads.
+ */
+
+export interface Colour {
+  range?: string;
+  space?: string;
+  primaries?: string;
+  transfer?: string;
+}
+
+export interface VideoTrack {
+  /** ffprobe's stream index. */
+  index: number;
+  codec: string;
+  width: number;
+  height: number;
+  pixelFormat?: string;
+  /** The display rotation in degrees, 0–359, as ffprobe reports it (display matrix, else the rotate tag). */
+  rotation: number;
+  /** Nominal rate (ffprobe's r_frame_rate), frames per second. */
+  frameRate: number;
+  /** Frames ÷ duration. */
+  averageFrameRate: number;
+  /** Frame durations differ by more than 1 %. */
+  variableFrameRate: boolean;
+  /** Presentation time of the first frame, in seconds. */
+  startSeconds: number;
+  /** Presentation time just after the last frame (its timestamp plus its duration). */
+  endSeconds: number;
+  /** Presentation timestamps of every frame, ascending, in seconds. */
+  frameTimes: number[];
+  /** Keyframes a chunk may start at: no frame decoded after one is shown before it (closed GOP). */
+  keyframes: number[];
+  colour: Colour;
+  /** HDR10 side data (mastering display, content light level) that a stream-copy join cannot carry. */
+  hdrSideData: string[];
+  bitRate?: number;
+}
+
+export interface AudioTrack {
+  index: number;
+  codec: string;
+  channels: number;
+  sampleRate: number;
+  startSeconds: number;
+}
+
+export interface MediaAnalysis {
+  formatName: string;
+  durationSeconds: number;
+  bitRate?: number;
+  video?: VideoTrack;
+  audio: AudioTrack[];
+  /** Streams that are neither video nor audio (subtitles, data, attachments). */
+  otherStreams: number;
+}
+
+/** ffprobe arguments (after the input options) for the streams and format JSON. */
+export const PROBE_STREAMS_ARGS = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams'];
+/** ffprobe arguments for the first video stream's packets, one CSV line each: pts,duration,flags. */
+export const PROBE_PACKETS_ARGS = [
+  '-v',
+  'error',
+  '-select_streams',
+  'v:0',
+  '-show_entries',
+  'packet=pts_time,duration_time,flags',
+  '-of',
+  'csv=p=0',
+];
+
+interface ProbeStream {
+  index: number;
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  pix_fmt?: string;
+  r_frame_rate?: string;
+  avg_frame_rate?: string;
+  start_time?: string;
+  bit_rate?: string;
+  channels?: number;
+  sample_rate?: string;
+  color_range?: string;
+  color_space?: string;
+  color_primaries?: string;
+  color_transfer?: string;
+  tags?: Record<string, string>;
+  disposition?: Record<string, number>;
+  side_data_list?: { side_data_type?: string; rotation?: number }[];
+}
+
+interface ProbeJson {
+  streams?: ProbeStream[];
+  format?: { format_name?: string; duration?: string; bit_rate?: string };
+}
+
+interface Packet {
+  pts: number;
+  duration: number;
+  key: boolean;
+}
+
+/** Parses ffprobe's output: the streams/format JSON and the first video stream's packet CSV. */
+export function analyseMedia(probeJson: string, packetCsv: string): MediaAnalysis {
+  const probe = JSON.parse(probeJson) as ProbeJson;
+  const streams = probe.streams ?? [];
+  // Cover art is a video stream too; the picture track is the first that is not attached.
+  const videoStream = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  const audio = streams
+    .filter((s) => s.codec_type === 'audio')
+    .map(
+      (s): AudioTrack => ({
+        index: s.index,
+        codec: s.codec_name ?? 'unknown',
+        channels: s.channels ?? 0,
+        sampleRate: Number(s.sample_rate ?? 0),
+        startSeconds: seconds(s.start_time) ?? 0,
+      }),
+    );
+  const analysis: MediaAnalysis = {
+    formatName: probe.format?.format_name ?? 'unknown',
+    durationSeconds: seconds(probe.format?.duration) ?? 0,
+    audio,
+    otherStreams: streams.filter((s) => s !== videoStream && s.codec_type !== 'audio').length,
+  };
+  const bitRate = Number(probe.format?.bit_rate);
+  if (Number.isFinite(bitRate) && bitRate > 0) analysis.bitRate = bitRate;
+  if (videoStream) analysis.video = videoTrack(videoStream, parsePackets(packetCsv));
+  return analysis;
+}
+
+function videoTrack(stream: ProbeStream, packets: Packet[]): VideoTrack {
+  const frameTimes = packets.map((p) => p.pts).sort((a, b) => a - b);
+  const nominal = rate(stream.r_frame_rate) ?? rate(stream.avg_frame_rate) ?? 25;
+  const gaps = frameTimes.slice(1).map((t, i) => t - frameTimes[i]!);
+  const last = packets.reduce<Packet | undefined>(
+    (a, p) => (a === undefined || p.pts > a.pts ? p : a),
+    undefined,
+  );
+  const startSeconds = frameTimes[0] ?? 0;
+  const endSeconds = last ? last.pts + (last.duration > 0 ? last.duration : 1 / nominal) : startSeconds;
+  const span = endSeconds - startSeconds;
+  const track: VideoTrack = {
+    index: stream.index,
+    codec: stream.codec_name ?? 'unknown',
+    width: stream.width ?? 0,
+    height: stream.height ?? 0,
+    rotation: rotationOf(stream),
+    frameRate: nominal,
+    averageFrameRate: span > 0 ? frameTimes.length / span : nominal,
+    variableFrameRate: gaps.length > 1 && Math.max(...gaps) > Math.min(...gaps) * 1.01 + 1e-6,
+    startSeconds,
+    endSeconds,
+    frameTimes,
+    keyframes: cleanKeyframes(packets),
+    colour: colourOf(stream),
+    hdrSideData: (stream.side_data_list ?? [])
+      .map((d) => d.side_data_type ?? '')
+      .filter((t) => /mastering display|content light/i.test(t)),
+  };
+  if (stream.pix_fmt) track.pixelFormat = stream.pix_fmt;
+  const bitRate = Number(stream.bit_rate);
+  if (Number.isFinite(bitRate) && bitRate > 0) track.bitRate = bitRate;
+  return track;
+}
+
+/**
+ * Keyframes a chunk can start at. Packets come in decode order; a keyframe is clean when no
+ * packet decoded after it is presented before it (an open GOP's leading pictures would need
+ * the previous chunk to decode).
+ */
+function cleanKeyframes(packets: Packet[]): number[] {
+  const clean: number[] = [];
+  let laterMinimum = Number.POSITIVE_INFINITY;
+  for (let i = packets.length - 1; i >= 0; i--) {
+    const packet = packets[i]!;
+    if (packet.key && laterMinimum >= packet.pts) clean.push(packet.pts);
+    laterMinimum = Math.min(laterMinimum, packet.pts);
+  }
+  return clean.reverse();
+}
+
+function parsePackets(csv: string): Packet[] {
+  const packets: Packet[] = [];
+  for (const line of csv.split('\n')) {
+    const [pts, duration, flags] = line.trim().split(',');
+    const time = seconds(pts);
+    // A discarded packet (edit-list trimmed) is decoded but never shown: not a frame of the output.
+    if (time === undefined || (flags ?? '').includes('D')) continue;
+    packets.push({ pts: time, duration: seconds(duration) ?? 0, key: (flags ?? '').startsWith('K') });
+  }
+  return packets;
+}
+
+function colourOf(stream: ProbeStream): Colour {
+  const colour: Colour = {};
+  const known = (value: string | undefined) => (value && value !== 'unknown' ? value : undefined);
+  const range = known(stream.color_range);
+  const space = known(stream.color_space);
+  const primaries = known(stream.color_primaries);
+  const transfer = known(stream.color_transfer);
+  if (range) colour.range = range;
+  if (space) colour.space = space;
+  if (primaries) colour.primaries = primaries;
+  if (transfer) colour.transfer = transfer;
+  return colour;
+}
+
+function rotationOf(stream: ProbeStream): number {
+  const matrix = stream.side_data_list?.find((d) => typeof d.rotation === 'number');
+  const degrees = matrix ? (matrix.rotation ?? 0) : Number(stream.tags?.rotate ?? 0);
+  return ((Math.round(degrees) % 360) + 360) % 360;
+}
+
+function rate(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const [num, den] = value.split('/').map(Number);
+  const r = den ? num! / den : num!;
+  return Number.isFinite(r) && r > 0 ? r : undefined;
+}
+
+function seconds(value: string | undefined): number | undefined {
+  if (value === undefined || value === '' || value === 'N/A') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}

@@ -1,0 +1,258 @@
+/**
+ * Which jobs can be encoded in chunks, and how a splittable job's output options divide
+ * between the chunk encodes (video), the one audio encode and the join (the muxer).
+ *
+ * A chunk is encoded on its own, from its first frame, with timestamps that start at zero.
+ * Anything that counts frames or time from the start of the stream, changes timestamps, or
+ * spans several streams would come out different in every chunk; such jobs are refused
+ * with the reasons, and the same job without `split` still runs as one encode.
+ */
+import { FfleetError } from '../errors.ts';
+import type { CommandPlan } from '../ffmpeg/command.ts';
+import { parseFiltergraph } from '../ffmpeg/filtergraph.ts';
+import type { ParsedOption } from '../ffmpeg/options.ts';
+import type { MediaAnalysis } from './media-analysis.ts';
+
+/** The output options of a splittable job, by the step that applies them. */
+export interface SplitOptions {
+  /** Video encoder and filter options: every chunk encode. */
+  video: ParsedOption[];
+  /** Audio encoder and filter options: the one audio encode. */
+  audio: ParsedOption[];
+  /** Container options (`-movflags`, `-metadata`, `-f`, …): the join. */
+  muxer: ParsedOption[];
+  /** The job keeps no audio (`-an`). */
+  noAudio: boolean;
+  /** The job changes the frame rate (`-r` or an `fps` filter): chunk frame counts are then checked by duration. */
+  changesFrameRate: boolean;
+}
+
+const INPUT_REFUSED: Record<string, string> = {
+  ss: 'input seeking',
+  sseof: 'input seeking',
+  t: 'input trimming',
+  to: 'input trimming',
+  itsoffset: 'input time offsets',
+  itsscale: 'input time scaling',
+  stream_loop: 'input looping',
+  loop: 'input looping',
+  r: 'input frame-rate overrides',
+  framerate: 'input frame-rate overrides',
+};
+
+const OUTPUT_REFUSED: Record<string, string> = {
+  ss: 'output seeking starts every chunk later',
+  sseof: 'output seeking starts every chunk later',
+  t: 'an output duration would cut every chunk',
+  to: 'an output end time would cut every chunk',
+  frames: 'a frame limit would apply to every chunk',
+  vframes: 'a frame limit would apply to every chunk',
+  aframes: 'a frame limit would apply to every chunk',
+  dframes: 'a frame limit would apply to every chunk',
+  fs: 'a size limit would apply to every chunk',
+  pass: 'two-pass encodes need the whole video in each pass',
+  passlogfile: 'two-pass encodes need the whole video in each pass',
+  map: 'streams are mapped by the pipeline (the first video stream and every audio stream)',
+  shortest: 'streams are joined by the pipeline',
+  fps_mode: 'the pipeline sets the timestamp mode of chunk encodes',
+  vsync: 'the pipeline sets the timestamp mode of chunk encodes',
+  force_key_frames: 'the pipeline places each chunk’s first keyframe',
+  vn: 'there is no video to split',
+  scodec: 'subtitle streams are not carried by chunked encodes',
+  dcodec: 'data streams are not carried by chunked encodes',
+};
+
+const GLOBAL_REFUSED: Record<string, string> = {
+  filter_complex: 'a complex filtergraph spans streams and the whole timeline',
+  lavfi: 'a complex filtergraph spans streams and the whole timeline',
+  copyts: 'the pipeline sets chunk timestamps',
+  start_at_zero: 'the pipeline sets chunk timestamps',
+  copytb: 'the pipeline sets chunk timestamps',
+};
+
+/** Video filters whose output depends on the frame's position in the whole stream. */
+const TIMELINE_FILTERS: Record<string, string> = {
+  fade: 'fade counts frames and time from the start of each chunk',
+  reverse: 'reverse needs the whole video',
+  loop: 'loop repeats frames across the whole video',
+  trim: 'trim counts frames and time from the start of each chunk',
+  setpts: 'setpts changes timestamps the join relies on',
+  tpad: 'tpad would pad every chunk',
+  framestep: 'framestep counts frames from the start of each chunk',
+  zoompan: 'zoompan counts frames from the start of each chunk',
+  palettegen: 'palettegen needs every frame of the video',
+  thumbnail: 'thumbnail picks frames across the whole video',
+};
+
+/** A frame-number variable in a select expression, or a frame-number expansion in drawtext text. */
+const FRAME_NUMBER: Record<string, RegExp> = {
+  select: /(^|[^A-Za-z0-9_])(n|selected_n|prev_selected_n)([^A-Za-z0-9_]|$)/,
+  drawtext: /%\{[^}]*\b(n|frame_num)\b/,
+};
+
+const MUXER_OPTIONS = new Set([
+  'f',
+  'movflags',
+  'brand',
+  'frag_duration',
+  'min_frag_duration',
+  'frag_size',
+  'write_tmcd',
+  'use_editlist',
+  'mpegts_flags',
+  'mpegts_copyts',
+  'muxrate',
+  'id3v2_version',
+  'write_id3v1',
+  'metadata',
+  'map_metadata',
+  'map_chapters',
+  'disposition',
+  'avoid_negative_ts',
+  'muxdelay',
+  'muxpreload',
+  'max_interleave_delta',
+  'timecode',
+  'tag',
+  'bsf',
+]);
+const AUDIO_OPTIONS = new Set([
+  'acodec',
+  'ab',
+  'af',
+  'ar',
+  'ac',
+  'channel_layout',
+  'ch_layout',
+  'sample_fmt',
+  'vbr',
+  'application',
+  'frame_duration',
+  'aac_coder',
+  'cutoff',
+]);
+/** Options every step gets (they tune ffmpeg itself, not one stream). */
+const SHARED_OPTIONS = new Set(['threads', 'max_muxing_queue_size', 'strict', 'y']);
+
+/**
+ * Checks that a job can be encoded in chunks and divides its output options between the
+ * steps. Throws a 400 `not_splittable` listing every reason it cannot.
+ */
+export function splitOptions(plan: CommandPlan): SplitOptions {
+  const reasons: string[] = [];
+  if (plan.inputs.length !== 1) reasons.push('a split job reads exactly one input');
+  if (plan.outputs.length !== 1) reasons.push('a split job writes exactly one output');
+  const input = plan.inputs[0]!;
+  const output = plan.outputs[0]!;
+  if (input.list) reasons.push(`inputs[0] is a ${input.list} list; split a single video`);
+  if (output.folder)
+    reasons.push('folder outputs (HLS, DASH, frames) cannot be joined from chunks; write one file');
+  for (const option of plan.globalOptions)
+    if (GLOBAL_REFUSED[option.name])
+      reasons.push(`globalOptions ${option.token}: ${GLOBAL_REFUSED[option.name]}`);
+  for (const option of input.options)
+    if (INPUT_REFUSED[option.name])
+      reasons.push(`inputs[0] ${option.token}: ${INPUT_REFUSED[option.name]} is not supported with split`);
+
+  const divided: SplitOptions = { video: [], audio: [], muxer: [], noAudio: false, changesFrameRate: false };
+  for (const option of output.options) {
+    const refused = OUTPUT_REFUSED[option.name] ?? GLOBAL_REFUSED[option.name];
+    if (refused) {
+      reasons.push(`outputs[0] ${option.token}: ${refused}`);
+      continue;
+    }
+    const stream = streamOf(option);
+    if (stream === 's' || stream === 'd' || stream === 't') {
+      reasons.push(
+        `outputs[0] ${option.token}: subtitle and data streams are not carried by chunked encodes`,
+      );
+      continue;
+    }
+    if (isCopy(option) && stream !== 'a') {
+      reasons.push(`outputs[0] ${option.token} ${option.value}: a stream copy is not worth splitting`);
+      continue;
+    }
+    if (option.name === 'an') {
+      divided.noAudio = true;
+      continue;
+    }
+    if (option.kind === 'filtergraph' && stream !== 'a') reasons.push(...timelineProblems(option));
+    if (option.name === 'r' || (option.kind === 'filtergraph' && stream !== 'a' && usesFilter(option, 'fps')))
+      divided.changesFrameRate = true;
+    if (SHARED_OPTIONS.has(option.name)) {
+      divided.video.push(option);
+      divided.audio.push(option);
+    } else if (MUXER_OPTIONS.has(option.name)) divided.muxer.push(option);
+    else if (stream === 'a' || (stream === undefined && AUDIO_OPTIONS.has(option.name)))
+      divided.audio.push(option);
+    else divided.video.push(option);
+  }
+  if (reasons.length > 0)
+    throw new FfleetError(
+      'not_splittable',
+      `this job cannot be encoded in chunks: ${reasons.join('; ')}. Send it without "split" to encode it in one piece`,
+      400,
+      { reasons },
+    );
+  return divided;
+}
+
+/** argv words of parsed options, as written. */
+export function optionArgs(options: readonly ParsedOption[]): string[] {
+  return options.flatMap((o) => (o.value === undefined ? [o.token] : [o.token, o.value]));
+}
+
+/** The stream type an option's specifier names (`v`, `a`, `s`, `d`, `t`), or undefined for all streams. */
+function streamOf(option: ParsedOption): string | undefined {
+  if (option.name === 'vf' || option.name === 'vcodec' || option.name === 'vb') return 'v';
+  if (option.name === 'af' || option.name === 'acodec' || option.name === 'ab') return 'a';
+  if (option.name === 'scodec') return 's';
+  if (option.name === 'dcodec') return 'd';
+  const type = option.specifier?.match(/^(?:[sgp]:)?([vVasdt])\b/)?.[1];
+  return type === 'V' ? 'v' : type;
+}
+
+function isCopy(option: ParsedOption): boolean {
+  return ['c', 'codec', 'vcodec'].includes(option.name) && option.value === 'copy';
+}
+
+function usesFilter(option: ParsedOption, name: string): boolean {
+  return parseFiltergraph(option.value ?? '').chains.some((chain) => chain.some((f) => f.name === name));
+}
+
+function timelineProblems(option: ParsedOption): string[] {
+  const problems: string[] = [];
+  for (const chain of parseFiltergraph(option.value ?? '').chains) {
+    for (const filter of chain) {
+      const why = TIMELINE_FILTERS[filter.name];
+      if (why) problems.push(`outputs[0] ${option.token} ${filter.name}: ${why}`);
+      else if (
+        FRAME_NUMBER[filter.name] &&
+        filter.args.some((arg) => FRAME_NUMBER[filter.name]!.test(arg.value))
+      )
+        problems.push(`outputs[0] ${option.token} ${filter.name}: frame numbers restart in every chunk`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * What only the source itself can tell, checked by the pipeline after it analysed it: a video
+ * track to split, and no HDR10 side data (mastering display, content light level) that a
+ * stream-copy join would drop. Throws a permanent `not_splittable` error.
+ */
+export function checkSplittableMedia(media: MediaAnalysis): void {
+  const reasons: string[] = [];
+  if (!media.video) reasons.push('the input has no video stream');
+  else if (media.video.hdrSideData.length > 0)
+    reasons.push(
+      `the input's HDR10 side data (${media.video.hdrSideData.join(', ')}) would be lost by the join`,
+    );
+  if (reasons.length > 0)
+    throw new FfleetError(
+      'not_splittable',
+      `this input cannot be encoded in chunks: ${reasons.join('; ')}. Send the job without "split"`,
+      400,
+      { reasons },
+    );
+}

@@ -1,0 +1,166 @@
+import {
+  checkSplittableMedia,
+  FfleetError,
+  optionArgs,
+  PoolRegistry,
+  splitOptions,
+  validateJob,
+} from '@ffleet/core';
+import { describe, expect, it } from 'vitest';
+
+const pools = PoolRegistry.load();
+
+function job(output: string, extra: Record<string, unknown> = {}) {
+  return {
+    name: 'chunked',
+    compute: 'intel',
+    inputs: [{ url: 's3://media/in/source.mp4' }],
+    outputs: [{ url: 's3://media/out/encoded.mp4', options: output }],
+    split: { segmentSeconds: 10 },
+    ...extra,
+  };
+}
+
+/** The reasons a split job is refused, or [] when it is accepted. */
+function refusals(body: unknown): string[] {
+  try {
+    validateJob(body, pools, {});
+    return [];
+  } catch (error) {
+    expect(error).toBeInstanceOf(FfleetError);
+    expect((error as FfleetError).code).toBe('not_splittable');
+    expect((error as FfleetError).status).toBe(400);
+    return ((error as FfleetError).details as { reasons: string[] }).reasons;
+  }
+}
+
+describe('split jobs', () => {
+  it('divide output options between chunk encodes, the audio encode and the join', () => {
+    const { plan } = validateJob(
+      job(
+        '-c:v libx264 -crf 23 -preset fast -vf scale=1280:-2 -pix_fmt yuv420p -c:a aac -b:a 128k -ac 2 ' +
+          '-af loudnorm -movflags +faststart -metadata title=Clip -tag:v avc1 -threads 2',
+      ),
+      pools,
+      {},
+    );
+    const divided = splitOptions(plan);
+    expect(optionArgs(divided.video)).toEqual([
+      ...['-c:v', 'libx264', '-crf', '23', '-preset', 'fast', '-vf', 'scale=1280:-2'],
+      ...['-pix_fmt', 'yuv420p', '-threads', '2'],
+    ]);
+    expect(optionArgs(divided.audio)).toEqual([
+      ...['-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-af', 'loudnorm', '-threads', '2'],
+    ]);
+    expect(optionArgs(divided.muxer)).toEqual([
+      ...['-movflags', '+faststart', '-metadata', 'title=Clip', '-tag:v', 'avc1'],
+    ]);
+    expect(divided).toMatchObject({ noAudio: false, changesFrameRate: false });
+  });
+
+  it('note a dropped audio track and a frame-rate change', () => {
+    const { plan } = validateJob(job('-c:v libx264 -r 30 -an'), pools, {});
+    expect(splitOptions(plan)).toMatchObject({ noAudio: true, changesFrameRate: true });
+    const fps = validateJob(job('-c:v libx264 -vf fps=24,scale=640:-2'), pools, {});
+    expect(splitOptions(fps.plan).changesFrameRate).toBe(true);
+  });
+
+  it('accept audio stream copy and timeline filters on audio (audio is encoded once, whole)', () => {
+    expect(refusals(job('-c:v libx264 -c:a copy'))).toEqual([]);
+    expect(refusals(job('-c:v libx264 -af afade=t=in:st=0:d=2,areverse'))).toEqual([]);
+    expect(refusals(job('-c:v libx264 -vf "drawtext=text=%{pts}:fontsize=20"'))).toEqual([]);
+  });
+
+  it.each([
+    ['-c:v libx264 -vf fade=in:0:25', 'fade counts frames and time from the start of each chunk'],
+    ['-c:v libx264 -vf "fade=t=out:st=50:d=2"', 'fade counts frames'],
+    ['-c:v libx264 -vf reverse', 'reverse needs the whole video'],
+    ['-c:v libx264 -vf loop=loop=2:size=10', 'loop repeats frames'],
+    ['-c:v libx264 -vf "select=not(mod(n\\,2))"', 'select: frame numbers restart in every chunk'],
+    ['-c:v libx264 -vf "drawtext=text=%{n}:fontsize=20"', 'drawtext: frame numbers restart'],
+    ['-c:v libx264 -vf setpts=0.5*PTS', 'setpts changes timestamps'],
+    ['-c:v libx264 -pass 1', 'two-pass encodes'],
+    ['-c:v libx264 -t 10', 'an output duration would cut every chunk'],
+    ['-c:v libx264 -ss 5', 'output seeking'],
+    ['-c:v libx264 -frames:v 100', 'a frame limit'],
+    ['-map 0:v -c:v libx264', 'streams are mapped by the pipeline'],
+    ['-c copy', 'a stream copy is not worth splitting'],
+    ['-c:v copy -c:a aac', 'a stream copy is not worth splitting'],
+    ['-c:v libx264 -c:s mov_text', 'subtitle and data streams are not carried'],
+    ['-c:v libx264 -force_key_frames 0,5', 'the pipeline places each chunk’s first keyframe'],
+  ])('refuse %s', (options, reason) => {
+    const reasons = refusals(job(options));
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toContain(reason);
+  });
+
+  it('refuse shapes that cannot be split, with every reason at once', () => {
+    const reasons = refusals({
+      ...job('-c:v libx264'),
+      globalOptions: '-filter_complex "[0:v]scale=640:-2[v]"',
+      inputs: [{ url: 's3://media/in/a.mp4', options: '-ss 10' }, { url: 's3://media/in/b.mp4' }],
+      outputs: [
+        { url: 's3://media/out/hls/', options: '-f hls -c:v libx264' },
+        { url: 's3://media/out/b.mp4' },
+      ],
+    });
+    expect(reasons).toEqual([
+      'a split job reads exactly one input',
+      'a split job writes exactly one output',
+      'folder outputs (HLS, DASH, frames) cannot be joined from chunks; write one file',
+      'globalOptions -filter_complex: a complex filtergraph spans streams and the whole timeline',
+      'inputs[0] -ss: input seeking is not supported with split',
+    ]);
+  });
+
+  it('say in the message how to run the job instead', () => {
+    try {
+      validateJob(job('-c:v libx264 -vf reverse'), pools, {});
+      expect.unreachable();
+    } catch (error) {
+      expect((error as Error).message).toBe(
+        'this job cannot be encoded in chunks: outputs[0] -vf reverse: reverse needs the whole video. ' +
+          'Send it without "split" to encode it in one piece',
+      );
+    }
+  });
+
+  it('check the segment length', () => {
+    expect(() => validateJob(job('-c:v libx264', { split: { segmentSeconds: 1 } }), pools, {})).toThrow(
+      /split\/segmentSeconds/,
+    );
+    expect(() => validateJob(job('-c:v libx264', { split: { segments: 4 } }), pools, {})).toThrow(
+      /job spec is invalid/,
+    );
+  });
+});
+
+describe('split sources', () => {
+  const video = {
+    index: 0,
+    codec: 'h264',
+    width: 1920,
+    height: 1080,
+    rotation: 0,
+    frameRate: 25,
+    averageFrameRate: 25,
+    variableFrameRate: false,
+    startSeconds: 0,
+    endSeconds: 10,
+    frameTimes: [],
+    keyframes: [0],
+    colour: {},
+    hdrSideData: [],
+  };
+  const media = { formatName: 'mov,mp4', durationSeconds: 10, audio: [], otherStreams: 0 };
+
+  it('need a video stream and no HDR10 side data', () => {
+    expect(() => checkSplittableMedia({ ...media, video })).not.toThrow();
+    expect(() => checkSplittableMedia(media)).toThrow(
+      'this input cannot be encoded in chunks: the input has no video stream. Send the job without "split"',
+    );
+    expect(() =>
+      checkSplittableMedia({ ...media, video: { ...video, hdrSideData: ['Mastering display metadata'] } }),
+    ).toThrow(/HDR10 side data \(Mastering display metadata\) would be lost by the join/);
+  });
+});

@@ -1,0 +1,59 @@
+import { closeConnection, type FleetConfig, S3Store } from '@ffleet/core';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Redis } from 'ioredis';
+import { FleetQueues } from '../jobs/fleet-queues.ts';
+import { PoolEvents } from '../jobs/pool-events.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The fleet's configuration: pools, URL policy, queue prefix, S3 settings. */
+    fleetConfig: FleetConfig;
+    /** The gateway's Redis connection (queues, idempotency keys, cancel markers, workers). */
+    redis: Redis;
+    /** Every pool's queue: enqueue, look up, list, cancel. */
+    queues: FleetQueues;
+    /** Every pool's queue events, for Server-Sent Events. */
+    poolEvents: PoolEvents;
+    /** The object store, for presigned uploads. */
+    s3: S3Store;
+  }
+}
+
+export interface InfrastructureOptions {
+  config: FleetConfig;
+  /** The tracing UI's address of a trace without its id, for job links. */
+  traceUiUrl?: string;
+}
+
+/** The name routes and plugins name in their `dependencies`. */
+export const INFRASTRUCTURE = 'ffleet-infrastructure';
+
+/**
+ * What the routes talk to (Redis, the pools' queues and their events, S3), opened once per
+ * gateway, put on the instance for every route, and closed with it.
+ */
+export const infrastructurePlugin = fp(
+  async (app: FastifyInstance, { config, traceUiUrl }: InfrastructureOptions) => {
+    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+    const queues = new FleetQueues(config.pools, redis, config.queuePrefix, {
+      webhookPolicy: config.urlPolicy.webhooks ?? {},
+      traceUiUrl,
+    });
+    const poolEvents = new PoolEvents(config.redisUrl, config.queuePrefix, (pool) => queues.queue(pool).name);
+    const s3 = new S3Store(config.s3);
+
+    app.decorate('fleetConfig', config);
+    app.decorate('redis', redis);
+    app.decorate('queues', queues);
+    app.decorate('poolEvents', poolEvents);
+    app.decorate('s3', s3);
+    app.addHook('onClose', async () => {
+      await poolEvents.close();
+      await queues.close();
+      await closeConnection(redis);
+      s3.client.destroy();
+    });
+  },
+  { name: INFRASTRUCTURE, fastify: '5.x' },
+);

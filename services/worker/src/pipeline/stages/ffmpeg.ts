@@ -1,0 +1,114 @@
+import { join } from 'node:path';
+import {
+  buildArgv,
+  DEFAULT_TIMEOUT_SECONDS,
+  type JobProgress,
+  type ProgressSnapshot,
+  percentOf,
+  probeInputArgs,
+  runFfmpeg,
+  SPAN,
+} from '@ffleet/core';
+import type { Span } from '@opentelemetry/api';
+import { probeDurationSeconds } from '../../ffmpeg/probe.ts';
+import type { JobContext } from '../context.ts';
+import { directoryBytes } from '../disk-usage.ts';
+import { FfmpegFailedError, JobTimeoutError, OutputTooLargeError } from '../errors.ts';
+import { stage } from '../stage.ts';
+
+const SIZE_CHECK_INTERVAL_MS = 1000;
+/** Progress becomes a span event at each 5 % step, or every 10 s when the duration is unknown. */
+const PROGRESS_EVENT_STEP_PERCENT = 5;
+const PROGRESS_EVENT_INTERVAL_MS = 10_000;
+
+/**
+ * The first input's duration (ffprobe, with the job's own input hardening), which ffmpeg's
+ * progress is a percent of; unknown for stills and streams. Learnt before the ffmpeg stage,
+ * whose progress means ffmpeg is running.
+ */
+export async function probeInputDuration(ctx: JobContext): Promise<void> {
+  ctx.facts.mediaDurationSeconds = await probeDurationSeconds(
+    ctx.deps.ffprobePath,
+    probeInputArgs(ctx.plan, ctx.layout, 0),
+  );
+}
+
+/**
+ * Runs the job's ffmpeg command in its work dir, with the job's timeout and the worker's
+ * output size limit, reporting ffmpeg's progress against the first input's duration.
+ */
+export function runCommand(ctx: JobContext): Promise<void> {
+  return stage(ctx, 'ffmpeg', async ({ span, setTime }) => {
+    const duration = ctx.facts.mediaDurationSeconds;
+    if (duration !== undefined) span.setAttribute(SPAN.mediaDurationSeconds, duration);
+    const timeoutSeconds = ctx.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+    const sizeGuard = watchOutputSize(ctx);
+    const argv = buildArgv(ctx.plan, ctx.layout);
+    ctx.log.info({ argv }, 'running ffmpeg');
+    const run = await runFfmpeg({
+      binary: ctx.deps.ffmpegPath,
+      argv,
+      cwd: ctx.workDir,
+      timeoutMs: timeoutSeconds * 1000,
+      signal: AbortSignal.any([ctx.signal, sizeGuard.signal]),
+      onProgress: progressReporter(ctx, span, duration),
+    }).finally(sizeGuard.stop);
+    if (run.exitCode !== null) span.setAttribute(SPAN.exitCode, run.exitCode);
+    const speed = run.lastProgress?.speed;
+    if (speed) span.setAttribute(SPAN.speed, speed);
+    setTime(run.durationMs);
+    if (sizeGuard.signal.aborted) throw new OutputTooLargeError(ctx.deps.maxOutputBytes);
+    ctx.throwIfAborted();
+    if (run.stoppedBy === 'timeout') throw new JobTimeoutError(timeoutSeconds, run.stderrTail);
+    if (run.exitCode !== 0) throw new FfmpegFailedError(run.exitCode, run.stderrTail);
+
+    ctx.facts.speed = speed;
+    if (duration !== undefined) ctx.jobSpan.setAttribute(SPAN.mediaDurationSeconds, duration);
+    if (speed) ctx.jobSpan.setAttribute(SPAN.speed, speed);
+  });
+}
+
+/** Aborts its signal when the job's outputs grow past the worker's limit (checked every second). */
+function watchOutputSize(ctx: JobContext): { signal: AbortSignal; stop: () => void } {
+  const guard = new AbortController();
+  const timer = setInterval(async () => {
+    if ((await directoryBytes(join(ctx.workDir, 'out'))) > ctx.deps.maxOutputBytes) guard.abort('size');
+  }, SIZE_CHECK_INTERVAL_MS);
+  return { signal: guard.signal, stop: () => clearInterval(timer) };
+}
+
+/** ffmpeg's progress as the job's (throttled), and as `progress` events on the stage's span. */
+function progressReporter(
+  ctx: JobContext,
+  span: Span,
+  duration: number | undefined,
+): (snapshot: ProgressSnapshot) => void {
+  let lastEvent = { step: -1, at: performance.now() };
+  return (snapshot) => {
+    const progress: JobProgress = {
+      stage: 'ffmpeg',
+      percent: percentOf(snapshot, duration),
+      fps: snapshot.fps,
+      speed: snapshot.speed,
+      outTimeSeconds: snapshot.outTimeSeconds,
+    };
+    ctx.report(progress);
+    const step = Math.floor(progress.percent / PROGRESS_EVENT_STEP_PERCENT);
+    const now = performance.now();
+    if (
+      step > lastEvent.step ||
+      (duration === undefined && now - lastEvent.at >= PROGRESS_EVENT_INTERVAL_MS)
+    ) {
+      lastEvent = { step, at: now };
+      span.addEvent('progress', progressAttributes(progress));
+    }
+  };
+}
+
+function progressAttributes(progress: JobProgress): Record<string, number> {
+  const attributes: Record<string, number> = { percent: Math.round(progress.percent * 10) / 10 };
+  if (progress.fps !== undefined) attributes.fps = progress.fps;
+  if (progress.speed !== undefined) attributes.speed = progress.speed;
+  if (progress.outTimeSeconds !== undefined) attributes.out_time_seconds = progress.outTimeSeconds;
+  return attributes;
+}

@@ -1,0 +1,173 @@
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type CommandPlan,
+  DEFAULT_TIMEOUT_SECONDS,
+  inputPath,
+  type JobSpec,
+  outputPath,
+  type QualitySummary,
+  sniffInput,
+} from '@ffleet/core';
+import {
+  DEFAULT_QUALITY_SUBSAMPLE,
+  measureQuality,
+  type QualityMeasurement,
+  type QualityMode,
+  QualityNotApplicableError,
+} from '../../quality/measure.ts';
+import type { JobContext, QualityOutcome } from '../context.ts';
+import { stage } from '../stage.ts';
+
+/** Options that move the output's first frame away from the input's: frames would not line up. */
+const SHIFTING_OPTIONS = new Set(['ss', 'sseof']);
+const PLAYLIST_MARKERS = [Buffer.from('#EXTM3U'), Buffer.from('ffconcat version')];
+
+/**
+ * Measures the first output against the first input when the job (or the fleet default) asks
+ * for it. Never fails the job: a problem becomes the quality summary's status and reason.
+ */
+export async function measureOutputQuality(ctx: JobContext): Promise<void> {
+  const { deps, plan, layout } = ctx;
+  const decision = qualityDecision(ctx.spec, plan, {
+    measure: deps.qualityDefault ?? false,
+    mode: deps.qualityMode ?? 'sampled',
+    subsample: deps.qualitySubsample ?? DEFAULT_QUALITY_SUBSAMPLE,
+  });
+  if (!decision.measure) return;
+  const outcome = await stage(
+    ctx,
+    'quality',
+    async ({ span, setTime }) => {
+      const outcome: QualityOutcome = decision.notApplicable
+        ? { summary: { status: 'not_applicable', reason: decision.notApplicable } }
+        : await measureJobQuality({
+            reference: inputPath(plan, layout, 0),
+            distorted: outputPath(plan, layout, 0),
+            workDir: join(ctx.workDir, 'quality'),
+            ffmpegPath: deps.ffmpegPath,
+            ffprobePath: deps.ffprobePath,
+            subsample: decision.subsample,
+            timeoutMs: (ctx.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+            signal: ctx.signal,
+          });
+      span.setAttributes(qualityAttributes(outcome));
+      // A job with nothing to compare has no quality stage worth timing (and would skew reports).
+      if (outcome.summary.status === 'not_applicable') setTime(undefined);
+      return outcome;
+    },
+    { percent: 100 },
+  );
+  ctx.facts.quality = outcome;
+  if (outcome.summary.status !== 'measured')
+    ctx.log.warn({ quality: outcome.summary }, 'quality not measured');
+}
+
+/** The fleet's quality settings: whether jobs that do not say are measured, and how. */
+export interface FleetQuality {
+  measure: boolean;
+  mode: QualityMode;
+  subsample: number;
+}
+
+/**
+ * Whether to measure quality for this job, how, and whether it can be: the job's `quality`
+ * wins over the fleet's settings (`true` and `{}` take the fleet's mode). When it is on but
+ * the job has nothing comparable, `notApplicable` says why (the job is unaffected).
+ */
+export function qualityDecision(
+  spec: JobSpec,
+  plan: CommandPlan,
+  fleet: FleetQuality,
+): { measure: false } | { measure: true; subsample: number; notApplicable?: string } {
+  const asked = spec.quality;
+  if (!(asked === undefined ? fleet.measure : asked !== false)) return { measure: false };
+  const mode = (typeof asked === 'object' ? asked.mode : undefined) ?? fleet.mode;
+  const subsample = mode === 'full' ? 1 : fleet.subsample;
+  const input = plan.inputs[0]!;
+  const output = plan.outputs[0]!;
+  const notApplicable = (reason: string) => ({ measure: true as const, subsample, notApplicable: reason });
+  if (output.folder) return notApplicable('the first output is a folder, not one video file');
+  if (input.list) return notApplicable(`the first input is a ${input.list} list`);
+  const shifted = [...input.options, ...output.options].find((o) => SHIFTING_OPTIONS.has(o.name));
+  if (shifted) {
+    return notApplicable(
+      `${shifted.token} starts the output later than the input, so frames cannot be compared one to one`,
+    );
+  }
+  return { measure: true, subsample };
+}
+
+/**
+ * Measures the first output against the first input. Never throws for the job's sake: an
+ * output without video is `not_applicable`, any other problem (including being stopped by a
+ * cancel or shutdown, as the outputs are already uploaded) is `failed` with the reason.
+ */
+export async function measureJobQuality(options: {
+  reference: string;
+  distorted: string;
+  workDir: string;
+  ffmpegPath: string;
+  ffprobePath: string;
+  subsample: number;
+  timeoutMs: number;
+  signal: AbortSignal;
+}): Promise<QualityOutcome> {
+  try {
+    // The quality pass opens the output with ffmpeg's probing: refuse one that is a playlist
+    // in disguise, which could make it read files the job never named.
+    const refused = await refuseNonMedia(options.distorted);
+    if (refused) return { summary: { status: 'not_applicable', reason: refused } };
+    const measurement = await measureQuality(options);
+    return { summary: summaryOf(measurement), measurement };
+  } catch (error) {
+    if (error instanceof QualityNotApplicableError)
+      return { summary: { status: 'not_applicable', reason: error.message } };
+    const reason = options.signal.aborted
+      ? `stopped (${String(options.signal.reason ?? 'aborted')}) while measuring`
+      : (error as Error).message;
+    return { summary: { status: 'failed', reason } };
+  }
+}
+
+export function summaryOf(measurement: QualityMeasurement): QualitySummary {
+  const summary: QualitySummary = {
+    status: 'measured',
+    psnr: measurement.global.psnr.psnr_avg?.average,
+    ssim: measurement.global.ssim.ssim_avg?.average,
+    frames: measurement.frames,
+    mode: measurement.mode,
+    subsample: measurement.subsample,
+  };
+  const vmaf = measurement.global.vmaf?.vmaf?.average;
+  if (vmaf !== undefined) summary.vmaf = vmaf;
+  if (!measurement.vmafStatus.available) summary.vmafUnavailable = measurement.vmafStatus.reason;
+  return summary;
+}
+
+function qualityAttributes(outcome: QualityOutcome): Record<string, string | number> {
+  const q = outcome.summary;
+  const attributes: Record<string, string | number> = { 'ffleet.quality.status': q.status };
+  if (q.psnr !== undefined) attributes['ffleet.quality.psnr'] = q.psnr;
+  if (q.ssim !== undefined) attributes['ffleet.quality.ssim'] = q.ssim;
+  if (q.vmaf !== undefined) attributes['ffleet.quality.vmaf'] = q.vmaf;
+  if (q.mode) attributes['ffleet.quality.mode'] = q.mode;
+  if (q.subsample !== undefined) attributes['ffleet.quality.subsample'] = q.subsample;
+  if (q.vmafUnavailable) attributes['ffleet.quality.vmaf_unavailable'] = q.vmafUnavailable;
+  if (q.reason) attributes['ffleet.quality.reason'] = q.reason;
+  return attributes;
+}
+
+async function refuseNonMedia(file: string): Promise<string | undefined> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(1 << 20);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const bytes = head.subarray(0, bytesRead);
+    if (sniffInput(bytes) !== 'media' || PLAYLIST_MARKERS.some((m) => bytes.includes(m)))
+      return 'the first output is a playlist or script, not a video file';
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
