@@ -68,7 +68,10 @@ export async function podmanRunArgs(pod: K8sObject['spec'], run: PodRun): Promis
     } else if (volume?.configMap) {
       const data = run.configMaps[volume.configMap.name];
       if (!data) throw new Error(`no ConfigMap ${volume.configMap.name} given`);
-      for (const [file, text] of Object.entries(data)) await writeFile(join(dir, file), text);
+      for (const [file, text] of Object.entries(data))
+        await writeFile(join(dir, file), text, { mode: 0o644 });
+      // As the kubelet mounts a ConfigMap: readable by the container's user (mkdtemp makes it 0700, root's only).
+      await chmod(dir, 0o755);
       args.push(`--volume=${dir}:${mount.mountPath}:ro`);
     } else {
       throw new Error(`volume ${mount.name} is neither an emptyDir nor a ConfigMap`);
