@@ -6,7 +6,7 @@
  * environment; prints `listening` when ready.
  */
 import { randomUUID } from 'node:crypto';
-import { jobOptions } from '@ffleet/gateway';
+import { jobOptions } from '@ffleet/core';
 import { Queue } from 'bullmq';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';

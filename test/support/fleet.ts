@@ -115,8 +115,8 @@ export async function startFleet(
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       const worker = { child, workDir, output: () => output, exited };
       workers.push(worker);
-      // Ready when a new worker id shows up in the pool's registry. Starting (Node, the telemetry SDK, the ffmpeg
-      // capability probe) takes over 20 s on a busy two-core machine.
+      // Ready when a new worker id shows up in the pool's registry.
+      // A worker starts in a few seconds; a machine busy with ffmpeg can take much longer.
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
         if (child.exitCode !== null) throw new Error(`worker exited early: ${output}`);

@@ -2,21 +2,27 @@
  * A chunked encode at the command level, on real media: split → encode each chunk → encode
  * audio once → join, then the output is checked against the source with ffprobe.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import {
-  audioEncodeArgs,
+  audioJobSpec,
+  buildArgv,
   type Chunk,
-  chunkEncodeArgs,
+  chunkJobSpec,
   concatList,
+  inputPath,
+  type JobSpec,
   joinArgs,
   type MediaAnalysis,
+  outputPath,
   PoolRegistry,
-  planChunks,
-  splitOptions,
+  planSplit,
+  splitJobOf,
+  splitScratch,
   splitSourceArgs,
   validateJob,
+  workLayout,
 } from '@ffleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyseFile, ffmpeg, ffmpegArgv, packets, psnr } from '../../../test/support/media.ts';
@@ -30,62 +36,72 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs the four steps in `work` and returns the joined file, the analysis and the plan. */
+/**
+ * Runs a chunked encode the way the fleet does, in `work`: the parent's split, each chunk and
+ * the audio as ordinary jobs (their specs validated again, their argv built by buildArgv, as
+ * a worker would), then the parent's join. Returns the joined file, the analysis and the plan.
+ */
 async function chunkedEncode(
   source: string,
   outputOptions: string,
   segmentSeconds: number,
   work: string,
 ): Promise<{ output: string; media: MediaAnalysis; chunks: Chunk[] }> {
-  const { plan } = validateJob(
-    {
-      name: 'chunked',
-      compute: 'intel',
-      inputs: [{ url: 's3://media/source.mp4' }],
-      outputs: [{ url: 's3://media/out.mp4', options: outputOptions }],
-      split: { segmentSeconds },
-    },
-    pools,
-    {},
-  );
-  const job = { global: plan.globalOptions, input: plan.inputs[0]!.options, split: splitOptions(plan) };
+  const spec = {
+    name: 'chunked',
+    compute: 'intel',
+    inputs: [{ url: 's3://media/source.mp4' }],
+    outputs: [{ url: 's3://media/out.mp4', options: outputOptions }],
+    split: { segmentSeconds },
+  };
+  const job = splitJobOf(spec, validateJob(spec, pools, {}).plan);
   const media = await analyseFile(source);
-  const chunks = planChunks(media.video!, segmentSeconds);
-  const piece = (i: number) => join(work, `piece-${String(i).padStart(6, '0')}.nut`);
+  const plan = planSplit(job, media, 's3://media/ffleet-scratch/job-1/');
+  const local = (url: string) => join(work, 'scratch', url.slice(plan.scratch.length));
+  await mkdir(join(work, 'scratch', 'pieces'), { recursive: true });
   await ffmpegArgv(
-    splitSourceArgs(source, media, chunks, {
-      piecePattern: join(work, 'piece-%06d.nut'),
-      audio: join(work, 'audio.nut'),
+    splitSourceArgs(source, media, plan.chunks, {
+      piecePattern: join(work, 'scratch', 'pieces', '%06d.nut'),
+      audio: local(splitScratch.audioSource(plan)),
     }),
   );
-  expect((await readdir(work)).filter((f) => f.startsWith('piece-'))).toHaveLength(chunks.length);
-  for (const chunk of chunks)
-    await ffmpegArgv(
-      chunkEncodeArgs(job, media, {
-        piece: piece(chunk.index),
-        output: join(work, `chunk-${chunk.index}.mp4`),
-      }),
-    );
-  for (const chunk of chunks)
-    expect((await packets(join(work, `chunk-${chunk.index}.mp4`), 'v:0')).length).toBe(chunk.frames);
-  const hasAudio = media.audio.length > 0;
-  if (hasAudio)
-    await ffmpegArgv(
-      audioEncodeArgs(job, { input: join(work, 'audio.nut'), output: join(work, 'audio.mp4') }),
-    );
+  expect(await readdir(join(work, 'scratch', 'pieces'))).toHaveLength(plan.chunks.length);
+
+  /** One child job: its input taken from scratch, its output put back there. */
+  const runChild = async (childSpec: JobSpec, name: string) => {
+    const { plan: childPlan } = validateJob(childSpec, pools, {});
+    const layout = workLayout(join(work, name));
+    await mkdir(layout.inputDir(0), { recursive: true });
+    await mkdir(layout.outputDir(0), { recursive: true });
+    await copyFile(local(childSpec.inputs[0]!.url), inputPath(childPlan, layout, 0));
+    await ffmpegArgv(buildArgv(childPlan, layout));
+    const target = local(childSpec.outputs[0]!.url);
+    await mkdir(dirname(target), { recursive: true });
+    await copyFile(outputPath(childPlan, layout, 0), target);
+    return target;
+  };
+  for (const chunk of plan.chunks) {
+    const encoded = await runChild(chunkJobSpec(job, media, plan, chunk), `chunk-${chunk.index}`);
+    expect((await packets(encoded, 'v:0')).length).toBe(chunk.frames);
+  }
+  if (plan.audioStartSeconds !== undefined) await runChild(audioJobSpec(job, plan), 'audio');
+
+  const listDir = join(work, 'scratch', 'chunks');
   await writeFile(
-    join(work, 'list.ffconcat'),
-    concatList(chunks.map((chunk) => ({ file: `chunk-${chunk.index}.mp4`, chunk }))),
+    join(listDir, 'list.ffconcat'),
+    concatList(
+      plan.chunks.map((chunk) => ({ file: basename(splitScratch.chunk(plan, chunk.index)), chunk })),
+    ),
   );
   const output = join(work, 'out.mp4');
   await ffmpegArgv(
-    joinArgs(job, media, {
-      list: join(work, 'list.ffconcat'),
-      ...(hasAudio ? { audio: join(work, 'audio.mp4') } : {}),
+    joinArgs(job, plan, {
+      list: join(listDir, 'list.ffconcat'),
+      ...(plan.audioStartSeconds !== undefined ? { audio: local(splitScratch.audio(plan)) } : {}),
       output,
     }),
   );
-  return { output, media, chunks };
+  return { output, media, chunks: plan.chunks };
 }
 
 async function workDir(name: string): Promise<string> {

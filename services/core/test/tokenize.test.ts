@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { tokenize } from '../src/ffmpeg/tokenize.ts';
+import { quoteOptions, tokenize } from '../src/ffmpeg/tokenize.ts';
 
 describe('tokenize', () => {
   it('splits on whitespace and groups quoted words like a shell, without expanding anything', () => {
@@ -61,5 +62,28 @@ describe('tokenize', () => {
 
   it('accepts non-ASCII text inside values', () => {
     expect(tokenize(`-metadata "title=Café – été 東京"`)).toEqual(['-metadata', 'title=Café – été 東京']);
+  });
+});
+
+describe('quoteOptions', () => {
+  it('writes tokens so that tokenize reads exactly them back', () => {
+    expect(quoteOptions(['-vf', "drawtext=text='it''s':x=1", '-c:v', 'libx264', ''])).toBe(
+      `-vf 'drawtext=text='\\''it'\\'''\\''s'\\'':x=1' -c:v libx264 ''`,
+    );
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.string({
+            unit: fc.constantFrom(...'-_:;,.=/\\\'" []{}()$`*?~!#&|<>aZ09'.split('')),
+            maxLength: 12,
+          }),
+          { maxLength: 8 },
+        ),
+        (tokens) => {
+          expect(tokenize(quoteOptions(tokens))).toEqual(tokens);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

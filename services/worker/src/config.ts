@@ -80,6 +80,13 @@ export const WorkerSettings = settings({
     maximum: 1000,
     description: 'in sampled mode, compare every n-th frame of both sides',
   }),
+  FFLEET_SCRATCH_PREFIX: text({
+    default: 'ffleet-scratch',
+    pattern: '^(?!.*\\.\\.)[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$',
+    expected: 'a key prefix such as ffleet-scratch (letters, digits, `._-`, `/` between parts)',
+    description:
+      "where chunked encodes keep pieces and chunks until the join, in the output's bucket (see docs/pipelines.md)",
+  }),
   FFLEET_METRICS_BUCKET: optional(
     text({
       description: 'where quality and timing records go (`metrics/…`)',
@@ -111,6 +118,7 @@ export interface WorkerConfig {
   qualitySubsample: number;
   /** Bucket for quality and timing records; unset: the bucket of the job's first output. */
   metricsBucket?: string;
+  scratchPrefix: string;
 }
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -138,5 +146,6 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     qualityMode: values.FFLEET_QUALITY_MODE,
     qualitySubsample: values.FFLEET_QUALITY_SUBSAMPLE,
     metricsBucket: values.FFLEET_METRICS_BUCKET,
+    scratchPrefix: values.FFLEET_SCRATCH_PREFIX,
   };
 }

@@ -68,6 +68,7 @@ const worker = new FleetWorker(config.fleet.redisUrl, config.fleet.queuePrefix, 
     qualityMode: config.qualityMode,
     qualitySubsample: config.qualitySubsample,
     metricsBucket: config.metricsBucket,
+    scratchPrefix: config.scratchPrefix,
     placement: {
       instanceType: placementOf(RESOURCE.hostType),
       capacityType: placementOf(RESOURCE.capacityType),

@@ -109,3 +109,15 @@ function checkLeadingDash(token: string, field: string): void {
     );
   }
 }
+
+/**
+ * The inverse of `tokenize`: an option string that splits back into exactly these tokens.
+ * Pipelines use it to hand checked options on to the jobs they create.
+ */
+export function quoteOptions(tokens: readonly string[]): string {
+  return tokens
+    .map((token) =>
+      token !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(token) ? token : `'${token.replace(/'/g, `'\\''`)}'`,
+    )
+    .join(' ');
+}

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ChildRoleSchema, PipelineStateSchema } from '../pipelines/state.ts';
 import { compileCheck } from '../schemas/check.ts';
 import { JobSpecSchema } from './spec.ts';
 
@@ -16,6 +17,10 @@ export const JobDataSchema = Type.Object({
   submittedAt: Type.Number(),
   /** W3C trace context of the submitting request, so the worker continues its trace. */
   traceparent: Type.Optional(Type.String()),
+  /** A pipeline's parent: where it is (chunked encodes). */
+  pipeline: Type.Optional(PipelineStateSchema),
+  /** A pipeline's child: what it is to its parent. */
+  role: Type.Optional(ChildRoleSchema),
 });
 export type JobData = Static<typeof JobDataSchema>;
 
@@ -26,6 +31,9 @@ export const StageSchema = Type.Union(
     Type.Literal('ffmpeg'),
     Type.Literal('upload'),
     Type.Literal('quality'),
+    Type.Literal('analyse'),
+    Type.Literal('split'),
+    Type.Literal('chunks'),
     Type.Literal('done'),
   ],
   { description: 'The step a job is in' },
@@ -91,6 +99,11 @@ export const JobTimingsSchema = Type.Object(
     total: Type.Number(),
     queue: Type.Optional(Type.Number()),
     quality: Type.Optional(Type.Number()),
+    analyse: Type.Optional(Type.Number({ description: 'Chunked encodes: probing the source' })),
+    split: Type.Optional(Type.Number({ description: 'Chunked encodes: cutting the source into pieces' })),
+    chunks: Type.Optional(
+      Type.Number({ description: 'Chunked encodes: from the pieces queued to the last chunk done' }),
+    ),
   },
   { description: 'Milliseconds per stage; `queue` is submission to start, `total` start to finish' },
 );
@@ -149,6 +162,8 @@ export function readFailureLogLine(line: string): JobFailure | undefined {
 export const keys = {
   cancelChannel: (prefix: string) => `${prefix}:cancel`,
   cancelMarker: (prefix: string, id: string) => `${prefix}:cancelled:${id}`,
+  /** Set when a pipeline stops its children (failed or cancelled): a child about to start does not. */
+  stopMarker: (prefix: string, id: string) => `${prefix}:stopped:${id}`,
   idempotency: (prefix: string, key: string) => `${prefix}:idempotency:${key}`,
   workers: (prefix: string, pool: string) => `${prefix}:workers:${pool}`,
   worker: (prefix: string, workerId: string) => `${prefix}:worker:${workerId}`,
@@ -157,3 +172,5 @@ export const keys = {
 /** Prefix of job log lines that carry a JobFailure as JSON. */
 export const FAILURE_LOG_PREFIX = 'ffleet-failure ';
 export const CANCELLED_REASON = 'cancelled';
+/** How long cancel and stop markers (and a cancelled job's tombstone) are kept. */
+export const CANCELLED_TTL_SECONDS = 7 * 24 * 3600;

@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { PipelineViewSchema } from '../pipelines/state.ts';
 import { compileCheck } from '../schemas/check.ts';
 import {
   JobFailureSchema,
@@ -82,6 +83,7 @@ export const JobViewSchema = Type.Object(
     ),
     spec: ShownJobSpecSchema,
     links: JobLinksSchema,
+    pipeline: Type.Optional(PipelineViewSchema),
   },
   { description: 'A job: state, progress, timings, outputs, quality, error' },
 );

@@ -4,16 +4,17 @@
  * chunk knows its exact time range and frame count, so an encode can be checked frame for
  * frame and the join can place every chunk at its planned time.
  */
+import { type Static, Type } from '@sinclair/typebox';
 import type { VideoTrack } from './media-analysis.ts';
 
-export interface Chunk {
-  /** Position in the video, from 0. */
-  index: number;
-  /** Source presentation times: the chunk holds frames with start ≤ t < end. */
-  startSeconds: number;
-  endSeconds: number;
-  frames: number;
-}
+export const ChunkSchema = Type.Object({
+  index: Type.Integer({ minimum: 0, description: 'Position in the video, from 0' }),
+  startSeconds: Type.Number({ description: 'Source time of its first frame' }),
+  endSeconds: Type.Number({ description: 'Source time just after its last frame' }),
+  frames: Type.Integer({ minimum: 0 }),
+});
+/** A piece of the video: the frames with start ≤ t < end on the source's timeline. */
+export type Chunk = Static<typeof ChunkSchema>;
 
 export function planChunks(video: VideoTrack, segmentSeconds: number): Chunk[] {
   if (!(segmentSeconds > 0)) throw new RangeError('segmentSeconds must be positive');

@@ -1,22 +1,64 @@
 /**
- * The ffmpeg commands of a chunked encode, as argv (without the binary). The worker decides
- * every path; a job's own options enter only as already-checked option lists (split-rules.ts).
+ * The steps of a chunked encode. The parent job runs two commands itself, built here as argv
+ * (the worker decides every path); the chunk and audio encodes in between are ordinary jobs,
+ * whose specs are built here too, so they pass the command model again on their workers.
  *
- *   split   the source's video → one piece per chunk (stream copy, cut at the planned
- *           keyframes, source timestamps kept), its audio → one file (stream copy)
- *   chunk   a piece → the job's video encode, first frame a keyframe, frames kept as they are
- *   audio   the extracted audio → the job's audio encode, once, whole
- *   join    the chunks (an ffconcat list placing each at its planned time) + the audio,
- *           stream copy, the job's muxer options
+ *   split   (parent) the source's video → one piece per chunk, stream copy, cut at the planned
+ *           keyframes with the source's timestamps; its audio → one file, stream copy
+ *   chunk   (a job) a piece → the job's video encode, first frame a keyframe, frames as they are
+ *   audio   (a job) the extracted audio → the job's audio encode, once, whole
+ *   join    (parent) the chunks, each placed at its planned time by an ffconcat list, plus the
+ *           audio, stream copy, with the job's muxer options
  */
+import { posix } from 'node:path';
+import { type Static, Type } from '@sinclair/typebox';
+import type { CommandPlan } from '../ffmpeg/command.ts';
 import { MEDIA_DEMUXERS } from '../ffmpeg/option-table.ts';
 import type { ParsedOption } from '../ffmpeg/options.ts';
-import type { Chunk } from './chunk-plan.ts';
+import { quoteOptions } from '../ffmpeg/tokenize.ts';
+import type { JobSpec } from '../jobs/spec.ts';
+import type { StorageUrl } from '../storage/url.ts';
+import { type Chunk, ChunkSchema, planChunks } from './chunk-plan.ts';
 import type { Colour, MediaAnalysis } from './media-analysis.ts';
-import { optionArgs, type SplitOptions } from './split-rules.ts';
+import { checkSplittableMedia, optionArgs, type SplitOptions, splitOptions } from './split-rules.ts';
 
 /** Pieces and the extracted audio keep exact timestamps and any codec in NUT. */
 export const PIECE_FORMAT = 'nut';
+
+/** What the plan step decided, kept in the parent job for the join (which never lists scratch). */
+export const SplitPlanSchema = Type.Object({
+  segmentSeconds: Type.Number(),
+  chunks: Type.Array(ChunkSchema),
+  videoStartSeconds: Type.Number(),
+  videoEndSeconds: Type.Number(),
+  frameRate: Type.Number(),
+  /** Start of the first audio stream; absent when the output has no audio. */
+  audioStartSeconds: Type.Optional(Type.Number()),
+  /** Folder URL (ending in /) of the job's scratch objects. */
+  scratch: Type.String(),
+  /** File extension of chunk and audio files: the output's, so its muxer takes them. */
+  extension: Type.String({ pattern: '^\\.[A-Za-z0-9]{1,8}$' }),
+});
+export type SplitPlan = Static<typeof SplitPlanSchema>;
+
+/** The scratch objects of a split job, by deterministic name. */
+export const splitScratch = {
+  piece: (plan: Pick<SplitPlan, 'scratch'>, index: number) =>
+    `${plan.scratch}pieces/${pad(index)}.${PIECE_FORMAT}`,
+  chunk: (plan: SplitPlan, index: number) => `${plan.scratch}chunks/${pad(index)}${plan.extension}`,
+  audioSource: (plan: Pick<SplitPlan, 'scratch'>) => `${plan.scratch}audio-source.${PIECE_FORMAT}`,
+  audio: (plan: SplitPlan) => `${plan.scratch}audio${plan.extension}`,
+  /** Every object the job may have written, for its cleanup. */
+  all(plan: SplitPlan): string[] {
+    return [
+      ...plan.chunks.flatMap((c) => [this.piece(plan, c.index), this.chunk(plan, c.index)]),
+      this.audioSource(plan),
+      this.audio(plan),
+    ];
+  },
+};
+
+const pad = (n: number) => String(n).padStart(6, '0');
 
 /** Before every input: local files only, media demuxers only (plus concat for the worker's own list). */
 function hardened(path: string, demuxer?: 'concat'): string[] {
@@ -60,62 +102,94 @@ export function splitSourceArgs(
   return argv;
 }
 
-export interface ChunkEncode {
-  piece: string;
-  output: string;
-  /** The output's muxer (`-f`), when the job names one; else ffmpeg goes by the file name. */
-  muxer?: string;
-  /** Keyframe times relative to the chunk's start (the first frame always is one). */
-  keyframeTimes?: readonly number[];
-}
-
-/** The parts of a split job the steps need: its global and input options and its divided output options. */
+/** The parts of a split job its steps need. */
 export interface SplitJob {
-  global: readonly ParsedOption[];
-  input: readonly ParsedOption[];
+  spec: JobSpec;
+  plan: CommandPlan;
   split: SplitOptions;
 }
 
-/**
- * Encodes one piece with the job's video options. A piece carries no display matrix, so a
- * rotated source is turned here the way ffmpeg's autorotation turns it in a single-pass
- * encode (before the job's own filters), unless the job says `-noautorotate`.
- */
-export function chunkEncodeArgs(job: SplitJob, media: MediaAnalysis, chunk: ChunkEncode): string[] {
-  const turn = job.input.some((o) => o.name === 'noautorotate')
-    ? undefined
-    : rotationFilter(media.video!.rotation);
-  return [
-    ...PREAMBLE,
-    ...optionArgs(job.global),
-    // The job's decoder options (hwaccel…) apply to the piece; its demuxer does not.
-    ...optionArgs(job.input.filter((o) => o.name !== 'f')),
-    ...hardened(chunk.piece),
-    ...withFilterFirst(job.split.video, turn),
-    ...['-an', '-sn', '-dn'],
-    // Frames keep their timestamps (variable frame rates survive) unless the job sets a rate.
-    ...['-fps_mode', job.split.changesFrameRate ? 'cfr' : 'passthrough'],
-    ...['-force_key_frames', (chunk.keyframeTimes ?? [0]).map((t) => t.toFixed(6)).join(',')],
-    ...colourArgs(media.video!.colour, job.split.video),
-    ...(chunk.muxer ? ['-f', chunk.muxer] : []),
-    chunk.output,
-  ];
+export function splitJobOf(spec: JobSpec, plan: CommandPlan): SplitJob {
+  return { spec, plan, split: splitOptions(plan) };
 }
 
-/** Encodes every audio stream once, whole, with the job's audio options. */
-export function audioEncodeArgs(
+/** The file extension chunks and audio are written with: the output's own. */
+export function splitExtension(job: SplitJob): string {
+  const ext = posix.extname(job.plan.outputs[0]!.localName);
+  return /^\.[A-Za-z0-9]{1,8}$/.test(ext) ? ext : '.mkv';
+}
+
+/**
+ * The job that encodes one chunk: the piece in, the job's decoder and video options with the
+ * pipeline's own (no audio, timestamps kept unless the job sets a rate, a keyframe at each of
+ * `keyframeTimes` (relative to the chunk), the source's colour tags), the chunk out. A piece
+ * carries no display matrix, so a rotated source is turned here as ffmpeg's autorotation turns
+ * it in a single-pass encode (before the job's own filters), unless the job says `-noautorotate`.
+ */
+export function chunkJobSpec(
   job: SplitJob,
-  audio: { input: string; output: string; muxer?: string },
-): string[] {
-  return [
-    ...PREAMBLE,
-    ...optionArgs(job.global),
-    ...hardened(audio.input),
-    ...['-map', '0:a', '-vn', '-sn', '-dn'],
-    ...optionArgs(job.split.audio),
-    ...(audio.muxer ? ['-f', audio.muxer] : []),
-    audio.output,
+  media: MediaAnalysis,
+  plan: SplitPlan,
+  chunk: Chunk,
+  keyframeTimes: readonly number[] = [0],
+): JobSpec {
+  const input = job.plan.inputs[0]!.options;
+  const turn = input.some((o) => o.name === 'noautorotate')
+    ? undefined
+    : rotationFilter(media.video!.rotation);
+  const output = [
+    ...withFilterFirst(job.split.video, turn),
+    ...['-an', '-sn', '-dn'],
+    ...['-fps_mode', job.split.changesFrameRate ? 'cfr' : 'passthrough'],
+    ...['-force_key_frames', keyframeTimes.map((t) => t.toFixed(6)).join(',')],
+    ...colourArgs(media.video!.colour, job.split.video),
+    ...muxerArg(job),
   ];
+  return childSpec(job, `chunk`, {
+    input: {
+      url: splitScratch.piece(plan, chunk.index),
+      args: optionArgs(input.filter((o) => o.name !== 'f')),
+    },
+    output: { url: splitScratch.chunk(plan, chunk.index), args: output },
+  });
+}
+
+/** The job that encodes every audio stream once, whole, with the job's audio options. */
+export function audioJobSpec(job: SplitJob, plan: SplitPlan): JobSpec {
+  return childSpec(job, 'audio', {
+    input: { url: splitScratch.audioSource(plan), args: [] },
+    output: {
+      url: splitScratch.audio(plan),
+      args: ['-map', '0:a', '-vn', '-sn', '-dn', ...optionArgs(job.split.audio), ...muxerArg(job)],
+    },
+  });
+}
+
+function childSpec(
+  job: SplitJob,
+  step: string,
+  io: { input: { url: string; args: string[] }; output: { url: string; args: string[] } },
+): JobSpec {
+  const { spec } = job;
+  const child: JobSpec = {
+    name: `${spec.name.slice(0, 120)}.${step}`,
+    compute: spec.compute,
+    inputs: [
+      { url: io.input.url, ...(io.input.args.length ? { options: quoteOptions(io.input.args) } : {}) },
+    ],
+    outputs: [{ url: io.output.url, options: quoteOptions(io.output.args) }],
+    quality: false,
+  };
+  if (spec.globalOptions) child.globalOptions = spec.globalOptions;
+  if (spec.instanceType) child.instanceType = spec.instanceType;
+  for (const key of ['priority', 'timeoutSeconds', 'attempts'] as const)
+    if (spec[key] !== undefined) child[key] = spec[key];
+  return child;
+}
+
+function muxerArg(job: SplitJob): string[] {
+  const muxer = job.split.muxer.find((o) => o.name === 'f')?.value;
+  return muxer ? ['-f', muxer] : [];
 }
 
 /** The ffconcat list of the join: each chunk at its planned place on the timeline. */
@@ -134,24 +208,20 @@ export function concatList(chunks: readonly { file: string; chunk: Chunk }[]): s
  */
 export function joinArgs(
   job: SplitJob,
-  media: MediaAnalysis,
-  join: { list: string; audio?: string; output: string },
+  plan: SplitPlan,
+  files: { list: string; audio?: string; output: string },
 ): string[] {
-  const argv = [...PREAMBLE, ...hardened(join.list, 'concat')];
-  const audio = join.audio && media.audio.length > 0 && !job.split.noAudio;
+  const argv = [...PREAMBLE, ...hardened(files.list, 'concat')];
+  const audio = files.audio !== undefined && plan.audioStartSeconds !== undefined;
   if (audio) {
-    const offset = media.audio[0]!.startSeconds - media.video!.startSeconds;
+    const offset = plan.audioStartSeconds! - plan.videoStartSeconds;
     if (Math.abs(offset) > 1e-6) argv.push('-itsoffset', offset.toFixed(6));
-    argv.push(...hardened(join.audio!));
+    argv.push(...hardened(files.audio!));
   }
   argv.push(
-    '-map',
-    '0:v',
-    ...(audio ? ['-map', '1:a'] : []),
-    '-c',
-    'copy',
+    ...['-map', '0:v', ...(audio ? ['-map', '1:a'] : []), '-c', 'copy'],
     ...optionArgs(job.split.muxer),
-    join.output,
+    files.output,
   );
   return argv;
 }
@@ -170,7 +240,7 @@ export function rotationFilter(rotation: number): string | undefined {
   }
 }
 
-/** The video options with `filter` run before the job's own video filters. */
+/** The video options as argv, with `filter` run before the job's own video filters. */
 function withFilterFirst(video: readonly ParsedOption[], filter: string | undefined): string[] {
   if (!filter) return optionArgs(video);
   const graph = video.find((o) => o.kind === 'filtergraph');
@@ -190,4 +260,31 @@ function colourArgs(colour: Colour, video: readonly ParsedOption[]): string[] {
   ];
   for (const [name, value] of pairs) if (value && !set.has(name)) args.push(`-${name}`, value);
   return args;
+}
+
+/** The plan step's decision: chunks at the source's keyframes, and where every scratch object goes. */
+export function planSplit(job: SplitJob, media: MediaAnalysis, scratch: string): SplitPlan {
+  checkSplittableMedia(media);
+  const video = media.video!;
+  const plan: SplitPlan = {
+    segmentSeconds: job.spec.split!.segmentSeconds,
+    chunks: planChunks(video, job.spec.split!.segmentSeconds),
+    videoStartSeconds: video.startSeconds,
+    videoEndSeconds: video.endSeconds,
+    frameRate: video.frameRate,
+    scratch,
+    extension: splitExtension(job),
+  };
+  if (media.audio.length > 0 && !job.split.noAudio) plan.audioStartSeconds = media.audio[0]!.startSeconds;
+  return plan;
+}
+
+/**
+ * The folder of one job's scratch objects: beside its output, under the fleet's scratch
+ * prefix, named by the job id (so two jobs never share one, and a retry finds its own).
+ */
+export function scratchFolder(output: StorageUrl, prefix: string, jobId: string): string {
+  const safeId = jobId.replace(/[^A-Za-z0-9-]/g, '_');
+  const folder = `${prefix.replace(/^\/+|\/+$/g, '')}/${safeId}/`;
+  return output.scheme === 's3' ? `s3://${output.bucket}/${folder}` : `file:///${folder}`;
 }

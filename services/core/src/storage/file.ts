@@ -1,4 +1,4 @@
-import { copyFile, mkdir, realpath, stat } from 'node:fs/promises';
+import { copyFile, mkdir, realpath, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { InputMissingError, type ObjectStore } from './storage.ts';
 import { formatStorageUrl, type StorageUrl } from './url.ts';
@@ -26,6 +26,12 @@ export class FileStore implements ObjectStore {
     await this.#confine(dirname(target));
     await copyFile(source, target);
     return (await stat(target)).size;
+  }
+
+  async remove(url: StorageUrl): Promise<void> {
+    const target = await this.#resolve(url, false);
+    await this.#confine(dirname(target)).catch(() => {});
+    await rm(target, { force: true });
   }
 
   async #resolve(url: StorageUrl, mustExist: boolean): Promise<string> {

@@ -22,4 +22,8 @@ export class StorageRouter implements ObjectStore {
   upload(source: string, url: StorageUrl, signal?: AbortSignal): Promise<number> {
     return this.#store(url).upload(source, url, signal);
   }
+
+  remove(url: StorageUrl): Promise<void> {
+    return this.#store(url).remove(url);
+  }
 }

@@ -2,7 +2,13 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { InputMissingError, type ObjectStore, StorageAccessError } from './storage.ts';
@@ -70,6 +76,15 @@ export class S3Store implements ObjectStore {
       signal?.addEventListener('abort', () => void upload.abort(), { once: true });
       await upload.done();
       return size;
+    } catch (error) {
+      throw classify(error, url);
+    }
+  }
+
+  async remove(url: StorageUrl): Promise<void> {
+    const { bucket, key } = s3(url);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     } catch (error) {
       throw classify(error, url);
     }

@@ -7,6 +7,8 @@ export interface ObjectStore {
   download(url: StorageUrl, destination: string, signal?: AbortSignal): Promise<number>;
   /** Copies a local file to the object; returns bytes written. */
   upload(source: string, url: StorageUrl, signal?: AbortSignal): Promise<number>;
+  /** Deletes the object; deleting one that is not there is not an error. */
+  remove(url: StorageUrl): Promise<void>;
 }
 
 /** The object a job names does not exist: permanent, never retried. */

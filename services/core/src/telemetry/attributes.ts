@@ -29,6 +29,10 @@ export const SPAN = {
   /** ffmpeg speed as a multiple of real time. */
   speed: 'ffleet.ffmpeg.speed',
   exitCode: 'ffleet.ffmpeg.exit_code',
+  /** A chunked encode: the chunk a child encodes, how many chunks the plan made, frames. */
+  chunkIndex: 'ffleet.chunk.index',
+  chunks: 'ffleet.chunks',
+  frames: 'ffleet.frames',
 } as const;
 
 /** Span names of one job's trace, in the order they run. */
@@ -38,6 +42,16 @@ export const SPAN_NAMES = {
   ffmpeg: 'ffmpeg',
   upload: 'upload',
   quality: 'quality',
+  analyse: 'analyse',
+  split: 'split',
+} as const;
+
+/** Top-level spans of a chunked encode's steps and children (a single job's is `job`). */
+export const PIPELINE_SPAN = {
+  plan: 'plan',
+  join: 'join',
+  chunk: 'chunk',
+  audio: 'audio',
 } as const;
 
 /** The node labels that describe where a job ran. */

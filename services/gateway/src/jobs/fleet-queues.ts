@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   CANCELLED_REASON,
-  DEFAULT_ATTEMPTS,
-  DEFAULT_PRIORITY,
+  CANCELLED_TTL_SECONDS,
   deliverWebhook,
   FfleetError,
   isJobView,
@@ -11,25 +10,27 @@ import {
   type JobSpec,
   type JobState,
   type JobView,
+  jobOptions,
   keys,
+  PIPELINE_PRIORITY,
   type Pool,
   type PoolRegistry,
   type WebhookPolicy,
   webhookPayload,
 } from '@ffleet/core';
-import { type Job, type JobsOptions, type JobType, Queue } from 'bullmq';
+import { type Job, type JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { pipelineView } from './pipeline-view.ts';
 import { jobLinks, stateOf, toJobView } from './view.ts';
 
 const STATE_TYPES: Record<JobState, JobType[]> = {
   queued: ['waiting', 'prioritized', 'delayed'],
-  running: ['active'],
+  running: ['active', 'waiting-children'],
   succeeded: ['completed'],
   failed: ['failed'],
   cancelled: ['failed'],
 };
 const LOG_LINES = 50;
-const CANCELLED_TTL_SECONDS = 7 * 24 * 3600;
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 const STARTING_TIMEOUT_MS = 2000;
 
@@ -61,18 +62,6 @@ export interface WorkerInfo {
   encoders: string[];
   hwaccels: string[];
   startedAt: string;
-}
-
-/** How a job is queued: its id, retries with backoff, priority, and how long BullMQ keeps it. */
-export function jobOptions(id: string, spec: Pick<JobSpec, 'attempts' | 'priority'>): JobsOptions {
-  return {
-    jobId: id,
-    attempts: spec.attempts ?? DEFAULT_ATTEMPTS,
-    backoff: { type: 'exponential', delay: 2000 },
-    priority: spec.priority ?? DEFAULT_PRIORITY,
-    removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
-    removeOnFail: { age: 14 * 24 * 3600, count: 10_000 },
-  };
 }
 
 /**
@@ -127,7 +116,13 @@ export class FleetQueues {
     }
     const data: JobData = { spec, pool: pool.name, submittedAt: Date.now() };
     if (traceparent) data.traceparent = traceparent;
-    await this.queue(pool.name).add(spec.name, data, jobOptions(id, spec));
+    const options = jobOptions(id, spec);
+    if (spec.split) {
+      // A chunked encode's parent: its steps are short and unblock its chunks, so it goes first.
+      data.pipeline = { kind: 'split', step: 'plan' };
+      options.priority = PIPELINE_PRIORITY;
+    }
+    await this.queue(pool.name).add(spec.name, data, options);
     return { id, created: true };
   }
 
@@ -155,19 +150,31 @@ export class FleetQueues {
         : fetched;
     const logs =
       state === 'failed' ? (await this.queue(job.data.pool).getJobLogs(job.id!, -LOG_LINES, -1)).logs : [];
-    return toJobView(job, state, logs, this.#traceUiUrl);
+    const pipeline = job.data.pipeline
+      ? await pipelineView(this.#redis, this.queue(job.data.pool), job)
+      : undefined;
+    return toJobView(job, state, logs, this.#traceUiUrl, pipeline);
   }
 
   async list(filter: { state?: JobState; pool?: string; name?: string; limit: number }): Promise<JobView[]> {
     const pools = filter.pool ? [filter.pool] : [...this.#queues.keys()];
     const types = filter.state
       ? STATE_TYPES[filter.state]
-      : (['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as JobType[]);
+      : ([
+          'waiting',
+          'prioritized',
+          'delayed',
+          'active',
+          'waiting-children',
+          'completed',
+          'failed',
+        ] as JobType[]);
     const views: JobView[] = [];
     for (const pool of pools) {
       const jobs = await this.queue(pool).getJobs(types, 0, filter.limit - 1, false);
       for (const job of jobs) {
-        if (!job?.id || (filter.name && job.data.spec.name !== filter.name)) continue;
+        // A pipeline's children are listed through their parent, not on their own.
+        if (!job?.id || job.data.role || (filter.name && job.data.spec.name !== filter.name)) continue;
         const view = await this.#toView(job);
         if (!filter.state || view.state === filter.state) views.push(view);
       }
@@ -216,6 +223,9 @@ export class FleetQueues {
         // Taken by a worker meanwhile (locked): cancel it as a running job.
       }
     }
+    // A pipeline's parent: its queued children go now (the last one gone wakes the parent, which
+    // ends as cancelled); the message stops its running ones, wherever they run.
+    if (state === 'waiting-children') await job.removeUnprocessedChildren();
     await this.#redis.publish(keys.cancelChannel(this.#prefix), JSON.stringify({ id }));
     return await this.#toView(job);
   }

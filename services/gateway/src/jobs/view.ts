@@ -7,6 +7,7 @@ import {
   type JobLinks,
   type JobState,
   type JobView,
+  type PipelineView,
   readFailureLogLine,
   redactSpec,
   traceIdOf,
@@ -16,6 +17,7 @@ import type { JobState as BullState, Job } from 'bullmq';
 export function stateOf(bullState: BullState | 'unknown', failedReason?: string): JobState {
   switch (bullState) {
     case 'active':
+    case 'waiting-children':
       return 'running';
     case 'completed':
       return 'succeeded';
@@ -42,6 +44,7 @@ export function toJobView(
   bullState: BullState | 'unknown',
   logs: string[] = [],
   traceUiUrl?: string,
+  pipeline?: PipelineView,
 ): JobView {
   const state = stateOf(bullState, job.failedReason);
   const traceId = traceIdOf(job.data.traceparent) ?? null;
@@ -54,9 +57,11 @@ export function toJobView(
     progress:
       state === 'succeeded'
         ? { stage: 'done', percent: 100 }
-        : isJobProgress(job.progress)
-          ? job.progress
-          : null,
+        : bullState === 'waiting-children' && pipeline?.frames
+          ? { stage: 'chunks', percent: percentOf(pipeline.frames) }
+          : isJobProgress(job.progress)
+            ? job.progress
+            : null,
     attempts: { made: job.attemptsMade, max: job.opts.attempts ?? 1 },
     createdAt: new Date(job.timestamp).toISOString(),
     startedAt: job.processedOn ? new Date(job.processedOn).toISOString() : null,
@@ -75,8 +80,12 @@ export function toJobView(
     traceId,
     spec: redactSpec(job.data.spec),
     links: jobLinks(job.id!, traceId ?? undefined, traceUiUrl),
+    ...(pipeline ? { pipeline } : {}),
   };
 }
+
+const percentOf = ({ done, total }: { done: number; total: number }) =>
+  total > 0 ? Math.min(100, Math.round((1000 * done) / total) / 10) : 0;
 
 /** The worker logs a JSON JobFailure before failing a job; fall back to BullMQ's reason. */
 function failureOf(job: Job, logs: string[]): JobFailure {

@@ -5,6 +5,7 @@ import { JobIdParams } from '../schemas.ts';
 
 const RELEVANT = [
   'active',
+  'waiting-children',
   'progress',
   'completed',
   'failed',
@@ -63,15 +64,26 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (isFinishedState(first.state)) return void res.end();
 
       const events = app.poolEvents.get(first.pool);
-      let pending = Promise.resolve();
-      const onEvent = (event: { jobId: string }) => {
-        if (event.jobId !== id) return;
-        pending = pending.then(async () => {
-          const view = await app.queues.view(id);
-          if (!view || res.writableEnded) return;
+      // A chunked encode changes with its children's events too (`<id>-c3`, `<id>-a`). Events
+      // that arrive while the view is being read are folded into one more read.
+      const children = `${id}-`;
+      let reading = false;
+      let again = false;
+      const read = async () => {
+        reading = true;
+        do {
+          again = false;
+          const view = await app.queues.view(id).catch(() => undefined);
+          if (!view || res.writableEnded) break;
           send(view);
           if (isFinishedState(view.state)) close();
-        });
+        } while (again);
+        reading = false;
+      };
+      const onEvent = (event: { jobId: string }) => {
+        if (event.jobId !== id && !event.jobId.startsWith(children)) return;
+        if (reading) again = true;
+        else void read();
       };
       // The keep-alive also looks at the job again: an event that fell between reading the job
       // and the event stream starting is never lost for longer than one interval.

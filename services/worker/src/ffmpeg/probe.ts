@@ -135,3 +135,18 @@ function parseListing(text: string, line: RegExp): string[] {
   }
   return names.sort();
 }
+
+/** Frames (counted from packets, no decoding) and duration of a file's first video stream. */
+export async function videoStreamLength(
+  ffprobePath: string,
+  file: string,
+): Promise<{ frames: number; seconds?: number }> {
+  const stdout = await ffmpegOutput(ffprobePath, [
+    ...['-v', 'error', '-protocol_whitelist', 'file', '-select_streams', 'v:0', '-count_packets'],
+    ...['-show_entries', 'stream=nb_read_packets,duration', '-of', 'json', file],
+  ]);
+  const stream = (JSON.parse(stdout) as { streams?: { nb_read_packets?: string; duration?: string }[] })
+    .streams?.[0];
+  const seconds = Number(stream?.duration);
+  return { frames: Number(stream?.nb_read_packets ?? 0), ...(Number.isFinite(seconds) ? { seconds } : {}) };
+}

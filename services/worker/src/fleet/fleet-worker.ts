@@ -12,12 +12,15 @@ import {
   type Pool,
   type WorkerMetrics,
 } from '@ffleet/core';
-import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, WaitingChildrenError, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Capabilities } from '../ffmpeg/probe.ts';
-import { type PipelineDeps, SHUTDOWN_REASON } from '../pipeline/context.ts';
+import { type PipelineDeps, type PipelineJob, SHUTDOWN_REASON } from '../pipeline/context.ts';
 import { describeFailure, isPermanent, JobCancelledError, ShutdownError } from '../pipeline/errors.ts';
 import { runJob } from '../pipeline/run-job.ts';
+import { WAIT_FOR_CHILDREN } from '../pipelines/flow.ts';
+import { runSplitJob } from '../pipelines/split/run-split.ts';
+import { BullmqFlow } from './bullmq-flow.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { finalFailureState, notifyFinished } from './notify.ts';
 
@@ -45,6 +48,10 @@ export class FleetWorker {
   readonly #connection: Redis;
   readonly #subscriber: Redis;
   readonly #worker: Worker<JobData, JobResult>;
+  /** The pool's queue, where pipelines add their children. */
+  readonly #queue: Queue<JobData>;
+  /** Pipeline children running here, by parent: a parent's cancel reaches them. */
+  readonly #childrenOf = new Map<string, Set<string>>();
   readonly #heartbeat: Heartbeat;
   readonly #log: Logger;
   #stopping?: Promise<void>;
@@ -72,6 +79,7 @@ export class FleetWorker {
         name: this.id,
       },
     );
+    this.#queue = new Queue<JobData>(opts.pool.queue, { connection: this.#connection, prefix });
     this.#worker.on('failed', (job, error) =>
       this.#log.warn({ jobId: job?.id, err: error.message }, 'job failed'),
     );
@@ -106,7 +114,8 @@ export class FleetWorker {
     this.#subscriber.on('message', (_channel, message) => {
       try {
         const { id } = JSON.parse(message) as { id: string };
-        if (this.#worker.cancelJob(id, CANCELLED_REASON)) this.#log.info({ jobId: id }, 'cancelling job');
+        for (const jobId of [id, ...(this.#childrenOf.get(id) ?? [])])
+          if (this.#worker.cancelJob(jobId, CANCELLED_REASON)) this.#log.info({ jobId }, 'cancelling job');
       } catch {
         /* not ours to parse */
       }
@@ -129,17 +138,12 @@ export class FleetWorker {
     const metrics = this.#opts.metrics;
     const idle = metrics?.jobStarted();
     try {
-      if (await this.#connection.exists(keys.cancelMarker(prefix, job.id!))) throw new JobCancelledError();
-      const result = await runJob(
-        {
-          id: job.id!,
-          data: job.data,
-          attemptsStarted: job.attemptsStarted,
-          updateProgress: (p) => job.updateProgress(p),
-        },
-        deps,
-        signal,
-      );
+      const parentId = job.data.role?.parentId;
+      if (parentId) this.#trackChild(parentId, job.id!, true);
+      if (await this.#cancelledBeforeStart(job.id!, parentId, prefix)) throw new JobCancelledError();
+      const result = job.data.pipeline
+        ? await this.#runPipeline(job, token, signal, deps, prefix)
+        : await runJob(pipelineJob(job), deps, signal);
       if (metrics) {
         metrics.observeTimings(result.timings);
         if (result.speed) metrics.ffmpegSpeed.observe({ pool: this.#opts.pool.name }, result.speed);
@@ -147,6 +151,8 @@ export class FleetWorker {
       }
       return result;
     } catch (error) {
+      // A pipeline's parent waiting for its children: not finished, nothing to record.
+      if (error instanceof WaitingChildrenError) throw error;
       metrics?.finished(
         error instanceof ShutdownError
           ? 'requeued'
@@ -168,9 +174,47 @@ export class FleetWorker {
       if (isPermanent(error)) throw new UnrecoverableError(failure.message);
       throw error;
     } finally {
+      const parentId = job.data.role?.parentId;
+      if (parentId) this.#trackChild(parentId, job.id!, false);
       this.#active--;
       idle?.();
     }
+  }
+
+  /**
+   * A pipeline's parent: runs its current step; when the step has handed work to children it
+   * waits for them in BullMQ's `waiting-children` (the worker slot is free meanwhile), unless
+   * every child already finished or one failed for good: then the next step runs at once.
+   */
+  async #runPipeline(
+    job: Job<JobData, JobResult>,
+    token: string | undefined,
+    signal: AbortSignal,
+    deps: PipelineDeps,
+    prefix: string,
+  ): Promise<JobResult> {
+    const flow = new BullmqFlow(job, this.#queue, this.#connection, prefix);
+    for (;;) {
+      const outcome = await runSplitJob(pipelineJob(job), flow, deps, signal);
+      if (outcome !== WAIT_FOR_CHILDREN) return outcome;
+      const failed = (await flow.failedChildren()).length > 0;
+      if (!failed && (await job.moveToWaitingChildren(token!))) throw new WaitingChildrenError();
+    }
+  }
+
+  /** The job, or the pipeline it belongs to, was cancelled or stopped before it started. */
+  async #cancelledBeforeStart(id: string, parentId: string | undefined, prefix: string): Promise<boolean> {
+    const markers = [keys.cancelMarker(prefix, id)];
+    if (parentId) markers.push(keys.cancelMarker(prefix, parentId), keys.stopMarker(prefix, parentId));
+    return (await this.#connection.exists(...markers)) > 0;
+  }
+
+  #trackChild(parentId: string, id: string, running: boolean): void {
+    const children = this.#childrenOf.get(parentId) ?? new Set<string>();
+    if (running) children.add(id);
+    else children.delete(id);
+    if (children.size > 0) this.#childrenOf.set(parentId, children);
+    else this.#childrenOf.delete(parentId);
   }
 
   async start(): Promise<void> {
@@ -189,10 +233,22 @@ export class FleetWorker {
       this.#log.info({ graceMs: this.#opts.shutdownGraceMs, busy: this.busy }, 'stopping');
       const grace = setTimeout(() => this.#worker.cancelAllJobs(SHUTDOWN_REASON), this.#opts.shutdownGraceMs);
       await this.#worker.close();
+      await this.#queue.close();
       clearTimeout(grace);
       await this.#heartbeat.stop().catch(() => {});
       await Promise.all([closeConnection(this.#subscriber), closeConnection(this.#connection)]);
     })();
     return this.#stopping;
   }
+}
+
+/** What the job pipelines see of a BullMQ job. */
+function pipelineJob(job: Job<JobData, JobResult>): PipelineJob {
+  return {
+    id: job.id!,
+    data: job.data,
+    attemptsStarted: job.attemptsStarted,
+    attemptsMade: job.attemptsMade,
+    updateProgress: (p) => job.updateProgress(p),
+  };
 }

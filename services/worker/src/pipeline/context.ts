@@ -42,6 +42,8 @@ export interface PipelineDeps {
   qualitySubsample?: number;
   /** Bucket for quality and timing records; default: the bucket of the job's first output. */
   metricsBucket?: string;
+  /** Key prefix of chunked encodes' scratch objects, in the output's bucket; default `ffleet-scratch`. */
+  scratchPrefix?: string;
   /** Where this worker runs, stamped on the records. */
   placement?: Omit<JobIdentity, 'jobId' | 'jobName' | 'pool' | 'worker' | 'attempt'>;
 }
@@ -51,6 +53,8 @@ export interface PipelineJob {
   id: string;
   data: JobData;
   attemptsStarted: number;
+  /** Attempts that failed so far (BullMQ's count against the job's `attempts`). */
+  attemptsMade: number;
   updateProgress(progress: JobProgress): Promise<unknown>;
 }
 

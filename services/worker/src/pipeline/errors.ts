@@ -65,7 +65,8 @@ export function describeFailure(error: unknown): JobFailure {
     code: classifyError(error).code,
     message: (error as Error | undefined)?.message ?? String(error),
   };
-  if (error instanceof FfmpegFailedError || error instanceof JobTimeoutError) failure.stderr = error.stderr;
+  const stderr = (error as { stderr?: unknown } | undefined)?.stderr;
+  if (Array.isArray(stderr)) failure.stderr = stderr;
   if (error instanceof FfmpegFailedError) failure.exitCode = error.exitCode;
   return failure;
 }

@@ -1,4 +1,12 @@
-import { contextFromTraceparent, inSpan, type JobResult, SPAN, SPAN_NAMES, TRACER_NAME } from '@ffleet/core';
+import {
+  contextFromTraceparent,
+  inSpan,
+  type JobResult,
+  PIPELINE_SPAN,
+  SPAN,
+  SPAN_NAMES,
+  TRACER_NAME,
+} from '@ffleet/core';
 import { trace } from '@opentelemetry/api';
 import {
   createJobContext,
@@ -10,7 +18,7 @@ import {
 } from './context.ts';
 import { JobCancelledError, ShutdownError } from './errors.ts';
 import { downloadInputs } from './stages/download.ts';
-import { probeInputDuration, runCommand } from './stages/ffmpeg.ts';
+import { checkPlannedFrames, probeInputDuration, runCommand } from './stages/ffmpeg.ts';
 import { measureOutputQuality } from './stages/quality.ts';
 import { writeJobRecords } from './stages/records.ts';
 import { uploadOutputs } from './stages/upload.ts';
@@ -29,14 +37,19 @@ export async function runJob(job: PipelineJob, deps: PipelineDeps, signal: Abort
     [SPAN.pool]: String(job.data?.pool ?? ''),
     [SPAN.attempt]: job.attemptsStarted,
   };
+  const role = job.data?.role;
+  if (role?.index !== undefined) Object.assign(attributes, { [SPAN.chunkIndex]: role.index });
   const parent = contextFromTraceparent(job.data?.traceparent);
-  return inSpan(tracer, SPAN_NAMES.job, { parent, attributes }, async (jobSpan) => {
+  // A pipeline's child is named for what it is to its parent: one span per chunk, one for the audio.
+  const name = role ? PIPELINE_SPAN[role.kind] : SPAN_NAMES.job;
+  return inSpan(tracer, name, { parent, attributes }, async (jobSpan) => {
     const ctx = createJobContext(job, deps, signal, tracer, jobSpan);
     try {
       await prepareWorkDir(ctx);
       await downloadInputs(ctx);
       await probeInputDuration(ctx);
       await runCommand(ctx);
+      await checkPlannedFrames(ctx);
       await uploadOutputs(ctx);
       await measureOutputQuality(ctx);
       ctx.timings.total = Math.round(performance.now() - ctx.started);
@@ -50,7 +63,7 @@ export async function runJob(job: PipelineJob, deps: PipelineDeps, signal: Abort
 }
 
 /** The job's result (the BullMQ job's return value) from what its stages found. */
-function resultOf(ctx: JobContext): JobResult {
+export function resultOf(ctx: JobContext): JobResult {
   const { facts } = ctx;
   const result: JobResult = {
     outputs: facts.outputs,
@@ -69,7 +82,7 @@ function resultOf(ctx: JobContext): JobResult {
  * interrupted, so its own error is put back. Anything else is a failure and gets a timing
  * record too (a cancel, or a hand-back on shutdown, is not a failure).
  */
-async function failedAttempt(ctx: JobContext, error: unknown): Promise<unknown> {
+export async function failedAttempt(ctx: JobContext, error: unknown): Promise<unknown> {
   const stopped = (e: unknown) => e instanceof ShutdownError || e instanceof JobCancelledError;
   const cause = stopped(error) ? error : (ctx.abortCause() ?? error);
   if (!stopped(cause)) {

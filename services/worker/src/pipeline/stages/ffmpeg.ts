@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import {
   buildArgv,
   DEFAULT_TIMEOUT_SECONDS,
+  FfleetError,
   type JobProgress,
+  outputPath,
   type ProgressSnapshot,
   percentOf,
   probeInputArgs,
@@ -10,7 +12,7 @@ import {
   SPAN,
 } from '@ffleet/core';
 import type { Span } from '@opentelemetry/api';
-import { probeDurationSeconds } from '../../ffmpeg/probe.ts';
+import { probeDurationSeconds, videoStreamLength } from '../../ffmpeg/probe.ts';
 import type { JobContext } from '../context.ts';
 import { directoryBytes } from '../disk-usage.ts';
 import { FfmpegFailedError, JobTimeoutError, OutputTooLargeError } from '../errors.ts';
@@ -111,4 +113,25 @@ function progressAttributes(progress: JobProgress): Record<string, number> {
   if (progress.speed !== undefined) attributes.speed = progress.speed;
   if (progress.outTimeSeconds !== undefined) attributes.out_time_seconds = progress.outTimeSeconds;
   return attributes;
+}
+
+/**
+ * A chunk of a chunked encode must hold exactly the frames its plan counted: a frame lost or
+ * added would shift everything after it in the join. Checked before the chunk is uploaded.
+ */
+export async function checkPlannedFrames(ctx: JobContext): Promise<void> {
+  const planned = ctx.job.data.role?.frames;
+  if (planned === undefined) return;
+  const { frames: written } = await videoStreamLength(
+    ctx.deps.ffprobePath,
+    outputPath(ctx.plan, ctx.layout, 0),
+  );
+  ctx.jobSpan.setAttribute(SPAN.frames, written);
+  if (written !== planned)
+    throw new FfleetError(
+      'chunk_mismatch',
+      `the chunk encode wrote ${written} frames where the plan has ${planned}`,
+      422,
+      { planned, written },
+    );
 }

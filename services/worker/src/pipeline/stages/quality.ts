@@ -28,12 +28,8 @@ const PLAYLIST_MARKERS = [Buffer.from('#EXTM3U'), Buffer.from('ffconcat version'
  * for it. Never fails the job: a problem becomes the quality summary's status and reason.
  */
 export async function measureOutputQuality(ctx: JobContext): Promise<void> {
-  const { deps, plan, layout } = ctx;
-  const decision = qualityDecision(ctx.spec, plan, {
-    measure: deps.qualityDefault ?? false,
-    mode: deps.qualityMode ?? 'sampled',
-    subsample: deps.qualitySubsample ?? DEFAULT_QUALITY_SUBSAMPLE,
-  });
+  const { plan, layout, deps } = ctx;
+  const decision = jobQualityDecision(ctx);
   if (!decision.measure) return;
   const outcome = await stage(
     ctx,
@@ -61,6 +57,15 @@ export async function measureOutputQuality(ctx: JobContext): Promise<void> {
   ctx.facts.quality = outcome;
   if (outcome.summary.status !== 'measured')
     ctx.log.warn({ quality: outcome.summary }, 'quality not measured');
+}
+
+/** This job's quality decision under this worker's fleet settings. */
+export function jobQualityDecision(ctx: JobContext): ReturnType<typeof qualityDecision> {
+  return qualityDecision(ctx.spec, ctx.plan, {
+    measure: ctx.deps.qualityDefault ?? false,
+    mode: ctx.deps.qualityMode ?? 'sampled',
+    subsample: ctx.deps.qualitySubsample ?? DEFAULT_QUALITY_SUBSAMPLE,
+  });
 }
 
 /** The fleet's quality settings: whether jobs that do not say are measured, and how. */

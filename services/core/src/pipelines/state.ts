@@ -1,0 +1,69 @@
+/**
+ * What a pipeline keeps in BullMQ: a parent job's state between its steps, and a child job's
+ * role in its parent. Both cross Redis, so both have a schema.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { SplitPlanSchema } from './split-commands.ts';
+
+/** A chunked encode's parent: plans and splits (`plan`), then joins once its children finish (`join`). */
+export const SplitStateSchema = Type.Object({
+  kind: Type.Literal('split'),
+  step: Type.Union([Type.Literal('plan'), Type.Literal('join')]),
+  plan: Type.Optional(SplitPlanSchema),
+  /** Milliseconds of the plan step, per stage, reported with the join's. */
+  planTimings: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  /** When the plan step ended (epoch ms): the children's time runs from here to the join. */
+  planFinishedAt: Type.Optional(Type.Number()),
+});
+export type SplitState = Static<typeof SplitStateSchema>;
+
+export const PipelineStateSchema = SplitStateSchema;
+export type PipelineState = Static<typeof PipelineStateSchema>;
+
+/** What a child job is to its parent. */
+export const ChildRoleSchema = Type.Object({
+  kind: Type.Union([Type.Literal('chunk'), Type.Literal('audio')]),
+  parentId: Type.String(),
+  index: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Frames the encode must write (checked on the worker), when the job keeps the frame rate. */
+  frames: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Seconds of source the child covers. */
+  durationSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+});
+export type ChildRole = Static<typeof ChildRoleSchema>;
+
+/** A pipeline as the job view shows it. */
+export const PipelineViewSchema = Type.Object(
+  {
+    kind: Type.Literal('split'),
+    step: Type.Union([Type.Literal('plan'), Type.Literal('join')]),
+    chunks: Type.Union([
+      Type.Object({
+        total: Type.Integer(),
+        done: Type.Integer(),
+        running: Type.Integer(),
+        failed: Type.Integer(),
+      }),
+      Type.Null(),
+    ]),
+    frames: Type.Union([Type.Object({ done: Type.Number(), total: Type.Integer() }), Type.Null()]),
+    audio: Type.Union([
+      Type.Literal('none'),
+      Type.Literal('queued'),
+      Type.Literal('running'),
+      Type.Literal('done'),
+      Type.Literal('failed'),
+    ]),
+  },
+  { description: 'A chunked encode: chunks encoded, running and failed, frames done of total' },
+);
+export type PipelineView = Static<typeof PipelineViewSchema>;
+
+/**
+ * A chunked encode's children's job ids: deterministic, so a plan step run again adds nothing
+ * twice and a view finds them without a listing. Never a colon (BullMQ's keys end in the id).
+ */
+export const splitChildId = {
+  chunk: (parentId: string, index: number) => `${parentId}-c${index}`,
+  audio: (parentId: string) => `${parentId}-a`,
+};

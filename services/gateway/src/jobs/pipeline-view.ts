@@ -1,0 +1,80 @@
+import { isJobProgress, type JobData, type PipelineView, type SplitState, splitChildId } from '@ffleet/core';
+import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/**
+ * A chunked encode as its view shows it: chunks done, running and failed, and frames done of
+ * the plan's total (finished chunks whole, running ones by their progress). Children have
+ * deterministic ids, so this is a few Redis commands whatever the number of chunks: which
+ * children sit in the queue's completed and failed sets, and which of the (few) active jobs
+ * are this job's.
+ */
+export async function pipelineView(
+  redis: Redis,
+  queue: Queue<JobData>,
+  job: Job<JobData, unknown>,
+): Promise<PipelineView> {
+  const state = job.data.pipeline as SplitState;
+  const plan = state.plan;
+  if (!plan) return { kind: 'split', step: state.step, chunks: null, frames: null, audio: 'none' };
+
+  const parentId = job.id!;
+  const chunkIds = plan.chunks.map((c) => splitChildId.chunk(parentId, c.index));
+  const audioId = plan.audioStartSeconds === undefined ? undefined : splitChildId.audio(parentId);
+  const ids = audioId ? [...chunkIds, audioId] : chunkIds;
+  const [completed, failed, active] = await Promise.all([
+    redis.zmscore(queue.toKey('completed'), ...ids),
+    redis.zmscore(queue.toKey('failed'), ...ids),
+    redis.lrange(queue.toKey('active'), 0, -1),
+  ]);
+  const running = new Set(active.filter((id) => id.startsWith(`${parentId}-`)));
+  const progress = await runningProgress(queue, [...running]);
+
+  let done = 0;
+  let failedChunks = 0;
+  let runningChunks = 0;
+  let framesDone = 0;
+  plan.chunks.forEach((chunk, i) => {
+    const id = chunkIds[i]!;
+    if (completed[i] !== null) {
+      done++;
+      framesDone += chunk.frames;
+    } else if (failed[i] !== null) failedChunks++;
+    else if (running.has(id)) {
+      runningChunks++;
+      framesDone += (chunk.frames * (progress.get(id) ?? 0)) / 100;
+    }
+  });
+  const last = ids.length - 1;
+  const audio: PipelineView['audio'] = !audioId
+    ? 'none'
+    : completed[last] !== null
+      ? 'done'
+      : failed[last] !== null
+        ? 'failed'
+        : running.has(audioId)
+          ? 'running'
+          : 'queued';
+  return {
+    kind: 'split',
+    step: state.step,
+    chunks: { total: plan.chunks.length, done, running: runningChunks, failed: failedChunks },
+    frames: { done: Math.round(framesDone), total: plan.chunks.reduce((sum, c) => sum + c.frames, 0) },
+    audio,
+  };
+}
+
+/** Stages a child passes after its encode: its frames are all done. */
+const ENCODED = new Set(['upload', 'quality', 'done']);
+
+/** Percent of its frames each running child has encoded, from the progress its worker reports. */
+async function runningProgress(queue: Queue<JobData>, ids: string[]): Promise<Map<string, number>> {
+  const percents = new Map<string, number>();
+  const jobs = await Promise.all(ids.map((id) => queue.getJob(id)));
+  for (const job of jobs) {
+    if (!job || !isJobProgress(job.progress)) continue;
+    const { stage, percent } = job.progress;
+    percents.set(job.id!, stage === 'ffmpeg' ? percent : ENCODED.has(stage) ? 100 : 0);
+  }
+  return percents;
+}

@@ -1,0 +1,109 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import {
+  concatList,
+  DEFAULT_TIMEOUT_SECONDS,
+  FfleetError,
+  joinArgs,
+  outputPath,
+  parseStorageUrl,
+  percentOf,
+  runFfmpeg,
+  SPAN,
+  type SplitPlan,
+  splitJobOf,
+  splitScratch,
+} from '@ffleet/core';
+import { videoStreamLength } from '../../ffmpeg/probe.ts';
+import type { JobContext } from '../../pipeline/context.ts';
+import { FfmpegFailedError, JobTimeoutError } from '../../pipeline/errors.ts';
+import { stage } from '../../pipeline/stage.ts';
+import { downloadInputs } from '../../pipeline/stages/download.ts';
+import { jobQualityDecision, measureOutputQuality } from '../../pipeline/stages/quality.ts';
+import { uploadOutputs } from '../../pipeline/stages/upload.ts';
+import { totalFrames } from './plan.ts';
+
+/**
+ * The join: the encoded chunks (from the plan's scratch names, never a listing) and the audio
+ * downloaded, concatenated by stream copy into the job's output with every chunk at its
+ * planned time, checked (frames, duration), uploaded, and measured against the source when
+ * quality is on.
+ */
+export async function joinChunks(ctx: JobContext, plan: SplitPlan): Promise<void> {
+  const dir = join(ctx.workDir, 'join');
+  const files = await stage(ctx, 'download', () => downloadChunks(ctx, plan, dir));
+  await stage(ctx, 'ffmpeg', async ({ span, setTime }) => {
+    const output = outputPath(ctx.plan, ctx.layout, 0);
+    const duration = plan.videoEndSeconds - plan.videoStartSeconds;
+    const timeoutSeconds = ctx.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+    const run = await runFfmpeg({
+      binary: ctx.deps.ffmpegPath,
+      argv: joinArgs(splitJobOf(ctx.spec, ctx.plan), plan, { ...files, output }),
+      cwd: dir,
+      timeoutMs: timeoutSeconds * 1000,
+      signal: ctx.signal,
+      onProgress: (snapshot) => ctx.report({ stage: 'ffmpeg', percent: percentOf(snapshot, duration) }),
+    });
+    setTime(run.durationMs);
+    ctx.throwIfAborted();
+    if (run.stoppedBy === 'timeout') throw new JobTimeoutError(timeoutSeconds, run.stderrTail);
+    if (run.exitCode !== 0) throw new FfmpegFailedError(run.exitCode, run.stderrTail);
+    await checkJoined(ctx, plan, output);
+    span.setAttribute(SPAN.frames, totalFrames(plan));
+    ctx.facts.mediaDurationSeconds = duration;
+  });
+  await uploadOutputs(ctx);
+  const quality = jobQualityDecision(ctx);
+  if (quality.measure && !quality.notApplicable) await downloadInputs(ctx);
+  await measureOutputQuality(ctx);
+}
+
+async function downloadChunks(
+  ctx: JobContext,
+  plan: SplitPlan,
+  dir: string,
+): Promise<{ list: string; audio?: string }> {
+  await mkdir(dir, { recursive: true });
+  const get = async (url: string) => {
+    const file = join(dir, basename(url));
+    ctx.facts.inputBytes += await ctx.deps.storage.download(
+      parseStorageUrl(url, ctx.deps.config.urlPolicy),
+      file,
+      ctx.signal,
+    );
+    return file;
+  };
+  const chunks = [];
+  for (const chunk of plan.chunks) {
+    const file = await get(splitScratch.chunk(plan, chunk.index));
+    chunks.push({ file: basename(file), chunk });
+  }
+  const list = join(dir, 'chunks.ffconcat');
+  await writeFile(list, concatList(chunks));
+  if (plan.audioStartSeconds === undefined) return { list };
+  return { list, audio: await get(splitScratch.audio(plan)) };
+}
+
+/** The joined video holds every planned frame and lasts the source's duration, within a frame. */
+async function checkJoined(ctx: JobContext, plan: SplitPlan, output: string): Promise<void> {
+  const planned = totalFrames(plan);
+  const expected = plan.videoEndSeconds - plan.videoStartSeconds;
+  const { frames, seconds } = await videoStreamLength(ctx.deps.ffprobePath, output);
+  // A job that sets a new frame rate has as many frames as its encoder made: its duration still holds.
+  if (!splitJobOf(ctx.spec, ctx.plan).split.changesFrameRate && frames !== planned)
+    throw new FfleetError(
+      'chunk_mismatch',
+      `the joined video has ${frames} frames where the plan has ${planned}`,
+      422,
+      {
+        planned,
+        frames,
+      },
+    );
+  if (seconds !== undefined && Math.abs(seconds - expected) > 1 / plan.frameRate + 0.05)
+    throw new FfleetError(
+      'chunk_mismatch',
+      `the joined video lasts ${seconds.toFixed(3)} s where the source's video lasts ${expected.toFixed(3)} s`,
+      422,
+    );
+}

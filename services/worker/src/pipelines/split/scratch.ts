@@ -1,0 +1,24 @@
+import { parseStorageUrl, type SplitPlan, splitScratch } from '@ffleet/core';
+import type { JobContext } from '../../pipeline/context.ts';
+
+const PARALLEL_DELETES = 16;
+
+/**
+ * Deletes every scratch object the plan names (never a listing): pieces, chunks, audio. Run
+ * when the job ends, whichever way. A failed delete is logged; an S3 lifecycle rule on the
+ * scratch prefix is the backstop (docs/pipelines.md).
+ */
+export async function removeScratch(ctx: JobContext, plan: SplitPlan): Promise<void> {
+  const urls = splitScratch.all(plan);
+  for (let i = 0; i < urls.length; i += PARALLEL_DELETES) {
+    await Promise.all(
+      urls
+        .slice(i, i + PARALLEL_DELETES)
+        .map((url) =>
+          ctx.deps.storage
+            .remove(parseStorageUrl(url, ctx.deps.config.urlPolicy))
+            .catch((error) => ctx.log.warn({ err: error, url }, 'could not remove a scratch object')),
+        ),
+    );
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * Chunked encodes on a real fleet (Redis, S3 server, worker processes, ffmpeg): the parent plans
+ * and cuts, chunks and the audio run as their own jobs on any worker, the parent joins. The
+ * output is checked against the source with ffprobe; failures, cancels and a worker killed
+ * mid-chunk are checked through BullMQ's state and the timing records.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { isTimingRecord, planChunks, type TimingRecord } from '@ffleet/core';
+import type { JobView } from '@ffleet/gateway';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ffmpegProcesses,
+  finished,
+  startFleet,
+  type TestFleet,
+  type WorkerProcess,
+} from '../support/fleet.ts';
+import { analyseFile, ffmpeg, makeSampleClip, packets, psnr } from '../support/media.ts';
+
+const POOL = 'intel';
+const SEGMENT = 4;
+const OPTIONS = '-c:v libx264 -preset veryfast -crf 26 -threads 1 -c:a aac -b:a 96k';
+
+let fleet: TestFleet;
+let workers: WorkerProcess[] = [];
+let source: string;
+
+/** Replaces the pool's workers (each with one slot unless told otherwise). */
+async function useWorkers(count: number, env: Record<string, string> = {}): Promise<void> {
+  await Promise.all(workers.map((w) => stopWorker(w)));
+  workers = [];
+  // One at a time, each kept as soon as it runs, so none is left behind if another fails to start.
+  for (let i = 0; i < count; i++)
+    workers.push(await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1', ...env }));
+}
+
+/** Kills a worker the way a lost node does: the process and its ffmpeg, at once. */
+async function stopWorker(worker: WorkerProcess): Promise<void> {
+  const orphans = await ffmpegProcesses(worker.workDir);
+  worker.child.kill('SIGKILL');
+  for (const pid of orphans) process.kill(pid, 'SIGKILL');
+  await worker.exited;
+}
+
+beforeAll(async () => {
+  fleet = await startFleet();
+  source = join(fleet.dir, 'source.mp4');
+  // 20 s with a keyframe every 2 s: five chunks of 4 s.
+  await makeSampleClip(source, { seconds: 20, size: '640x360' });
+  await fleet.put('inputs/source.mp4', source);
+}, 120_000);
+
+afterAll(async () => {
+  await fleet?.stop();
+});
+
+function chunkedJob(name: string, options = OPTIONS) {
+  return {
+    name,
+    compute: POOL,
+    inputs: [{ url: `s3://${fleet.bucket}/inputs/source.mp4` }],
+    outputs: [{ url: `s3://${fleet.bucket}/out/${name}.mp4`, options }],
+    split: { segmentSeconds: SEGMENT },
+  };
+}
+
+async function submit(body: unknown): Promise<string> {
+  const { status, body: accepted } = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
+  expect(status).toBe(202);
+  return accepted.id;
+}
+
+async function timingRecords(): Promise<TimingRecord[]> {
+  const listed = await fleet.s3.send(
+    new ListObjectsV2Command({ Bucket: fleet.bucket, Prefix: 'metrics/timings/' }),
+  );
+  const records = await Promise.all(
+    (listed.Contents ?? []).map(async (o) => JSON.parse((await fleet.get(o.Key!)).toString()) as unknown),
+  );
+  return records.filter(isTimingRecord);
+}
+
+async function scratchObjects(id: string): Promise<string[]> {
+  const listed = await fleet.s3.send(
+    new ListObjectsV2Command({ Bucket: fleet.bucket, Prefix: `out/ffleet-scratch/${id}/` }),
+  );
+  return (listed.Contents ?? []).map((o) => o.Key!);
+}
+
+/** Jobs of the pool's queue in BullMQ's `waiting-children` state. */
+async function waitingChildren(): Promise<string[]> {
+  const queue = new Queue(`ffleet-${POOL}`, {
+    connection: { url: fleet.stack.redisUrl },
+    prefix: fleet.env.FFLEET_QUEUE_PREFIX,
+  });
+  try {
+    return (await queue.getWaitingChildren()).map((j) => j.id!);
+  } finally {
+    await queue.close();
+  }
+}
+
+describe('a chunked encode', () => {
+  it('matches the source: frames, duration, a keyframe at each chunk start, A/V aligned, audio continuous, PSNR of a single pass', {
+    timeout: 300_000,
+  }, async () => {
+    await useWorkers(2);
+    const id = await submit(chunkedJob('chunked'));
+    const seen = new Set<string>();
+    const job = await fleet.waitFor<JobView>(
+      id,
+      (j) => {
+        if (j.pipeline?.chunks && j.pipeline.chunks.running > 0)
+          seen.add(`running:${j.pipeline.chunks.running}`);
+        return finished(j);
+      },
+      240_000,
+    );
+    expect(job.error).toBeNull();
+    expect(job.state).toBe('succeeded');
+    const media = await analyseFile(source);
+    const chunks = planChunks(media.video!, SEGMENT);
+    expect(job.pipeline).toMatchObject({
+      kind: 'split',
+      step: 'join',
+      chunks: { total: chunks.length, done: chunks.length, running: 0, failed: 0 },
+      frames: { done: media.video!.frameTimes.length, total: media.video!.frameTimes.length },
+      audio: 'done',
+    });
+    // Two workers each took chunks at the same time.
+    expect(seen.has('running:2')).toBe(true);
+
+    const output = join(fleet.dir, 'chunked.mp4');
+    await writeFile(output, await fleet.get('out/chunked.mp4'));
+    const video = await packets(output, 'v:0');
+    const audio = await packets(output, 'a:0');
+    const frame = 1 / 25;
+    expect(video).toHaveLength(media.video!.frameTimes.length);
+    const videoEnd = video.at(-1)!.pts + video.at(-1)!.duration;
+    expect(Math.abs(videoEnd - (media.video!.endSeconds - media.video!.startSeconds))).toBeLessThanOrEqual(
+      frame,
+    );
+    for (const chunk of chunks)
+      expect(
+        video.find((p) => Math.abs(p.pts - (chunk.startSeconds - media.video!.startSeconds)) < 1e-3)?.key,
+      ).toBe(true);
+    expect(Math.abs(audio[0]!.pts - video[0]!.pts)).toBeLessThanOrEqual(frame);
+    expect(Math.abs(audio.at(-1)!.pts + audio.at(-1)!.duration - videoEnd)).toBeLessThanOrEqual(frame);
+    for (let i = 1; i < audio.length; i++)
+      expect(Math.abs(audio[i]!.pts - (audio[i - 1]!.pts + audio[i - 1]!.duration))).toBeLessThan(1e-4);
+
+    const single = join(fleet.dir, 'single.mp4');
+    await ffmpeg(['-i', source, ...OPTIONS.split(' '), single]);
+    const [chunked, whole] = await Promise.all([psnr(source, output), psnr(source, single)]);
+    expect(Math.abs(chunked - whole)).toBeLessThanOrEqual(0.5);
+
+    // One record per chunk, the audio and the parent; scratch is gone; nothing waits for children.
+    const records = (await timingRecords()).filter((r) => r.job_id === id || r.job_id.startsWith(`${id}-`));
+    expect(records.map((r) => r.job_id).sort()).toEqual(
+      [id, `${id}-a`, ...chunks.map((c) => `${id}-c${c.index}`)].sort(),
+    );
+    expect(await scratchObjects(id)).toEqual([]);
+    expect(await waitingChildren()).toEqual([]);
+    // Children are not listed as jobs of their own.
+    const { body: list } = await fleet.api<{ jobs: JobView[] }>('GET', `/v1/jobs?pool=${POOL}`);
+    expect(list.jobs.filter((j) => j.id.startsWith(`${id}-`))).toEqual([]);
+  });
+});
+
+/** Options slow enough (on one thread) that a chunk is still encoding when the test acts. */
+const SLOW = '-vf scale=960:540 -c:v libx264 -preset slow -threads 1 -c:a aac';
+
+describe('a worker killed mid-chunk', () => {
+  it('costs only its chunk: the job completes and every other chunk was encoded exactly once', {
+    timeout: 400_000,
+  }, async () => {
+    await useWorkers(2);
+    const id = await submit(chunkedJob('killed', SLOW));
+    // Wait until a chunk is done and another is encoding, then kill the worker encoding it.
+    await fleet.waitFor<JobView>(
+      id,
+      (j) => (j.pipeline?.chunks?.done ?? 0) >= 1 && (j.pipeline?.chunks?.running ?? 0) >= 1,
+      240_000,
+    );
+    let victim: WorkerProcess | undefined;
+    while (!victim) {
+      for (const w of workers) if ((await ffmpegProcesses(w.workDir)).length > 0) victim = w;
+      if (!victim) await sleep(100);
+    }
+    await stopWorker(victim);
+    workers = [
+      ...workers.filter((w) => w !== victim),
+      await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1' }),
+    ];
+
+    const job = await fleet.waitFor<JobView>(id, finished, 300_000);
+    expect(job.error).toBeNull();
+    expect(job.state).toBe('succeeded');
+    const chunkRecords = (await timingRecords()).filter((r) => new RegExp(`^${id}-c\\d+$`).test(r.job_id));
+    expect(chunkRecords).toHaveLength(job.pipeline!.chunks!.total);
+    // A chunk's attempt counts its starts: the killed one started twice, every other one once.
+    const attempts = chunkRecords.map((r) => r.attempt).sort();
+    expect(attempts.filter((a) => a === 1)).toHaveLength(chunkRecords.length - 1);
+    expect(attempts.at(-1)).toBe(2);
+    expect(chunkRecords.every((r) => r.state === 'succeeded')).toBe(true);
+  });
+});
+
+describe('a chunk that fails for good', () => {
+  it('fails the parent with its error, removes the siblings not yet run and leaves nothing behind', {
+    timeout: 300_000,
+  }, async () => {
+    // A worker whose ffmpeg fails every chunk encode (and only those), like a broken node would.
+    const wrapper = join(fleet.dir, 'ffmpeg-failing-chunks');
+    await writeFile(
+      wrapper,
+      '#!/bin/sh\ncase "$*" in *force_key_frames*) echo "simulated encoder fault" >&2; exit 1;; esac\nexec ffmpeg "$@"\n',
+      { mode: 0o755 },
+    );
+    await useWorkers(1, { FFMPEG_PATH: wrapper });
+    const id = await submit(chunkedJob('failing-chunk'));
+    const job = await fleet.waitFor<JobView>(id, finished, 240_000);
+    expect(job.state).toBe('failed');
+    expect(job.error).toMatchObject({ code: 'ffmpeg_failed' });
+    expect(job.error!.message).toMatch(new RegExp(`^${id}-c\\d+ failed: ffmpeg exited with code 1`));
+    expect(job.error!.stderr).toContain('simulated encoder fault');
+    expect(job.pipeline!.chunks!.failed).toBe(1);
+    expect(job.pipeline!.chunks!.done).toBe(0);
+
+    const queue = new Queue(`ffleet-${POOL}`, {
+      connection: { url: fleet.stack.redisUrl },
+      prefix: fleet.env.FFLEET_QUEUE_PREFIX,
+    });
+    try {
+      // The siblings that had not run are gone; none ran after the failure.
+      const total = job.pipeline!.chunks!.total;
+      const children = await Promise.all(
+        Array.from({ length: total }, (_, i) => queue.getJob(`${id}-c${i}`)),
+      );
+      expect(children.filter(Boolean).length).toBe(1);
+      expect(await queue.getJob(`${id}-a`)).toBeUndefined();
+      expect(await queue.getWaitingChildrenCount()).toBe(0);
+    } finally {
+      await queue.close();
+    }
+    await expect.poll(() => scratchObjects(id), { timeout: 10_000 }).toEqual([]);
+  });
+});
+
+describe('cancelling a chunked encode', () => {
+  it('stops its running chunks (no ffmpeg left after 2 s), removes the queued ones and ends cancelled', {
+    timeout: 300_000,
+  }, async () => {
+    await useWorkers(2);
+    const id = await submit(chunkedJob('cancelled', SLOW));
+    await fleet.waitFor<JobView>(id, (j) => (j.pipeline?.chunks?.running ?? 0) >= 2, 240_000);
+    const { status } = await fleet.api('DELETE', `/v1/jobs/${id}`);
+    expect(status).toBe(202);
+    await sleep(2000);
+    const running = (await Promise.all(workers.map((w) => ffmpegProcesses(w.workDir)))).flat();
+    expect(running).toEqual([]);
+    const job = await fleet.waitFor<JobView>(id, finished, 60_000);
+    expect(job.state).toBe('cancelled');
+    expect(await waitingChildren()).toEqual([]);
+    await expect.poll(() => scratchObjects(id), { timeout: 10_000 }).toEqual([]);
+  });
+});
