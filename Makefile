@@ -5,7 +5,7 @@ export FFLEET_CACHE
 export PATH := $(FFLEET_CACHE)/node-$(NODE_VERSION)/bin:$(FFLEET_CACHE)/bin:$(PATH)
 SETUP_STAMP := node_modules/.ffleet-setup
 
-.PHONY: setup dev demo test test-unit test-e2e test-cluster cluster lint typecheck bench clean
+.PHONY: setup dev demo test test-unit test-e2e test-cluster test-images images cluster lint typecheck bench clean
 
 $(SETUP_STAMP): scripts/setup.sh scripts/tools.env package.json pnpm-lock.yaml services/*/package.json
 	scripts/setup.sh
@@ -34,6 +34,13 @@ test-e2e: $(SETUP_STAMP)
 
 test-cluster: $(SETUP_STAMP) ## the chart on a local control plane with kwok nodes, and autoscaling with the real KEDA and Karpenter (first run builds them into the cache; docs/development.md)
 	pnpm exec vitest run --config test/cluster/vitest.config.ts
+
+test-images: $(SETUP_STAMP) ## build the gateway and CPU worker images with podman and run a job through them as the chart runs them (~10 min)
+	scripts/setup-images.sh
+	pnpm exec vitest run --config test/images/vitest.config.ts
+
+images: ## build and push every image for amd64 and arm64: make images REGISTRY=<registry> [TAG=...] (docs/images.md)
+	scripts/images.sh
 
 cluster: $(SETUP_STAMP) ## a local control plane with kwok nodes per pool to try the chart (Ctrl-C stops)
 	node scripts/cluster/up.ts

@@ -13,6 +13,8 @@ export const POOL_NODES: Record<string, string[]> = {
 };
 /** Label of the node outside every pool, where the gateway and Redis go. */
 export const SYSTEM_LABELS = { 'ffleet.io/role': 'system' };
+/** Nodes outside every pool: two, since the chart keeps its two gateways on different nodes. */
+export const SYSTEM_NODES = ['system-0', 'system-1'];
 /** The placeholder k8s/karpenter/ec2nodeclasses.yaml asks users to substitute. */
 const CLUSTER_NAME_PLACEHOLDER = ['$', '{CLUSTER_NAME}'].join('');
 
@@ -21,7 +23,7 @@ const list = (items: unknown[]) => JSON.stringify({ apiVersion: 'v1', kind: 'Lis
 /**
  * Makes the cluster look like an EKS cluster with ffleet's Karpenter setup: Karpenter's and KEDA's CRDs, the
  * NodePools, EC2NodeClasses and NodeOverlays of k8s/karpenter, and for each pool the fake Spot nodes Karpenter
- * would launch from its NodePool (POOL_NODES), plus one system node. Returns the pools it made nodes for. (No
+ * would launch from its NodePool (POOL_NODES), plus the system nodes. Returns the pools it made nodes for. (No
  * Karpenter runs here: scripts/cluster/karpenter.ts runs the real one, which launches nodes itself.)
  */
 export async function provisionPools(cluster: LocalCluster, clusterName = 'ffleet-local'): Promise<string[]> {
@@ -42,7 +44,15 @@ export async function provisionPools(cluster: LocalCluster, clusterName = 'fflee
     await cluster.kubectl(['create', '-f', '-'], list(types.map((t, i) => nodeFor(nodePool, t, i, rootGiB))));
     pools.push(pool);
   }
-  await cluster.kubectl(['create', '-f', '-'], JSON.stringify(systemNode('system-0', SYSTEM_LABELS)));
+  await createSystemNodes(cluster);
   await cluster.kubectl(['wait', '--for=condition=Ready', 'nodes', '--all', '--timeout=60s']);
   return pools.sort();
+}
+
+/** The system nodes, where the gateway and Redis go (Karpenter never launches them). */
+export async function createSystemNodes(cluster: LocalCluster): Promise<void> {
+  await cluster.kubectl(
+    ['create', '-f', '-'],
+    list(SYSTEM_NODES.map((name) => systemNode(name, SYSTEM_LABELS))),
+  );
 }

@@ -4,7 +4,7 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { HELM_MODULE, HELM_VERSION } from './versions.ts';
+import { HELM_VERSION } from './versions.ts';
 
 const run = promisify(execFile);
 
@@ -32,8 +32,12 @@ export async function goTool(name: string, module: string, version: string): Pro
   return bin;
 }
 
-/** The pinned helm. */
-export const helmBin = (): Promise<string> => goTool('helm', HELM_MODULE, HELM_VERSION);
+/** The helm `make setup` builds with its Kubernetes version flags (scripts/setup.sh), in a directory of its own. */
+export const helmPath = join(cacheDir, `helm-${HELM_VERSION}`, 'helm');
+export async function helmBin(): Promise<string> {
+  if (!existsSync(helmPath)) throw new Error(`${helmPath} is missing: run make setup`);
+  return helmPath;
+}
 
 /**
  * Root directory of a Go module version, downloaded through the Go proxy into the module cache. A module whose

@@ -15,25 +15,24 @@ import { LocalCluster } from './cluster.ts';
 import { startKarpenter, withKwokNodeClass } from './karpenter.ts';
 import { startKeda } from './keda.ts';
 import { karpenterManifests } from './manifests.ts';
-import { systemNode } from './nodes.ts';
-import { provisionPools, SYSTEM_LABELS } from './provision.ts';
+import { createSystemNodes, provisionPools } from './provision.ts';
 
 const autoscaling = process.argv.includes('--autoscaling');
 const log = (line: string) => console.log(line);
 const cluster = await LocalCluster.start(log);
 try {
   if (autoscaling) {
-    await cluster.kubectl(['create', '-f', '-'], JSON.stringify(systemNode('system-0', SYSTEM_LABELS)));
+    await createSystemNodes(cluster);
     await startKeda(cluster, log);
     await startKarpenter(cluster, log);
     const items = karpenterManifests()
       .filter((m) => m.kind === 'NodePool' || m.kind === 'NodeOverlay')
       .map((m) => (m.kind === 'NodePool' ? withKwokNodeClass(m) : m));
     await cluster.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
-    console.log('KEDA and Karpenter run; NodePools use the kwok node class; only system-0 exists');
+    console.log('KEDA and Karpenter run; NodePools use the kwok node class; only the system nodes exist');
   } else {
     const pools = await provisionPools(cluster);
-    console.log(`nodes for pools: ${pools.join(', ')} (plus system-0)`);
+    console.log(`nodes for pools: ${pools.join(', ')} (plus system-0 and system-1)`);
   }
   console.log(`export KUBECONFIG=${cluster.kubeconfig}`);
   console.log(`kubectl is ${cluster.kubectlPath}; press Ctrl-C to stop`);

@@ -17,8 +17,9 @@ export const KEDA_MODULE = 'github.com/kedacore/keda/v2';
 export const KEDA_VERSION = 'v2.21.0';
 export const KUBECONFORM_MODULE = 'github.com/yannh/kubeconform/cmd/kubeconform';
 export const KUBECONFORM_VERSION = 'v0.8.0';
-export const HELM_MODULE = 'helm.sh/helm/v3/cmd/helm';
 export const HELM_VERSION = 'v3.21.4';
+export const KUBE_SCORE_MODULE = 'github.com/zegl/kube-score/cmd/kube-score';
+export const KUBE_SCORE_VERSION = 'v1.20.0';
 
 /** CRD files inside those modules, relative to the module root. */
 export const KARPENTER_CRDS = [

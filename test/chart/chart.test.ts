@@ -178,7 +178,9 @@ describe('helm chart', () => {
       const mount = worker.volumeMounts.find((m: { mountPath: string }) => m.mountPath === workDir);
       const scratch = spec.volumes.find((v: { name: string }) => v.name === mount.name);
       expect(scratch.emptyDir.sizeLimit).toMatch(/^\d+Gi$/);
-      expect(worker.resources.requests['ephemeral-storage']).toBe(scratch.emptyDir.sizeLimit);
+      // Scratch plus the 1Gi /tmp emptyDir.
+      const gib = Number(/^(\d+)Gi$/.exec(scratch.emptyDir.sizeLimit)![1]);
+      expect(worker.resources.requests['ephemeral-storage']).toBe(`${(gib + 1) * 1024}Mi`);
       // No do-not-disrupt: a node Karpenter drains must evict the worker, so SIGTERM hands its job back.
       expect(deployment.spec.template.metadata.annotations['karpenter.sh/do-not-disrupt']).toBeUndefined();
       // KEDA owns the replica count when autoscaling is on.

@@ -1,40 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseInstructions } from '../support/dockerfile.ts';
 import { repoRoot } from './support/chart.ts';
 
 // No Docker engine runs here, so the images are not built in tests: these checks lint the Dockerfiles for the
 // rules that keep them small, pinned, non-root and buildable from the repository root (hadolint's DL3006/3007,
 // DL3009, DL3015, DL3020, DL3025, DL3002, DL4006 and friends), and that each image runs what the chart expects.
-
-interface Instruction {
-  keyword: string;
-  args: string;
-  line: number;
-}
-
-/** Instructions of a Dockerfile with line continuations joined and comments dropped. */
-function parseDockerfile(text: string): Instruction[] {
-  const out: Instruction[] = [];
-  let buffer = '';
-  let start = 0;
-  text.split('\n').forEach((raw, index) => {
-    const line = raw.trimEnd();
-    if (buffer === '' && (line.trim() === '' || line.trimStart().startsWith('#'))) return;
-    if (buffer === '') start = index + 1;
-    if (line.trimStart().startsWith('#')) return;
-    if (line.endsWith('\\')) {
-      buffer += `${line.slice(0, -1)} `;
-      return;
-    }
-    buffer += line;
-    const match = /^\s*([A-Za-z]+)\s+(.*)$/s.exec(buffer);
-    if (!match) throw new Error(`line ${start}: cannot parse "${buffer}"`);
-    out.push({ keyword: match[1]!.toUpperCase(), args: match[2]!.replace(/\s+/g, ' ').trim(), line: start });
-    buffer = '';
-  });
-  return out;
-}
 
 const NODE_VERSION = /^NODE_VERSION=(.+)$/m.exec(
   readFileSync(join(repoRoot, 'scripts/tools.env'), 'utf8'),
@@ -60,7 +32,7 @@ const IMAGES = {
 
 describe.each(Object.entries(IMAGES))('images/%s/Dockerfile', (name, expected) => {
   const text = readFileSync(join(repoRoot, 'images', name, 'Dockerfile'), 'utf8');
-  const instructions = parseDockerfile(text);
+  const instructions = parseInstructions(text);
   const args = Object.fromEntries(
     instructions
       .filter((i) => i.keyword === 'ARG' && i.args.includes('='))
@@ -114,8 +86,11 @@ describe.each(Object.entries(IMAGES))('images/%s/Dockerfile', (name, expected) =
         expect(run.args, `line ${run.line}`).toMatch(/ -y /);
         expect(run.args, `line ${run.line}`).toMatch(/rm -rf \/var\/lib\/apt\/lists/);
       }
-      if (/\b(curl|wget)\b[^&]*https?:\/\//.test(run.args)) {
-        expect(run.args, `download verified (line ${run.line})`).toMatch(/sha256sum -c/);
+      // Every download is checked: against a pinned checksum, or (a signing key) against a pinned fingerprint.
+      if (/(^|&&|\|\||;|\|)\s*(curl|wget)\s/.test(run.args)) {
+        expect(run.args, `download verified (line ${run.line})`).toMatch(
+          /sha256sum -c|gpg --show-keys[^&]*fpr/,
+        );
       }
       if (/ \| /.test(run.args)) {
         const shell = instructions.filter((i) => i.keyword === 'SHELL' && i.line < run.line).at(-1);

@@ -8,8 +8,7 @@ import { LocalCluster } from '../../scripts/cluster/cluster.ts';
 import { startKarpenter, withKwokNodeClass } from '../../scripts/cluster/karpenter.ts';
 import { startKeda } from '../../scripts/cluster/keda.ts';
 import { karpenterManifests, manifestFiles } from '../../scripts/cluster/manifests.ts';
-import { systemNode } from '../../scripts/cluster/nodes.ts';
-import { SYSTEM_LABELS } from '../../scripts/cluster/provision.ts';
+import { createSystemNodes, SYSTEM_LABELS } from '../../scripts/cluster/provision.ts';
 import { chartDir, type K8sObject } from '../chart/support/chart.ts';
 import { finished, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
 import { makeSampleClip, probe } from '../support/media.ts';
@@ -145,7 +144,7 @@ describe('autoscaling with the real KEDA and Karpenter controllers', () => {
 
     cluster = await LocalCluster.start(log);
     // The gateway's and Redis's node in a real cluster; Karpenter launches every pool node itself.
-    await cluster.kubectl(['create', '-f', '-'], JSON.stringify(systemNode('system-0', SYSTEM_LABELS)));
+    await createSystemNodes(cluster);
     await startKeda(cluster, log);
     await startKarpenter(cluster, log);
 

@@ -117,7 +117,8 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
     expect(await can('list', 'nodes')).toBe('no');
     expect(await can('get', 'secrets', '-n', NAMESPACE)).toBe('no');
     const gateway = await list('pods', '-n', NAMESPACE, '-l', 'app.kubernetes.io/component=gateway');
-    expect(gateway.map((p) => p.spec.nodeName)).toEqual(['system-0', 'system-0']);
+    // Required anti-affinity: one gateway per node.
+    expect(gateway.map((p) => p.spec.nodeName).sort()).toEqual(['system-0', 'system-1']);
   });
 
   it('scales one pool with kubectl scale: 3 workers on its nodes, then 0, then back', async () => {

@@ -212,6 +212,13 @@ describe('Prometheus metrics', () => {
     expect(value(text, /^ffleet_worker_slots\{.*pool="intel"/)).toBe(1);
   });
 
+  it("serves the chart's probes: /readyz while it takes jobs, /healthz while it answers", async () => {
+    const base = workerMetricsUrl.replace(/\/metrics$/, '');
+    const ready = await fetch(`${base}/readyz`);
+    expect([ready.status, await ready.text()]).toEqual([200, 'ready']);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
   it('counts submissions, refusals and queue depth on the gateway', async () => {
     const refused = await fleet.api('POST', '/v1/jobs', {
       name: 'nowhere',

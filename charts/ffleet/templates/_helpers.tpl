@@ -198,6 +198,40 @@ ffleet.queueKey, so the prefix has exactly one definition.
 {{- end }}
 {{- end -}}
 
+{{/* Size of the /tmp emptyDir of the gateway and workers (also counted in their ephemeral-storage requests). */}}
+{{- define "ffleet.tmpSizeLimit" -}}1Gi{{- end -}}
+
+{{/* A quantity with a binary suffix (Ki, Mi, Gi, Ti; the schema allows no other for sizes) in whole MiB. */}}
+{{- define "ffleet.toMiB" -}}
+{{- $q := toString . -}}
+{{- $n := regexReplaceAll "[A-Za-z]+$" $q "" | int64 -}}
+{{- $unit := regexFind "[A-Za-z]+$" $q -}}
+{{- if eq $unit "Ti" -}}{{ mul $n 1048576 }}
+{{- else if eq $unit "Gi" -}}{{ mul $n 1024 }}
+{{- else if eq $unit "Mi" -}}{{ $n }}
+{{- else if eq $unit "Ki" -}}{{ div (add $n 1023) 1024 }}
+{{- else -}}{{ fail (printf "ffleet: %q is not a size such as 512Mi or 20Gi" $q) }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Egress of pods that talk to the outside world (S3, webhook URLs, Redis, OTLP, DNS): open, except the instance
+metadata and ECS/EKS Pod Identity credential addresses, so neither a job nor a webhook URL can reach the node's
+credentials.
+*/}}
+{{- define "ffleet.egressExceptMetadata" -}}
+- to:
+    - ipBlock:
+        cidr: 0.0.0.0/0
+        except:
+          - 169.254.169.254/32
+          - 169.254.170.2/32
+    - ipBlock:
+        cidr: ::/0
+        except:
+          - fd00:ec2::254/128
+{{- end -}}
+
 {{/* Volumes and mounts every ffleet container needs with a read-only root filesystem. */}}
 {{- define "ffleet.poolsVolume" -}}
 - name: pools
@@ -205,7 +239,7 @@ ffleet.queueKey, so the prefix has exactly one definition.
     name: {{ include "ffleet.fullname" . }}-pools
 - name: tmp
   emptyDir:
-    sizeLimit: 1Gi
+    sizeLimit: {{ include "ffleet.tmpSizeLimit" . }}
 {{- end -}}
 
 {{- define "ffleet.poolsVolumeMounts" -}}

@@ -60,11 +60,11 @@ export const WorkerSettings = settings({
   FFLEET_WORKER_PORT: integer({
     default: 9090,
     maximum: 65_535,
-    description: '`/healthz` and `/metrics` (0 disables)',
+    description: '`/healthz` (alive), `/readyz` (taking jobs) and `/metrics` (0 disables)',
   }),
   FFLEET_WORKER_HOST: text({
     default: '0.0.0.0',
-    description: 'listen address of `/healthz` and `/metrics`',
+    description: 'listen address of `/healthz`, `/readyz` and `/metrics`',
   }),
   FFLEET_QUALITY_DEFAULT: flag({
     default: true,
@@ -107,7 +107,7 @@ export interface WorkerConfig {
   maxOutputBytes: number;
   ffmpegPath: string;
   ffprobePath: string;
-  /** Port of /healthz and /metrics; 0 disables the server. */
+  /** Port of /healthz, /readyz and /metrics; 0 disables the server. */
   httpPort: number;
   httpHost: string;
   logLevel: string;

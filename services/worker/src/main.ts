@@ -78,9 +78,14 @@ const worker = new FleetWorker(config.fleet.redisUrl, config.fleet.queuePrefix, 
   },
 });
 
+// Ready (the chart's readiness probe) from the moment the worker takes jobs until it starts draining; /healthz only
+// says the process answers (liveness).
+let takingJobs = false;
 const server = createServer((request, response) => {
   const path = request.url?.split('?')[0];
   if (path === '/healthz') return void response.writeHead(200).end('ok');
+  if (path === '/readyz')
+    return void response.writeHead(takingJobs ? 200 : 503).end(takingJobs ? 'ready' : 'not ready');
   if (path === '/metrics' && request.method === 'GET') {
     registry
       .metrics()
@@ -93,10 +98,12 @@ const server = createServer((request, response) => {
 if (config.httpPort > 0) server.listen(config.httpPort, config.httpHost);
 
 await worker.start();
+takingJobs = true;
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, async () => {
     logger.info({ signal }, 'signal received');
+    takingJobs = false;
     await worker.stop();
     server.close();
     // Spans of the last jobs go out before the process does, unless the collector is gone.

@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 import { ensureSchemas, kubeconformLocations } from '../../../scripts/cluster/schemas.ts';
 import { goTool, helmBin } from '../../../scripts/cluster/tools.ts';
 import {
+  KUBE_SCORE_MODULE,
+  KUBE_SCORE_VERSION,
   KUBECONFORM_MODULE,
   KUBECONFORM_VERSION,
   KUBERNETES_VERSION,
@@ -32,6 +34,8 @@ export interface K8sObject {
 export { helmBin };
 export const kubeconformBin = (): Promise<string> =>
   goTool('kubeconform', KUBECONFORM_MODULE, KUBECONFORM_VERSION);
+export const kubeScoreBin = (): Promise<string> =>
+  goTool('kube-score', KUBE_SCORE_MODULE, KUBE_SCORE_VERSION);
 
 export interface CommandResult {
   code: number;
