@@ -129,12 +129,19 @@ export async function startStack(options: { bucket?: string; dataDir?: string } 
     forcePathStyle: true,
     credentials: { accessKeyId, secretAccessKey },
   });
-  await waitFor(async () => {
-    if (gateway.exitCode !== null) throw new Error(`versitygw exited: ${gatewayErr}`);
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    return true;
-  }, 'versitygw');
-  s3.destroy();
+  try {
+    await waitFor(async () => {
+      if (gateway.exitCode !== null) throw new Error(`versitygw exited: ${gatewayErr}`);
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      return true;
+    }, 'versitygw');
+  } catch (error) {
+    // Nothing started here may outlive a stack that failed to start.
+    await Promise.all(children.map((child) => stopChild(child)));
+    throw error;
+  } finally {
+    s3.destroy();
+  }
 
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
   return {
