@@ -149,9 +149,10 @@ export class FleetQueues {
         : fetched;
     const logs =
       state === 'failed' ? (await this.queue(job.data.pool).getJobLogs(job.id!, -LOG_LINES, -1)).logs : [];
-    const pipeline = job.data.pipeline
-      ? await pipelineView(this.#redis, this.queue(job.data.pool), job)
-      : undefined;
+    const pipeline =
+      job.data.pipeline?.kind === 'split'
+        ? await pipelineView(this.#redis, this.queue(job.data.pool), job)
+        : undefined;
     return toJobView(job, state, logs, this.#traceUiUrl, pipeline);
   }
 
@@ -172,8 +173,14 @@ export class FleetQueues {
     for (const pool of pools) {
       const jobs = await this.queue(pool).getJobs(types, 0, filter.limit - 1, false);
       for (const job of jobs) {
-        // A pipeline's children are listed through their parent, not on their own.
-        if (!job?.id || job.data.role || (filter.name && job.data.spec.name !== filter.name)) continue;
+        // A pipeline's children are listed through their parent, not on their own; a batch has its own routes.
+        if (
+          !job?.id ||
+          job.data.role ||
+          job.data.pipeline?.kind === 'batch' ||
+          (filter.name && job.data.spec.name !== filter.name)
+        )
+          continue;
         const view = await this.#toView(job);
         if (!filter.state || view.state === filter.state) views.push(view);
       }
