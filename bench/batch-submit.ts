@@ -5,6 +5,7 @@
  * gateway. Both go to a pool no worker serves, so nothing else runs; both are removed after.
  */
 import { GatewayClient } from '@ffleet/cli';
+import { startLocalFleet } from '../scripts/lib/local-fleet.ts';
 
 const IN_FLIGHT = 32;
 
@@ -67,4 +68,23 @@ export async function measureBatchSubmit(options: {
   print('batch_submit_items_per_s', Math.round(itemsPerSecond));
   print('batch_baseline_jobs_per_s', Math.round(jobsPerSecond));
   print('batch_submit_vs_jobs_ratio', Number((itemsPerSecond / jobsPerSecond).toFixed(2)));
+}
+
+/** `node bench/batch-submit.ts` runs this part alone, on a local fleet of its own. */
+if (import.meta.main) {
+  const quick = process.env.BENCH_QUICK === '1';
+  const print = (name: string, value: string | number) => process.stdout.write(`${name}: ${value}\n`);
+  const fleet = await startLocalFleet({ quiet: true });
+  try {
+    const pool = fleet.pools[0] === 'xilinx' ? 'nvidia' : 'xilinx';
+    await measureBatchSubmit({
+      quick,
+      print,
+      gatewayUrl: fleet.gatewayUrl,
+      bucket: fleet.stack.bucket,
+      pool,
+    });
+  } finally {
+    await fleet.stop();
+  }
 }

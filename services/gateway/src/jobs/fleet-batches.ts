@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   type BatchAccepted,
   type BatchCounts,
+  type BatchItem,
   type BatchItemsPage,
   type BatchItemView,
   type BatchSpec,
@@ -88,7 +89,8 @@ export class FleetBatches {
   /**
    * Queues a batch: the parent with its gate (one FlowProducer call, so the parent is born
    * waiting for children), then the items in bulks, then the gate removed, which lets the parent
-   * run once the items are done. A batch cancelled meanwhile stops adding.
+   * run once the items are done. A batch cancelled meanwhile stops adding; one that cannot be
+   * added in full is cancelled, and the error answers the request.
    */
   async create(
     batch: BatchSpec,
@@ -142,23 +144,40 @@ export class FleetBatches {
         },
       ],
     });
-    const parentRef = { id, queue: queue.qualifiedName };
+    try {
+      await this.#addItems(queue, id, items, { name: batch.name, pool: pool.name, submittedAt, ...trace });
+    } catch (error) {
+      // The caller gets an error, not an id: nothing of this batch may run unseen.
+      await this.#queues.cancel(id).catch(() => {});
+      if (batch.idempotencyKey) await this.#redis.del(keys.idempotency(this.#prefix, batch.idempotencyKey));
+      throw error;
+    }
+    return { id, created: true, items: items.length, pool: pool.name };
+  }
+
+  /** The items in bulks, then the gate removed; a batch cancelled meanwhile stops adding. */
+  async #addItems(
+    queue: Queue<JobData, unknown>,
+    id: string,
+    items: readonly BatchItem[],
+    base: { name: string; pool: string; submittedAt: number; traceparent?: string },
+  ): Promise<void> {
+    const { name, ...shared } = base;
+    const parent = { id, queue: queue.qualifiedName };
     for (let i = 0; i < items.length; i += BULK) {
       if (await this.#cancelled(id)) break;
       await queue.addBulk(
         items.slice(i, i + BULK).map((item) => ({
-          name: batch.name,
+          name,
           data: {
+            ...shared,
             spec: item.spec,
-            pool: pool.name,
-            submittedAt,
-            ...trace,
             role: { kind: 'item' as const, parentId: id, index: item.index },
           },
           opts: {
             ...jobOptions(batchChildId.item(id, item.index), item.spec),
             ...ITEM_RETENTION,
-            parent: parentRef,
+            parent,
             ignoreDependencyOnFailure: true,
           },
         })),
@@ -166,7 +185,6 @@ export class FleetBatches {
     }
     // Removing the last pending child moves the parent on (BullMQ's removeParentDependencyKey).
     await queue.remove(batchChildId.gate(id));
-    return { id, created: true, items: items.length, pool: pool.name };
   }
 
   accepted(id: string, items: number, pool: string, traceId?: string): BatchAccepted {
