@@ -5,13 +5,26 @@
  * and chunked submit with local files and downloads.
  */
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import type { BatchItemsPage, BatchView, WebhookBody } from '@ffleet/core';
-import { Queue } from 'bullmq';
+import {
+  type BatchItemsPage,
+  type BatchSpec,
+  type BatchView,
+  batchChildId,
+  type JobData,
+  jobOptions,
+  manifestUrls,
+  PIPELINE_PRIORITY,
+  PoolRegistry,
+  planBatch,
+  type WebhookBody,
+} from '@ffleet/core';
+import { FlowProducer, Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegProcesses, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
 import { analyseFile, makeSampleClip } from '../support/media.ts';
@@ -264,6 +277,178 @@ describe('a batch of 10 000 items', () => {
       expect(await queue.getWaitingChildren()).toEqual([]);
       expect(await queue.getJobCountByTypes('waiting', 'prioritized', 'delayed')).toBe(1);
     } finally {
+      await queue.close();
+    }
+  });
+});
+
+describe('a batch over an S3 folder', () => {
+  it('lists the folder (suffix filter, in key order), fills {path}, and refuses a folder over its max', async () => {
+    const keys = ['a/one.mov', 'a/two.mov', 'b/three.mov', 'notes.txt'];
+    for (const key of keys) await fleet.put(`listed/in/${key}`, source);
+    const body = {
+      name: 'listed',
+      compute: 'amd',
+      itemsFrom: { prefix: `s3://${fleet.bucket}/listed/in/`, suffix: '.mov' },
+      outputs: [{ url: `s3://${fleet.bucket}/listed/out/{path}.mp4`, options: '-c copy' }],
+    };
+    const { status, body: accepted } = await fleet.api<{ id: string; items: number }>(
+      'POST',
+      '/v1/batches',
+      body,
+    );
+    expect(status).toBe(202);
+    expect(accepted.items).toBe(3);
+    const { items } = await allItems(accepted.id, 2);
+    expect(items.map((i) => i.input)).toEqual(
+      ['a/one.mov', 'a/two.mov', 'b/three.mov'].map((k) => `s3://${fleet.bucket}/listed/in/${k}`),
+    );
+    const item = await fleet.api<{ spec: { outputs: { url: string }[] } }>(
+      'GET',
+      `/v1/jobs/${items[2]!.jobId}`,
+    );
+    expect(item.body.spec.outputs[0]!.url).toBe(`s3://${fleet.bucket}/listed/out/b/three.mp4`);
+    expect((await fleet.api('DELETE', `/v1/batches/${accepted.id}`)).status).toBe(202);
+
+    const over = await fleet.api<{ error: string; message: string }>('POST', '/v1/batches', {
+      ...body,
+      itemsFrom: { ...body.itemsFrom, max: 2 },
+    });
+    expect(over.status).toBe(400);
+    expect(over.body.error).toBe('too_many_inputs');
+  });
+
+  it('refuses bad batches with a clear 400 and queues nothing', async () => {
+    const queue = queueOf('amd');
+    const before = await queue.getJobCountByTypes('waiting', 'prioritized', 'delayed', 'waiting-children');
+    const base = {
+      name: 'bad',
+      compute: 'amd',
+      items: [`s3://${fleet.bucket}/x/a.mov`, `s3://${fleet.bucket}/y/a.mov`],
+      outputs: [{ url: `s3://${fleet.bucket}/bad/{stem}.mp4`, options: '-c copy' }],
+    };
+    const cases: [unknown, string, RegExp][] = [
+      [base, 'duplicate_output', /items 0 and 1 would both write/],
+      [
+        { ...base, outputs: [{ url: `s3://${fleet.bucket}/bad/{size}.mp4` }] },
+        'invalid_job',
+        /unknown placeholder \{size\}/,
+      ],
+      [
+        { ...base, outputs: [{ url: `s3://${fleet.bucket}/bad/fixed.mp4` }] },
+        'invalid_job',
+        /needs a placeholder/,
+      ],
+      [
+        { ...base, itemsFrom: { prefix: `s3://${fleet.bucket}/x/` } },
+        'invalid_job',
+        /either items or itemsFrom/,
+      ],
+      [{ ...base, items: undefined }, 'invalid_job', /needs items or itemsFrom/],
+      [
+        { ...base, items: [`s3://${fleet.bucket}/x/../../etc/passwd.mov`] },
+        'invalid_job',
+        /items\[0\]: object key has a "\.\." path segment/,
+      ],
+      [
+        { ...base, outputs: [{ url: `s3://${fleet.bucket}/bad/{stem}.mp4`, options: '-i /etc/passwd' }] },
+        'unsafe_job',
+        /./,
+      ],
+    ];
+    for (const [body, error, message] of cases) {
+      const { status, body: answer } = await fleet.api<{ error: string; message: string }>(
+        'POST',
+        '/v1/batches',
+        body,
+      );
+      expect(status, JSON.stringify(answer)).toBe(400);
+      expect(answer.error, answer.message).toBe(error);
+      expect(answer.message).toMatch(message);
+    }
+    expect(await queue.getJobCountByTypes('waiting', 'prioritized', 'delayed', 'waiting-children')).toBe(
+      before,
+    );
+    await queue.close();
+  });
+});
+
+describe('a batch whose gateway stopped while adding its items', () => {
+  it('goes on when its gate comes due: the items it has run, the rest are failed as not_queued', {
+    timeout: 120_000,
+  }, async () => {
+    // What a gateway lost after the first bulk leaves in Redis: the parent behind its gate, two
+    // of three items, the gate never removed (here due in 1 s rather than 10 min).
+    await fleet.put('lost/in/a.mp4', source);
+    await fleet.put('lost/in/b.mp4', source);
+    const spec: BatchSpec = {
+      name: 'lost',
+      compute: 'intel',
+      outputs: [{ url: `s3://${fleet.bucket}/lost/out/{stem}.mp4`, options: '-c copy' }],
+    };
+    const inputs = ['a', 'b', 'c'].map((n) => `s3://${fleet.bucket}/lost/in/${n}.mp4`);
+    const { items } = planBatch(spec, inputs, PoolRegistry.load(), {});
+    const id = randomUUID();
+    const queue = queueOf('intel');
+    const flows = new FlowProducer({
+      connection: { url: fleet.stack.redisUrl },
+      prefix: fleet.env.FFLEET_QUEUE_PREFIX,
+    });
+    try {
+      const base = { pool: 'intel', submittedAt: Date.now() };
+      const parent: JobData = {
+        ...base,
+        spec: items[0]!.spec,
+        pipeline: { kind: 'batch', inputs, manifest: manifestUrls(spec, id) },
+      };
+      await flows.add({
+        name: 'lost',
+        queueName: queue.name,
+        data: parent,
+        opts: { ...jobOptions(id, spec), priority: PIPELINE_PRIORITY },
+        children: [
+          {
+            name: 'gate',
+            queueName: queue.name,
+            data: { ...base, spec: items[0]!.spec, role: { kind: 'gate', parentId: id } },
+            opts: { jobId: batchChildId.gate(id), delay: 1000, attempts: 1, ignoreDependencyOnFailure: true },
+          },
+        ],
+      });
+      await queue.addBulk(
+        items.slice(0, 2).map((item) => ({
+          name: 'lost',
+          data: { ...base, spec: item.spec, role: { kind: 'item', parentId: id, index: item.index } },
+          opts: {
+            ...jobOptions(batchChildId.item(id, item.index), item.spec),
+            parent: { id, queue: queue.qualifiedName },
+            ignoreDependencyOnFailure: true,
+          },
+        })),
+      );
+      const batch = await waitForBatch(id, (b) => b.state !== 'running', 90_000);
+      expect(batch.state).toBe('succeeded');
+      expect(batch.counts).toEqual({
+        total: 3,
+        queued: 0,
+        running: 0,
+        succeeded: 2,
+        failed: 1,
+        cancelled: 0,
+      });
+      const page = await allItems(id, 10);
+      expect(page.items.map((i) => [i.state, i.error?.code ?? null])).toEqual([
+        ['succeeded', null],
+        ['succeeded', null],
+        ['failed', 'not_queued'],
+      ]);
+      const manifest = JSON.parse((await fleet.get(keyOf(batch.manifest!.json))).toString()) as {
+        items: { state: string; error?: { code: string } }[];
+      };
+      expect(manifest.items[2]).toMatchObject({ state: 'failed', error: { code: 'not_queued' } });
+      expect(await queue.getWaitingChildren()).toEqual([]);
+    } finally {
+      await flows.close();
       await queue.close();
     }
   });

@@ -50,6 +50,12 @@ describe('an item state', () => {
     );
   });
 
+  it('is failed for an item with no record once the batch has ended: it was never queued', () => {
+    expect(batchItemState({ succeeded: false, running: false }, false, true)).toBe('failed');
+    expect(batchItemState({ succeeded: false, running: false }, true, true)).toBe('cancelled');
+    expect(batchItemState({ succeeded: true, running: false }, false, true)).toBe('succeeded');
+  });
+
   it('adds up into counts', () => {
     expect(
       countBatchItems(['succeeded', 'failed', 'succeeded', 'queued', 'running', 'cancelled'], 6),

@@ -98,15 +98,27 @@ export interface ItemFacts {
 
 /**
  * An item's state. An item neither finished nor running is queued, or cancelled once the batch
- * is cancelled (its job was removed, or is stopped before it starts).
+ * is cancelled (its job was removed, or is stopped before it starts). Once the batch has ended,
+ * such an item was never queued: failed, with NOT_QUEUED.
  */
-export function batchItemState(facts: ItemFacts, batchCancelled: boolean): BatchItemState {
+export function batchItemState(
+  facts: ItemFacts,
+  batchCancelled: boolean,
+  batchEnded = false,
+): BatchItemState {
   if (facts.succeeded) return 'succeeded';
   if (facts.failedReason !== undefined)
     return facts.failedReason.startsWith(CANCELLED_REASON) ? 'cancelled' : 'failed';
   if (facts.running) return 'running';
-  return batchCancelled ? 'cancelled' : 'queued';
+  if (batchCancelled) return 'cancelled';
+  return batchEnded ? 'failed' : 'queued';
 }
+
+/** The error of an item a batch never queued: the gateway adding the items stopped before it. */
+export const NOT_QUEUED = {
+  code: 'not_queued',
+  message: 'the item was never queued: the batch was cut short while its items were added',
+};
 
 export function countBatchItems(states: Iterable<BatchItemState>, total: number): BatchCounts {
   const counts: BatchCounts = { total, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };

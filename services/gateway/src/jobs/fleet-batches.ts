@@ -18,6 +18,7 @@ import {
   keys,
   MAX_BATCH_ITEMS,
   manifestUrls,
+  NOT_QUEUED,
   PIPELINE_PRIORITY,
   type PoolRegistry,
   parseStorageUrl,
@@ -276,6 +277,8 @@ export class FleetBatches {
   async items(id: string, cursor: number, limit: number): Promise<BatchItemsPage> {
     const job = await this.#parent(id);
     const { inputs } = job.data.pipeline;
+    // The manifest's counts are written when the batch ends.
+    const ended = job.data.pipeline.counts !== undefined;
     const queue = this.#queues.queue(job.data.pool);
     const parentKey = queue.toKey(id);
     const end = Math.min(inputs.length, cursor + limit);
@@ -295,8 +298,14 @@ export class FleetBatches {
         const state = batchItemState(
           { succeeded: processed[i] !== null, running: running.has(jobId), failedReason },
           cancelled,
+          ended,
         );
-        const error = state === 'failed' ? await failureOf(queue, jobId, failedReason ?? 'failed') : null;
+        const error =
+          state !== 'failed'
+            ? null
+            : failedReason === undefined
+              ? NOT_QUEUED
+              : await failureOf(queue, jobId, failedReason);
         return { index: cursor + i, input: inputs[cursor + i]!, jobId, state, error };
       }),
     );

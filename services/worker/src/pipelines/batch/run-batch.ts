@@ -17,6 +17,7 @@ import {
   type JobResult,
   type ManifestItem,
   manifestCsv,
+  NOT_QUEUED,
   type OutputResult,
   PIPELINE_SPAN,
   parseStorageUrl,
@@ -95,6 +96,7 @@ async function manifestItems(
     const itemState = batchItemState(
       { succeeded: succeeded.has(index), running: false, failedReason },
       cancelled,
+      true,
     );
     const item: ManifestItem = {
       index,
@@ -104,13 +106,7 @@ async function manifestItems(
       outputs: isJobResult(result) ? result.outputs.map(outputOf) : [],
     };
     if (itemState === 'failed')
-      item.error =
-        failedReason === undefined
-          ? {
-              code: 'not_queued',
-              message: 'the item was never queued: the batch was cut short while it was added',
-            }
-          : { code: 'failed', message: failedReason };
+      item.error = failedReason === undefined ? NOT_QUEUED : { code: 'failed', message: failedReason };
     return item;
   });
   // The code each failed item's worker logged (input_missing, ffmpeg_failed, …).
