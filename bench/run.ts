@@ -9,6 +9,8 @@
  *                            plain POST /v1/jobs (batch_submit_vs_jobs_ratio)
  *   quality_cost_ratio       the quality stage ÷ the ffmpeg stage of the e2e job, measured by default
  *                            (sampled), with the sampled PSNR/SSIM against a full measurement
+ *   chunked_speedup_w2       a 120 s 1080p encode, one single-threaded ffmpeg ÷ a chunked job on two
+ *                            single-threaded workers; chunked_model_speedup_w16 simulates 16 (bench/chunked.ts)
  * Quality measurement is off in parts 1–4 (a second pass over the media, not overhead); part 5
  * measures what it costs.
  * Prints `name: value` lines. BENCH_QUICK=1 shortens every part (for a smoke run).
@@ -18,14 +20,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GatewayClient, type JobView } from '@ffleet/cli';
+import { GatewayClient } from '@ffleet/cli';
 import { ffmpegOutput } from '@ffleet/core';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startLocalFleet } from '../scripts/lib/local-fleet.ts';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
 import { measureBatchSubmit } from './batch-submit.ts';
+import { measureChunked } from './chunked.ts';
 import { E2E_COMMAND, e2eClip } from './e2e-job.ts';
+import { followToTheEnd } from './follow-job.ts';
 import { localObjectPath, measureQualityCost } from './quality-cost.ts';
 import { measureSubmitVsBareRoute, submitBenchJob } from './submit-route.ts';
 import { measureTracingOverhead } from './tracing-overhead.ts';
@@ -94,14 +98,7 @@ try {
       inputs: [{ url: `s3://${bucket}/bench/input.mp4` }],
       outputs: [{ url: `s3://${bucket}/bench/out-${run}.mp4`, options }],
     });
-    // Follow the job's Server-Sent Events, as a client would: no polling load on the machine
-    // while ffmpeg runs. The stream ends when the job finishes; its last event is the outcome.
-    const stream = await (await fetch(`${fleet.gatewayUrl}/v1/jobs/${id}/events`)).text();
-    const last = stream
-      .split('\n\n')
-      .filter((block) => block.startsWith('event: job'))
-      .at(-1);
-    const job = JSON.parse(last!.split('\ndata: ')[1]!) as JobView;
+    const job = await followToTheEnd(fleet.gatewayUrl, id);
     if (job.state !== 'succeeded') throw new Error(`bench job failed: ${JSON.stringify(job.error)}`);
     fleetTimes.push(performance.now() - submitted);
   }
@@ -233,6 +230,9 @@ try {
     localPath: (url) => localObjectPath(fleet.stack.dataDir, url),
     print,
   });
+  // 6. One long encode split over two workers, on a fleet of its own (after this one stops using the cores).
+  await fleet.stop();
+  await measureChunked({ quick, work, print });
 } finally {
   await fleet.stop();
   await rm(work, { recursive: true, force: true });

@@ -3,17 +3,18 @@
  * clip with ffmpeg's lavfi sources, uploads it through a presigned URL from the gateway, runs
  * three jobs (a 720p H.264 transcode, a stream-copy clip, an HLS folder), shows their
  * progress, prints each output with its size, the time per stage, the quality measured, the
- * records written and the trace, runs a batch over five inputs (counts, manifest), runs
- * `ffleet report` over them, and stops everything.
+ * records written and the trace; then encodes a 60 s clip in chunks on both workers (`split`),
+ * runs a batch over five inputs (counts, manifest), runs `ffleet report` over the jobs, and
+ * stops everything.
  */
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatBytes, GatewayClient, inputUrls, type JobView, runReport, watchBatch } from '@ffleet/cli';
-import { isFinishedState, type QualitySummary, s3SettingsFromEnv } from '@ffleet/core';
+import { ffmpegOutput, isFinishedState, type QualitySummary, s3SettingsFromEnv } from '@ffleet/core';
 import type { JaegerTrace } from './lib/jaeger.ts';
-import { startLocalFleet } from './lib/local-fleet.ts';
+import { localPool, startLocalFleet } from './lib/local-fleet.ts';
 import { makeSampleClip } from './lib/sample-clip.ts';
 
 /** The job view with the fields the CLI's type leaves out. */
@@ -30,8 +31,13 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const work = await mkdtemp(join(tmpdir(), 'ffleet-demo-'));
 // S3 data stays here after the demo, so its outputs can be opened as plain files.
 const dataDir = join(ROOT, '.ffleet', 'demo');
-say('▶ starting a local fleet (redis, S3, gateway, one worker, Jaeger)…');
-const fleet = await startLocalFleet({ quiet: true, dataDir, tracing: 'auto' });
+say('▶ starting a local fleet (redis, S3, gateway, two workers, Jaeger)…');
+const fleet = await startLocalFleet({
+  quiet: true,
+  dataDir,
+  tracing: 'auto',
+  pools: [localPool(), localPool()],
+});
 const localPath = (url: string) => join(dataDir, 's3', url.replace(/^s3:\/\//, ''));
 const pool = fleet.pools[0]!;
 const bucket = fleet.stack.bucket;
@@ -148,6 +154,7 @@ try {
     }
   }
 
+  if (!(await chunkedDemo(client, work))) failed = true;
   if (!(await runBatchDemo(client, clip))) failed = true;
 
   say('▶ ffleet report (quality and timing records in S3)');
@@ -186,7 +193,7 @@ async function runBatchDemo(client: GatewayClient, clip: string): Promise<boolea
   say(`  uploaded ${inputs.length} inputs under ${inputs[0]!.slice(0, inputs[0]!.lastIndexOf('/') + 1)}`);
   const accepted = await client.request<{ id: string }>('POST', '/v1/batches', {
     name: 'demo-batch',
-    compute: fleet.pools[0],
+    compute: pool,
     items: inputs,
     outputs: [
       {
@@ -206,6 +213,71 @@ async function runBatchDemo(client: GatewayClient, clip: string): Promise<boolea
     say(`             ${localPath(batch.manifest.csv)}`);
   }
   return batch.state === 'succeeded' && c.succeeded === c.total;
+}
+
+/**
+ * A 60 s clip encoded in chunks (`split`): cut at keyframes, its chunks encoded by both workers
+ * at once, the audio once, then joined; the output is checked against the source with ffprobe.
+ */
+async function chunkedDemo(client: GatewayClient, dir: string): Promise<boolean> {
+  say('▶ a chunked encode: a 60 s clip in 10 s chunks on both workers…');
+  const clip = join(dir, 'long.mp4');
+  await makeSampleClip(clip, { seconds: 60, size: '1280x720', rate: 25, preset: 'veryfast' });
+  const input = `s3://${bucket}/demo/long.mp4`;
+  const upload = await client.request<{ url: string }>('POST', '/v1/uploads', { url: input });
+  const put = await fetch(upload.url, { method: 'PUT', body: await readFile(clip) });
+  if (!put.ok) throw new Error(`upload failed: HTTP ${put.status}`);
+  const started = performance.now();
+  const { id } = await client.request<{ id: string }>('POST', '/v1/jobs', {
+    name: 'chunked-720p',
+    compute: pool,
+    inputs: [{ url: input }],
+    outputs: [
+      {
+        url: `s3://${bucket}/demo/out/chunked.mp4`,
+        options: '-c:v libx264 -preset veryfast -crf 23 -threads 1 -c:a aac -b:a 128k -movflags +faststart',
+      },
+    ],
+    split: { segmentSeconds: 10 },
+  });
+  say(`  chunked-720p    ${id}`);
+  let job: DemoJob & { pipeline?: { chunks: { total: number; done: number; running: number } | null } };
+  let shown = '';
+  for (;;) {
+    job = await client.request('GET', `/v1/jobs/${id}`);
+    const chunks = job.pipeline?.chunks;
+    const line =
+      chunks && chunks.done < chunks.total
+        ? `  chunks ${chunks.done}/${chunks.total} done, ${chunks.running} encoding · ${Math.floor(job.progress?.percent ?? 0)}% of frames`
+        : `  ${job.state} ${chunks ? 'joining: ' : ''}${job.progress?.stage ?? ''}`;
+    if (line !== shown) say(line);
+    shown = line;
+    if (isFinishedState(job.state)) break;
+    await sleep(500);
+  }
+  if (job.state !== 'succeeded') {
+    say(`  error ${job.error?.code}: ${job.error?.message}`);
+    return false;
+  }
+  const output = job.outputs![0]!;
+  const [source, joined] = await Promise.all([videoFrames(clip), videoFrames(localPath(output.url))]);
+  say(
+    `  output  ${output.url}  ${formatBytes(output.bytes)} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  say(`          ${localPath(output.url)}`);
+  say(
+    `  check   ${joined} video frames, as the source (${source}): ${joined === source ? 'same' : 'DIFFERENT'}`,
+  );
+  return joined === source;
+}
+
+/** The number of video frames in a file, from its packets (ffprobe). */
+async function videoFrames(file: string): Promise<number> {
+  const out = await ffmpegOutput('ffprobe', [
+    ...['-v', 'error', '-select_streams', 'v:0', '-count_packets'],
+    ...['-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file],
+  ]);
+  return Number(out.trim());
 }
 
 function describeQuality(q: QualitySummary): string {

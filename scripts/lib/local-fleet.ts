@@ -104,7 +104,10 @@ export async function startLocalFleet(
     return child;
   };
 
-  const stop = async () => {
+  // Once, however many callers ask.
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= stopAll());
+  const stopAll = async () => {
     await Promise.all(children.map((c) => stopChild(c)));
     await stack.stop();
     // After the gateway and workers, which send their last spans on the way out.
@@ -122,14 +125,16 @@ export async function startLocalFleet(
       'the gateway',
       30_000,
     );
+    // One worker per entry: a pool named twice gets two workers.
     const pools = options.pools ?? [localPool()];
     const workers: LocalFleet['workers'] = [];
-    for (const pool of pools) {
-      await mkdir(join(work, pool), { recursive: true });
+    for (const [index, pool] of pools.entries()) {
+      const workDir = join(work, `${pool}-${index}`);
+      await mkdir(workDir, { recursive: true });
       const metricsPort = await freePort();
       const worker = start(WORKER_MAIN, {
         POOL: pool,
-        FFLEET_WORK_DIR: join(work, pool),
+        FFLEET_WORK_DIR: workDir,
         FFLEET_WORKER_PORT: String(metricsPort),
         FFLEET_WORKER_HOST: '127.0.0.1',
       });
@@ -140,7 +145,8 @@ export async function startLocalFleet(
         const { pools: status } = (await (await fetch(`${gatewayUrl}/v1/pools`)).json()) as {
           pools: { name: string; workers: unknown[] }[];
         };
-        return pools.every((p) => (status.find((s) => s.name === p)?.workers.length ?? 0) > 0);
+        const wanted = (p: string) => pools.filter((name) => name === p).length;
+        return pools.every((p) => (status.find((s) => s.name === p)?.workers.length ?? 0) >= wanted(p));
       },
       'the workers',
       30_000,

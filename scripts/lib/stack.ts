@@ -95,7 +95,11 @@ export async function startStack(options: { bucket?: string; dataDir?: string } 
 
   const s3Port = await freePort();
   const s3Dir = join(dir, 's3');
+  // Object metadata (ETags among it, which multipart uploads need) in files beside the data,
+  // so any filesystem will do (xattrs are not everywhere).
+  const s3MetaDir = join(dir, 'meta');
   await mkdir(s3Dir);
+  await mkdir(s3MetaDir);
   const gateway = spawn(
     join(TOOL_DIR, 'versitygw'),
     [
@@ -107,7 +111,8 @@ export async function startStack(options: { bucket?: string; dataDir?: string } 
       secretAccessKey,
       '--quiet',
       'posix',
-      '--nometa',
+      '--sidecar',
+      s3MetaDir,
       s3Dir,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },

@@ -34,7 +34,8 @@ async function useWorkers(count: number, env: Record<string, string> = {}): Prom
   await Promise.all(workers.map((w) => stopWorker(w)));
   workers = [];
   // One at a time, each kept as soon as it runs, so none is left behind if another fails to start.
-  for (let i = 0; i < count; i++) workers.push(await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1', ...env }));
+  for (let i = 0; i < count; i++)
+    workers.push(await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1', ...env }));
 }
 
 /** Kills a worker the way a lost node does: the process and its ffmpeg, at once. */

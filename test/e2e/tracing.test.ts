@@ -229,3 +229,52 @@ describe('Prometheus metrics', () => {
     expect(value(text, /^ffleet_jobs\{.*pool="intel".*state="completed"/)).toBe(1);
   });
 });
+
+describe('a chunked encode in Jaeger', () => {
+  it('is one trace: plan and join spans of the job, one span per chunk and one for the audio', async () => {
+    const clip = join(fleet.dir, 'long.mp4');
+    await makeSampleClip(clip, { seconds: 8, size: '320x240' });
+    await fleet.put('inputs/long.mp4', clip);
+    const { status, body } = await fleet.api<{ id: string; traceId: string }>('POST', '/v1/jobs', {
+      name: 'traced-chunks',
+      compute: 'intel',
+      inputs: [{ url: `s3://${fleet.bucket}/inputs/long.mp4` }],
+      outputs: [
+        {
+          url: `s3://${fleet.bucket}/out/traced-chunks.mp4`,
+          options: '-c:v libx264 -preset ultrafast -c:a aac',
+        },
+      ],
+      split: { segmentSeconds: 2 },
+    });
+    expect(status).toBe(202);
+    const chunked = await fleet.waitFor<Job>(body.id, finished, 120_000);
+    expect(chunked.state, JSON.stringify(chunked.error)).toBe('succeeded');
+    const chunks = chunked.pipeline!.chunks!.total;
+    expect(chunks).toBe(4);
+    await telemetry.flush();
+    // POST, plan (analyse, split, upload, download), join (download, ffmpeg, upload), chunks and audio (3 each).
+    const trace = await jaeger.waitForTrace(body.traceId, {
+      minSpans: 1 + 5 + 4 + 4 * (chunks + 1),
+      timeoutMs: 30_000,
+    });
+    const named = (name: string) => trace.spans.filter((s) => s.operationName === name);
+    const parentOf = (span: JaegerSpan) => span.references.find((r) => r.refType === 'CHILD_OF')?.spanID;
+    const [request] = named('POST /v1/jobs');
+    expect(named('plan')).toHaveLength(1);
+    expect(named('join')).toHaveLength(1);
+    expect(named('audio')).toHaveLength(1);
+    const chunkSpans = named('chunk');
+    expect(chunkSpans.map((s) => Number(tags(s)[SPAN.chunkIndex])).sort()).toEqual([0, 1, 2, 3]);
+    // Every step hangs off the request that submitted the job; each has its own stages.
+    for (const step of [...named('plan'), ...named('join'), ...named('audio'), ...chunkSpans]) {
+      expect(parentOf(step)).toBe(request!.spanID);
+      expect(trace.spans.some((s) => s.operationName === 'ffmpeg' && parentOf(s) === step.spanID)).toBe(
+        step.operationName !== 'plan',
+      );
+    }
+    expect(
+      trace.spans.some((s) => s.operationName === 'split' && parentOf(s) === named('plan')[0]!.spanID),
+    ).toBe(true);
+  });
+});

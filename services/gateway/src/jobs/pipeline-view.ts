@@ -64,12 +64,17 @@ export async function pipelineView(
   };
 }
 
-/** Percent done of each running child, from the progress its worker reports. */
+/** Stages a child passes after its encode: its frames are all done. */
+const ENCODED = new Set(['upload', 'quality', 'done']);
+
+/** Percent of its frames each running child has encoded, from the progress its worker reports. */
 async function runningProgress(queue: Queue<JobData>, ids: string[]): Promise<Map<string, number>> {
   const percents = new Map<string, number>();
   const jobs = await Promise.all(ids.map((id) => queue.getJob(id)));
-  for (const job of jobs)
-    if (job && isJobProgress(job.progress) && job.progress.stage === 'ffmpeg')
-      percents.set(job.id!, job.progress.percent);
+  for (const job of jobs) {
+    if (!job || !isJobProgress(job.progress)) continue;
+    const { stage, percent } = job.progress;
+    percents.set(job.id!, stage === 'ffmpeg' ? percent : ENCODED.has(stage) ? 100 : 0);
+  }
   return percents;
 }

@@ -17,34 +17,39 @@ const BULK = 500;
 const FAILURE_LOG_LINES = 20;
 
 /**
- * A pipeline parent's flow on BullMQ: its children are ordinary jobs of its pool's queue with the
- * parent set, so BullMQ holds the parent in `waiting-children` until they finish. Children are
+ * A pipeline parent's flow on BullMQ: its children are ordinary jobs of a pool's queue (its own
+ * pool's, or another's: a child's `pool` decides) with the parent set, so BullMQ holds the parent in `waiting-children` until they finish. Children are
  * added with `continueParentOnFailure`: the first child that fails for good moves the parent back
  * to its processor at once, where the pipeline applies its policy (stop the rest, fail).
  */
 export class BullmqFlow implements Flow {
   readonly #job: Job<JobData, JobResult>;
-  readonly #queue: Queue<JobData>;
+  readonly #queues: FleetQueueSource;
   readonly #redis: Redis;
   readonly #prefix: string;
 
-  constructor(job: Job<JobData, JobResult>, queue: Queue<JobData>, redis: Redis, prefix: string) {
+  constructor(job: Job<JobData, JobResult>, queues: FleetQueueSource, redis: Redis, prefix: string) {
     this.#job = job;
-    this.#queue = queue;
+    this.#queues = queues;
     this.#redis = redis;
     this.#prefix = prefix;
   }
 
+  /** Each child goes to the queue of its own pool (the parent's, unless the pipeline says otherwise). */
   async addChildren(children: readonly ChildJob[]): Promise<void> {
     const parent = { id: this.#job.id!, queue: this.#job.queueQualifiedName };
-    for (let i = 0; i < children.length; i += BULK) {
-      await this.#queue.addBulk(
-        children.slice(i, i + BULK).map((child) => ({
-          name: child.name,
-          data: child.data,
-          opts: { ...jobOptions(child.id, child.data.spec), parent, continueParentOnFailure: true },
-        })),
-      );
+    const byPool = Map.groupBy(children, (child) => child.data.pool);
+    for (const [pool, poolChildren] of byPool) {
+      const queue = this.#queues.byPool(pool);
+      for (let i = 0; i < poolChildren.length; i += BULK) {
+        await queue.addBulk(
+          poolChildren.slice(i, i + BULK).map((child) => ({
+            name: child.name,
+            data: child.data,
+            opts: { ...jobOptions(child.id, child.data.spec), parent, continueParentOnFailure: true },
+          })),
+        );
+      }
     }
   }
 
@@ -56,8 +61,8 @@ export class BullmqFlow implements Flow {
     const failed = await this.#job.getIgnoredChildrenFailures();
     return Promise.all(
       Object.entries(failed).map(async ([key, reason]) => {
-        const id = this.#childId(key);
-        return { id, failure: (await this.#failureOf(id)) ?? { code: 'failed', message: reason } };
+        const { queue, id } = this.#child(key);
+        return { id, failure: (await this.#failureOf(queue, id)) ?? { code: 'failed', message: reason } };
       }),
     );
   }
@@ -77,18 +82,25 @@ export class BullmqFlow implements Flow {
     return (await this.#redis.exists(keys.cancelMarker(this.#prefix, this.#job.id!))) === 1;
   }
 
-  /** A child's key is `<prefix>:<queue>:<id>`; ids never hold a colon (see the pipelines' ids). */
-  #childId(key: string): string {
-    return key.slice(key.lastIndexOf(':') + 1);
+  /** A child's key is `<prefix>:<queue>:<id>`; neither queue names nor job ids hold a colon. */
+  #child(key: string): { queue: string; id: string } {
+    const [queue = '', id = ''] = key.slice(this.#prefix.length + 1).split(':');
+    return { queue, id };
   }
 
   /** The failure the child's worker wrote to its log (code, message, stderr), newest first. */
-  async #failureOf(id: string): Promise<JobFailure | undefined> {
-    const { logs } = await this.#queue.getJobLogs(id, -FAILURE_LOG_LINES, -1);
+  async #failureOf(queueName: string, id: string): Promise<JobFailure | undefined> {
+    const { logs } = await this.#queues.byName(queueName).getJobLogs(id, -FAILURE_LOG_LINES, -1);
     for (const line of logs.reverse()) {
       const failure = readFailureLogLine(line);
       if (failure) return failure;
     }
     return undefined;
   }
+}
+
+/** The fleet's queues, opened on first use: by pool (to add children) and by queue name (to read them). */
+export interface FleetQueueSource {
+  byPool(pool: string): Queue<JobData>;
+  byName(name: string): Queue<JobData>;
 }

@@ -21,7 +21,7 @@ import { runBatchJob } from '../pipelines/batch/run-batch.ts';
 import { WAIT_FOR_CHILDREN } from '../pipelines/flow.ts';
 import { runSplitJob } from '../pipelines/split/run-split.ts';
 import { BullmqBatch } from './bullmq-batch.ts';
-import { BullmqFlow } from './bullmq-flow.ts';
+import { BullmqFlow, type FleetQueueSource } from './bullmq-flow.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { finalFailureState, notifyFinished } from './notify.ts';
 
@@ -49,8 +49,9 @@ export class FleetWorker {
   readonly #connection: Redis;
   readonly #subscriber: Redis;
   readonly #worker: Worker<JobData, JobResult>;
-  /** The pool's queue, where pipelines add their children. */
-  readonly #queue: Queue<JobData>;
+  /** Queues pipelines add children to and read them from, by queue name, opened on first use. */
+  readonly #queues = new Map<string, Queue<JobData>>();
+  readonly #prefix: string;
   /** Pipeline children running here, by parent: a parent's cancel reaches them. */
   readonly #childrenOf = new Map<string, Set<string>>();
   readonly #heartbeat: Heartbeat;
@@ -80,7 +81,7 @@ export class FleetWorker {
         name: this.id,
       },
     );
-    this.#queue = new Queue<JobData>(opts.pool.queue, { connection: this.#connection, prefix });
+    this.#prefix = prefix;
     this.#worker.on('failed', (job, error) =>
       this.#log.warn({ jobId: job?.id, err: error.message }, 'job failed'),
     );
@@ -208,10 +209,10 @@ export class FleetWorker {
     prefix: string,
   ): Promise<JobResult> {
     if (job.data.pipeline?.kind === 'batch') {
-      const records = new BullmqBatch(job, this.#queue, this.#connection, prefix);
+      const records = new BullmqBatch(job, this.#queueSource.byPool(job.data.pool), this.#connection, prefix);
       return runBatchJob(pipelineJob(job), records, deps, signal);
     }
-    const flow = new BullmqFlow(job, this.#queue, this.#connection, prefix);
+    const flow = new BullmqFlow(job, this.#queueSource, this.#connection, prefix);
     for (;;) {
       const outcome = await runSplitJob(pipelineJob(job), flow, deps, signal);
       if (outcome !== WAIT_FOR_CHILDREN) return outcome;
@@ -219,6 +220,22 @@ export class FleetWorker {
       if (!failed && (await job.moveToWaitingChildren(token!))) throw new WaitingChildrenError();
     }
   }
+
+  readonly #queueSource: FleetQueueSource = {
+    byName: (name) => {
+      let queue = this.#queues.get(name);
+      if (!queue) {
+        queue = new Queue<JobData>(name, { connection: this.#connection, prefix: this.#prefix });
+        this.#queues.set(name, queue);
+      }
+      return queue;
+    },
+    byPool: (pool) => {
+      const queue = this.#opts.deps.config.pools.get(pool)?.queue;
+      if (!queue) throw new Error(`no pool named ${pool}`);
+      return this.#queueSource.byName(queue);
+    },
+  };
 
   /** The job, or the pipeline it belongs to, was cancelled or stopped before it started. */
   async #cancelledBeforeStart(id: string, parentId: string | undefined, prefix: string): Promise<boolean> {
@@ -251,7 +268,7 @@ export class FleetWorker {
       this.#log.info({ graceMs: this.#opts.shutdownGraceMs, busy: this.busy }, 'stopping');
       const grace = setTimeout(() => this.#worker.cancelAllJobs(SHUTDOWN_REASON), this.#opts.shutdownGraceMs);
       await this.#worker.close();
-      await this.#queue.close();
+      await Promise.all([...this.#queues.values()].map((q) => q.close()));
       clearTimeout(grace);
       await this.#heartbeat.stop().catch(() => {});
       this.#subscriber.disconnect();
