@@ -276,6 +276,10 @@ describe('a batch of 10 000 items', () => {
       // The items are gone; the batch waits for a worker to write its manifest, not for children.
       expect(await queue.getWaitingChildren()).toEqual([]);
       expect(await queue.getJobCountByTypes('waiting', 'prioritized', 'delayed')).toBe(1);
+      // Cancelled again while it waits for a worker: the batch stays, to end with its manifest.
+      expect((await fleet.api('DELETE', `/v1/batches/${accepted.id}`)).status).toBe(202);
+      expect((await batchView(accepted.id)).counts.cancelled).toBe(10_000);
+      expect(await queue.getJobCountByTypes('waiting', 'prioritized', 'delayed')).toBe(1);
     } finally {
       await queue.close();
     }

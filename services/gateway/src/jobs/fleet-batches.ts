@@ -56,13 +56,13 @@ export class FleetBatches {
   readonly #queues: FleetQueues;
   readonly #redis: Redis;
   readonly #prefix: string;
-  readonly #flows: FlowProducer;
+  /** Made on the first batch: a gateway that never takes one opens nothing for it. */
+  #flows: FlowProducer | undefined;
 
   constructor(queues: FleetQueues, redis: Redis, prefix: string) {
     this.#queues = queues;
     this.#redis = redis;
     this.#prefix = prefix;
-    this.#flows = new FlowProducer({ connection: redis, prefix });
   }
 
   /**
@@ -124,6 +124,7 @@ export class FleetBatches {
       submittedAt,
       role: { kind: 'gate', parentId: id },
     };
+    this.#flows ??= new FlowProducer({ connection: this.#redis, prefix: this.#prefix });
     await this.#flows.add({
       name: batch.name,
       queueName: queue.name,
@@ -324,7 +325,7 @@ export class FleetBatches {
   }
 
   async close(): Promise<void> {
-    await this.#flows.close();
+    await this.#flows?.close();
   }
 }
 

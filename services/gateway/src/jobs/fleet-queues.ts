@@ -206,7 +206,8 @@ export class FleetQueues {
     }
     // The marker also stops a worker that picks the job up while we remove it.
     await this.#redis.set(keys.cancelMarker(this.#prefix, id), '1', 'EX', CANCELLED_TTL_SECONDS);
-    if (current === 'queued') {
+    // A batch waiting for a worker to write its manifest stays: the manifest step ends it as cancelled.
+    if (current === 'queued' && job.data.pipeline?.kind !== 'batch') {
       try {
         const view = toJobView(job, state, [], this.#traceUiUrl);
         await job.remove();
