@@ -5,6 +5,8 @@
  *   submit_rate_ratio        gateway HTTP submits/s ÷ bare Queue.add/s, same number in flight
  *   submit_vs_bare_route_ratio  gateway POST /v1/jobs/s ÷ a bare Fastify route doing the same Queue.add
  *   tracing_overhead_ratio   the same job with tracing to Jaeger and metrics scraped ÷ with both off
+ *   batch_submit_items_per_s a 10 000-item POST /v1/batches, in items/s, beside the same items as
+ *                            plain POST /v1/jobs (batch_submit_vs_jobs_ratio)
  *   quality_cost_ratio       the quality stage ÷ the ffmpeg stage of the e2e job, measured by default
  *                            (sampled), with the sampled PSNR/SSIM against a full measurement
  *   chunked_speedup_w2       a 120 s 1080p encode, one single-threaded ffmpeg ÷ a chunked job on two
@@ -24,6 +26,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startLocalFleet } from '../scripts/lib/local-fleet.ts';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
+import { measureBatchSubmit } from './batch-submit.ts';
 import { measureChunked } from './chunked.ts';
 import { E2E_COMMAND, e2eClip } from './e2e-job.ts';
 import { followToTheEnd } from './follow-job.ts';
@@ -209,6 +212,9 @@ try {
     body,
     inFlight,
   });
+
+  // 3c. A 10 000-item batch against the same items as plain jobs.
+  await measureBatchSubmit({ quick, print, gatewayUrl: fleet.gatewayUrl, bucket, pool: idlePool });
 
   // 4. Tracing + metrics on vs off, on two fleets of their own.
   await measureTracingOverhead({ quick, work, print });

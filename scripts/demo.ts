@@ -4,13 +4,14 @@
  * three jobs (a 720p H.264 transcode, a stream-copy clip, an HLS folder), shows their
  * progress, prints each output with its size, the time per stage, the quality measured, the
  * records written and the trace; then encodes a 60 s clip in chunks on both workers (`split`),
- * runs `ffleet report` over the jobs, and stops everything.
+ * runs a batch over five inputs (counts, manifest), runs `ffleet report` over the jobs, and
+ * stops everything.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatBytes, GatewayClient, type JobView, runReport } from '@ffleet/cli';
+import { formatBytes, GatewayClient, inputUrls, type JobView, runReport, watchBatch } from '@ffleet/cli';
 import { ffmpegOutput, isFinishedState, type QualitySummary, s3SettingsFromEnv } from '@ffleet/core';
 import type { JaegerTrace } from './lib/jaeger.ts';
 import { localPool, startLocalFleet } from './lib/local-fleet.ts';
@@ -154,6 +155,7 @@ try {
   }
 
   if (!(await chunkedDemo(client, work))) failed = true;
+  if (!(await runBatchDemo(client, clip))) failed = true;
 
   say('▶ ffleet report (quality and timing records in S3)');
   await runReport({
@@ -174,6 +176,44 @@ try {
   await rm(work, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
+
+/**
+ * A batch over five inputs: five local copies of the clip uploaded as the CLI does, one template,
+ * the counts as the items finish, then the manifest.
+ */
+async function runBatchDemo(client: GatewayClient, clip: string): Promise<boolean> {
+  say('▶ a batch: one template over five inputs, each its own job');
+  const takes = [];
+  for (let i = 1; i <= 5; i++) {
+    const take = join(work, `take-${i}.mp4`);
+    await copyFile(clip, take);
+    takes.push(take);
+  }
+  const inputs = await inputUrls(client, takes, `s3://${bucket}/demo/batch/in/`, () => {});
+  say(`  uploaded ${inputs.length} inputs under ${inputs[0]!.slice(0, inputs[0]!.lastIndexOf('/') + 1)}`);
+  const accepted = await client.request<{ id: string }>('POST', '/v1/batches', {
+    name: 'demo-batch',
+    compute: pool,
+    items: inputs,
+    outputs: [
+      {
+        url: `s3://${bucket}/demo/batch/out/{stem}-360p.mp4`,
+        options: '-vf scale=-2:360 -c:v libx264 -preset veryfast -c:a copy',
+      },
+    ],
+  });
+  const batch = await watchBatch(client, accepted.id, { intervalMs: 300 });
+  const c = batch.counts;
+  say(
+    `  ${batch.state}: ${c.succeeded} succeeded, ${c.failed} failed, ${c.cancelled} cancelled of ${c.total}`,
+  );
+  if (batch.manifest) {
+    say(`    manifest ${batch.manifest.json}`);
+    say(`             ${localPath(batch.manifest.json)}`);
+    say(`             ${localPath(batch.manifest.csv)}`);
+  }
+  return batch.state === 'succeeded' && c.succeeded === c.total;
+}
 
 /**
  * A 60 s clip encoded in chunks (`split`): cut at keyframes, its chunks encoded by both workers

@@ -1,7 +1,9 @@
 export type { JobView } from '@ffleet/core';
 export { GatewayClient } from './client.ts';
+export { watchBatch } from './commands/batch.ts';
 export { formatBytes, printJob } from './commands/print.ts';
 export { scaleArgs, scalePool } from './commands/scale.ts';
+export { inputUrls } from './commands/transfer.ts';
 export { watchJob } from './commands/watch.ts';
 export { type CliConfig, CliSettings, loadCliConfig } from './config.ts';
 export { buildProgram, jobFromFlags } from './program.ts';

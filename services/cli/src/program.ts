@@ -2,8 +2,16 @@ import { readFile } from 'node:fs/promises';
 import { JOB_STATES, type JobView } from '@ffleet/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GatewayClient } from './client.ts';
+import {
+  type BatchFlags,
+  batchFromFlags,
+  manifestOutputs,
+  printBatch,
+  watchBatch,
+} from './commands/batch.ts';
 import { formatBytes, printJob } from './commands/print.ts';
 import { scalePool } from './commands/scale.ts';
+import { downloadAll, inputUrls } from './commands/transfer.ts';
 import { watchJob } from './commands/watch.ts';
 import { type CliConfig, loadCliConfig } from './config.ts';
 import { DIMENSIONS, type Dimension } from './report/aggregate.ts';
@@ -21,6 +29,9 @@ interface SubmitFlags {
   outputOptions: string[];
   priority?: string;
   watch?: boolean;
+  split?: number;
+  uploadTo?: string;
+  download?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -52,6 +63,13 @@ export function parseDay(value: string): Date {
   throw new InvalidArgumentError('expected a day as YYYY-MM-DD, or Nd for N days ago');
 }
 
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new InvalidArgumentError('expected a number of seconds');
+  return seconds;
+}
+
 function parseDimension(value: string, previous: Dimension[] = []): Dimension[] {
   if (!(DIMENSIONS as readonly string[]).includes(value))
     throw new InvalidArgumentError(`expected one of ${DIMENSIONS.join(', ')}`);
@@ -66,6 +84,7 @@ export async function jobFromFlags(flags: SubmitFlags): Promise<Record<string, u
   if (flags.instanceType) spec.instanceType = flags.instanceType;
   if (flags.globalOptions) spec.globalOptions = flags.globalOptions;
   if (flags.priority) spec.priority = Number(flags.priority);
+  if (flags.split !== undefined) spec.split = { segmentSeconds: flags.split };
   if (flags.input.length > 0) {
     spec.inputs = flags.input.map((url, i) =>
       flags.inputOptions[i] ? { url, options: flags.inputOptions[i] } : { url },
@@ -87,6 +106,8 @@ export function buildProgram(config: CliConfig = loadCliConfig()): Command {
       'gateway URL (default: $FFLEET_GATEWAY, .ffleet/dev.env, http://127.0.0.1:8080)',
     )
     .showHelpAfterError();
+  const defaultUploadTo = config.records.bucket ? `s3://${config.records.bucket}/uploads/` : undefined;
+  const uploadHelp = defaultUploadTo ? `default ${defaultUploadTo}` : 'an s3:// folder URL';
   const client = () =>
     new GatewayClient((program.opts().gateway ?? config.gateway).replace(/\/$/, ''), config.token);
 
@@ -113,16 +134,92 @@ export function buildProgram(config: CliConfig = loadCliConfig()): Command {
       [],
     )
     .option('-p, --priority <n>', '1 (most urgent) to 1000')
+    .option(
+      '--split <seconds>',
+      'encode in chunks of about this many seconds on many workers at once (docs/pipelines.md)',
+      parseSeconds,
+    )
+    .option('--upload-to <folder>', `where local input files are uploaded (${uploadHelp})`)
     .option('-w, --watch', 'follow the job with a progress bar until it finishes')
+    .option(
+      '--download <dir>',
+      'when the job succeeds, download its outputs into this folder (implies --watch)',
+    )
     .action(async (file: string | undefined, flags: SubmitFlags) => {
-      const spec = await jobFromFlags({ ...flags, file });
-      const accepted = await client().request<{ id: string; pool: string }>('POST', '/v1/jobs', spec);
+      const gateway = client();
+      const input = await inputUrls(gateway, flags.input, flags.uploadTo ?? defaultUploadTo);
+      const spec = await jobFromFlags({ ...flags, input, file });
+      const accepted = await gateway.request<{ id: string; pool: string }>('POST', '/v1/jobs', spec);
       process.stdout.write(`${accepted.id}\n`);
-      if (flags.watch) {
-        const job = await watchJob(client(), accepted.id);
+      if (flags.watch || flags.download) {
+        const job = await watchJob(gateway, accepted.id);
         if (job.state !== 'succeeded') process.exitCode = 1;
+        else if (flags.download) {
+          const urls = (job.outputs ?? []).flatMap((o) => (o.files ? o.files.map((f) => f.url) : [o.url]));
+          for (const path of await downloadAll(urls, flags.download, config.records.s3))
+            process.stdout.write(`downloaded ${path}\n`);
+        }
       }
     });
+
+  program
+    .command('batch')
+    .description('run one job template over many inputs (URLs, local files, or an S3 folder), one job each')
+    .argument('[inputs...]', 'input URLs or local files (e.g. ./clips/*.mov)')
+    .option('-f, --file <template>', 'batch template JSON (the POST /v1/batches body)')
+    .option('-n, --name <name>', 'batch name')
+    .option('-c, --compute <family>', 'pool family: intel, amd, arm, nvidia, xilinx')
+    .option('-t, --instance-type <type>', 'route to the pool serving this EC2 instance type')
+    .option('--global-options <options>', 'ffmpeg global options')
+    .option('--input-options <options>', 'options of every input')
+    .option(
+      '-o, --output <pattern>',
+      'output URL pattern with {stem} {name} {ext} {index} {path} (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--output-options <options>',
+      'options of the output at the same position (repeatable)',
+      collect,
+      [],
+    )
+    .option('--from <folder>', 'inputs: the objects under this s3:// folder, listed by the gateway')
+    .option('--suffix <suffix>', 'with --from: only keys ending in this, e.g. .mov')
+    .option('--max <n>', 'with --from: refuse the batch when the folder holds more')
+    .option('-p, --priority <n>', '1 (most urgent) to 1000')
+    .option('--upload-to <folder>', `where local input files are uploaded (${uploadHelp})`)
+    .option('--no-watch', 'print the batch id and return at once')
+    .option(
+      '--download <dir>',
+      'when the batch ends, download the manifest and every output into this folder',
+    )
+    .action(
+      async (
+        inputs: string[],
+        flags: BatchFlags & { uploadTo?: string; watch: boolean; download?: string },
+      ) => {
+        const gateway = client();
+        const urls = await inputUrls(gateway, inputs, flags.uploadTo ?? defaultUploadTo);
+        const body = await batchFromFlags(flags, urls);
+        const accepted = await gateway.request<{ id: string; items: number }>('POST', '/v1/batches', body);
+        process.stdout.write(`${accepted.id}\n`);
+        if (!flags.watch && !flags.download) return;
+        const batch = await watchBatch(gateway, accepted.id);
+        await printBatch(gateway, batch);
+        if (batch.state !== 'succeeded' || batch.counts.failed > 0) process.exitCode = 1;
+        if (flags.download && batch.manifest) {
+          const s3 = config.records.s3;
+          const [json, csv] = await downloadAll(
+            [batch.manifest.json, batch.manifest.csv],
+            flags.download,
+            s3,
+          );
+          const outputs = await downloadAll(await manifestOutputs(json!), flags.download, s3);
+          for (const path of [json!, csv!, ...outputs]) process.stdout.write(`downloaded ${path}\n`);
+        }
+      },
+    );
 
   program
     .command('get')

@@ -18,6 +18,7 @@ export * from './jobs/validate.ts';
 export * from './jobs/view.ts';
 export * from './log.ts';
 export * from './pipelines/batch.ts';
+export * from './pipelines/batch-view.ts';
 export * from './pipelines/chunk-plan.ts';
 export * from './pipelines/media-analysis.ts';
 export * from './pipelines/split-commands.ts';

@@ -12,6 +12,7 @@ import { jsonLimitsPlugin } from './plugins/json-limits.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { tracingPlugin } from './plugins/tracing.ts';
 import { batchRoutes } from './routes/batch.ts';
+import { batchesRoutes } from './routes/batches.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -55,6 +56,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   await app.register(jobRoutes);
   await app.register(eventRoutes);
   await app.register(poolRoutes);
+  await app.register(batchesRoutes);
   await app.register(batchRoutes);
   await app.register(uploadRoutes);
   return app;

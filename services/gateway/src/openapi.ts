@@ -3,6 +3,7 @@ import type { SwaggerOptions } from '@fastify/swagger';
 /** The tags routes are filed under, each described once here. */
 export const TAGS = {
   jobs: 'Submit FFmpeg jobs, follow them, list and cancel them',
+  batches: 'One job template over many inputs: submit, follow the counts, page through the items, cancel',
   pools: 'Worker pools: queue depth, workers online and what their ffmpeg can do',
   uploads: 'Presigned uploads of new inputs',
   compatibility: "The AWS Batch-with-FFmpeg sample's request body, for its existing clients",

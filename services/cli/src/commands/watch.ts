@@ -13,7 +13,7 @@ export async function watchJob(
   const interactive = process.stderr.isTTY;
   const bar = new cliProgress.SingleBar(
     {
-      format: ' {stage} |{bar}| {percentage}% | {fps} fps | {speed}x | {state}',
+      format: ' {stage} |{bar}| {percentage}% | {fps} fps | {speed}x | {state}{chunks}',
       hideCursor: true,
       stream: process.stderr,
       noTTYOutput: false,
@@ -30,6 +30,7 @@ export async function watchJob(
       fps: Math.round(job.progress?.fps ?? 0),
       speed: (job.progress?.speed ?? 0).toFixed(2),
       state: job.state,
+      chunks: chunksText(job),
     };
     if (interactive) {
       if (!started) {
@@ -37,7 +38,7 @@ export async function watchJob(
         started = true;
       } else bar.update(percent, payload);
     } else {
-      const line = `${job.id} ${job.state} ${payload.stage.trim()} ${percent}%`;
+      const line = `${job.id} ${job.state} ${payload.stage.trim()} ${percent}%${payload.chunks}`;
       if (line !== lastLine) process.stderr.write(`${line}\n`);
       lastLine = line;
     }
@@ -48,4 +49,12 @@ export async function watchJob(
     }
     await sleep(opts.intervalMs ?? 500);
   }
+}
+
+/** A chunked encode's chunks done of total and frames done of total, from the job view. */
+export function chunksText(job: JobView): string {
+  const pipeline = job.pipeline;
+  if (!pipeline?.chunks) return '';
+  const { chunks, frames } = pipeline;
+  return ` | chunks ${chunks.done}/${chunks.total}${frames ? ` | frames ${frames.done}/${frames.total}` : ''}`;
 }

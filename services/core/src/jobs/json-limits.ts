@@ -16,6 +16,17 @@ export const JSON_LIMITS = {
   keys: 64,
 } as const;
 
+/**
+ * A batch body: up to 10 000 input URLs (one value each) beside a job template, so more
+ * values and bytes than a job; the same depth and keys.
+ */
+export const BATCH_JSON_LIMITS = {
+  ...JSON_LIMITS,
+  /** 10 000 URLs of about 400 bytes each. */
+  bodyBytes: 4 * 1024 * 1024,
+  nodes: 10_000 + JSON_LIMITS.nodes,
+} as const;
+
 export type JsonLimits = { [K in keyof typeof JSON_LIMITS]: number };
 
 /** A value still to look at, with the way back to the root for error messages. */

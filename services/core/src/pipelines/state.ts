@@ -17,12 +17,44 @@ export const SplitStateSchema = Type.Object({
 });
 export type SplitState = Static<typeof SplitStateSchema>;
 
-export const PipelineStateSchema = SplitStateSchema;
+/** Items of a batch in each state. */
+export const BatchCountsSchema = Type.Object(
+  {
+    total: Type.Integer({ minimum: 0 }),
+    queued: Type.Integer({ minimum: 0 }),
+    running: Type.Integer({ minimum: 0 }),
+    succeeded: Type.Integer({ minimum: 0 }),
+    failed: Type.Integer({ minimum: 0 }),
+    cancelled: Type.Integer({ minimum: 0 }),
+  },
+  { description: "A batch's items in each state" },
+);
+export type BatchCounts = Static<typeof BatchCountsSchema>;
+
+/**
+ * A batch's parent: it waits while its items run, then writes the manifest. The inputs are kept
+ * here, by item index, so the manifest names every item, also one whose job is gone.
+ */
+export const BatchStateSchema = Type.Object({
+  kind: Type.Literal('batch'),
+  inputs: Type.Array(Type.String()),
+  manifest: Type.Object({ json: Type.String(), csv: Type.String() }),
+  /** The items' final counts, written with the manifest. */
+  counts: Type.Optional(BatchCountsSchema),
+});
+export type BatchState = Static<typeof BatchStateSchema>;
+
+export const PipelineStateSchema = Type.Union([SplitStateSchema, BatchStateSchema]);
 export type PipelineState = Static<typeof PipelineStateSchema>;
 
 /** What a child job is to its parent. */
 export const ChildRoleSchema = Type.Object({
-  kind: Type.Union([Type.Literal('chunk'), Type.Literal('audio')]),
+  kind: Type.Union([
+    Type.Literal('chunk'),
+    Type.Literal('audio'),
+    Type.Literal('item'),
+    Type.Literal('gate'),
+  ]),
   parentId: Type.String(),
   index: Type.Optional(Type.Integer({ minimum: 0 })),
   /** Frames the encode must write (checked on the worker), when the job keeps the frame rate. */
@@ -66,4 +98,19 @@ export type PipelineView = Static<typeof PipelineViewSchema>;
 export const splitChildId = {
   chunk: (parentId: string, index: number) => `${parentId}-c${index}`,
   audio: (parentId: string) => `${parentId}-a`,
+};
+
+/**
+ * A batch's children's job ids: item `i` is `<batch>-i<i>`; the gate (see docs/batches.md) holds
+ * the parent back while the items are being added.
+ */
+export const batchChildId = {
+  item: (batchId: string, index: number) => `${batchId}-i${index}`,
+  gate: (batchId: string) => `${batchId}-gate`,
+  /** The item index of a child's id or Redis key, or undefined for anything else (the gate). */
+  indexOf(batchId: string, idOrKey: string): number | undefined {
+    const id = idOrKey.slice(idOrKey.lastIndexOf(':') + 1);
+    const match = /^(.*)-i(\d{1,5})$/.exec(id);
+    return match && match[1] === batchId ? Number(match[2]) : undefined;
+  },
 };

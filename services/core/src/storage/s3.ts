@@ -5,12 +5,14 @@ import { pipeline } from 'node:stream/promises';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { FfleetError } from '../errors.ts';
 import { InputMissingError, type ObjectStore, StorageAccessError } from './storage.ts';
 import { formatStorageUrl, type StorageUrl } from './url.ts';
 
@@ -90,6 +92,30 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /**
+   * The keys under a folder URL ending in `suffix`, in key order; throws when there are more
+   * than `max` (the caller's cap), having listed at most one page past it.
+   */
+  async list(folder: StorageUrl, max: number, suffix = ''): Promise<string[]> {
+    const { bucket, key: prefix } = s3(folder);
+    const keys: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        for (const object of page.Contents ?? [])
+          if (object.Key?.endsWith(suffix) && !object.Key.endsWith('/')) keys.push(object.Key);
+        if (keys.length > max) throw new TooManyObjectsError(formatStorageUrl(folder), max);
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (error) {
+      throw error instanceof TooManyObjectsError ? error : classify(error, folder);
+    }
+    return keys;
+  }
+
   /** A presigned PUT URL so a client can upload an input without S3 credentials. */
   presignPut(url: StorageUrl, expiresInSeconds: number, contentType?: string): Promise<string> {
     const { bucket, key } = s3(url);
@@ -100,6 +126,13 @@ export class S3Store implements ObjectStore {
         expiresIn: expiresInSeconds,
       },
     );
+  }
+}
+
+/** A listing holds more objects than the caller allows. */
+export class TooManyObjectsError extends FfleetError {
+  constructor(folder: string, max: number) {
+    super('too_many_inputs', `${folder} holds more than ${max} matching objects`, 400, { max });
   }
 }
 

@@ -46,12 +46,17 @@ export const SPAN_NAMES = {
   split: 'split',
 } as const;
 
-/** Top-level spans of a chunked encode's steps and children (a single job's is `job`). */
+/** Top-level spans of pipelines' steps and children (a single job's is `job`). */
 export const PIPELINE_SPAN = {
   plan: 'plan',
   join: 'join',
   chunk: 'chunk',
   audio: 'audio',
+  /** A batch's item: an ordinary job in the batch's trace. */
+  item: 'item',
+  gate: 'gate',
+  /** A batch's last step: the manifest. */
+  manifest: 'manifest',
 } as const;
 
 /** The node labels that describe where a job ran. */

@@ -9,6 +9,7 @@ import {
   QualitySummarySchema,
 } from '../jobs/record.ts';
 import { type JobState, JobStateSchema } from '../jobs/state.ts';
+import { BatchCountsSchema } from '../pipelines/state.ts';
 
 export const WebhookEventSchema = Type.Union(
   [Type.Literal('job.succeeded'), Type.Literal('job.failed'), Type.Literal('job.cancelled')],
@@ -32,6 +33,15 @@ export const WebhookJobPayloadSchema = Type.Object({
     metricsUrl: Nullable(Type.String()),
     error: Nullable(JobFailureSchema),
     links: Type.Object({ self: Type.String() }),
+    batch: Type.Optional(
+      Type.Object(
+        {
+          counts: BatchCountsSchema,
+          manifest: Type.Object({ json: Type.String(), csv: Type.String() }),
+        },
+        { description: "A batch's items in each state at its end, and where its manifest is" },
+      ),
+    ),
   }),
 });
 export type WebhookJobPayload = Static<typeof WebhookJobPayloadSchema>;
@@ -67,6 +77,11 @@ export function webhookPayload(
   result: JobResult | null,
   error: JobFailure | null,
 ): WebhookJobPayload {
+  const pipeline = data.pipeline;
+  const batch =
+    pipeline?.kind === 'batch' && pipeline.counts
+      ? { batch: { counts: pipeline.counts, manifest: pipeline.manifest } }
+      : {};
   return {
     job: {
       id,
@@ -80,6 +95,7 @@ export function webhookPayload(
       metricsUrl: result?.metricsUrl ?? null,
       error,
       links: { self: `/v1/jobs/${id}` },
+      ...batch,
     },
   };
 }

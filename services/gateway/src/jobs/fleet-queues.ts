@@ -150,9 +150,10 @@ export class FleetQueues {
         : fetched;
     const logs =
       state === 'failed' ? (await this.queue(job.data.pool).getJobLogs(job.id!, -LOG_LINES, -1)).logs : [];
-    const pipeline = job.data.pipeline
-      ? await pipelineView(this.#redis, this.queue(job.data.pool), job)
-      : undefined;
+    const pipeline =
+      job.data.pipeline?.kind === 'split'
+        ? await pipelineView(this.#redis, this.queue(job.data.pool), job)
+        : undefined;
     return toJobView(job, state, logs, this.#traceUiUrl, pipeline);
   }
 
@@ -173,8 +174,14 @@ export class FleetQueues {
     for (const pool of pools) {
       const jobs = await this.queue(pool).getJobs(types, 0, filter.limit - 1, false);
       for (const job of jobs) {
-        // A pipeline's children are listed through their parent, not on their own.
-        if (!job?.id || job.data.role || (filter.name && job.data.spec.name !== filter.name)) continue;
+        // A pipeline's children are listed through their parent, not on their own; a batch has its own routes.
+        if (
+          !job?.id ||
+          job.data.role ||
+          job.data.pipeline?.kind === 'batch' ||
+          (filter.name && job.data.spec.name !== filter.name)
+        )
+          continue;
         const view = await this.#toView(job);
         if (!filter.state || view.state === filter.state) views.push(view);
       }
@@ -200,7 +207,8 @@ export class FleetQueues {
     }
     // The marker also stops a worker that picks the job up while we remove it.
     await this.#redis.set(keys.cancelMarker(this.#prefix, id), '1', 'EX', CANCELLED_TTL_SECONDS);
-    if (current === 'queued') {
+    // A batch waiting for a worker to write its manifest stays: the manifest step ends it as cancelled.
+    if (current === 'queued' && job.data.pipeline?.kind !== 'batch') {
       try {
         const view = toJobView(job, state, [], this.#traceUiUrl);
         await job.remove();

@@ -2,6 +2,7 @@ import { closeConnection, type FleetConfig, S3Store } from '@ffleet/core';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
+import { FleetBatches } from '../jobs/fleet-batches.ts';
 import { FleetQueues } from '../jobs/fleet-queues.ts';
 import { PoolEvents } from '../jobs/pool-events.ts';
 
@@ -13,6 +14,8 @@ declare module 'fastify' {
     redis: Redis;
     /** Every pool's queue: enqueue, look up, list, cancel. */
     queues: FleetQueues;
+    /** Batches: many items of one template, on the pools' queues. */
+    batches: FleetBatches;
     /** Every pool's queue events, for Server-Sent Events. */
     poolEvents: PoolEvents;
     /** The object store, for presigned uploads. */
@@ -40,16 +43,19 @@ export const infrastructurePlugin = fp(
       webhookPolicy: config.urlPolicy.webhooks ?? {},
       traceUiUrl,
     });
+    const batches = new FleetBatches(queues, redis, config.queuePrefix);
     const poolEvents = new PoolEvents(config.redisUrl, config.queuePrefix, (pool) => queues.queue(pool).name);
     const s3 = new S3Store(config.s3);
 
     app.decorate('fleetConfig', config);
     app.decorate('redis', redis);
     app.decorate('queues', queues);
+    app.decorate('batches', batches);
     app.decorate('poolEvents', poolEvents);
     app.decorate('s3', s3);
     app.addHook('onClose', async () => {
       await poolEvents.close();
+      await batches.close();
       await queues.close();
       await closeConnection(redis);
       s3.client.destroy();

@@ -1,8 +1,18 @@
+import { BATCH_JSON_LIMITS, JSON_LIMITS, type JsonLimits } from '@ffleet/core';
 import type { FastifyRequest } from 'fastify';
 
-/** The routes that submit a job: each starts a job's trace and gets the job body's checks. */
-const SUBMISSION_ROUTES: ReadonlySet<string> = new Set(['/v1/jobs', '/batch/execute/:compute']);
+/** The routes that submit jobs, with the bounds of their bodies: each starts a trace and gets the body checks. */
+const SUBMISSION_ROUTES: ReadonlyMap<string, JsonLimits> = new Map([
+  ['/v1/jobs', JSON_LIMITS],
+  ['/batch/execute/:compute', JSON_LIMITS],
+  ['/v1/batches', BATCH_JSON_LIMITS],
+]);
+
+/** The body bounds of a submission, or undefined for any other request. */
+export function submissionLimits(request: FastifyRequest): JsonLimits | undefined {
+  return request.method === 'POST' ? SUBMISSION_ROUTES.get(request.routeOptions.url ?? '') : undefined;
+}
 
 export function isJobSubmission(request: FastifyRequest): boolean {
-  return request.method === 'POST' && SUBMISSION_ROUTES.has(request.routeOptions.url ?? '');
+  return submissionLimits(request) !== undefined;
 }

@@ -18,8 +18,10 @@ import type { Capabilities } from '../ffmpeg/probe.ts';
 import { type PipelineDeps, type PipelineJob, SHUTDOWN_REASON } from '../pipeline/context.ts';
 import { describeFailure, isPermanent, JobCancelledError, ShutdownError } from '../pipeline/errors.ts';
 import { runJob } from '../pipeline/run-job.ts';
+import { runBatchJob } from '../pipelines/batch/run-batch.ts';
 import { WAIT_FOR_CHILDREN } from '../pipelines/flow.ts';
 import { runSplitJob } from '../pipelines/split/run-split.ts';
+import { BullmqBatch } from './bullmq-batch.ts';
 import { BullmqFlow, type FleetQueueSource } from './bullmq-flow.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { finalFailureState, notifyFinished } from './notify.ts';
@@ -135,13 +137,25 @@ export class FleetWorker {
     deps: PipelineDeps,
     prefix: string,
   ): Promise<JobResult> {
+    // A batch's gate came due: the gateway adding the batch's items is gone, so the batch goes on
+    // with the items it has (see the gateway's FleetBatches).
+    if (job.data.role?.kind === 'gate')
+      return {
+        outputs: [],
+        timings: { download: 0, ffmpeg: 0, upload: 0, total: 0 },
+        inputBytes: 0,
+        worker: this.id,
+      };
     this.#active++;
     const metrics = this.#opts.metrics;
     const idle = metrics?.jobStarted();
     try {
       const parentId = job.data.role?.parentId;
       if (parentId) this.#trackChild(parentId, job.id!, true);
-      if (await this.#cancelledBeforeStart(job.id!, parentId, prefix)) throw new JobCancelledError();
+      // A batch's parent runs when cancelled too: it writes the manifest, then ends as cancelled.
+      const batch = job.data.pipeline?.kind === 'batch';
+      if (!batch && (await this.#cancelledBeforeStart(job.id!, parentId, prefix)))
+        throw new JobCancelledError();
       const result = job.data.pipeline
         ? await this.#runPipeline(job, token, signal, deps, prefix)
         : await runJob(pipelineJob(job), deps, signal);
@@ -183,7 +197,8 @@ export class FleetWorker {
   }
 
   /**
-   * A pipeline's parent: runs its current step; when the step has handed work to children it
+   * A pipeline's parent: a batch writes its manifest (its items have all finished). A chunked
+   * encode runs its current step; when the step has handed work to children it
    * waits for them in BullMQ's `waiting-children` (the worker slot is free meanwhile), unless
    * every child already finished or one failed for good: then the next step runs at once.
    */
@@ -194,6 +209,10 @@ export class FleetWorker {
     deps: PipelineDeps,
     prefix: string,
   ): Promise<JobResult> {
+    if (job.data.pipeline?.kind === 'batch') {
+      const records = new BullmqBatch(job, this.#queueSource.byPool(job.data.pool), this.#connection, prefix);
+      return runBatchJob(pipelineJob(job), records, deps, signal);
+    }
     const flow = new BullmqFlow(job, this.#queueSource, this.#connection, prefix);
     for (;;) {
       const outcome = await runSplitJob(pipelineJob(job), flow, deps, signal);

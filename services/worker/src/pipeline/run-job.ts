@@ -38,7 +38,8 @@ export async function runJob(job: PipelineJob, deps: PipelineDeps, signal: Abort
     [SPAN.attempt]: job.attemptsStarted,
   };
   const role = job.data?.role;
-  if (role?.index !== undefined) Object.assign(attributes, { [SPAN.chunkIndex]: role.index });
+  if (role?.kind === 'chunk' && role.index !== undefined)
+    Object.assign(attributes, { [SPAN.chunkIndex]: role.index });
   const parent = contextFromTraceparent(job.data?.traceparent);
   // A pipeline's child is named for what it is to its parent: one span per chunk, one for the audio.
   const name = role ? PIPELINE_SPAN[role.kind] : SPAN_NAMES.job;

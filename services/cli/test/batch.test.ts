@@ -1,0 +1,58 @@
+import type { JobView } from '@ffleet/core';
+import { describe, expect, it } from 'vitest';
+import { batchFromFlags } from '../src/commands/batch.ts';
+import { chunksText } from '../src/commands/watch.ts';
+import { jobFromFlags } from '../src/program.ts';
+
+describe('ffleet batch flags', () => {
+  it('make a batch body: inputs as items, output patterns with their options, a folder to list', async () => {
+    const body = await batchFromFlags(
+      {
+        name: 'proxies',
+        compute: 'intel',
+        inputOptions: '-ss 1',
+        output: ['s3://b/out/{stem}.mp4'],
+        outputOptions: ['-c:v libx264'],
+        from: 's3://b/rushes/',
+        suffix: '.mov',
+        max: '50',
+      },
+      ['s3://b/in/a.mov'],
+    );
+    expect(body).toEqual({
+      name: 'proxies',
+      compute: 'intel',
+      inputOptions: '-ss 1',
+      items: ['s3://b/in/a.mov'],
+      itemsFrom: { prefix: 's3://b/rushes/', suffix: '.mov', max: 50 },
+      outputs: [{ url: 's3://b/out/{stem}.mp4', options: '-c:v libx264' }],
+    });
+  });
+});
+
+describe('ffleet submit --split', () => {
+  it('asks for a chunked encode', async () => {
+    const spec = await jobFromFlags({
+      input: [],
+      inputOptions: [],
+      output: [],
+      outputOptions: [],
+      split: 10,
+    });
+    expect(spec.split).toEqual({ segmentSeconds: 10 });
+  });
+
+  it("shows chunks and frames done of total from the job view's pipeline", () => {
+    const job = {
+      pipeline: {
+        kind: 'split',
+        step: 'join',
+        chunks: { total: 6, done: 4, running: 2, failed: 0 },
+        frames: { done: 1200, total: 1800 },
+        audio: 'done',
+      },
+    } as JobView;
+    expect(chunksText(job)).toBe(' | chunks 4/6 | frames 1200/1800');
+    expect(chunksText({} as JobView)).toBe('');
+  });
+});
