@@ -19,6 +19,8 @@ export * from './jobs/view.ts';
 export * from './log.ts';
 export * from './pipelines/batch.ts';
 export * from './pipelines/chunk-plan.ts';
+export * from './pipelines/ladder-rungs.ts';
+export * from './pipelines/ladder-spec.ts';
 export * from './pipelines/media-analysis.ts';
 export * from './pipelines/split-commands.ts';
 export * from './pipelines/split-rules.ts';
