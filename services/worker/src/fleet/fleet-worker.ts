@@ -19,7 +19,7 @@ import { type PipelineDeps, type PipelineJob, SHUTDOWN_REASON } from '../pipelin
 import { describeFailure, isPermanent, JobCancelledError, ShutdownError } from '../pipeline/errors.ts';
 import { runJob } from '../pipeline/run-job.ts';
 import { WAIT_FOR_CHILDREN } from '../pipelines/flow.ts';
-import { runSplitJob } from '../pipelines/split/run-split.ts';
+import { runPipeline } from '../pipelines/run-pipeline.ts';
 import { BullmqFlow } from './bullmq-flow.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { finalFailureState, notifyFinished } from './notify.ts';
@@ -195,7 +195,7 @@ export class FleetWorker {
   ): Promise<JobResult> {
     const flow = new BullmqFlow(job, this.#queue, this.#connection, prefix);
     for (;;) {
-      const outcome = await runSplitJob(pipelineJob(job), flow, deps, signal);
+      const outcome = await runPipeline(pipelineJob(job), flow, deps, signal);
       if (outcome !== WAIT_FOR_CHILDREN) return outcome;
       const failed = (await flow.failedChildren()).length > 0;
       if (!failed && (await job.moveToWaitingChildren(token!))) throw new WaitingChildrenError();
