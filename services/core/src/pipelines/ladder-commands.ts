@@ -68,6 +68,7 @@ export function rungJobSpec(
     ...['-g', String(gop), '-keyint_min', String(gop)],
     ...['-force_key_frames', `expr:gte(t,n_forced*${LADDER_GOP_SECONDS})`],
     ...codec.args,
+    ...(settings.threads !== undefined ? ['-threads', String(settings.threads)] : []),
     ...['-movflags', '+faststart'],
   ];
   return childSpec(spec, `rung-${rung.name}`, ladderScratch.rung(plan, rung), args);

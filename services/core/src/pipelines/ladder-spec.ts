@@ -66,6 +66,14 @@ export const LadderSpecSchema = Type.Object(
           'Encoder speed preset (x264/x265: ultrafast … veryslow; SVT-AV1: 0 … 13). Default medium / 8',
       }),
     ),
+    threads: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 64,
+        description:
+          "Encoder threads of each rung (default: the encoder's own choice); 1 packs more rungs per node",
+      }),
+    ),
     audioBitrateKbps: Type.Optional(
       Type.Integer({ minimum: 32, maximum: 512, description: 'AAC audio bitrate (default 128)' }),
     ),
@@ -114,6 +122,7 @@ export interface LadderSettings {
   codec: LadderCodec;
   rungs: Rung[];
   preset: string;
+  threads: number | undefined;
   audioBitrateKbps: number;
   /** Segment lengths, or undefined when that packaging is off. */
   hlsSegmentSeconds: number | undefined;
@@ -128,6 +137,7 @@ export function ladderSettings(ladder: LadderSpec): LadderSettings {
     codec,
     rungs: [...(ladder.rungs ?? DEFAULT_LADDER)],
     preset: ladder.preset ?? LADDER_ENCODERS[codec].defaultPreset,
+    threads: ladder.threads,
     audioBitrateKbps: ladder.audioBitrateKbps ?? 128,
     hlsSegmentSeconds: segment(ladder.hls, 6),
     dashSegmentSeconds: segment(ladder.dash, 2),
