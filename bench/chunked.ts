@@ -11,7 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GatewayClient, type JobView } from '@ffleet/cli';
-import { ffmpegOutput } from '@ffleet/core';
+import { ffmpegOutput, splitChunks } from '@ffleet/core';
 import { localPool, startLocalFleet } from '../scripts/lib/local-fleet.ts';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
 import { followToTheEnd } from './follow-job.ts';
@@ -81,7 +81,7 @@ export async function measureChunked({ quick, work, print }: Options): Promise<v
     const chunkedMs = performance.now() - submitted;
     if (job.state !== 'succeeded') throw new Error(`chunked bench job failed: ${JSON.stringify(job.error)}`);
 
-    const chunks = job.pipeline!.chunks!.total;
+    const chunks = splitChunks(job.pipeline)!.total;
     const children = await Promise.all([
       ...Array.from({ length: chunks }, (_, i) => client.request<JobView>('GET', `/v1/jobs/${id}-c${i}`)),
       client.request<JobView>('GET', `/v1/jobs/${id}-a`),

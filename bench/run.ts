@@ -11,6 +11,7 @@
  *                            (sampled), with the sampled PSNR/SSIM against a full measurement
  *   chunked_speedup_w2       a 120 s 1080p encode, one single-threaded ffmpeg ÷ a chunked job on two
  *                            single-threaded workers; chunked_model_speedup_w16 simulates 16 (bench/chunked.ts)
+ *   ladder_speedup_w2        a 60 s 1080p ladder job on one worker ÷ on two, single-threaded encodes (bench/ladder.ts)
  * Quality measurement is off in parts 1–4 (a second pass over the media, not overhead); part 5
  * measures what it costs.
  * Prints `name: value` lines. BENCH_QUICK=1 shortens every part (for a smoke run).
@@ -30,6 +31,7 @@ import { measureBatchSubmit } from './batch-submit.ts';
 import { measureChunked } from './chunked.ts';
 import { E2E_COMMAND, e2eClip } from './e2e-job.ts';
 import { followToTheEnd } from './follow-job.ts';
+import { measureLadder } from './ladder.ts';
 import { localObjectPath, measureQualityCost } from './quality-cost.ts';
 import { measureSubmitVsBareRoute, submitBenchJob } from './submit-route.ts';
 import { measureTracingOverhead } from './tracing-overhead.ts';
@@ -233,6 +235,8 @@ try {
   // 6. One long encode split over two workers, on a fleet of its own (after this one stops using the cores).
   await fleet.stop();
   await measureChunked({ quick, work, print });
+  // 7. A ladder's rungs spread over two workers, against the same job on one.
+  await measureLadder({ quick, work, print });
 } finally {
   await fleet.stop();
   await rm(work, { recursive: true, force: true });

@@ -4,14 +4,24 @@
  * three jobs (a 720p H.264 transcode, a stream-copy clip, an HLS folder), shows their
  * progress, prints each output with its size, the time per stage, the quality measured, the
  * records written and the trace; then encodes a 60 s clip in chunks on both workers (`split`),
- * runs a batch over five inputs (counts, manifest), runs `ffleet report` over the jobs, and
- * stops everything.
+ * runs a batch over five inputs (counts, manifest), makes an ABR ladder packaged as HLS and DASH
+ * and prints the address of a page that plays it, runs `ffleet report` over the jobs, and stops
+ * everything (at a terminal, once Enter is pressed).
  */
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatBytes, GatewayClient, inputUrls, type JobView, runReport, watchBatch } from '@ffleet/cli';
+import {
+  formatBytes,
+  GatewayClient,
+  inputUrls,
+  type JobView,
+  type PlayServer,
+  playJob,
+  runReport,
+  watchBatch,
+} from '@ffleet/cli';
 import { ffmpegOutput, isFinishedState, type QualitySummary, s3SettingsFromEnv } from '@ffleet/core';
 import type { JaegerTrace } from './lib/jaeger.ts';
 import { localPool, startLocalFleet } from './lib/local-fleet.ts';
@@ -156,6 +166,8 @@ try {
 
   if (!(await chunkedDemo(client, work))) failed = true;
   if (!(await runBatchDemo(client, clip))) failed = true;
+  const ladder = await ladderDemo(client, work);
+  if (!ladder.ok) failed = true;
 
   say('▶ ffleet report (quality and timing records in S3)');
   await runReport({
@@ -167,6 +179,14 @@ try {
     print: (text) => say(text.replace(/^/gm, '  ')),
   });
   if (fleet.jaeger) say('  (Jaeger stops with the demo: `make dev` keeps a fleet and its traces up)');
+  if (ladder.player) {
+    // A person at a terminal gets time to watch; a script goes on and stops the fleet.
+    if (process.stdin.isTTY) {
+      say(`▶ watch the ladder: ${ladder.player.urls.join('  ')} — press Enter to stop the demo`);
+      await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+    }
+    await ladder.player.server.close();
+  }
 } catch (error) {
   failed = true;
   say(`demo failed: ${(error as Error).message}`);
@@ -269,6 +289,59 @@ async function chunkedDemo(client: GatewayClient, dir: string): Promise<boolean>
     `  check   ${joined} video frames, as the source (${source}): ${joined === source ? 'same' : 'DIFFERENT'}`,
   );
   return joined === source;
+}
+
+/**
+ * An ABR ladder of a 20 s 720p clip: the rungs of the default ladder up to 720p encoded on both
+ * workers, packaged as HLS and DASH; a loopback page plays it with hls.js or dash.js.
+ */
+async function ladderDemo(
+  client: GatewayClient,
+  dir: string,
+): Promise<{ ok: boolean; player?: { server: PlayServer; urls: string[] } }> {
+  say('▶ an ABR ladder: a 20 s 720p clip, HLS and DASH, rungs encoded on both workers…');
+  const clip = join(dir, 'ladder.mp4');
+  await makeSampleClip(clip, { seconds: 20, size: '1280x720', rate: 25, preset: 'veryfast' });
+  const input = `s3://${bucket}/demo/ladder.mp4`;
+  const upload = await client.request<{ url: string }>('POST', '/v1/uploads', { url: input });
+  const put = await fetch(upload.url, { method: 'PUT', body: await readFile(clip) });
+  if (!put.ok) throw new Error(`upload failed: HTTP ${put.status}`);
+  const { id } = await client.request<{ id: string }>('POST', '/v1/jobs', {
+    name: 'ladder',
+    compute: pool,
+    inputs: [{ url: input }],
+    outputs: [{ url: `s3://${bucket}/demo/out/ladder/` }],
+    ladder: { preset: 'veryfast' },
+  });
+  say(`  ladder          ${id}`);
+  let job: JobView;
+  let shown = '';
+  for (;;) {
+    job = await client.request<JobView>('GET', `/v1/jobs/${id}`);
+    const rungs = job.pipeline?.kind === 'ladder' ? job.pipeline.rungs : null;
+    const line = rungs
+      ? `  rungs ${rungs.filter((r) => r.state === 'done').length}/${rungs.length} done · ${job.state} ${job.progress?.stage ?? ''}`
+      : `  ${job.state} ${job.progress?.stage ?? ''}`;
+    if (line !== shown) say(line);
+    shown = line;
+    if (isFinishedState(job.state)) break;
+    await sleep(500);
+  }
+  if (job.state !== 'succeeded' || job.pipeline?.kind !== 'ladder') {
+    say(`  error ${job.error?.code}: ${job.error?.message}`);
+    return { ok: false };
+  }
+  for (const rung of job.pipeline.rungs ?? [])
+    say(`  rung    ${rung.width}x${rung.height} ${rung.bitrateKbps} kb/s`);
+  for (const rung of job.pipeline.dropped)
+    say(`  dropped ${rung.height}p ${rung.bitrateKbps} kb/s: ${rung.reason}`);
+  const player = await playJob(client, s3SettingsFromEnv(fleet.env), id);
+  const master = await fetch(`${player.server.url}media/master.m3u8`);
+  say(`  player  ${player.urls.join('  ')}`);
+  say(
+    `          (the page reads ${localPath(`s3://${bucket}/demo/out/ladder/`)} through the local S3 server)`,
+  );
+  return { ok: master.ok, player };
 }
 
 /** The number of video frames in a file, from its packets (ffprobe). */

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { isTimingRecord, planChunks, type TimingRecord } from '@ffleet/core';
+import { isTimingRecord, planChunks, splitChunks, type TimingRecord } from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,8 +114,8 @@ describe('a chunked encode', () => {
     const job = await fleet.waitFor<JobView>(
       id,
       (j) => {
-        if (j.pipeline?.chunks && j.pipeline.chunks.running > 0)
-          seen.add(`running:${j.pipeline.chunks.running}`);
+        if ((splitChunks(j.pipeline)?.running ?? 0) > 0)
+          seen.add(`running:${splitChunks(j.pipeline)!.running}`);
         return finished(j);
       },
       240_000,
@@ -183,7 +183,7 @@ describe('a worker killed mid-chunk', () => {
     // Wait until a chunk is done and another is encoding, then kill the worker encoding it.
     await fleet.waitFor<JobView>(
       id,
-      (j) => (j.pipeline?.chunks?.done ?? 0) >= 1 && (j.pipeline?.chunks?.running ?? 0) >= 1,
+      (j) => (splitChunks(j.pipeline)?.done ?? 0) >= 1 && (splitChunks(j.pipeline)?.running ?? 0) >= 1,
       240_000,
     );
     let victim: WorkerProcess | undefined;
@@ -201,7 +201,7 @@ describe('a worker killed mid-chunk', () => {
     expect(job.error).toBeNull();
     expect(job.state).toBe('succeeded');
     const chunkRecords = (await timingRecords()).filter((r) => new RegExp(`^${id}-c\\d+$`).test(r.job_id));
-    expect(chunkRecords).toHaveLength(job.pipeline!.chunks!.total);
+    expect(chunkRecords).toHaveLength(splitChunks(job.pipeline)!.total);
     // A chunk's attempt counts its starts: the killed one started twice, every other one once.
     const attempts = chunkRecords.map((r) => r.attempt).sort();
     expect(attempts.filter((a) => a === 1)).toHaveLength(chunkRecords.length - 1);
@@ -228,8 +228,8 @@ describe('a chunk that fails for good', () => {
     expect(job.error).toMatchObject({ code: 'ffmpeg_failed' });
     expect(job.error!.message).toMatch(new RegExp(`^${id}-c\\d+ failed: ffmpeg exited with code 1`));
     expect(job.error!.stderr).toContain('simulated encoder fault');
-    expect(job.pipeline!.chunks!.failed).toBe(1);
-    expect(job.pipeline!.chunks!.done).toBe(0);
+    expect(splitChunks(job.pipeline)!.failed).toBe(1);
+    expect(splitChunks(job.pipeline)!.done).toBe(0);
 
     const queue = new Queue(`ffleet-${POOL}`, {
       connection: { url: fleet.stack.redisUrl },
@@ -237,7 +237,7 @@ describe('a chunk that fails for good', () => {
     });
     try {
       // The siblings that had not run are gone; none ran after the failure.
-      const total = job.pipeline!.chunks!.total;
+      const total = splitChunks(job.pipeline)!.total;
       const children = await Promise.all(
         Array.from({ length: total }, (_, i) => queue.getJob(`${id}-c${i}`)),
       );
@@ -257,7 +257,7 @@ describe('cancelling a chunked encode', () => {
   }, async () => {
     await useWorkers(2);
     const id = await submit(chunkedJob('cancelled', SLOW));
-    await fleet.waitFor<JobView>(id, (j) => (j.pipeline?.chunks?.running ?? 0) >= 2, 240_000);
+    await fleet.waitFor<JobView>(id, (j) => (splitChunks(j.pipeline)?.running ?? 0) >= 2, 240_000);
     const { status } = await fleet.api('DELETE', `/v1/jobs/${id}`);
     expect(status).toBe(202);
     await sleep(2000);

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RESOURCE, SPAN, startTelemetry, type Telemetry } from '@ffleet/core';
+import { RESOURCE, SPAN, splitChunks, startTelemetry, type Telemetry } from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Jaeger, type JaegerSpan, type JaegerTrace, startJaeger } from '../../scripts/lib/jaeger.ts';
@@ -257,7 +257,7 @@ describe('a chunked encode in Jaeger', () => {
     expect(status).toBe(202);
     const chunked = await fleet.waitFor<Job>(body.id, finished, 120_000);
     expect(chunked.state, JSON.stringify(chunked.error)).toBe('succeeded');
-    const chunks = chunked.pipeline!.chunks!.total;
+    const chunks = splitChunks(chunked.pipeline)!.total;
     expect(chunks).toBe(4);
     await telemetry.flush();
     // POST, plan (analyse, split, upload, download), join (download, ffmpeg, upload), chunks and audio (3 each).

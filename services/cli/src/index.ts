@@ -1,10 +1,12 @@
 export type { JobView } from '@ffleet/core';
 export { GatewayClient } from './client.ts';
 export { watchBatch } from './commands/batch.ts';
+export { playJob } from './commands/play.ts';
 export { formatBytes, printJob } from './commands/print.ts';
 export { scaleArgs, scalePool } from './commands/scale.ts';
 export { inputUrls } from './commands/transfer.ts';
 export { watchJob } from './commands/watch.ts';
 export { type CliConfig, CliSettings, loadCliConfig } from './config.ts';
+export { type PlayServer, startPlayServer } from './play/server.ts';
 export { buildProgram, jobFromFlags } from './program.ts';
 export * from './report/index.ts';

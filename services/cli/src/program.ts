@@ -9,6 +9,7 @@ import {
   printBatch,
   watchBatch,
 } from './commands/batch.ts';
+import { playJob } from './commands/play.ts';
 import { formatBytes, printJob } from './commands/print.ts';
 import { scalePool } from './commands/scale.ts';
 import { downloadAll, inputUrls } from './commands/transfer.ts';
@@ -68,6 +69,13 @@ function parseSeconds(value: string): number {
   if (!Number.isFinite(seconds) || seconds <= 0)
     throw new InvalidArgumentError('expected a number of seconds');
   return seconds;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new InvalidArgumentError('a port from 1 to 65535');
+  return port;
 }
 
 function parseDimension(value: string, previous: Dimension[] = []): Dimension[] {
@@ -257,6 +265,19 @@ export function buildProgram(config: CliConfig = loadCliConfig()): Command {
           `${job.id}  ${job.state.padEnd(9)}${percent}  ${job.pool.padEnd(7)} ${job.name}  ${job.createdAt}\n`,
         );
       }
+    });
+
+  program
+    .command('play')
+    .description('watch a finished ladder job: a page on 127.0.0.1 plays it from S3 with hls.js or dash.js')
+    .argument('<id>')
+    .option('--port <n>', "the page's port (default: a free one)", parsePort)
+    .action(async (id: string, flags: { port?: number }) => {
+      const { server, urls } = await playJob(client(), config.records.s3, id, flags.port);
+      for (const url of urls) process.stdout.write(`${url}\n`);
+      process.stdout.write('Ctrl-C stops the page.\n');
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await server.close();
     });
 
   program

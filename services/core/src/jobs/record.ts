@@ -34,6 +34,8 @@ export const StageSchema = Type.Union(
     Type.Literal('analyse'),
     Type.Literal('split'),
     Type.Literal('chunks'),
+    Type.Literal('rungs'),
+    Type.Literal('package'),
     Type.Literal('done'),
   ],
   { description: 'The step a job is in' },

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { LadderSpecSchema } from '../pipelines/ladder-spec.ts';
 
 /** Bounds on everything a caller controls in a job. */
 export const LIMITS = {
@@ -152,6 +153,7 @@ export const JobSpecSchema = Type.Object(
         },
       ),
     ),
+    ladder: Type.Optional(LadderSpecSchema),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),
   },
   { additionalProperties: false },

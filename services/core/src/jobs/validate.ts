@@ -1,5 +1,6 @@
 import { InvalidJobError } from '../errors.ts';
 import { type CommandPlan, planCommand } from '../ffmpeg/command.ts';
+import { checkLadderJob, ladderCommandSpec } from '../pipelines/ladder-spec.ts';
 import { splitOptions } from '../pipelines/split-rules.ts';
 import type { Pool, PoolRegistry } from '../pools/registry.ts';
 import { compileCheck } from '../schemas/check.ts';
@@ -26,7 +27,9 @@ export function validateJob(body: unknown, pools: PoolRegistry, policy: UrlPolic
   }
   const spec = body;
   const pool = pools.route(spec.compute, spec.instanceType);
-  const plan = planCommand(spec, policy);
+  if (spec.ladder) checkLadderJob(spec, pool);
+  // A ladder writes its own commands: its parent plans the input and the folder like any job.
+  const plan = planCommand(spec.ladder ? ladderCommandSpec(spec) : spec, policy);
   if (spec.split) splitOptions(plan);
   if (spec.webhook) checkWebhookUrl(spec.webhook.url, policy.webhooks);
   return { spec, pool, plan };

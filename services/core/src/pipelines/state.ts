@@ -3,6 +3,8 @@
  * role in its parent. Both cross Redis, so both have a schema.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { LadderPlanSchema } from './ladder-commands.ts';
+import { DroppedRungSchema } from './ladder-rungs.ts';
 import { SplitPlanSchema } from './split-commands.ts';
 
 /** A chunked encode's parent: plans and splits (`plan`), then joins once its children finish (`join`). */
@@ -44,7 +46,17 @@ export const BatchStateSchema = Type.Object({
 });
 export type BatchState = Static<typeof BatchStateSchema>;
 
-export const PipelineStateSchema = Type.Union([SplitStateSchema, BatchStateSchema]);
+/** A ladder's parent: plans and queues its rungs (`plan`), then packages and publishes them (`package`). */
+export const LadderStateSchema = Type.Object({
+  kind: Type.Literal('ladder'),
+  step: Type.Union([Type.Literal('plan'), Type.Literal('package')]),
+  plan: Type.Optional(LadderPlanSchema),
+  planTimings: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  planFinishedAt: Type.Optional(Type.Number()),
+});
+export type LadderState = Static<typeof LadderStateSchema>;
+
+export const PipelineStateSchema = Type.Union([SplitStateSchema, BatchStateSchema, LadderStateSchema]);
 export type PipelineState = Static<typeof PipelineStateSchema>;
 
 /** What a child job is to its parent. */
@@ -54,8 +66,11 @@ export const ChildRoleSchema = Type.Object({
     Type.Literal('audio'),
     Type.Literal('item'),
     Type.Literal('gate'),
+    Type.Literal('rung'),
   ]),
   parentId: Type.String(),
+  /** A ladder's rung: its name (`720p-3000k`). */
+  rung: Type.Optional(Type.String()),
   index: Type.Optional(Type.Integer({ minimum: 0 })),
   /** Frames the encode must write (checked on the worker), when the job keeps the frame rate. */
   frames: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -64,8 +79,41 @@ export const ChildRoleSchema = Type.Object({
 });
 export type ChildRole = Static<typeof ChildRoleSchema>;
 
-/** A pipeline as the job view shows it. */
-export const PipelineViewSchema = Type.Object(
+const ChildStateSchema = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('running'),
+  Type.Literal('done'),
+  Type.Literal('failed'),
+]);
+
+/** A ladder as the job view shows it: the rungs kept with their state, and why others went. */
+export const LadderViewSchema = Type.Object(
+  {
+    kind: Type.Literal('ladder'),
+    step: Type.Union([Type.Literal('plan'), Type.Literal('package')]),
+    rungs: Type.Union([
+      Type.Array(
+        Type.Object({
+          name: Type.String(),
+          width: Type.Integer(),
+          height: Type.Integer(),
+          bitrateKbps: Type.Integer(),
+          state: ChildStateSchema,
+          percent: Type.Number(),
+        }),
+      ),
+      Type.Null(),
+    ]),
+    dropped: Type.Array(DroppedRungSchema),
+    note: Type.Optional(Type.String()),
+    audio: Type.Union([Type.Literal('none'), ChildStateSchema]),
+  },
+  { description: 'An ABR ladder: each rung kept and its state, the rungs dropped and why, the audio' },
+);
+export type LadderView = Static<typeof LadderViewSchema>;
+
+/** A chunked encode as the job view shows it. */
+export const SplitViewSchema = Type.Object(
   {
     kind: Type.Literal('split'),
     step: Type.Union([Type.Literal('plan'), Type.Literal('join')]),
@@ -89,6 +137,10 @@ export const PipelineViewSchema = Type.Object(
   },
   { description: 'A chunked encode: chunks encoded, running and failed, frames done of total' },
 );
+export type SplitView = Static<typeof SplitViewSchema>;
+
+/** A pipeline as the job view shows it. */
+export const PipelineViewSchema = Type.Union([SplitViewSchema, LadderViewSchema]);
 export type PipelineView = Static<typeof PipelineViewSchema>;
 
 /**
@@ -114,3 +166,8 @@ export const batchChildId = {
     return match && match[1] === batchId ? Number(match[2]) : undefined;
   },
 };
+
+/** A chunked encode's chunk counts from a job's pipeline view (null for other pipelines or before the plan). */
+export function splitChunks(pipeline: PipelineView | undefined): SplitView['chunks'] {
+  return pipeline?.kind === 'split' ? pipeline.chunks : null;
+}

@@ -31,6 +31,7 @@ export const SPAN = {
   exitCode: 'ffleet.ffmpeg.exit_code',
   /** A chunked encode: the chunk a child encodes, how many chunks the plan made, frames. */
   chunkIndex: 'ffleet.chunk.index',
+  rung: 'ffleet.ladder.rung',
   chunks: 'ffleet.chunks',
   frames: 'ffleet.frames',
 } as const;
@@ -57,6 +58,8 @@ export const PIPELINE_SPAN = {
   gate: 'gate',
   /** A batch's last step: the manifest. */
   manifest: 'manifest',
+  rung: 'rung',
+  package: 'package',
 } as const;
 
 /** The node labels that describe where a job ran. */

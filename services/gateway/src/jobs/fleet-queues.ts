@@ -117,11 +117,10 @@ export class FleetQueues {
     const data: JobData = { spec, pool: pool.name, submittedAt: Date.now() };
     if (traceparent) data.traceparent = traceparent;
     const options = jobOptions(id, spec);
-    if (spec.split) {
-      // A chunked encode's parent: its steps are short and unblock its chunks, so it goes first.
-      data.pipeline = { kind: 'split', step: 'plan' };
-      options.priority = PIPELINE_PRIORITY;
-    }
+    // A pipeline's parent: its steps are short and unblock its children, so it goes first.
+    if (spec.split) data.pipeline = { kind: 'split', step: 'plan' };
+    else if (spec.ladder) data.pipeline = { kind: 'ladder', step: 'plan' };
+    if (data.pipeline) options.priority = PIPELINE_PRIORITY;
     await this.queue(pool.name).add(spec.name, data, options);
     return { id, created: true };
   }

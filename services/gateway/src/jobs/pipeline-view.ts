@@ -1,6 +1,25 @@
-import { isJobProgress, type JobData, type PipelineView, type SplitState, splitChildId } from '@ffleet/core';
+import {
+  isJobProgress,
+  type JobData,
+  type LadderState,
+  type LadderView,
+  ladderChildId,
+  type PipelineView,
+  type SplitState,
+  type SplitView,
+  splitChildId,
+} from '@ffleet/core';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+
+/** A pipeline's parent as its view shows it, by its kind. */
+export function pipelineView(
+  redis: Redis,
+  queue: Queue<JobData>,
+  job: Job<JobData, unknown>,
+): Promise<PipelineView> {
+  return job.data.pipeline?.kind === 'ladder' ? ladderView(redis, queue, job) : splitView(redis, queue, job);
+}
 
 /**
  * A chunked encode as its view shows it: chunks done, running and failed, and frames done of
@@ -9,11 +28,11 @@ import type { Redis } from 'ioredis';
  * children sit in the queue's completed and failed sets, and which of the (few) active jobs
  * are this job's.
  */
-export async function pipelineView(
+async function splitView(
   redis: Redis,
   queue: Queue<JobData>,
   job: Job<JobData, unknown>,
-): Promise<PipelineView> {
+): Promise<SplitView> {
   const state = job.data.pipeline as SplitState;
   const plan = state.plan;
   if (!plan) return { kind: 'split', step: state.step, chunks: null, frames: null, audio: 'none' };
@@ -61,6 +80,50 @@ export async function pipelineView(
     chunks: { total: plan.chunks.length, done, running: runningChunks, failed: failedChunks },
     frames: { done: Math.round(framesDone), total: plan.chunks.reduce((sum, c) => sum + c.frames, 0) },
     audio,
+  };
+}
+
+/**
+ * A ladder as its view shows it: every rung kept (its size, bitrate, state and percent), the
+ * rungs dropped with the reason, and the audio.
+ */
+async function ladderView(
+  redis: Redis,
+  queue: Queue<JobData>,
+  job: Job<JobData, unknown>,
+): Promise<LadderView> {
+  const state = job.data.pipeline as LadderState;
+  const plan = state.plan;
+  if (!plan) return { kind: 'ladder', step: state.step, rungs: null, dropped: [], audio: 'none' };
+  const parentId = job.id!;
+  const ids = plan.rungs.kept.map((r) => ladderChildId.rung(parentId, r));
+  if (plan.audio) ids.push(ladderChildId.audio(parentId));
+  const [completed, failed, active] = await Promise.all([
+    redis.zmscore(queue.toKey('completed'), ...ids),
+    redis.zmscore(queue.toKey('failed'), ...ids),
+    redis.lrange(queue.toKey('active'), 0, -1),
+  ]);
+  const running = new Set(active.filter((id) => id.startsWith(`${parentId}-`)));
+  const progress = await runningProgress(queue, [...running]);
+  const stateAt = (i: number): 'queued' | 'running' | 'done' | 'failed' =>
+    completed[i] !== null
+      ? 'done'
+      : failed[i] !== null
+        ? 'failed'
+        : running.has(ids[i]!)
+          ? 'running'
+          : 'queued';
+  return {
+    kind: 'ladder',
+    step: state.step,
+    rungs: plan.rungs.kept.map((rung, i) => ({
+      ...rung,
+      state: stateAt(i),
+      percent: stateAt(i) === 'done' ? 100 : Math.round(progress.get(ids[i]!) ?? 0),
+    })),
+    dropped: plan.rungs.dropped,
+    ...(plan.rungs.note ? { note: plan.rungs.note } : {}),
+    audio: plan.audio ? stateAt(ids.length - 1) : 'none',
   };
 }
 

@@ -5,6 +5,7 @@ import {
   type JobData,
   type JobFailure,
   type JobLinks,
+  type JobProgress,
   type JobState,
   type JobView,
   type PipelineView,
@@ -57,8 +58,8 @@ export function toJobView(
     progress:
       state === 'succeeded'
         ? { stage: 'done', percent: 100 }
-        : bullState === 'waiting-children' && pipeline?.frames
-          ? { stage: 'chunks', percent: percentOf(pipeline.frames) }
+        : bullState === 'waiting-children' && pipeline && childrenProgress(pipeline)
+          ? childrenProgress(pipeline)!
           : isJobProgress(job.progress)
             ? job.progress
             : null,
@@ -82,6 +83,15 @@ export function toJobView(
     links: jobLinks(job.id!, traceId ?? undefined, traceUiUrl),
     ...(pipeline ? { pipeline } : {}),
   };
+}
+
+/** While a parent waits: chunks by frames done, rungs by their mean percent. */
+function childrenProgress(pipeline: PipelineView): JobProgress | undefined {
+  if (pipeline.kind === 'split')
+    return pipeline.frames ? { stage: 'chunks', percent: percentOf(pipeline.frames) } : undefined;
+  if (!pipeline.rungs || pipeline.rungs.length === 0) return undefined;
+  const sum = pipeline.rungs.reduce((s, r) => s + r.percent, 0);
+  return { stage: 'rungs', percent: percentOf({ done: sum, total: 100 * pipeline.rungs.length }) };
 }
 
 const percentOf = ({ done, total }: { done: number; total: number }) =>

@@ -20,7 +20,7 @@ import { describeFailure, isPermanent, JobCancelledError, ShutdownError } from '
 import { runJob } from '../pipeline/run-job.ts';
 import { runBatchJob } from '../pipelines/batch/run-batch.ts';
 import { WAIT_FOR_CHILDREN } from '../pipelines/flow.ts';
-import { runSplitJob } from '../pipelines/split/run-split.ts';
+import { runPipeline } from '../pipelines/run-pipeline.ts';
 import { BullmqBatch } from './bullmq-batch.ts';
 import { BullmqFlow, type FleetQueueSource } from './bullmq-flow.ts';
 import { Heartbeat } from './heartbeat.ts';
@@ -215,7 +215,7 @@ export class FleetWorker {
     }
     const flow = new BullmqFlow(job, this.#queueSource, this.#connection, prefix);
     for (;;) {
-      const outcome = await runSplitJob(pipelineJob(job), flow, deps, signal);
+      const outcome = await runPipeline(pipelineJob(job), flow, deps, signal);
       if (outcome !== WAIT_FOR_CHILDREN) return outcome;
       const failed = (await flow.failedChildren()).length > 0;
       if (!failed && (await job.moveToWaitingChildren(token!))) throw new WaitingChildrenError();

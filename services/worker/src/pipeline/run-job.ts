@@ -40,8 +40,9 @@ export async function runJob(job: PipelineJob, deps: PipelineDeps, signal: Abort
   const role = job.data?.role;
   if (role?.kind === 'chunk' && role.index !== undefined)
     Object.assign(attributes, { [SPAN.chunkIndex]: role.index });
+  if (role?.rung !== undefined) Object.assign(attributes, { [SPAN.rung]: role.rung });
   const parent = contextFromTraceparent(job.data?.traceparent);
-  // A pipeline's child is named for what it is to its parent: one span per chunk, one for the audio.
+  // A pipeline's child is named for what it is to its parent: one span per chunk or rung, one for the audio.
   const name = role ? PIPELINE_SPAN[role.kind] : SPAN_NAMES.job;
   return inSpan(tracer, name, { parent, attributes }, async (jobSpan) => {
     const ctx = createJobContext(job, deps, signal, tracer, jobSpan);

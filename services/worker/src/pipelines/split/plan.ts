@@ -33,7 +33,7 @@ import { downloadInputs } from '../../pipeline/stages/download.ts';
 import type { ChildJob, Flow } from '../flow.ts';
 
 /** How long probing and splitting may take: stream copies of the whole source. */
-const STEP_TIMEOUT_MS = 3 * 3600 * 1000;
+export const STEP_TIMEOUT_MS = 3 * 3600 * 1000;
 
 /**
  * The plan step: the source downloaded and analysed, the chunks planned at its keyframes,
@@ -73,7 +73,8 @@ export async function planAndSplit(
 
 export const totalFrames = (plan: SplitPlan) => plan.chunks.reduce((sum, c) => sum + c.frames, 0);
 
-async function analyse(ctx: JobContext): Promise<MediaAnalysis> {
+/** The source's streams and video packets, read with ffprobe. */
+export async function analyse(ctx: JobContext): Promise<MediaAnalysis> {
   const input = probeInputArgs(ctx.plan, ctx.layout, 0);
   const options = { timeoutMs: STEP_TIMEOUT_MS, signal: ctx.signal };
   const [streams, packets] = await Promise.all([

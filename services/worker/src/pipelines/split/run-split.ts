@@ -85,7 +85,7 @@ export async function runSplitJob(
 }
 
 /** Whether this failure ends the job: cancelled, permanent, or its last attempt (a shutdown is none). */
-function isLastAttempt(ctx: JobContext, failure: unknown): boolean {
+export function isLastAttempt(ctx: JobContext, failure: unknown): boolean {
   if (failure instanceof ShutdownError) return false;
   if (failure instanceof JobCancelledError || isPermanent(failure)) return true;
   // Not attemptsStarted: a parent starts once per step, and a worker lost mid-step is no failure.
@@ -110,7 +110,11 @@ async function joinStep(ctx: JobContext, flow: Flow, state: SplitState): Promise
 }
 
 /** The plan step's stage times added to the join's, and how long the children took between the steps. */
-function addPlanTimings(timings: JobTimings, state: SplitState, joinStarted: number): void {
+export function addPlanTimings(
+  timings: JobTimings,
+  state: Pick<SplitState, 'planTimings' | 'planFinishedAt'>,
+  joinStarted: number,
+): void {
   for (const [stage, ms] of Object.entries(state.planTimings ?? {})) {
     if (stage === 'total') continue;
     const key = stage as keyof JobTimings;

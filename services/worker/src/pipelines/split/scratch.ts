@@ -8,8 +8,12 @@ const PARALLEL_DELETES = 16;
  * when the job ends, whichever way. A failed delete is logged; an S3 lifecycle rule on the
  * scratch prefix is the backstop (docs/pipelines.md).
  */
-export async function removeScratch(ctx: JobContext, plan: SplitPlan): Promise<void> {
-  const urls = splitScratch.all(plan);
+export function removeScratch(ctx: JobContext, plan: SplitPlan): Promise<void> {
+  return removeObjects(ctx, splitScratch.all(plan));
+}
+
+/** Deletes the objects a pipeline's plan names, some at a time; a failure is only logged. */
+export async function removeObjects(ctx: JobContext, urls: readonly string[]): Promise<void> {
   for (let i = 0; i < urls.length; i += PARALLEL_DELETES) {
     await Promise.all(
       urls

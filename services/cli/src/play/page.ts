@@ -1,0 +1,82 @@
+/**
+ * The player page of `ffleet play`: one video element, hls.js for the HLS master playlist or
+ * dash.js for the MPD (`?player=dash`). It exposes what it sees on `window.ffleetPlayback`
+ * (rungs, the one playing, errors) and `window.ffleetSwitch(index)` to pick a rung, so a
+ * person can watch and a test can check.
+ */
+export const PLAYER_PAGE = `<!doctype html>
+<html lang="en">
+<meta charset="utf-8">
+<title>ffleet play</title>
+<style>
+  body { margin: 0; background: #111; color: #ddd; font: 14px system-ui, sans-serif; }
+  nav { padding: 8px 12px; }
+  a { color: #8cf; margin-right: 12px; }
+  video { display: block; width: 100%; max-height: 88vh; background: #000; }
+  #rungs button { margin-right: 6px; }
+</style>
+<nav>
+  <a href="?player=hls">HLS (hls.js)</a><a href="?player=dash">DASH (dash.js)</a>
+  <span id="rungs"></span> <span id="status"></span>
+</nav>
+<video id="video" controls muted autoplay playsinline></video>
+<script src="/lib/hls.min.js"></script>
+<script src="/lib/dash.all.min.js"></script>
+<script src="/player.js"></script>
+</html>
+`;
+
+export const PLAYER_SCRIPT = `'use strict';
+const kind = new URLSearchParams(location.search).get('player') === 'dash' ? 'dash' : 'hls';
+const video = document.getElementById('video');
+const status = document.getElementById('status');
+const state = { kind, rungs: [], playing: -1, errors: [] };
+window.ffleetPlayback = state;
+
+function showRungs() {
+  const box = document.getElementById('rungs');
+  box.replaceChildren(...state.rungs.map((name, i) => {
+    const button = document.createElement('button');
+    button.textContent = name;
+    button.onclick = () => window.ffleetSwitch(i);
+    return button;
+  }));
+}
+function playing(index) {
+  state.playing = index;
+  status.textContent = kind.toUpperCase() + ' playing ' + (state.rungs[index] || index);
+}
+
+if (kind === 'hls') {
+  const hls = new Hls();
+  hls.on(Hls.Events.ERROR, (_, data) => {
+    if (data.fatal) state.errors.push(data.type + ': ' + data.details);
+  });
+  hls.on(Hls.Events.MANIFEST_PARSED, (_, data) => {
+    state.rungs = data.levels.map((l) => l.height + 'p ' + Math.round(l.bitrate / 1000) + ' kb/s');
+    showRungs();
+    video.play().catch(() => {});
+  });
+  hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => playing(data.level));
+  hls.loadSource('/media/master.m3u8');
+  hls.attachMedia(video);
+  window.ffleetSwitch = (index) => { hls.currentLevel = index; };
+} else {
+  const player = dashjs.MediaPlayer().create();
+  const events = dashjs.MediaPlayer.events;
+  player.on(events.ERROR, (e) => state.errors.push(JSON.stringify(e.error)));
+  player.on(events.STREAM_INITIALIZED, () => {
+    state.rungs = player.getRepresentationsByType('video').map((r) => r.height + 'p ' + Math.round(r.bandwidth / 1000) + ' kb/s');
+    showRungs();
+  });
+  player.on(events.QUALITY_CHANGE_RENDERED, (e) => {
+    if (e.mediaType === 'video') playing(e.newRepresentation.index);
+  });
+  player.initialize(video, '/media/manifest.mpd', true);
+  window.ffleetSwitch = (index) => {
+    player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: false } } } });
+    player.setRepresentationForTypeByIndex('video', index, true);
+  };
+}
+video.addEventListener('error', () => state.errors.push('video: ' + (video.error && video.error.message)));
+`;

@@ -1,0 +1,106 @@
+/**
+ * The HLS playlists a ladder writes itself: the master playlist (one variant per rung, with
+ * bandwidths measured from the segments) and one I-frame playlist per rung. ffmpeg writes the
+ * media playlists; this reads them back to measure.
+ */
+
+export interface MediaSegment {
+  uri: string;
+  seconds: number;
+}
+
+/** The segments of a VOD media playlist ffmpeg wrote (EXTINF and URI lines). */
+export function mediaSegments(playlist: string): MediaSegment[] {
+  const segments: MediaSegment[] = [];
+  let seconds: number | undefined;
+  for (const raw of playlist.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('#EXTINF:')) seconds = Number.parseFloat(line.slice(8));
+    else if (line && !line.startsWith('#') && seconds !== undefined) {
+      segments.push({ uri: line, seconds });
+      seconds = undefined;
+    }
+  }
+  return segments;
+}
+
+/** Peak and average bitrate (bits/s) of segments of known sizes, as HLS declares them. */
+export function measuredBandwidth(segments: readonly { bytes: number; seconds: number }[]): {
+  peak: number;
+  average: number;
+} {
+  const total = segments.reduce((s, x) => s + x.seconds, 0);
+  const bytes = segments.reduce((s, x) => s + x.bytes, 0);
+  const peak = Math.max(0, ...segments.filter((s) => s.seconds > 0).map((s) => (s.bytes * 8) / s.seconds));
+  return { peak: Math.ceil(peak), average: total > 0 ? Math.ceil((bytes * 8) / total) : 0 };
+}
+
+export interface IFrame {
+  uri: string;
+  seconds: number;
+  offset: number;
+  length: number;
+}
+
+export function iFramePlaylist(init: string, frames: readonly IFrame[], targetSeconds: number): string {
+  const lines = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:7',
+    `#EXT-X-TARGETDURATION:${targetSeconds}`,
+    '#EXT-X-MEDIA-SEQUENCE:0',
+    '#EXT-X-PLAYLIST-TYPE:VOD',
+    '#EXT-X-I-FRAMES-ONLY',
+    '#EXT-X-INDEPENDENT-SEGMENTS',
+    `#EXT-X-MAP:URI="${init}"`,
+  ];
+  for (const f of frames)
+    lines.push(`#EXTINF:${f.seconds.toFixed(6)},`, `#EXT-X-BYTERANGE:${f.length}@${f.offset}`, f.uri);
+  lines.push('#EXT-X-ENDLIST');
+  return `${lines.join('\n')}\n`;
+}
+
+export interface HlsVariant {
+  uri: string;
+  iFramesUri: string;
+  width: number;
+  height: number;
+  frameRate: number;
+  videoCodec: string;
+  video: { peak: number; average: number };
+  iFramesPeak: number;
+}
+
+export interface HlsAudio {
+  uri: string;
+  codec: string;
+  bandwidth: { peak: number; average: number };
+}
+
+/**
+ * The master playlist: each rung's variant declares its measured peak and average (video plus
+ * the audio it plays with), its size, codecs and frame rate; audio is one rendition group.
+ */
+export function masterPlaylist(variants: readonly HlsVariant[], audio?: HlsAudio): string {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  if (audio)
+    lines.push(
+      `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="${audio.uri}"`,
+    );
+  for (const v of variants) {
+    const codecs = audio ? `${v.videoCodec},${audio.codec}` : v.videoCodec;
+    const attributes = [
+      `BANDWIDTH=${v.video.peak + (audio?.bandwidth.peak ?? 0)}`,
+      `AVERAGE-BANDWIDTH=${v.video.average + (audio?.bandwidth.average ?? 0)}`,
+      `RESOLUTION=${v.width}x${v.height}`,
+      `CODECS="${codecs}"`,
+      `FRAME-RATE=${v.frameRate.toFixed(3)}`,
+      ...(audio ? ['AUDIO="audio"'] : []),
+    ];
+    lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, v.uri);
+  }
+  for (const v of variants)
+    lines.push(
+      `#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=${v.iFramesPeak},RESOLUTION=${v.width}x${v.height},CODECS="${v.videoCodec}",URI="${v.iFramesUri}"`,
+    );
+  return `${lines.join('\n')}\n`;
+}

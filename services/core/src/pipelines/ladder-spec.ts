@@ -1,0 +1,194 @@
+/**
+ * An ABR ladder job: one video in, a folder out holding the same video at several sizes and
+ * bitrates (rungs), packaged for HLS and DASH. What a caller may ask for, the defaults, and
+ * the checks a ladder job passes before it is queued.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { InvalidJobError } from '../errors.ts';
+import type { JobSpec } from '../jobs/spec.ts';
+import type { Pool } from '../pools/registry.ts';
+
+/** Every rung has a keyframe every this many seconds of the source, at the same times. */
+export const LADDER_GOP_SECONDS = 2;
+export const MAX_RUNGS = 12;
+
+const Segment = (fallback: number, what: string) =>
+  Type.Union(
+    [
+      Type.Boolean(),
+      Type.Object(
+        {
+          segmentSeconds: Type.Integer({
+            minimum: LADDER_GOP_SECONDS,
+            maximum: 30,
+            multipleOf: LADDER_GOP_SECONDS,
+            description: `${what} segment length in seconds, a multiple of the ${LADDER_GOP_SECONDS} s GOP (default ${fallback})`,
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ],
+    { description: `Package for ${what}: true (the default), false, or {"segmentSeconds": n}` },
+  );
+
+export const RungSchema = Type.Object(
+  {
+    height: Type.Integer({
+      minimum: 64,
+      maximum: 4320,
+      multipleOf: 2,
+      description: 'Pixels; the width follows the source',
+    }),
+    bitrateKbps: Type.Integer({ minimum: 50, maximum: 100_000, description: 'Target video bitrate, kb/s' }),
+  },
+  { additionalProperties: false },
+);
+export type Rung = Static<typeof RungSchema>;
+
+export const LadderSpecSchema = Type.Object(
+  {
+    codec: Type.Optional(
+      Type.Union([Type.Literal('h264'), Type.Literal('hevc'), Type.Literal('av1')], {
+        description: 'Video codec of every rung (default h264); hevc and av1 where the pool has the encoder',
+      }),
+    ),
+    rungs: Type.Optional(
+      Type.Array(RungSchema, {
+        minItems: 1,
+        maxItems: MAX_RUNGS,
+        description: "The ladder (default: the H.264 ladder of Apple's HLS authoring specification)",
+      }),
+    ),
+    preset: Type.Optional(
+      Type.String({
+        pattern: '^[a-z0-9]{1,12}$',
+        description:
+          'Encoder speed preset (x264/x265: ultrafast … veryslow; SVT-AV1: 0 … 13). Default medium / 8',
+      }),
+    ),
+    threads: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 64,
+        description:
+          "Encoder threads of each rung (default: the encoder's own choice); 1 packs more rungs per node",
+      }),
+    ),
+    audioBitrateKbps: Type.Optional(
+      Type.Integer({ minimum: 32, maximum: 512, description: 'AAC audio bitrate (default 128)' }),
+    ),
+    hls: Type.Optional(Segment(6, 'HLS')),
+    dash: Type.Optional(Segment(2, 'DASH')),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Encode an adaptive-bitrate ladder from one video into a folder output, packaged for HLS and DASH; see docs/pipelines.md',
+  },
+);
+export type LadderSpec = Static<typeof LadderSpecSchema>;
+
+/** Apple's HLS authoring specification, H.264 (height, kb/s). Widths follow the source's aspect ratio. */
+export const DEFAULT_LADDER: readonly Rung[] = [
+  { height: 234, bitrateKbps: 145 },
+  { height: 360, bitrateKbps: 365 },
+  { height: 432, bitrateKbps: 730 },
+  { height: 432, bitrateKbps: 1100 },
+  { height: 540, bitrateKbps: 2000 },
+  { height: 720, bitrateKbps: 3000 },
+  { height: 720, bitrateKbps: 4500 },
+  { height: 1080, bitrateKbps: 6000 },
+  { height: 1080, bitrateKbps: 7800 },
+];
+
+export type LadderCodec = 'h264' | 'hevc' | 'av1';
+
+/** The encoder of each codec, and what players need written in the files. */
+export const LADDER_ENCODERS: Record<
+  LadderCodec,
+  { encoder: string; defaultPreset: string; args: string[] }
+> = {
+  h264: { encoder: 'libx264', defaultPreset: 'medium', args: ['-sc_threshold', '0', '-pix_fmt', 'yuv420p'] },
+  hevc: {
+    encoder: 'libx265',
+    defaultPreset: 'medium',
+    args: ['-x265-params', 'scenecut=0:open-gop=0', '-tag:v', 'hvc1', '-pix_fmt', 'yuv420p'],
+  },
+  av1: { encoder: 'libsvtav1', defaultPreset: '8', args: ['-svtav1-params', 'scd=0', '-pix_fmt', 'yuv420p'] },
+};
+
+/** A ladder with every default filled in. */
+export interface LadderSettings {
+  codec: LadderCodec;
+  rungs: Rung[];
+  preset: string;
+  threads: number | undefined;
+  audioBitrateKbps: number;
+  /** Segment lengths, or undefined when that packaging is off. */
+  hlsSegmentSeconds: number | undefined;
+  dashSegmentSeconds: number | undefined;
+}
+
+export function ladderSettings(ladder: LadderSpec): LadderSettings {
+  const codec = ladder.codec ?? 'h264';
+  const segment = (value: LadderSpec['hls'], fallback: number) =>
+    value === false ? undefined : typeof value === 'object' ? value.segmentSeconds : fallback;
+  return {
+    codec,
+    rungs: [...(ladder.rungs ?? DEFAULT_LADDER)],
+    preset: ladder.preset ?? LADDER_ENCODERS[codec].defaultPreset,
+    threads: ladder.threads,
+    audioBitrateKbps: ladder.audioBitrateKbps ?? 128,
+    hlsSegmentSeconds: segment(ladder.hls, 6),
+    dashSegmentSeconds: segment(ladder.dash, 2),
+  };
+}
+
+/**
+ * What a ladder job must be beyond its schema: one input, one folder output without options
+ * (the pipeline writes every command), some packaging, distinct rungs, an encoder the pool has.
+ * Throws a 400 listing every problem.
+ */
+export function checkLadderJob(spec: JobSpec, pool: Pool): void {
+  const ladder = spec.ladder!;
+  const problems: string[] = [];
+  if (spec.split)
+    problems.push('"split" and "ladder" do not go together: a ladder is spread over the pool already');
+  if (spec.inputs.length !== 1) problems.push('a ladder reads exactly one input');
+  if (spec.outputs.length !== 1) problems.push('a ladder writes exactly one output');
+  const output = spec.outputs[0];
+  if (output && !output.url.endsWith('/'))
+    problems.push(
+      'outputs[0].url must be a folder (ending in /): the ladder writes playlists and segments there',
+    );
+  if (output?.options !== undefined || output?.filename !== undefined)
+    problems.push('outputs[0] takes no options or filename: the ladder writes its own commands');
+  if (spec.quality) problems.push('quality is not measured for ladders yet');
+  const settings = ladderSettings(ladder);
+  if (settings.hlsSegmentSeconds === undefined && settings.dashSegmentSeconds === undefined)
+    problems.push('hls and dash are both off: nothing would be published');
+  const seen = new Set<string>();
+  for (const [i, rung] of settings.rungs.entries()) {
+    const key = `${rung.height}/${rung.bitrateKbps}`;
+    if (seen.has(key))
+      problems.push(`ladder.rungs[${i}] repeats ${rung.height}p at ${rung.bitrateKbps} kb/s`);
+    seen.add(key);
+  }
+  const { encoder } = LADDER_ENCODERS[settings.codec];
+  if (!pool.encoders.includes(encoder))
+    problems.push(
+      `codec ${settings.codec} needs ${encoder}, which pool ${pool.name} does not have (it has ${pool.encoders.join(', ')})`,
+    );
+  if (problems.length > 0)
+    throw new InvalidJobError(`this ladder cannot run: ${problems.join('; ')}`, { reasons: problems });
+}
+
+/**
+ * The command-model view of a ladder's parent: its input, and its folder with the master
+ * playlist (or the MPD) as its file, so the parent gets the same local paths as any job.
+ */
+export function ladderCommandSpec(spec: JobSpec): JobSpec {
+  const settings = ladderSettings(spec.ladder!);
+  const filename = settings.hlsSegmentSeconds !== undefined ? 'master.m3u8' : 'manifest.mpd';
+  return { ...spec, outputs: spec.outputs.map((o) => ({ url: o.url, filename })) };
+}

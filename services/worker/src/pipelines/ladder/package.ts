@@ -1,0 +1,174 @@
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  childUrl,
+  dashArgs,
+  formatStorageUrl,
+  fragments,
+  type HlsAudio,
+  type HlsVariant,
+  hlsRenditionArgs,
+  iFramePlaylist,
+  type LadderPlan,
+  ladderScratch,
+  ladderSettings,
+  listOutputFiles,
+  masterPlaylist,
+  measuredBandwidth,
+  mediaSegments,
+  parseStorageUrl,
+  runFfmpeg,
+  SPAN,
+  videoCodecString,
+} from '@ffleet/core';
+import type { JobContext } from '../../pipeline/context.ts';
+import { FfmpegFailedError } from '../../pipeline/errors.ts';
+import { stage } from '../../pipeline/stage.ts';
+import { STEP_TIMEOUT_MS } from '../split/plan.ts';
+
+/** Players read these to find everything else: they are uploaded last. */
+const PLAYLIST = /\.(m3u8|mpd)$/;
+const PARALLEL_UPLOADS = 8;
+/** AAC-LC, which the audio child always encodes. */
+const AUDIO_CODEC = 'mp4a.40.2';
+
+/**
+ * The package step: the rungs and the audio downloaded from scratch and packaged by stream
+ * copy: HLS (a media and an I-frame playlist per rung, the audio as its own rendition, a
+ * master playlist with measured bandwidths) and DASH (one MPD, 2 s segments by default).
+ * Segments are uploaded first and the playlists and MPD last, so a player never finds a
+ * playlist whose segments are not there yet.
+ */
+export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<void> {
+  const settings = ladderSettings(ctx.spec.ladder!);
+  const inDir = join(ctx.workDir, 'rungs');
+  const out = ctx.layout.outputDir(0);
+  const files = await stage(ctx, 'download', () => downloadRungs(ctx, plan, inDir));
+  await stage(ctx, 'ffmpeg', async ({ span }) => {
+    if (settings.hlsSegmentSeconds !== undefined)
+      await packageHls(ctx, plan, files, out, settings.hlsSegmentSeconds);
+    if (settings.dashSegmentSeconds !== undefined) {
+      await mkdir(join(out, 'dash'), { recursive: true });
+      await ffmpeg(
+        ctx,
+        dashArgs(files.rungs, files.audio, join(out, 'manifest.mpd'), settings.dashSegmentSeconds),
+      );
+    }
+    span.setAttribute(SPAN.rung, plan.rungs.kept.map((r) => r.name).join(','));
+  });
+  ctx.facts.mediaDurationSeconds = plan.durationSeconds;
+  await stage(ctx, 'upload', () => publish(ctx, out), { percent: 100 });
+}
+
+async function downloadRungs(
+  ctx: JobContext,
+  plan: LadderPlan,
+  dir: string,
+): Promise<{ rungs: string[]; audio?: string }> {
+  await mkdir(dir, { recursive: true });
+  const get = async (url: string, name: string) => {
+    const file = join(dir, name);
+    ctx.facts.inputBytes += await ctx.deps.storage.download(
+      parseStorageUrl(url, ctx.deps.config.urlPolicy),
+      file,
+      ctx.signal,
+    );
+    return file;
+  };
+  const rungs = [];
+  for (const rung of plan.rungs.kept)
+    rungs.push(await get(ladderScratch.rung(plan, rung), `${rung.name}.mp4`));
+  return plan.audio ? { rungs, audio: await get(ladderScratch.audio(plan), 'audio.m4a') } : { rungs };
+}
+
+async function ffmpeg(ctx: JobContext, argv: string[]): Promise<void> {
+  const run = await runFfmpeg({
+    binary: ctx.deps.ffmpegPath,
+    argv,
+    cwd: ctx.workDir,
+    timeoutMs: STEP_TIMEOUT_MS,
+    signal: ctx.signal,
+  });
+  ctx.throwIfAborted();
+  if (run.exitCode !== 0) throw new FfmpegFailedError(run.exitCode, run.stderrTail);
+}
+
+/** One HLS rendition per rung and one for the audio, then the I-frame and master playlists. */
+async function packageHls(
+  ctx: JobContext,
+  plan: LadderPlan,
+  files: { rungs: string[]; audio?: string },
+  out: string,
+  segmentSeconds: number,
+): Promise<void> {
+  const variants: HlsVariant[] = [];
+  for (const [i, rung] of plan.rungs.kept.entries()) {
+    const folder = join(out, 'hls', rung.name);
+    await mkdir(folder, { recursive: true });
+    await ffmpeg(ctx, hlsRenditionArgs(files.rungs[i]!, folder, segmentSeconds));
+    const segments = await measure(folder);
+    const frames = [];
+    for (const s of segments) {
+      const [first] = fragments(await readFile(join(folder, s.uri)));
+      if (!first) throw new FfmpegFailedError(0, [`${rung.name}/${s.uri} holds no movie fragment`]);
+      frames.push({ uri: s.uri, seconds: s.seconds, offset: first.offset, length: first.firstSampleEnd });
+    }
+    await writeFile(join(folder, 'iframes.m3u8'), iFramePlaylist('init.mp4', frames, segmentSeconds));
+    variants.push({
+      uri: `hls/${rung.name}/index.m3u8`,
+      iFramesUri: `hls/${rung.name}/iframes.m3u8`,
+      width: rung.width,
+      height: rung.height,
+      frameRate: plan.frameRate,
+      videoCodec: videoCodecString(await readFile(join(folder, 'init.mp4'))),
+      video: measuredBandwidth(segments),
+      iFramesPeak: measuredBandwidth(frames.map((f) => ({ bytes: f.length, seconds: f.seconds }))).peak,
+    });
+  }
+  let audio: HlsAudio | undefined;
+  if (files.audio) {
+    const folder = join(out, 'hls', 'audio');
+    await mkdir(folder, { recursive: true });
+    await ffmpeg(ctx, hlsRenditionArgs(files.audio, folder, segmentSeconds));
+    audio = {
+      uri: 'hls/audio/index.m3u8',
+      codec: AUDIO_CODEC,
+      bandwidth: measuredBandwidth(await measure(folder)),
+    };
+  }
+  await writeFile(join(out, 'master.m3u8'), masterPlaylist(variants, audio));
+}
+
+/** The segments of the media playlist in `folder`, with their sizes. */
+async function measure(folder: string): Promise<{ uri: string; seconds: number; bytes: number }[]> {
+  const segments = mediaSegments(await readFile(join(folder, 'index.m3u8'), 'utf8'));
+  return Promise.all(segments.map(async (s) => ({ ...s, bytes: (await stat(join(folder, s.uri))).size })));
+}
+
+/** Uploads the folder: every segment first, then the media playlists, the master playlist and the MPD. */
+async function publish(ctx: JobContext, dir: string): Promise<void> {
+  const target = parseStorageUrl(ctx.spec.outputs[0]!.url, ctx.deps.config.urlPolicy);
+  const files = await listOutputFiles(dir);
+  const rank = (path: string) =>
+    !PLAYLIST.test(path) ? 0 : path === 'master.m3u8' || path === 'manifest.mpd' ? 2 : 1;
+  const uploaded: { url: string; bytes: number }[] = [];
+  for (const group of [0, 1, 2]) {
+    const batch = files.filter((f) => rank(f.relativePath) === group);
+    for (let i = 0; i < batch.length; i += PARALLEL_UPLOADS)
+      uploaded.push(
+        ...(await Promise.all(
+          batch.slice(i, i + PARALLEL_UPLOADS).map(async (file) => {
+            const url = childUrl(target, file.relativePath);
+            return {
+              url: formatStorageUrl(url),
+              bytes: await ctx.deps.storage.upload(file.path, url, ctx.signal),
+            };
+          }),
+        )),
+      );
+    ctx.throwIfAborted();
+  }
+  const bytes = uploaded.reduce((s, f) => s + f.bytes, 0);
+  ctx.facts.outputs.push({ url: formatStorageUrl(target), bytes, files: uploaded });
+  ctx.facts.outputBytes = bytes;
+}

@@ -1,0 +1,89 @@
+import {
+  decideRungs,
+  FfleetError,
+  type JobData,
+  type LadderPlan,
+  type LadderSettings,
+  ladderAudioJobSpec,
+  ladderChildId,
+  ladderSettings,
+  parseStorageUrl,
+  rungJobSpec,
+  SPAN,
+  scratchFolder,
+} from '@ffleet/core';
+import type { JobContext } from '../../pipeline/context.ts';
+import { stage } from '../../pipeline/stage.ts';
+import { downloadInputs } from '../../pipeline/stages/download.ts';
+import type { ChildJob, Flow } from '../flow.ts';
+import { analyse } from '../split/plan.ts';
+
+/**
+ * The plan step: the source analysed, the rungs decided (never above the source), then one
+ * child per rung (the biggest first, so the longest encode starts first) and one for the
+ * audio. The children are added before the plan is stored: a worker lost in between makes
+ * the next one plan again, and the same ids add nothing twice.
+ */
+export async function planLadder(
+  ctx: JobContext,
+  flow: Flow,
+  planned: (plan: LadderPlan) => void,
+): Promise<void> {
+  await downloadInputs(ctx);
+  const media = await stage(ctx, 'analyse', () => analyse(ctx));
+  const video = media.video;
+  if (!video) throw new FfleetError('no_video', 'the input has no video stream to make a ladder of', 422);
+  const settings = ladderSettings(ctx.spec.ladder!);
+  const rungs = decideRungs(settings.rungs, {
+    width: video.width,
+    height: video.height,
+    rotation: video.rotation,
+    ...((video.bitRate ?? media.bitRate) ? { bitRate: video.bitRate ?? media.bitRate } : {}),
+  });
+  const output = parseStorageUrl(ctx.spec.outputs[0]!.url, ctx.deps.config.urlPolicy);
+  const plan: LadderPlan = {
+    rungs,
+    frameRate: video.frameRate,
+    durationSeconds: video.endSeconds - video.startSeconds,
+    audio: media.audio.length > 0,
+    scratch: scratchFolder(output, ctx.deps.scratchPrefix ?? 'ffleet-scratch', ctx.job.id),
+  };
+  planned(plan);
+  ctx.jobSpan.setAttribute(SPAN.rung, rungs.kept.map((r) => r.name).join(','));
+  await flow.addChildren(childrenOf(ctx, settings, plan));
+  ctx.timings.total = Math.round(performance.now() - ctx.started);
+  await flow.saveState({
+    kind: 'ladder',
+    step: 'package',
+    plan,
+    planTimings: { ...ctx.timings },
+    planFinishedAt: Date.now(),
+  });
+  ctx.log.info({ rungs: rungs.kept.map((r) => r.name), dropped: rungs.dropped.length }, 'rungs queued');
+}
+
+function childrenOf(ctx: JobContext, settings: LadderSettings, plan: LadderPlan): ChildJob[] {
+  const parentId = ctx.job.id;
+  const base = {
+    pool: ctx.job.data.pool,
+    submittedAt: Date.now(),
+    ...(ctx.job.data.traceparent ? { traceparent: ctx.job.data.traceparent } : {}),
+  };
+  const children: ChildJob[] = [...plan.rungs.kept].reverse().map((rung) => {
+    const data: JobData = {
+      ...base,
+      spec: rungJobSpec(ctx.spec, settings, plan, rung),
+      role: { kind: 'rung', parentId, rung: rung.name, durationSeconds: plan.durationSeconds },
+    };
+    return { id: ladderChildId.rung(parentId, rung), name: data.spec.name, data };
+  });
+  if (plan.audio) {
+    const spec = ladderAudioJobSpec(ctx.spec, settings, plan);
+    children.push({
+      id: ladderChildId.audio(parentId),
+      name: spec.name,
+      data: { ...base, spec, role: { kind: 'audio', parentId, durationSeconds: plan.durationSeconds } },
+    });
+  }
+  return children;
+}
