@@ -54,7 +54,7 @@ export async function watchJob(
 /** A chunked encode's chunks done of total and frames done of total, from the job view. */
 export function chunksText(job: JobView): string {
   const pipeline = job.pipeline;
-  if (!pipeline?.chunks) return '';
+  if (pipeline?.kind !== 'split' || !pipeline.chunks) return '';
   const { chunks, frames } = pipeline;
   return ` | chunks ${chunks.done}/${chunks.total}${frames ? ` | frames ${frames.done}/${frames.total}` : ''}`;
 }

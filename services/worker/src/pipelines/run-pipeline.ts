@@ -15,7 +15,8 @@ type Runner = (
   signal: AbortSignal,
 ) => Promise<JobResult | typeof WAIT_FOR_CHILDREN>;
 
-const RUNNERS: Record<PipelineState['kind'], Runner> = {
+/** Pipelines that hand work to children (a batch's parent has its own runner: run-batch.ts). */
+const RUNNERS: Record<Exclude<PipelineState['kind'], 'batch'>, Runner> = {
   split: runSplitJob,
   ladder: runLadderJob,
 };
@@ -26,5 +27,7 @@ export function runPipeline(
   deps: PipelineDeps,
   signal: AbortSignal,
 ): Promise<JobResult | typeof WAIT_FOR_CHILDREN> {
-  return RUNNERS[job.data.pipeline!.kind](job, flow, deps, signal);
+  const kind = job.data.pipeline!.kind;
+  if (kind === 'batch') throw new Error('a batch parent runs through runBatchJob');
+  return RUNNERS[kind](job, flow, deps, signal);
 }
