@@ -149,8 +149,9 @@ export class FleetQueues {
         : fetched;
     const logs =
       state === 'failed' ? (await this.queue(job.data.pool).getJobLogs(job.id!, -LOG_LINES, -1)).logs : [];
+    // A batch is viewed through /v1/batches; chunked encodes and ladders show their children here.
     const pipeline =
-      job.data.pipeline?.kind === 'split'
+      job.data.pipeline && job.data.pipeline.kind !== 'batch'
         ? await pipelineView(this.#redis, this.queue(job.data.pool), job)
         : undefined;
     return toJobView(job, state, logs, this.#traceUiUrl, pipeline);
