@@ -26,6 +26,8 @@ export interface Stack {
   env: Record<string, string>;
   /** Restarts Redis on the same port and data (AOF), as after a crash. */
   restartRedis(): Promise<void>;
+  /** Sends Redis a signal: SIGSTOP pauses it (a hung server, a partition), SIGCONT resumes it, SIGKILL kills it. */
+  signalRedis(signal: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
@@ -159,6 +161,9 @@ export async function startStack(options: { bucket?: string; dataDir?: string } 
       AWS_ACCESS_KEY_ID: accessKeyId,
       AWS_SECRET_ACCESS_KEY: secretAccessKey,
       FFLEET_BUCKET: bucket,
+    },
+    signalRedis(signal) {
+      redis.kill(signal);
     },
     async restartRedis() {
       await stopChild(redis);

@@ -149,15 +149,24 @@ describe('Redis restarts', () => {
       inputs: [{ url: `s3://${bucket}/inputs/sample.mp4` }],
       outputs: [{ url: `s3://${bucket}/out/${name}.mp4`, options: '-t 1 -c copy' }],
     });
+    // The gateway answers 503 with Retry-After until it has reconnected; a client waits for that.
+    const restartRedis = async () => {
+      await fleet.stack.restartRedis();
+      const deadline = Date.now() + 30_000;
+      while ((await fleet.api('GET', '/readyz')).status !== 200) {
+        if (Date.now() > deadline) throw new Error('gateway did not reconnect to Redis');
+        await sleep(100);
+      }
+    };
     const queued = await submit(quick('before-restart'));
-    await fleet.stack.restartRedis();
+    await restartRedis();
     // The job was persisted (AOF) and the gateway reconnects on its own.
     expect((await fleet.waitFor<Job>(queued, (job) => job.state === 'queued', 15_000)).state).toBe('queued');
     const worker = await fleet.startWorker('amd');
     expect((await fleet.waitFor<Job>(queued, finished)).state).toBe('succeeded');
 
     // A worker that was connected while Redis went away picks up work again afterwards.
-    await fleet.stack.restartRedis();
+    await restartRedis();
     const after = await submit(quick('after-restart'));
     expect((await fleet.waitFor<Job>(after, finished, 60_000)).state).toBe('succeeded');
     await stopWorker(worker, 'SIGKILL');

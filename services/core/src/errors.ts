@@ -54,6 +54,20 @@ export class InvalidJobError extends FfleetError {
   }
 }
 
+/**
+ * A dependency the request needs (Redis) is away: 503 with `Retry-After`, so clients and
+ * probes get a fast, clear answer and come back later. Transient: retrying fixes it.
+ */
+export class UnavailableError extends FfleetError {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds = 2) {
+    super('unavailable', message, 503);
+    this.name = 'UnavailableError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** How every error leaves the gateway, and what the CLI reads from a failed request. */
 export const ErrorBodySchema = Type.Object(
   {

@@ -136,6 +136,26 @@ describe('the ffmpeg runner', () => {
     expect(['gone', 'Z']).toContain(state);
   });
 
+  it('runs the binary under an address-space limit when given one', async () => {
+    // The limit is the process's own: the binary reads it from its /proc entry.
+    const limited = await runFfmpeg({
+      binary: 'cat',
+      argv: ['/proc/self/limits'],
+      timeoutMs: 30_000,
+      stdout: true,
+      addressSpaceBytes: 512 * 1024 * 1024,
+    });
+    expect(limited.exitCode).toBe(0);
+    expect(limited.stdout).toMatch(/Max address space\s+536870912\s+536870912\s+bytes/);
+    const unlimited = await runFfmpeg({
+      binary: 'cat',
+      argv: ['/proc/self/limits'],
+      timeoutMs: 30_000,
+      stdout: true,
+    });
+    expect(unlimited.stdout).toMatch(/Max address space\s+unlimited/);
+  });
+
   it('keeps the last stderr lines of a failure, and a checked run throws them', async () => {
     const missing = join(dir, 'missing.mp4');
     const run = await runFfmpeg({ binary: 'ffprobe', argv: ['-v', 'error', missing], timeoutMs: 30_000 });

@@ -10,6 +10,7 @@ import { errorsPlugin } from './plugins/errors.ts';
 import { infrastructurePlugin } from './plugins/infrastructure.ts';
 import { jsonLimitsPlugin } from './plugins/json-limits.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
+import { redisAvailabilityPlugin } from './plugins/redis-availability.ts';
 import { tracingPlugin } from './plugins/tracing.ts';
 import { batchRoutes } from './routes/batch.ts';
 import { batchesRoutes } from './routes/batches.ts';
@@ -29,6 +30,8 @@ export interface GatewayOptions {
   tracer?: Tracer;
   /** The tracing UI's address of a trace without its id (e.g. http://jaeger:16686/trace/), for job links. */
   traceUiUrl?: string;
+  /** The longest a route that needs Redis takes before it answers 503 `unavailable` (default 2000). */
+  redisTimeoutMs?: number;
   /** Serve /metrics (default true). */
   metrics?: boolean;
 }
@@ -44,7 +47,13 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  await app.register(infrastructurePlugin, { config: options.config, traceUiUrl: options.traceUiUrl });
+  const redisTimeoutMs = options.redisTimeoutMs ?? 2000;
+  await app.register(infrastructurePlugin, {
+    config: options.config,
+    traceUiUrl: options.traceUiUrl,
+    redisTimeoutMs,
+  });
+  await app.register(redisAvailabilityPlugin, { timeoutMs: redisTimeoutMs });
   await app.register(swagger, openapiOptions({ auth: tokens.length > 0 }));
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(errorsPlugin);

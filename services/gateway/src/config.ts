@@ -20,6 +20,12 @@ export const GatewaySettings = settings({
     description: 'comma-separated bearer tokens for `/v1/*` and `/batch/*` (visible ASCII, no commas)',
     documentedDefault: 'unset (no auth)',
   }),
+  FFLEET_REDIS_TIMEOUT_MS: integer({
+    default: 2000,
+    minimum: 100,
+    description:
+      'the longest a request that needs Redis waits for it; then `503 unavailable` with `Retry-After`',
+  }),
   FFLEET_TRACE_UI_URL: optional(
     text({
       pattern: '^https?://',
@@ -37,6 +43,7 @@ export interface GatewayConfig {
   port: number;
   apiTokens: string[];
   traceUiUrl?: string;
+  redisTimeoutMs: number;
   logLevel: string;
 }
 
@@ -48,6 +55,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     port: values.PORT,
     apiTokens: values.FFLEET_API_TOKENS,
     traceUiUrl: values.FFLEET_TRACE_UI_URL,
+    redisTimeoutMs: values.FFLEET_REDIS_TIMEOUT_MS,
     logLevel: values.LOG_LEVEL,
   };
 }

@@ -16,6 +16,7 @@ const app = await buildGateway({
   logger: { level: config.logLevel, base: { service: 'ffleet-gateway' } },
   tracer: telemetry.tracer,
   traceUiUrl: config.traceUiUrl,
+  redisTimeoutMs: config.redisTimeoutMs,
 });
 await app.listen({ host: config.host, port: config.port });
 logger.info({ host: config.host, port: config.port, tracing: telemetry.enabled }, 'gateway listening');

@@ -15,6 +15,7 @@ import {
   settings,
   text,
 } from '@ffleet/core';
+import type { FfmpegLimits } from './pipeline/context.ts';
 import { DEFAULT_QUALITY_SUBSAMPLE, type QualityMode } from './quality/measure.ts';
 
 /** Every variable a worker reads (with the fleet's shared ones); docs/configuration.md is generated from it. */
@@ -46,6 +47,16 @@ export const WorkerSettings = settings({
     default: 51_200,
     minimum: 1,
     description: 'a job writing more is stopped (`output_too_large`)',
+  }),
+  FFLEET_FFMPEG_MEMORY_MB: integer({
+    default: 0,
+    description:
+      'address space one ffmpeg may take (RLIMIT_AS via `prlimit`); over it the job fails with `resource_limit` and the worker keeps serving. 0: no limit (GPU drivers reserve far more address space than they use: set it on CPU pools)',
+  }),
+  FFLEET_FFMPEG_MAX_ALLOC_MB: integer({
+    default: 1024,
+    description:
+      "ffmpeg's `-max_alloc`: its largest single allocation, which bounds an output frame's size (a 16000×16000 frame needs 256 MB a plane); 0: ffmpeg's default",
   }),
   FFMPEG_PATH: text({
     default: 'ffmpeg',
@@ -105,6 +116,7 @@ export interface WorkerConfig {
   shutdownGraceMs: number;
   lockDurationMs: number;
   maxOutputBytes: number;
+  ffmpegLimits: FfmpegLimits;
   ffmpegPath: string;
   ffprobePath: string;
   /** Port of /healthz, /readyz and /metrics; 0 disables the server. */
@@ -138,6 +150,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     shutdownGraceMs: values.FFLEET_SHUTDOWN_GRACE_SECONDS * 1000,
     lockDurationMs: values.FFLEET_LOCK_DURATION_MS,
     maxOutputBytes: values.FFLEET_MAX_OUTPUT_MB * 1024 * 1024,
+    ffmpegLimits: {
+      memoryBytes: values.FFLEET_FFMPEG_MEMORY_MB * 1024 * 1024,
+      maxAllocBytes: values.FFLEET_FFMPEG_MAX_ALLOC_MB * 1024 * 1024,
+    },
     ffmpegPath: values.FFMPEG_PATH,
     ffprobePath: values.FFPROBE_PATH,
     httpPort: values.FFLEET_WORKER_PORT,

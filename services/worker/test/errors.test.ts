@@ -13,6 +13,7 @@ import {
   JobCancelledError,
   JobTimeoutError,
   OutputTooLargeError,
+  ResourceLimitError,
   ShutdownError,
 } from '../src/pipeline/errors.ts';
 
@@ -27,6 +28,7 @@ describe('a failure', () => {
     [new JobTimeoutError(60, ['frame=  10']), 'timeout'],
     [new OutputTooLargeError(1024 * 1024 * 1024), 'output_too_large'],
     [new JobCancelledError(), 'cancelled'],
+    [new ResourceLimitError('memory limit (FFLEET_FFMPEG_MEMORY_MB, 1024 MiB)', []), 'resource_limit'],
   ])('%s is permanent, with code %s', (error, code) => {
     expect(isPermanent(error)).toBe(true);
     expect(describeFailure(error)).toMatchObject({ code, message: error.message });

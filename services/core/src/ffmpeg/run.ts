@@ -22,6 +22,12 @@ export interface FfmpegRunOptions {
   stdout?: boolean;
   /** How many of the last stderr lines to keep (default 20). */
   stderrLines?: number;
+  /**
+   * The most address space the process may take (RLIMIT_AS, set by util-linux `prlimit`, which
+   * then becomes the binary): an allocation past it fails inside ffmpeg instead of the kernel
+   * killing the worker's whole pod for memory.
+   */
+  addressSpaceBytes?: number;
 }
 
 export interface FfmpegRunResult {
@@ -64,7 +70,10 @@ export function runFfmpeg(options: FfmpegRunOptions): Promise<FfmpegRunResult> {
   const keep = options.stderrLines ?? 20;
   const wantsStdout = options.stdout === true || options.onProgress !== undefined;
   return new Promise((resolve, reject) => {
-    const child = spawn(options.binary, options.argv, {
+    const [binary, argv] = options.addressSpaceBytes
+      ? ['prlimit', [`--as=${options.addressSpaceBytes}`, '--', options.binary, ...options.argv]]
+      : [options.binary, options.argv];
+    const child = spawn(binary, argv, {
       cwd: options.cwd,
       env: ffmpegEnvironment(),
       stdio: ['ignore', wantsStdout ? 'pipe' : 'ignore', 'pipe'],

@@ -33,6 +33,20 @@ const STATE_TYPES: Record<JobState, JobType[]> = {
 const LOG_LINES = 50;
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 const STARTING_TIMEOUT_MS = 2000;
+/** Drops an idempotency claim (KEYS[1]) still naming this submission (ARGV[1]) whose job (KEYS[2]) does not exist. */
+const RELEASE_CLAIM = `if redis.call('get', KEYS[1]) == ARGV[1] and redis.call('exists', KEYS[2]) == 0 then
+  return redis.call('del', KEYS[1])
+end
+return 0`;
+
+/**
+ * Sent after a failed submission, behind its own commands on the same connection: a paused
+ * Redis runs them in order when it resumes, so a claim whose job was added late stays (a
+ * retry with the key finds that job) and one whose job never came goes (a retry queues it).
+ */
+function releaseClaim(redis: Redis, key: string, id: string, jobKey: string): void {
+  redis.eval(RELEASE_CLAIM, 2, key, jobKey, id).catch(() => {});
+}
 
 export interface PoolStatus {
   name: string;
@@ -106,14 +120,30 @@ export class FleetQueues {
   /** Queues a validated job. Returns the existing job's id when the idempotency key was seen. */
   async enqueue(spec: JobSpec, pool: Pool, traceparent?: string): Promise<{ id: string; created: boolean }> {
     const id = randomUUID();
-    if (spec.idempotencyKey) {
-      const key = keys.idempotency(this.#prefix, spec.idempotencyKey);
-      const claimed = await this.#redis.set(key, id, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
-      if (claimed === null) {
-        const existing = await this.#redis.get(key);
-        if (existing) return { id: existing, created: false };
+    const queue = this.queue(pool.name);
+    const key = spec.idempotencyKey ? keys.idempotency(this.#prefix, spec.idempotencyKey) : undefined;
+    try {
+      if (key) {
+        const claimed = await this.#redis.set(key, id, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
+        if (claimed === null) {
+          const existing = await this.#redis.get(key);
+          if (existing) return { id: existing, created: false };
+        }
       }
+      return await this.#add(spec, pool, id, traceparent);
+    } catch (error) {
+      // Redis failed or did not answer in time: the claim must not name a job that never came.
+      if (key) releaseClaim(this.#redis, key, id, queue.toKey(id));
+      throw error;
     }
+  }
+
+  async #add(
+    spec: JobSpec,
+    pool: Pool,
+    id: string,
+    traceparent?: string,
+  ): Promise<{ id: string; created: boolean }> {
     const data: JobData = { spec, pool: pool.name, submittedAt: Date.now() };
     if (traceparent) data.traceparent = traceparent;
     const options = jobOptions(id, spec);

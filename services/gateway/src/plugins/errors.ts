@@ -1,4 +1,4 @@
-import { FfleetError } from '@ffleet/core';
+import { FfleetError, UnavailableError } from '@ffleet/core';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { isJobSubmission } from './job-submissions.ts';
@@ -10,6 +10,7 @@ import { isJobSubmission } from './job-submissions.ts';
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError | FfleetError | Error, request, reply) => {
     if (error instanceof FfleetError) {
+      if (error instanceof UnavailableError) reply.header('retry-after', String(error.retryAfterSeconds));
       return reply
         .status(error.status)
         .send({ error: error.code, message: error.message, details: error.details ?? null });

@@ -27,6 +27,8 @@ export interface InfrastructureOptions {
   config: FleetConfig;
   /** The tracing UI's address of a trace without its id, for job links. */
   traceUiUrl?: string;
+  /** The longest a Redis command may take before it fails (the gateway answers 503 then). */
+  redisTimeoutMs: number;
 }
 
 /** The name routes and plugins name in their `dependencies`. */
@@ -37,8 +39,19 @@ export const INFRASTRUCTURE = 'ffleet-infrastructure';
  * gateway, put on the instance for every route, and closed with it.
  */
 export const infrastructurePlugin = fp(
-  async (app: FastifyInstance, { config, traceUiUrl }: InfrastructureOptions) => {
-    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  async (app: FastifyInstance, { config, traceUiUrl, redisTimeoutMs }: InfrastructureOptions) => {
+    // Commands fail instead of waiting: at once while disconnected, after `redisTimeoutMs` when
+    // Redis does not answer. Nothing is sent late to a Redis that comes back (no offline queue,
+    // no resending on reconnect): a request that got its 503 leaves nothing behind.
+    const redis = new Redis(config.redisUrl, {
+      maxRetriesPerRequest: null,
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: redisTimeoutMs,
+    });
+    redis.on('error', (error) => app.log.warn({ err: error }, 'redis connection error'));
+    // Start serving without Redis if it is away (readiness says so); wait a moment if it is near.
+    await readyWithin(redis, redisTimeoutMs);
     const queues = new FleetQueues(config.pools, redis, config.queuePrefix, {
       webhookPolicy: config.urlPolicy.webhooks ?? {},
       traceUiUrl,
@@ -63,3 +76,17 @@ export const infrastructurePlugin = fp(
   },
   { name: INFRASTRUCTURE, fastify: '5.x' },
 );
+
+/** Resolves when the connection is ready or after `ms`, whichever comes first. */
+async function readyWithin(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    redis.once('ready', done);
+    function done() {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    }
+  });
+}

@@ -5,6 +5,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     try {
+      // Fails at once while disconnected, after the command timeout when Redis does not answer.
+      if (app.redis.status !== 'ready') throw new Error(`connection is ${app.redis.status}`);
       await app.redis.ping();
       return { status: 'ready' };
     } catch (error) {

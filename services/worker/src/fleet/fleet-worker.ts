@@ -66,6 +66,8 @@ export class FleetWorker {
     this.#log = opts.logger.child({ pool: opts.pool.name, workerId: this.id });
     this.#connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
     this.#subscriber = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    // It reconnects by itself; the worker's own error events already report Redis being away.
+    this.#subscriber.on('error', (error) => this.#log.debug({ err: error }, 'cancel subscriber error'));
     const deps: PipelineDeps = { ...opts.deps, workerId: this.id, logger: this.#log };
 
     this.#worker = new Worker<JobData, JobResult>(

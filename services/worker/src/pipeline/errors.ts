@@ -34,6 +34,21 @@ export class OutputTooLargeError extends Error implements SelfDescribingError {
   }
 }
 
+/**
+ * ffmpeg went over one of the pool's resource limits (its memory, its largest allocation):
+ * permanent, since the same job would do it again on any worker of the pool.
+ */
+export class ResourceLimitError extends Error implements SelfDescribingError {
+  readonly code = 'resource_limit';
+  readonly permanent = true;
+  readonly stderr: string[];
+  constructor(limit: string, stderr: string[]) {
+    super(`ffmpeg went over the pool's ${limit} and was stopped`);
+    this.name = 'ResourceLimitError';
+    this.stderr = stderr;
+  }
+}
+
 /** The job was cancelled by a user (DELETE /v1/jobs/:id). */
 export class JobCancelledError extends Error implements SelfDescribingError {
   readonly code = 'cancelled';

@@ -1,0 +1,63 @@
+import { FfleetError, UnavailableError } from '@ffleet/core';
+import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
+import fp from 'fastify-plugin';
+import { INFRASTRUCTURE } from './infrastructure.ts';
+
+export interface RedisAvailabilityOptions {
+  /** The longest a route that needs Redis takes before it answers 503 `unavailable`. */
+  timeoutMs: number;
+}
+
+/** What ioredis says when a command could not be sent or got no answer in time. */
+const CONNECTION_FAILURES = [
+  'Command timed out',
+  "Stream isn't writeable",
+  'Connection is closed',
+  'Reached the max retries per request limit',
+];
+
+/** Routes that read or write Redis: jobs, pools and the batch route; presigning needs only S3. */
+export function needsRedis(url: string): boolean {
+  return (url.startsWith('/v1/') && !url.startsWith('/v1/uploads')) || url.startsWith('/batch/');
+}
+
+/**
+ * Bounded answers when Redis is away: a route that needs Redis answers within `timeoutMs`
+ * with 503 `unavailable` and `Retry-After` when Redis is down, paused or unreachable, at
+ * once when the connection is known to be down. Each Redis command is bounded too (the
+ * connection's `commandTimeout`), so nothing waits on a Redis that does not answer.
+ */
+export const redisAvailabilityPlugin = fp(
+  async (app: FastifyInstance, { timeoutMs }: RedisAvailabilityOptions) => {
+    const retryAfterSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+    const unavailable = (why: string) =>
+      new UnavailableError(`redis is unavailable: ${why}`, retryAfterSeconds);
+
+    app.addHook('onRoute', (route) => {
+      if (!needsRedis(route.url)) return;
+      const handler = route.handler as RouteHandlerMethod;
+      route.handler = async function boundedHandler(request, reply) {
+        if (app.redis.status !== 'ready') throw unavailable(`connection is ${app.redis.status}`);
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => reject(unavailable(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        });
+        try {
+          return await Promise.race([handler.call(this, request, reply), deadline]);
+        } catch (error) {
+          // A stream already handed to the client (Server-Sent Events) cannot become a 503.
+          if (reply.sent) return reply;
+          if (error instanceof FfleetError) throw error;
+          const message = (error as Error).message ?? '';
+          if (app.redis.status !== 'ready' || CONNECTION_FAILURES.some((m) => message.includes(m))) {
+            throw unavailable(message || `connection is ${app.redis.status}`);
+          }
+          throw error;
+        } finally {
+          clearTimeout(timer);
+        }
+      };
+    });
+  },
+  { name: 'ffleet-redis-availability', fastify: '5.x', dependencies: [INFRASTRUCTURE] },
+);

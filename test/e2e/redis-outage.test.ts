@@ -1,0 +1,164 @@
+/**
+ * Redis away: paused (SIGSTOP, as a hung server or a network partition) and killed. Every
+ * route that needs Redis answers 503 `unavailable` with Retry-After within the configured
+ * bound, /healthz stays up, and after Redis is back the same worker runs jobs again: no job
+ * lost, none run twice, a submission retried with its idempotency key queued once.
+ */
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { JobView } from '@ffleet/gateway';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finished, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
+import { makeSampleClip } from '../support/media.ts';
+
+const BOUND_MS = 2000;
+// A 503 comes within the bound; the slack is for a machine busy with other work, far below
+// the endless wait of a gateway that does not bound its Redis calls.
+const ANSWER_WITHIN_MS = BOUND_MS + 3000;
+
+let fleet: TestFleet;
+let worker: WorkerProcess;
+
+beforeAll(async () => {
+  fleet = await startFleet({ gateway: { redisTimeoutMs: BOUND_MS } });
+  const clip = join(fleet.dir, 'sample.mp4');
+  await makeSampleClip(clip, { seconds: 1, size: '320x240' });
+  await fleet.put('inputs/sample.mp4', clip);
+  worker = await fleet.startWorker('amd');
+});
+
+afterAll(async () => {
+  fleet?.stack.signalRedis('SIGCONT');
+  await fleet?.stop();
+});
+
+function job(name: string, idempotencyKey?: string) {
+  return {
+    name,
+    compute: 'amd',
+    ...(idempotencyKey ? { idempotencyKey } : {}),
+    inputs: [{ url: `s3://${fleet.bucket}/inputs/sample.mp4` }],
+    outputs: [{ url: `s3://${fleet.bucket}/out/${name}.mp4`, options: '-c:v libx264 -preset ultrafast' }],
+  };
+}
+
+/** One request with how long its answer took; it is aborted well after the bound. */
+async function timed(method: string, path: string, body?: unknown) {
+  const started = Date.now();
+  const response = await fetch(fleet.baseUrl + path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(ANSWER_WITHIN_MS + 20_000),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    body: text ? JSON.parse(text) : undefined,
+    ms: Date.now() - started,
+  };
+}
+
+/** Every route that needs Redis answers 503 unavailable in time; liveness stays up. */
+async function expectUnavailable(knownId: string, key: string) {
+  const requests: [string, string, unknown?][] = [
+    ['POST', '/v1/jobs', job(`during-${key}`, key)],
+    ['GET', '/v1/jobs'],
+    ['GET', `/v1/jobs/${knownId}`],
+    ['DELETE', `/v1/jobs/${knownId}`],
+    ['GET', '/v1/pools'],
+  ];
+  for (const [method, path, body] of requests) {
+    const answer = await timed(method, path, body);
+    expect(answer.status, `${method} ${path}`).toBe(503);
+    expect(answer.body.error).toBe('unavailable');
+    expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(answer.ms, `${method} ${path} answered in ${answer.ms} ms`).toBeLessThan(ANSWER_WITHIN_MS);
+  }
+  const ready = await timed('GET', '/readyz');
+  expect(ready.status).toBe(503);
+  expect(ready.ms).toBeLessThan(ANSWER_WITHIN_MS);
+  const live = await timed('GET', '/healthz');
+  expect(live.status).toBe(200);
+}
+
+async function waitReady() {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if ((await timed('GET', '/readyz')).status === 200) return;
+    await sleep(200);
+  }
+  throw new Error('gateway did not become ready again');
+}
+
+async function submit(body: unknown): Promise<string> {
+  const { status, body: accepted } = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
+  expect([200, 202]).toContain(status);
+  return accepted.id;
+}
+
+/** The jobs of one name: exactly one means the submission was queued once. */
+async function jobsNamed(name: string): Promise<JobView[]> {
+  const { status, body } = await fleet.api<{ jobs: JobView[] }>('GET', `/v1/jobs?name=${name}&limit=500`);
+  expect(status).toBe(200);
+  return body.jobs;
+}
+
+async function succeededOnce(id: string) {
+  const done = await fleet.waitFor<JobView>(id, finished, 60_000).catch(async (error) => {
+    throw new Error(
+      `${error.message}\n${JSON.stringify(await timed('GET', `/v1/jobs/${id}`))}\nworker: ${worker.output().slice(-3000)}`,
+    );
+  });
+  expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
+  expect(done.attempts.made).toBe(1);
+  return done;
+}
+
+describe('Redis away', { timeout: 300_000 }, () => {
+  it('paused: bounded 503s, then the retried submission is queued once and every job runs once', async () => {
+    const before = await submit(job('paused-before'));
+    await succeededOnce(before);
+
+    fleet.stack.signalRedis('SIGSTOP');
+    try {
+      await expectUnavailable(before, 'paused-key');
+    } finally {
+      fleet.stack.signalRedis('SIGCONT');
+    }
+    await waitReady();
+
+    // The client retries what got a 503 with its idempotency key: one job, whatever reached Redis.
+    const retried = await submit(job('during-paused-key', 'paused-key'));
+    const after = await submit(job('paused-after'));
+    await succeededOnce(retried);
+    await succeededOnce(after);
+    expect((await jobsNamed('during-paused-key')).map((j) => j.id)).toEqual([retried]);
+    expect((await jobsNamed('paused-before')).map((j) => j.state)).toEqual(['succeeded']);
+    expect(worker.child.exitCode).toBeNull();
+  });
+
+  it('killed and restarted: bounded 503s, then the same worker runs new jobs and none is lost', async () => {
+    const before = await submit(job('killed-before'));
+    await succeededOnce(before);
+    // Past the append-only file's once-a-second sync, as a Redis that has been up a while.
+    await sleep(1500);
+
+    fleet.stack.signalRedis('SIGKILL');
+    await expectUnavailable(before, 'killed-key');
+    await fleet.stack.restartRedis();
+    await waitReady();
+
+    const retried = await submit(job('during-killed-key', 'killed-key'));
+    const after = await submit(job('killed-after'));
+    await succeededOnce(retried);
+    await succeededOnce(after);
+    expect((await jobsNamed('during-killed-key')).map((j) => j.id)).toEqual([retried]);
+    expect((await jobsNamed('killed-before')).map((j) => j.state)).toEqual(['succeeded']);
+    // The worker waited for Redis and took jobs again by itself.
+    expect(worker.child.exitCode).toBeNull();
+    expect(worker.output()).not.toMatch(/uncaught|unhandled/i);
+    expect(worker.output()).not.toMatch(/"level":60/); // nothing fatal
+  });
+});
