@@ -1,18 +1,13 @@
-import { parseStorageUrl, type SplitPlan, splitScratch } from '@ffleet/core';
+import { parseStorageUrl } from '@ffleet/core';
 import type { JobContext } from '../../pipeline/context.ts';
 
 const PARALLEL_DELETES = 16;
 
 /**
- * Deletes every scratch object the plan names (never a listing): pieces, chunks, audio. Run
+ * Deletes the scratch objects a pipeline's plan names (never a listing), some at a time. Run
  * when the job ends, whichever way. A failed delete is logged; an S3 lifecycle rule on the
  * scratch prefix is the backstop (docs/pipelines.md).
  */
-export function removeScratch(ctx: JobContext, plan: SplitPlan): Promise<void> {
-  return removeObjects(ctx, splitScratch.all(plan));
-}
-
-/** Deletes the objects a pipeline's plan names, some at a time; a failure is only logged. */
 export async function removeObjects(ctx: JobContext, urls: readonly string[]): Promise<void> {
   for (let i = 0; i < urls.length; i += PARALLEL_DELETES) {
     await Promise.all(
