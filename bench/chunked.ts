@@ -7,9 +7,8 @@
  *                              audio), the critical path on 16 workers vs the same pipeline on one:
  *                              a simulation (assumptions printed with it)
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GatewayClient, type JobView } from '@ffleet/cli';
 import { ffmpegOutput, splitChunks } from '@ffleet/core';
 import { localPool, startLocalFleet } from '../scripts/lib/local-fleet.ts';
@@ -57,17 +56,8 @@ export async function measureChunked({ quick, work, print }: Options): Promise<v
     extraEnv: { FFLEET_QUALITY_DEFAULT: 'false', FFLEET_CONCURRENCY: '1' },
   });
   try {
-    const s3 = new S3Client({
-      endpoint: fleet.stack.s3Endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: fleet.stack.accessKeyId, secretAccessKey: fleet.stack.secretAccessKey },
-    });
     const bucket = fleet.stack.bucket;
-    await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: 'bench/chunked.mp4', Body: await readFile(clip) }),
-    );
-    s3.destroy();
+    await fleet.stack.putFile('bench/chunked.mp4', clip);
     const client = new GatewayClient(fleet.gatewayUrl);
     const submitted = performance.now();
     const { id } = await client.request<{ id: string }>('POST', '/v1/jobs', {

@@ -8,9 +8,7 @@
  * Both runs include the plan and the packaging (HLS and DASH), which one worker does alone.
  * `node bench/ladder.ts` runs this part on its own.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GatewayClient } from '@ffleet/cli';
 import { localPool, startLocalFleet } from '../scripts/lib/local-fleet.ts';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
@@ -49,17 +47,8 @@ async function ladderOnWorkers(clip: string, workers: number): Promise<{ ms: num
     extraEnv: { FFLEET_QUALITY_DEFAULT: 'false', FFLEET_CONCURRENCY: '1' },
   });
   try {
-    const s3 = new S3Client({
-      endpoint: fleet.stack.s3Endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: fleet.stack.accessKeyId, secretAccessKey: fleet.stack.secretAccessKey },
-    });
     const bucket = fleet.stack.bucket;
-    await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: 'bench/ladder.mp4', Body: await readFile(clip) }),
-    );
-    s3.destroy();
+    await fleet.stack.putFile('bench/ladder.mp4', clip);
     const client = new GatewayClient(fleet.gatewayUrl);
     const submitted = performance.now();
     const { id } = await client.request<{ id: string }>('POST', '/v1/jobs', {

@@ -12,7 +12,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GatewayClient, type JobView } from '@ffleet/cli';
 import { ffmpegOutput, isFinishedState, type QualitySummary } from '@ffleet/core';
 import { startLocalFleet } from '../scripts/lib/local-fleet.ts';
@@ -131,16 +130,7 @@ if (import.meta.main) {
     const clip = join(work, 'input.mp4');
     await makeSampleClip(clip, e2eClip(quick));
     const { stack } = fleet;
-    const s3 = new S3Client({
-      endpoint: stack.s3Endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: stack.accessKeyId, secretAccessKey: stack.secretAccessKey },
-    });
-    await s3.send(
-      new PutObjectCommand({ Bucket: stack.bucket, Key: 'bench/input.mp4', Body: await readFile(clip) }),
-    );
-    s3.destroy();
+    await stack.putFile('bench/input.mp4', clip);
     print('machine_cores', (await import('node:os')).availableParallelism());
     await measureQualityCost({
       client: new GatewayClient(fleet.gatewayUrl),

@@ -16,11 +16,10 @@
  * measures what it costs.
  * Prints `name: value` lines. BENCH_QUICK=1 shortens every part (for a smoke run).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GatewayClient } from '@ffleet/cli';
 import { ffmpegOutput } from '@ffleet/core';
 import { Queue, Worker } from 'bullmq';
@@ -61,14 +60,7 @@ try {
   const { seconds, ...clipOptions } = e2eClip(quick);
   const clip = join(work, 'input.mp4');
   await makeSampleClip(clip, { seconds, ...clipOptions });
-  const s3 = new S3Client({
-    endpoint: fleet.stack.s3Endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: fleet.stack.accessKeyId, secretAccessKey: fleet.stack.secretAccessKey },
-  });
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'bench/input.mp4', Body: await readFile(clip) }));
-  s3.destroy();
+  await fleet.stack.putFile('bench/input.mp4', clip);
   const options = E2E_COMMAND;
   const runs = quick ? 1 : 3;
   const bare: number[] = [];

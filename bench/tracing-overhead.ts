@@ -9,10 +9,8 @@
  * the CPU time the gateway and worker processes spend per job is measured too (ffmpeg is a
  * child process and not counted): what tracing adds there bounds what it can add to a job.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GatewayClient } from '@ffleet/cli';
 import { isFinishedState } from '@ffleet/core';
 import { type LocalFleet, startLocalFleet, type TracingMode } from '../scripts/lib/local-fleet.ts';
@@ -51,20 +49,7 @@ export async function measureTracingOverhead(options: {
       tracing,
       extraEnv: { FFLEET_QUALITY_DEFAULT: 'false', ...extraEnv },
     });
-    const s3 = new S3Client({
-      endpoint: fleet.stack.s3Endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: fleet.stack.accessKeyId, secretAccessKey: fleet.stack.secretAccessKey },
-    });
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: fleet.stack.bucket,
-        Key: 'bench/input.mp4',
-        Body: await readFile(clip),
-      }),
-    );
-    s3.destroy();
+    await fleet.stack.putFile('bench/input.mp4', clip);
     return { fleet, client: new GatewayClient(fleet.gatewayUrl), times: [], cpu: [] };
   };
   const on = await start('required', {});

@@ -2,10 +2,9 @@
  * `make dev`: a local fleet on loopback until Ctrl-C, with Jaeger for traces when it is
  * installed. Writes .ffleet/dev.env so the CLI (`pnpm ffleet …`) and other tools can attach.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startLocalFleet, writeDevEnv } from './lib/local-fleet.ts';
 import { makeSampleClip } from './lib/sample-clip.ts';
 
@@ -55,20 +54,7 @@ async function putSampleClip(): Promise<string> {
   try {
     const file = join(dir, 'sample.mp4');
     await makeSampleClip(file, { seconds: 30 });
-    const s3 = new S3Client({
-      endpoint: fleet.stack.s3Endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: { accessKeyId: fleet.stack.accessKeyId, secretAccessKey: fleet.stack.secretAccessKey },
-    });
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: fleet.stack.bucket,
-        Key: 'samples/sample.mp4',
-        Body: await readFile(file),
-      }),
-    );
-    s3.destroy();
+    await fleet.stack.putFile('samples/sample.mp4', file);
     return `s3://${fleet.stack.bucket}/samples/sample.mp4`;
   } finally {
     await rm(dir, { recursive: true, force: true });

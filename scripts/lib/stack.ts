@@ -4,12 +4,12 @@
  * `make demo`, the end-to-end tests and the benchmarks. `stop()` ends both and removes data.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 
 export const TOOL_DIR = join(process.env.FFLEET_CACHE ?? join(homedir(), '.cache', 'ffleet'), 'bin');
@@ -28,6 +28,8 @@ export interface Stack {
   restartRedis(): Promise<void>;
   /** Sends Redis a signal: SIGSTOP pauses it (a hung server, a partition), SIGCONT resumes it, SIGKILL kills it. */
   signalRedis(signal: NodeJS.Signals): void;
+  /** Puts a local file into the stack's bucket under `key`. */
+  putFile(key: string, file: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -144,6 +146,19 @@ export async function startStack(options: { bucket?: string; dataDir?: string } 
   } finally {
     s3.destroy();
   }
+  const putFile = async (key: string, file: string) => {
+    const client = new S3Client({
+      endpoint: s3Endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId, secretAccessKey },
+    });
+    try {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(file) }));
+    } finally {
+      client.destroy();
+    }
+  };
 
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
   return {
@@ -169,6 +184,7 @@ export async function startStack(options: { bucket?: string; dataDir?: string } 
       await stopChild(redis);
       redis = await startRedis();
     },
+    putFile,
     async stop() {
       await Promise.all(children.map((child) => stopChild(child)));
       if (!options.dataDir) await rm(dir, { recursive: true, force: true });
