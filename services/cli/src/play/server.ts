@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PLAYER_PAGE, PLAYER_SCRIPT } from './page.ts';
 
@@ -66,7 +66,9 @@ export async function startPlayServer(options: {
           'cache-control': 'no-store',
           ...(object.ContentLength !== undefined ? { 'content-length': object.ContentLength } : {}),
         });
-        (object.Body as Readable).pipe(response);
+        // pipeline, not pipe: a viewer who leaves mid-segment destroys the S3 body too, and a
+        // storage connection that drops mid-body ends this response instead of throwing.
+        pipeline(object.Body as Readable, response, () => {});
       } catch (error) {
         const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         send(status === 404 ? 404 : 502, 'text/plain', status === 404 ? 'not found\n' : 'storage error\n');
