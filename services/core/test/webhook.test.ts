@@ -137,6 +137,38 @@ describe('webhook delivery', () => {
     });
   });
 
+  it('takes the status and leaves a receiver whose body never ends or breaks off', async () => {
+    const uncaught: unknown[] = [];
+    const record = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', record);
+    try {
+      for (const ending of ['never', 'cut'] as const) {
+        server = createServer((request, response) => {
+          request.resume();
+          request.on('end', () => {
+            response.writeHead(200, { 'content-length': String(1024 * 1024) });
+            response.write('x'.repeat(1024));
+            if (ending === 'cut') setTimeout(() => response.socket?.destroy(), 50);
+          });
+        });
+        await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+        const port = (server.address() as { port: number }).port;
+        const result = await deliverWebhook(
+          { url: `http://127.0.0.1:${port}/hook`, event: 'job.failed', payload },
+          local,
+          { timeoutMs: 60_000 },
+        );
+        expect(result, ending).toEqual({ delivered: true, attempts: 1, status: 200 });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        server.closeAllConnections();
+        server.close();
+      }
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', record);
+    }
+  });
+
   it('does not follow redirects', async () => {
     const hook = await receiver((request) => (request.url === '/hook' ? 302 : 200));
     const result = await deliverWebhook({ url: hook.url, event: 'job.failed', payload }, local);

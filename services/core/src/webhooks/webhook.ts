@@ -185,8 +185,10 @@ function post(
         timeout: timeoutMs,
       },
       (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
+        // Only the status counts. The body is never read, so a receiver cannot hold the sender
+        // with an endless one, nor throw from a connection cut half-way through it.
+        resolve(response.statusCode ?? 0);
+        response.destroy();
       },
     );
     request.on('timeout', () => request.destroy(new Error(`webhook timed out after ${timeoutMs} ms`)));
