@@ -26,6 +26,8 @@ export interface Stack {
   env: Record<string, string>;
   /** Restarts Redis on the same port and data (AOF), as after a crash. */
   restartRedis(): Promise<void>;
+  /** Restarts the S3 server on the same port and data, as after a crash or a rollout. */
+  restartS3(): Promise<void>;
   /** Sends Redis a signal: SIGSTOP pauses it (a hung server, a partition), SIGCONT resumes it, SIGKILL kills it. */
   signalRedis(signal: NodeJS.Signals): void;
   /** Puts a local file into the stack's bucket under `key`. */
@@ -104,48 +106,57 @@ export async function startStack(options: { bucket?: string; dataDir?: string } 
   const s3MetaDir = join(dir, 'meta');
   await mkdir(s3Dir);
   await mkdir(s3MetaDir);
-  const gateway = spawn(
-    join(TOOL_DIR, 'versitygw'),
-    [
-      '--port',
-      `127.0.0.1:${s3Port}`,
-      '--access',
-      accessKeyId,
-      '--secret',
-      secretAccessKey,
-      '--quiet',
-      'posix',
-      '--sidecar',
-      s3MetaDir,
-      s3Dir,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  children.push(gateway);
-  let gatewayErr = '';
-  gateway.stderr?.on('data', (d) => {
-    gatewayErr += d;
-  });
   const s3Endpoint = `http://127.0.0.1:${s3Port}`;
-  const s3 = new S3Client({
-    endpoint: s3Endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId, secretAccessKey },
-  });
-  try {
-    await waitFor(async () => {
-      if (gateway.exitCode !== null) throw new Error(`versitygw exited: ${gatewayErr}`);
-      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-      return true;
-    }, 'versitygw');
-  } catch (error) {
-    // Nothing started here may outlive a stack that failed to start.
-    await Promise.all(children.map((child) => stopChild(child)));
-    throw error;
-  } finally {
-    s3.destroy();
-  }
+  const startS3 = async () => {
+    const server = spawn(
+      join(TOOL_DIR, 'versitygw'),
+      [
+        '--port',
+        `127.0.0.1:${s3Port}`,
+        '--access',
+        accessKeyId,
+        '--secret',
+        secretAccessKey,
+        '--quiet',
+        'posix',
+        '--sidecar',
+        s3MetaDir,
+        s3Dir,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    children.push(server);
+    let serverErr = '';
+    server.stderr?.on('data', (d) => {
+      serverErr += d;
+    });
+    const s3 = new S3Client({
+      endpoint: s3Endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId, secretAccessKey },
+    });
+    try {
+      await waitFor(async () => {
+        if (server.exitCode !== null) throw new Error(`versitygw exited: ${serverErr}`);
+        try {
+          await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+        } catch (error) {
+          // A restarted server still has the bucket.
+          if ((error as Error).name !== 'BucketAlreadyOwnedByYou') throw error;
+        }
+        return true;
+      }, 'versitygw');
+    } catch (error) {
+      // Nothing started here may outlive a stack that failed to start.
+      await Promise.all(children.map((child) => stopChild(child)));
+      throw error;
+    } finally {
+      s3.destroy();
+    }
+    return server;
+  };
+  let s3Server = await startS3();
   const putFile = async (key: string, file: string) => {
     const client = new S3Client({
       endpoint: s3Endpoint,
@@ -183,6 +194,10 @@ export async function startStack(options: { bucket?: string; dataDir?: string } 
     async restartRedis() {
       await stopChild(redis);
       redis = await startRedis();
+    },
+    async restartS3() {
+      await stopChild(s3Server);
+      s3Server = await startS3();
     },
     putFile,
     async stop() {

@@ -166,6 +166,8 @@ export class FleetWorker {
         if (result.speed) metrics.ffmpegSpeed.observe({ pool: this.#opts.pool.name }, result.speed);
         metrics.finished('succeeded');
       }
+      // Before BullMQ records the completion: `make soak` counts these to find work done twice.
+      this.#log.info({ jobId: job.id, attempt: job.attemptsMade + 1 }, 'job ran to success');
       return result;
     } catch (error) {
       // A pipeline's parent waiting for its children: not finished, nothing to record.
