@@ -5,7 +5,7 @@ export FFLEET_CACHE
 export PATH := $(FFLEET_CACHE)/node-$(NODE_VERSION)/bin:$(FFLEET_CACHE)/bin:$(PATH)
 SETUP_STAMP := node_modules/.ffleet-setup
 
-.PHONY: setup dev demo test test-unit test-e2e test-cluster test-images images cluster lint typecheck bench soak clean
+.PHONY: setup dev demo test test-unit test-e2e test-redis-cluster test-cluster test-images images cluster lint typecheck bench soak clean
 
 $(SETUP_STAMP): scripts/setup.sh scripts/tools.env package.json pnpm-lock.yaml services/*/package.json
 	scripts/setup.sh
@@ -31,6 +31,9 @@ test-unit: $(SETUP_STAMP)
 
 test-e2e: $(SETUP_STAMP)
 	pnpm exec vitest run --project e2e
+
+test-redis-cluster: $(SETUP_STAMP) ## the end-to-end suite on a local three-master Redis Cluster instead of one Redis server (docs/development.md)
+	FFLEET_TEST_REDIS_CLUSTER=1 pnpm exec vitest run --project e2e
 
 test-cluster: $(SETUP_STAMP) ## the chart on a local control plane with kwok nodes, and autoscaling with the real KEDA and Karpenter (first run builds them into the cache; docs/development.md)
 	pnpm exec vitest run --config test/cluster/vitest.config.ts

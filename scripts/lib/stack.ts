@@ -3,21 +3,27 @@
  * each on a free loopback port with its data in a temporary directory. Used by `make dev`,
  * `make demo`, the end-to-end tests and the benchmarks. `stop()` ends both and removes data.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
+
+const run = promisify(execFile);
 
 export const TOOL_DIR = join(process.env.FFLEET_CACHE ?? join(homedir(), '.cache', 'ffleet'), 'bin');
 
 export interface Stack {
   /** Where Redis and S3 keep their data; S3 objects are files under `<dataDir>/s3/<bucket>/`. */
   dataDir: string;
+  /** One node's address when `redisCluster`: the others are found from it. */
   redisUrl: string;
+  /** Redis is a three-master Redis Cluster. */
+  redisCluster: boolean;
   s3Endpoint: string;
   bucket: string;
   accessKeyId: string;
@@ -51,7 +57,30 @@ export async function freePort(): Promise<number> {
  * `dataDir` keeps Redis and S3 data after stop (the demo leaves its outputs there to look
  * at); by default a temporary directory is used and removed.
  */
-export async function startStack(options: { bucket?: string; dataDir?: string } = {}): Promise<Stack> {
+/** One command to one Redis server, on a connection of its own; undefined when it does not answer. */
+async function redisCommand(port: number, command: [string, ...string[]]): Promise<unknown> {
+  const client = new Redis(port, '127.0.0.1', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return await client.call(...command);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * `redisCluster`: three Redis Cluster masters instead of one server (also with
+ * FFLEET_TEST_REDIS_CLUSTER=1 in the environment, for running the end-to-end suite on one).
+ */
+export async function startStack(
+  options: { bucket?: string; dataDir?: string; redisCluster?: boolean } = {},
+): Promise<Stack> {
+  options = { redisCluster: process.env.FFLEET_TEST_REDIS_CLUSTER === '1', ...options };
   const dir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ffleet-stack-')));
   if (options.dataDir)
     await rm(dir, { recursive: true, force: true }).then(() => mkdir(dir, { recursive: true }));
@@ -60,42 +89,47 @@ export async function startStack(options: { bucket?: string; dataDir?: string } 
   const secretAccessKey = 'ffleetlocalsecret';
   const children: ChildProcess[] = [];
 
-  const redisPort = await freePort();
-  const startRedis = async () => {
-    const redis = spawn(
+  // One Redis server, or three masters of a Redis Cluster (`redisCluster`), each with its own
+  // append-only file, so a restart keeps every job.
+  const redisPorts = await Promise.all(
+    Array.from({ length: options.redisCluster ? 3 : 1 }, () => freePort()),
+  );
+  const startRedisNode = async (port: number) => {
+    const nodeDir = options.redisCluster ? join(dir, `redis-${port}`) : dir;
+    await mkdir(nodeDir, { recursive: true });
+    const node = spawn(
       'redis-server',
       [
-        '--bind',
-        '127.0.0.1',
-        '--port',
-        String(redisPort),
-        '--dir',
-        dir,
-        '--appendonly',
-        'yes',
-        '--save',
-        '',
-        '--protected-mode',
-        'yes',
+        ...['--bind', '127.0.0.1', '--port', String(port), '--dir', nodeDir],
+        ...['--appendonly', 'yes', '--save', '', '--protected-mode', 'yes'],
+        ...(options.redisCluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'] : []),
       ],
       { stdio: 'ignore' },
     );
-    children.push(redis);
-    await waitFor(async () => {
-      const client = new Redis(redisPort, '127.0.0.1', {
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      client.on('error', () => {});
-      try {
-        await client.connect();
-        return (await client.ping()) === 'PONG';
-      } finally {
-        client.disconnect();
-      }
-    }, 'redis-server');
-    return redis;
+    children.push(node);
+    await waitFor(async () => (await redisCommand(port, ['ping'])) === 'PONG', 'redis-server');
+    return node;
+  };
+  const startRedis = async () => {
+    const nodes = await Promise.all(redisPorts.map(startRedisNode));
+    if (options.redisCluster) {
+      // The first start makes the cluster; a restart finds it again in each node's nodes.conf.
+      const info = await redisCommand(redisPorts[0]!, ['cluster', 'info']);
+      if (/cluster_slots_assigned:0\b/.test(String(info)))
+        await run('redis-cli', [
+          '--cluster',
+          'create',
+          ...redisPorts.map((port) => `127.0.0.1:${port}`),
+          '--cluster-replicas',
+          '0',
+          '--cluster-yes',
+        ]);
+      await waitFor(async () => {
+        const states = await Promise.all(redisPorts.map((port) => redisCommand(port, ['cluster', 'info'])));
+        return states.every((state) => /cluster_state:ok/.test(String(state)));
+      }, 'the Redis cluster');
+    }
+    return nodes;
   };
   let redis = await startRedis();
 
@@ -171,16 +205,18 @@ export async function startStack(options: { bucket?: string; dataDir?: string } 
     }
   };
 
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const redisUrl = `redis://127.0.0.1:${redisPorts[0]}`;
   return {
     dataDir: dir,
     redisUrl,
+    redisCluster: Boolean(options.redisCluster),
     s3Endpoint,
     bucket,
     accessKeyId,
     secretAccessKey,
     env: {
       REDIS_URL: redisUrl,
+      ...(options.redisCluster ? { FFLEET_REDIS_CLUSTER: 'true' } : {}),
       S3_ENDPOINT: s3Endpoint,
       S3_FORCE_PATH_STYLE: 'true',
       AWS_REGION: 'us-east-1',
@@ -189,10 +225,10 @@ export async function startStack(options: { bucket?: string; dataDir?: string } 
       FFLEET_BUCKET: bucket,
     },
     signalRedis(signal) {
-      redis.kill(signal);
+      for (const node of redis) node.kill(signal);
     },
     async restartRedis() {
-      await stopChild(redis);
+      await Promise.all(redis.map((node) => stopChild(node)));
       redis = await startRedis();
     },
     async restartS3() {

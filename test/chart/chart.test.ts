@@ -9,6 +9,7 @@ import {
   everyOptionExternalRedis,
   find,
   helmBin,
+  helmTemplate,
   type K8sObject,
   kubeconform,
   parseManifests,
@@ -238,6 +239,40 @@ describe('helm chart', () => {
       }
       const gateway = find(objects, 'Deployment', 'ffleet-gateway').spec.template.spec.containers[0];
       expect(env(gateway, 'FFLEET_QUEUE_PREFIX')?.value).toBe('media');
+    },
+    timeout,
+  );
+
+  it(
+    "on a Redis Cluster: tells the pods, scales with KEDA's redis-cluster scaler, and needs a hash tag in the prefix",
+    async () => {
+      const cluster = {
+        redis: { mode: 'external', external: { url: 'rediss://cfg.example.internal:6379', cluster: true } },
+        autoscaling: { enabled: true, redisAddress: 'cfg.example.internal:6379', redisTLS: true },
+      };
+      const objects = parseManifests(await renderChart({ ...cluster, fleet: { queuePrefix: '{media}' } }));
+      for (const pool of ['intel', 'amd', 'arm']) {
+        for (const trigger of find(objects, 'ScaledObject', `ffleet-worker-${pool}`).spec.triggers) {
+          expect(trigger.type).toBe('redis-cluster');
+          expect(trigger.metadata.addresses).toBe('cfg.example.internal:6379');
+          expect(trigger.metadata.listName).toMatch(new RegExp(`^\\{media\\}:ffleet-${pool}:`));
+        }
+      }
+      for (const { name, spec } of podSpecs(objects)) {
+        expect(env(spec.containers[0], 'FFLEET_REDIS_CLUSTER')?.value, name).toBe('true');
+        expect(env(spec.containers[0], 'FFLEET_QUEUE_PREFIX')?.value, name).toBe('{media}');
+      }
+      // One server: nothing said, and the plain redis scaler.
+      expect(
+        env(
+          find(defaults, 'Deployment', 'ffleet-gateway').spec.template.spec.containers[0],
+          'FFLEET_REDIS_CLUSTER',
+        ),
+      ).toBeUndefined();
+
+      const untagged = await helmTemplate({ ...cluster, fleet: { queuePrefix: 'media' } });
+      expect(untagged.code).not.toBe(0);
+      expect(untagged.stderr).toContain('needs a hash tag in fleet.queuePrefix, e.g. {media}');
     },
     timeout,
   );

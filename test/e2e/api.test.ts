@@ -189,26 +189,30 @@ describe('auth and docs', () => {
 });
 
 describe("the gateway's connections", () => {
-  it('closes every Redis connection it opened (queues, queue events) when it closes', async () => {
-    const admin = new Redis(fleet.stack.redisUrl);
-    const clients = async () =>
-      String(await admin.client('LIST'))
-        .split('\n')
-        .filter(Boolean).length;
-    try {
-      const before = await clients();
-      const app = await buildGateway({ config: loadFleetConfig({ ...process.env, ...fleet.env }) });
-      await app.ready();
-      // An event stream opens its own connection per pool.
-      await app.poolEvents.get('intel').waitUntilReady();
-      expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
-      expect(await clients()).toBeGreaterThan(before);
-      await app.close();
-      await expect.poll(clients, { timeout: 5000 }).toBe(before);
-    } finally {
-      admin.disconnect();
-    }
-  });
+  // Counts the clients of one server: a cluster spreads them over its masters.
+  it.skipIf(process.env.FFLEET_TEST_REDIS_CLUSTER === '1')(
+    'closes every Redis connection it opened (queues, queue events) when it closes',
+    async () => {
+      const admin = new Redis(fleet.stack.redisUrl);
+      const clients = async () =>
+        String(await admin.client('LIST'))
+          .split('\n')
+          .filter(Boolean).length;
+      try {
+        const before = await clients();
+        const app = await buildGateway({ config: loadFleetConfig({ ...process.env, ...fleet.env }) });
+        await app.ready();
+        // An event stream opens its own connection per pool.
+        await app.poolEvents.get('intel').waitUntilReady();
+        expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+        expect(await clients()).toBeGreaterThan(before);
+        await app.close();
+        await expect.poll(clients, { timeout: 5000 }).toBe(before);
+      } finally {
+        admin.disconnect();
+      }
+    },
+  );
 
   it('closes right after it was built without rejecting the replies still on their way', async () => {
     // Queues send start-up checks nobody awaits; cutting the connection under them rejected

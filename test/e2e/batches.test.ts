@@ -113,7 +113,7 @@ async function allItems(
 
 function queueOf(pool: string): Queue {
   return new Queue(`ffleet-${pool}`, {
-    connection: { url: fleet.stack.redisUrl },
+    connection: fleet.redis(),
     prefix: fleet.env.FFLEET_QUEUE_PREFIX,
   });
 }
@@ -395,7 +395,7 @@ describe('a batch whose gateway stopped while adding its items', () => {
     const id = randomUUID();
     const queue = queueOf('intel');
     const flows = new FlowProducer({
-      connection: { url: fleet.stack.redisUrl },
+      connection: fleet.redis(),
       prefix: fleet.env.FFLEET_QUEUE_PREFIX,
     });
     try {

@@ -94,7 +94,7 @@ async function scratchObjects(id: string): Promise<string[]> {
 /** Jobs of the pool's queue in BullMQ's `waiting-children` state. */
 async function waitingChildren(): Promise<string[]> {
   const queue = new Queue(`ffleet-${POOL}`, {
-    connection: { url: fleet.stack.redisUrl },
+    connection: fleet.redis(),
     prefix: fleet.env.FFLEET_QUEUE_PREFIX,
   });
   try {
@@ -232,7 +232,7 @@ describe('a chunk that fails for good', () => {
     expect(splitChunks(job.pipeline)!.done).toBe(0);
 
     const queue = new Queue(`ffleet-${POOL}`, {
-      connection: { url: fleet.stack.redisUrl },
+      connection: fleet.redis(),
       prefix: fleet.env.FFLEET_QUEUE_PREFIX,
     });
     try {

@@ -3,16 +3,23 @@
  * parent's or another's), a child that fails for good is reported with the failure its worker
  * logged, wherever it ran, and stopping removes the children not yet started.
  */
-import { FAILURE_LOG_PREFIX, type JobData, type JobSpec, PoolRegistry } from '@ffleet/core';
+import {
+  FAILURE_LOG_PREFIX,
+  type JobData,
+  type JobSpec,
+  openRedis,
+  PoolRegistry,
+  type RedisClient,
+} from '@ffleet/core';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../scripts/lib/stack.ts';
 import { BullmqFlow, type FleetQueueSource } from '../../services/worker/src/fleet/bullmq-flow.ts';
 
-const PREFIX = 'flows';
+// A hash tag, so a Redis Cluster keeps the flow's keys in one slot.
+const PREFIX = '{flows}';
 let stack: Stack;
-let redis: Redis;
+let redis: RedisClient;
 const queues = new Map<string, Queue<JobData>>();
 const pools = PoolRegistry.load();
 const source: FleetQueueSource = {
@@ -29,7 +36,7 @@ const source: FleetQueueSource = {
 
 beforeAll(async () => {
   stack = await startStack();
-  redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
+  redis = openRedis(stack, { maxRetriesPerRequest: null });
 });
 
 afterAll(async () => {
@@ -79,7 +86,7 @@ describe('a pipeline flow on BullMQ', () => {
     const flow = new BullmqFlow(parent, source, redis, PREFIX);
     await flow.addChildren([child('p2-c0', 'amd'), child('p2-c1', 'amd')]);
     const failure = { code: 'ffmpeg_failed', message: 'ffmpeg exited with code 1', stderr: ['bad frame'] };
-    const connection = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
+    const connection = openRedis(stack, { maxRetriesPerRequest: null });
     const worker = new Worker<JobData>(
       'ffleet-amd',
       async (job) => {

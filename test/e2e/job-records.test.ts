@@ -4,18 +4,17 @@
  * Here they are written straight into Redis, as a stranger (or a worker of another version)
  * could, and the job view shows only what passes.
  */
-import { keys } from '@ffleet/core';
+import { keys, type RedisClient } from '@ffleet/core';
 import { type Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
 
 let fleet: TestFleet;
-let redis: Redis;
+let redis: RedisClient;
 
 beforeAll(async () => {
   fleet = await startFleet();
-  redis = new Redis(fleet.stack.redisUrl, { maxRetriesPerRequest: null });
+  redis = fleet.redis();
 });
 
 afterAll(async () => {
@@ -57,7 +56,7 @@ describe('the job view checks what workers stored', () => {
     const bad = await submit('bad-failure', 'xilinx');
     const odd = await submit('odd-result', 'xilinx');
     // A stand-in worker that stores what it likes.
-    const connection = new Redis(fleet.stack.redisUrl, { maxRetriesPerRequest: null });
+    const connection = fleet.redis();
     const worker = new Worker(
       queue.name,
       async (job: Job) => {

@@ -215,7 +215,7 @@ describe('transient failures are retried; the worker checks every job itself', (
 
   it('fails a hostile job written straight into the queue, before anything runs', async () => {
     const queue = new Queue('ffleet-intel', {
-      connection: { url: fleet.stack.redisUrl },
+      connection: fleet.redis(),
       prefix: fleet.env.FFLEET_QUEUE_PREFIX,
     });
     await queue.add(

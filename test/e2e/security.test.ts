@@ -82,7 +82,7 @@ describe('the hostile corpus', () => {
 
   it('a worker refuses the same jobs written straight into its queue, before downloading anything', async () => {
     const queue = new Queue('ffleet-intel', {
-      connection: { url: fleet.stack.redisUrl },
+      connection: fleet.redis(),
       prefix: fleet.env.FFLEET_QUEUE_PREFIX,
     });
     const hostile = cases.filter((c) => c.expect.stage === 'validate');

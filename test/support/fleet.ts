@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { isFinishedState, loadFleetConfig } from '@ffleet/core';
+import { isFinishedState, loadFleetConfig, openRedis, type RedisClient } from '@ffleet/core';
 import { buildGateway, type GatewayOptions } from '@ffleet/gateway';
 import { type Stack, startStack, stopChild } from '../../scripts/lib/stack.ts';
 
@@ -37,6 +37,8 @@ export interface TestFleet {
     done: (job: T & { state: string }) => boolean,
     timeoutMs?: number,
   ): Promise<T & { state: string }>;
+  /** A connection to the fleet's Redis (one server or a cluster), closed when the fleet stops. */
+  redis(): RedisClient;
   put(key: string, file: string): Promise<void>;
   get(key: string): Promise<Buffer>;
   exists(key: string): Promise<boolean>;
@@ -49,13 +51,21 @@ export interface TestFleet {
  * about it fast; tests about it turn it on per job or with FFLEET_QUALITY_DEFAULT.
  */
 export async function startFleet(
-  options: { env?: Record<string, string>; gateway?: Omit<GatewayOptions, 'config'> } = {},
+  options: {
+    env?: Record<string, string>;
+    gateway?: Omit<GatewayOptions, 'config'>;
+    /** Three Redis Cluster masters instead of one Redis server. */
+    redisCluster?: boolean;
+  } = {},
 ): Promise<TestFleet> {
-  const stack = await startStack();
+  const stack = await startStack(
+    options.redisCluster === undefined ? {} : { redisCluster: options.redisCluster },
+  );
   const dir = await mkdtemp(join(tmpdir(), 'ffleet-e2e-'));
   const env: Record<string, string> = {
     ...stack.env,
-    FFLEET_QUEUE_PREFIX: `t${Date.now().toString(36)}`,
+    // A hash tag, so the fleet's keys share one slot on a Redis Cluster too.
+    FFLEET_QUEUE_PREFIX: `{t${Date.now().toString(36)}}`,
     LOG_LEVEL: 'warn',
     FFLEET_WORKER_PORT: '0',
     FFLEET_LOCK_DURATION_MS: '4000',
@@ -76,6 +86,7 @@ export async function startFleet(
     credentials: { accessKeyId: stack.accessKeyId, secretAccessKey: stack.secretAccessKey },
   });
   const workers: WorkerProcess[] = [];
+  const connections: RedisClient[] = [];
   const poolWorkerIds = async (pool: string): Promise<string[]> => {
     const { body } = await fleet.api<{ pools: { name: string; workers: { id: string }[] }[] }>(
       'GET',
@@ -148,6 +159,11 @@ export async function startFleet(
       }
       throw new Error(`job ${id} did not reach the expected state: ${JSON.stringify(last)}`);
     },
+    redis() {
+      const connection = openRedis(stack, { maxRetriesPerRequest: null });
+      connections.push(connection);
+      return connection;
+    },
     async put(key, file) {
       await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: await readFile(file) }));
     },
@@ -173,6 +189,7 @@ export async function startFleet(
         ),
       );
       await gateway.close();
+      for (const connection of connections) connection.disconnect();
       s3.destroy();
       await stack.stop();
       await rm(dir, { recursive: true, force: true });

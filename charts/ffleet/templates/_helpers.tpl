@@ -108,7 +108,15 @@ The BullMQ key prefix of every queue (FFLEET_QUEUE_PREFIX). Every Redis key of a
 ffleet.queueKey, so the prefix has exactly one definition.
 */}}
 {{- define "ffleet.queuePrefix" -}}
+{{- if and (include "ffleet.redisCluster" .) (not (regexMatch "\\{[^{}]+\\}" .Values.fleet.queuePrefix)) -}}
+{{- fail (printf "ffleet: a Redis Cluster (redis.external.cluster) needs a hash tag in fleet.queuePrefix, e.g. {%s}, so each queue's keys share a slot" .Values.fleet.queuePrefix) -}}
+{{- end -}}
 {{- .Values.fleet.queuePrefix -}}
+{{- end -}}
+
+{{/* "true" when Redis is an external Redis Cluster, else empty. */}}
+{{- define "ffleet.redisCluster" -}}
+{{- if and (eq .Values.redis.mode "external") .Values.redis.external.cluster -}}true{{- end -}}
 {{- end -}}
 
 {{/* One BullMQ key of a queue, <prefix>:<queue>:<key>: (dict "ctx" $ "queue" "ffleet-intel" "key" "wait"). */}}
@@ -165,6 +173,10 @@ ffleet.queueKey, so the prefix has exactly one definition.
   value: /etc/ffleet/pools.yaml
 - name: FFLEET_QUEUE_PREFIX
   value: {{ include "ffleet.queuePrefix" . | quote }}
+{{- if include "ffleet.redisCluster" . }}
+- name: FFLEET_REDIS_CLUSTER
+  value: "true"
+{{- end }}
 - name: FFLEET_ALLOWED_BUCKETS
   value: {{ join "," .Values.fleet.allowedBuckets | quote }}
 - name: AWS_REGION

@@ -45,7 +45,7 @@ await mkdir(config.workRoot, { recursive: true });
 const registry = createMetricsRegistry({ service: 'ffleet-worker' });
 const metrics = registerWorkerMetrics(registry, { pool: config.pool.name, concurrency: config.concurrency });
 
-const worker = new FleetWorker(config.fleet.redisUrl, config.fleet.queuePrefix, {
+const worker = new FleetWorker(config.fleet, config.fleet.queuePrefix, {
   pool: config.pool,
   concurrency: config.concurrency,
   shutdownGraceMs: config.shutdownGraceMs,

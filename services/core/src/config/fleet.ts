@@ -7,7 +7,17 @@ import type { Static } from '@sinclair/typebox';
 import { DEFAULT_POOLS_FILE, PoolRegistry } from '../pools/registry.ts';
 import type { S3Settings } from '../storage/s3.ts';
 import type { UrlPolicy } from '../storage/url.ts';
-import { commaList, flag, integer, oneOf, optional, readSettings, settings, text } from './settings.ts';
+import {
+  ConfigError,
+  commaList,
+  flag,
+  integer,
+  oneOf,
+  optional,
+  readSettings,
+  settings,
+  text,
+} from './settings.ts';
 
 /** S3 access, also read by the CLI's report. */
 export const S3_SETTINGS = {
@@ -47,6 +57,11 @@ export const FLEET_SETTINGS = {
     pattern: '^rediss?://',
     expected: 'a redis:// or rediss:// URL',
     description: 'Redis for queues, job state and the worker registry',
+  }),
+  FFLEET_REDIS_CLUSTER: flag({
+    default: false,
+    description:
+      '`REDIS_URL` is one node of a Redis Cluster (ElastiCache cluster mode); the queue prefix must then carry a hash tag, e.g. `{ffleet}`',
   }),
   FFLEET_QUEUE_PREFIX: text({
     default: 'ffleet',
@@ -124,6 +139,8 @@ export const S3SettingsSchema = settings(S3_SETTINGS);
 /** Settings shared by the gateway and workers. */
 export interface FleetConfig {
   redisUrl: string;
+  /** `redisUrl` is one node of a Redis Cluster. */
+  redisCluster: boolean;
   /** BullMQ key prefix, so several fleets can share one Redis. */
   queuePrefix: string;
   pools: PoolRegistry;
@@ -135,8 +152,15 @@ export interface FleetConfig {
 
 /** The fleet's part of already-read settings (the gateway's and worker's schemas include it). */
 export function fleetConfigFrom(values: Static<typeof FleetSettings>): FleetConfig {
+  // On a Redis Cluster every key of a queue (and of a flow's parent and children) must share a
+  // slot: the prefix's hash tag puts all of the fleet's keys in one.
+  if (values.FFLEET_REDIS_CLUSTER && !/\{[^{}]+\}/.test(values.FFLEET_QUEUE_PREFIX))
+    throw new ConfigError([
+      `FFLEET_QUEUE_PREFIX must carry a hash tag such as {ffleet} when FFLEET_REDIS_CLUSTER is on, got "${values.FFLEET_QUEUE_PREFIX}"`,
+    ]);
   return {
     redisUrl: values.REDIS_URL,
+    redisCluster: values.FFLEET_REDIS_CLUSTER,
     queuePrefix: values.FFLEET_QUEUE_PREFIX,
     pools: PoolRegistry.load(values.FFLEET_POOLS_FILE ?? DEFAULT_POOLS_FILE),
     urlPolicy: {

@@ -23,12 +23,12 @@ import {
   type PoolRegistry,
   parseStorageUrl,
   planBatch,
+  type RedisClient,
   readFailureLogLine,
   type S3Store,
   type UrlPolicy,
 } from '@ffleet/core';
 import { FlowProducer, type Job, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { FleetQueues } from './fleet-queues.ts';
 
 /** Items per addBulk: one Redis transaction each, short enough not to stall Redis for others. */
@@ -54,12 +54,12 @@ const FAILURE_LOG_LINES = 20;
  */
 export class FleetBatches {
   readonly #queues: FleetQueues;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   /** Made on the first batch: a gateway that never takes one opens nothing for it. */
   #flows: FlowProducer | undefined;
 
-  constructor(queues: FleetQueues, redis: Redis, prefix: string) {
+  constructor(queues: FleetQueues, redis: RedisClient, prefix: string) {
     this.#queues = queues;
     this.#redis = redis;
     this.#prefix = prefix;

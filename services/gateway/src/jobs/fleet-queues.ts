@@ -15,11 +15,11 @@ import {
   PIPELINE_PRIORITY,
   type Pool,
   type PoolRegistry,
+  type RedisClient,
   type WebhookPolicy,
   webhookPayload,
 } from '@ffleet/core';
 import { type Job, type JobType, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { pipelineView } from './pipeline-view.ts';
 import { jobLinks, stateOf, toJobView } from './view.ts';
 
@@ -44,7 +44,7 @@ return 0`;
  * Redis runs them in order when it resumes, so a claim whose job was added late stays (a
  * retry with the key finds that job) and one whose job never came goes (a retry queues it).
  */
-function releaseClaim(redis: Redis, key: string, id: string, jobKey: string): void {
+function releaseClaim(redis: RedisClient, key: string, id: string, jobKey: string): void {
   redis.eval(RELEASE_CLAIM, 2, key, jobKey, id).catch(() => {});
 }
 
@@ -84,7 +84,7 @@ export interface WorkerInfo {
  */
 export class FleetQueues {
   readonly #queues = new Map<string, Queue<JobData, unknown>>();
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #pools: PoolRegistry;
   readonly #traceUiUrl: string | undefined;
@@ -93,7 +93,7 @@ export class FleetQueues {
   /** `traceUiUrl`: the tracing UI's address of a trace without its id, for job links. */
   constructor(
     pools: PoolRegistry,
-    redis: Redis,
+    redis: RedisClient,
     prefix: string,
     options: { traceUiUrl?: string; webhookPolicy?: WebhookPolicy } = {},
   ) {

@@ -5,16 +5,16 @@ import {
   type LadderView,
   ladderChildId,
   type PipelineView,
+  type RedisClient,
   type SplitState,
   type SplitView,
   splitChildId,
 } from '@ffleet/core';
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 
 /** A pipeline's parent as its view shows it, by its kind. */
 export function pipelineView(
-  redis: Redis,
+  redis: RedisClient,
   queue: Queue<JobData>,
   job: Job<JobData, unknown>,
 ): Promise<PipelineView> {
@@ -29,7 +29,7 @@ export function pipelineView(
  * are this job's.
  */
 async function splitView(
-  redis: Redis,
+  redis: RedisClient,
   queue: Queue<JobData>,
   job: Job<JobData, unknown>,
 ): Promise<SplitView> {
@@ -88,7 +88,7 @@ async function splitView(
  * rungs dropped with the reason, and the audio.
  */
 async function ladderView(
-  redis: Redis,
+  redis: RedisClient,
   queue: Queue<JobData>,
   job: Job<JobData, unknown>,
 ): Promise<LadderView> {

@@ -1,20 +1,19 @@
-import { closeConnection } from '@ffleet/core';
+import { closeConnection, openRedis, type RedisClient, type RedisTarget } from '@ffleet/core';
 import { QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
 
 /**
  * BullMQ's event stream of each pool's queue, opened on first use and shared by every
  * Server-Sent Events client of that pool.
  */
 export class PoolEvents {
-  readonly #open = new Map<string, { events: QueueEvents; connection: Redis }>();
-  readonly #redisUrl: string;
+  readonly #open = new Map<string, { events: QueueEvents; connection: RedisClient }>();
+  readonly #redis: RedisTarget;
   readonly #prefix: string;
   readonly #queueOf: (pool: string) => string;
 
   /** `queueOf` names a pool's queue. */
-  constructor(redisUrl: string, prefix: string, queueOf: (pool: string) => string) {
-    this.#redisUrl = redisUrl;
+  constructor(redis: RedisTarget, prefix: string, queueOf: (pool: string) => string) {
+    this.#redis = redis;
     this.#prefix = prefix;
     this.#queueOf = queueOf;
   }
@@ -24,7 +23,7 @@ export class PoolEvents {
     if (!entry) {
       // Its own connection from the same URL as the rest of the gateway (TLS, user,
       // database and all): reading the event stream blocks it.
-      const connection = new Redis(this.#redisUrl, { maxRetriesPerRequest: null });
+      const connection = openRedis(this.#redis, { maxRetriesPerRequest: null });
       const events = new QueueEvents(this.#queueOf(pool), { prefix: this.#prefix, connection });
       events.setMaxListeners(0);
       entry = { events, connection };

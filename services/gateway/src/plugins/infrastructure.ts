@@ -1,7 +1,6 @@
-import { closeConnection, type FleetConfig, S3Store } from '@ffleet/core';
+import { closeConnection, type FleetConfig, openRedis, type RedisClient, S3Store } from '@ffleet/core';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Redis } from 'ioredis';
 import { FleetBatches } from '../jobs/fleet-batches.ts';
 import { FleetQueues } from '../jobs/fleet-queues.ts';
 import { PoolEvents } from '../jobs/pool-events.ts';
@@ -11,7 +10,7 @@ declare module 'fastify' {
     /** The fleet's configuration: pools, URL policy, queue prefix, S3 settings. */
     fleetConfig: FleetConfig;
     /** The gateway's Redis connection (queues, idempotency keys, cancel markers, workers). */
-    redis: Redis;
+    redis: RedisClient;
     /** Every pool's queue: enqueue, look up, list, cancel. */
     queues: FleetQueues;
     /** Batches: many items of one template, on the pools' queues. */
@@ -43,7 +42,7 @@ export const infrastructurePlugin = fp(
     // Commands fail instead of waiting: at once while disconnected, after `redisTimeoutMs` when
     // Redis does not answer. Nothing is sent late to a Redis that comes back (no offline queue,
     // no resending on reconnect): a request that got its 503 leaves nothing behind.
-    const redis = new Redis(config.redisUrl, {
+    const redis = openRedis(config, {
       maxRetriesPerRequest: null,
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
@@ -57,11 +56,11 @@ export const infrastructurePlugin = fp(
       traceUiUrl,
     });
     const batches = new FleetBatches(queues, redis, config.queuePrefix);
-    const poolEvents = new PoolEvents(config.redisUrl, config.queuePrefix, (pool) => queues.queue(pool).name);
+    const poolEvents = new PoolEvents(config, config.queuePrefix, (pool) => queues.queue(pool).name);
     const s3 = new S3Store(config.s3);
 
     app.decorate('fleetConfig', config);
-    app.decorate('redis', redis);
+    app.decorate<RedisClient>('redis', redis);
     app.decorate('queues', queues);
     app.decorate('batches', batches);
     app.decorate('poolEvents', poolEvents);
@@ -78,7 +77,7 @@ export const infrastructurePlugin = fp(
 );
 
 /** Resolves when the connection is ready or after `ms`, whichever comes first. */
-async function readyWithin(redis: Redis, ms: number): Promise<void> {
+async function readyWithin(redis: RedisClient, ms: number): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(done, ms);

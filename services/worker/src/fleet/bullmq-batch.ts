@@ -5,10 +5,10 @@ import {
   type JobFailure,
   type JobResult,
   keys,
+  type RedisClient,
   readFailureLogLine,
 } from '@ffleet/core';
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { BatchRecords } from '../pipelines/batch/batch-records.ts';
 
 const FAILURE_LOG_LINES = 20;
@@ -21,10 +21,10 @@ const FAILURE_LOG_LINES = 20;
 export class BullmqBatch implements BatchRecords {
   readonly #job: Job<JobData, JobResult>;
   readonly #queue: Queue<JobData>;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
 
-  constructor(job: Job<JobData, JobResult>, queue: Queue<JobData>, redis: Redis, prefix: string) {
+  constructor(job: Job<JobData, JobResult>, queue: Queue<JobData>, redis: RedisClient, prefix: string) {
     this.#job = job;
     this.#queue = queue;
     this.#redis = redis;

@@ -6,10 +6,10 @@ import {
   jobOptions,
   keys,
   type PipelineState,
+  type RedisClient,
   readFailureLogLine,
 } from '@ffleet/core';
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { ChildJob, Flow } from '../pipelines/flow.ts';
 
 /** BullMQ takes a bulk in one Redis transaction: small enough not to stall Redis for others. */
@@ -25,10 +25,10 @@ const FAILURE_LOG_LINES = 20;
 export class BullmqFlow implements Flow {
   readonly #job: Job<JobData, JobResult>;
   readonly #queues: FleetQueueSource;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
 
-  constructor(job: Job<JobData, JobResult>, queues: FleetQueueSource, redis: Redis, prefix: string) {
+  constructor(job: Job<JobData, JobResult>, queues: FleetQueueSource, redis: RedisClient, prefix: string) {
     this.#job = job;
     this.#queues = queues;
     this.#redis = redis;

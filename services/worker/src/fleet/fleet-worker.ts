@@ -9,11 +9,13 @@ import {
   type JobResult,
   keys,
   type Logger,
+  openRedis,
   type Pool,
+  type RedisClient,
+  type RedisTarget,
   type WorkerMetrics,
 } from '@ffleet/core';
 import { type Job, Queue, UnrecoverableError, WaitingChildrenError, WaitingError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Capabilities } from '../ffmpeg/probe.ts';
 import { type PipelineDeps, type PipelineJob, SHUTDOWN_REASON } from '../pipeline/context.ts';
 import { describeFailure, isPermanent, JobCancelledError, ShutdownError } from '../pipeline/errors.ts';
@@ -47,8 +49,8 @@ export interface FleetWorkerOptions {
 export class FleetWorker {
   readonly id = `${hostname()}-${randomUUID().slice(0, 8)}`;
   readonly #opts: FleetWorkerOptions;
-  readonly #connection: Redis;
-  readonly #subscriber: Redis;
+  readonly #connection: RedisClient;
+  readonly #subscriber: RedisClient;
   readonly #worker: Worker<JobData, JobResult>;
   /** Queues pipelines add children to and read them from, by queue name, opened on first use. */
   readonly #queues = new Map<string, Queue<JobData>>();
@@ -61,11 +63,11 @@ export class FleetWorker {
   /** The last failure of each job, kept from the processor until its 'failed' event. */
   readonly #failures = new Map<string, JobFailure>();
 
-  constructor(redisUrl: string, prefix: string, opts: FleetWorkerOptions) {
+  constructor(redis: RedisTarget, prefix: string, opts: FleetWorkerOptions) {
     this.#opts = opts;
     this.#log = opts.logger.child({ pool: opts.pool.name, workerId: this.id });
-    this.#connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-    this.#subscriber = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    this.#connection = openRedis(redis, { maxRetriesPerRequest: null });
+    this.#subscriber = openRedis(redis, { maxRetriesPerRequest: null });
     // It reconnects by itself; the worker's own error events already report Redis being away.
     this.#subscriber.on('error', (error) => this.#log.debug({ err: error }, 'cancel subscriber error'));
     const deps: PipelineDeps = { ...opts.deps, workerId: this.id, logger: this.#log };

@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
-import { keys } from '@ffleet/core';
-import type { Redis } from 'ioredis';
+import { keys, type RedisClient } from '@ffleet/core';
 import type { Capabilities } from '../ffmpeg/probe.ts';
 
 const INTERVAL_MS = 10_000;
@@ -11,7 +10,7 @@ const TTL_SECONDS = 30;
  * ffmpeg can do. Entries expire on their own if the worker dies.
  */
 export class Heartbeat {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #pool: string;
   readonly #info: Record<string, unknown>;
@@ -19,7 +18,7 @@ export class Heartbeat {
   #timer?: NodeJS.Timeout;
 
   constructor(opts: {
-    redis: Redis;
+    redis: RedisClient;
     prefix: string;
     pool: string;
     workerId: string;
