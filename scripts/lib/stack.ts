@@ -216,7 +216,8 @@ export async function startStack(
     secretAccessKey,
     env: {
       REDIS_URL: redisUrl,
-      ...(options.redisCluster ? { FFLEET_REDIS_CLUSTER: 'true' } : {}),
+      // A cluster needs the fleet's keys in one slot: a hash tag in the queue prefix.
+      ...(options.redisCluster ? { FFLEET_REDIS_CLUSTER: 'true', FFLEET_QUEUE_PREFIX: '{ffleet}' } : {}),
       S3_ENDPOINT: s3Endpoint,
       S3_FORCE_PATH_STYLE: 'true',
       AWS_REGION: 'us-east-1',
