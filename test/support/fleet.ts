@@ -49,7 +49,12 @@ export interface TestFleet {
  * about it fast; tests about it turn it on per job or with FFLEET_QUALITY_DEFAULT.
  */
 export async function startFleet(
-  options: { env?: Record<string, string>; gateway?: Omit<GatewayOptions, 'config'> } = {},
+  options: {
+    env?: Record<string, string>;
+    gateway?: Omit<GatewayOptions, 'config'>;
+    /** The bearer token `api` (and so `waitFor` and `startWorker`) sends, for a gateway with tokens. */
+    apiToken?: string;
+  } = {},
 ): Promise<TestFleet> {
   const stack = await startStack();
   const dir = await mkdtemp(join(tmpdir(), 'ffleet-e2e-'));
@@ -129,7 +134,10 @@ export async function startFleet(
     async api(method, path, body) {
       const response = await fetch(baseUrl + path, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(options.apiToken ? { authorization: `Bearer ${options.apiToken}` } : {}),
+        },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await response.text();

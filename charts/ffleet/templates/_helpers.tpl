@@ -81,7 +81,7 @@ registry fields only, in the format of services/core/src/pools/pools.yaml.
 {{- $pools := dict -}}
 {{- range $name, $pool := .Values.pools -}}
 {{- if $pool.enabled -}}
-{{- $_ := set $pools $name (pick $pool "family" "queue" "arch" "accelerator" "instanceTypes" "default" "concurrency" "encoders" "hwaccels") -}}
+{{- $_ := set $pools $name (pick $pool "family" "queue" "arch" "accelerator" "instanceTypes" "default" "concurrency" "encoders" "hwaccels" "maxQueued") -}}
 {{- end -}}
 {{- end -}}
 {{- if not $pools -}}

@@ -68,6 +68,28 @@ export class UnavailableError extends FfleetError {
   }
 }
 
+/** The caller's token may not do this (a prefix outside its scope, another token's job): 403. */
+export class ForbiddenError extends FfleetError {
+  constructor(message: string, details?: unknown) {
+    super('forbidden', message, 403, details);
+    this.name = 'ForbiddenError';
+  }
+}
+
+/**
+ * The fleet takes no more of this now (a pool's queue is full, the caller's rate limit is
+ * reached): 429 with `Retry-After`. Transient for the caller: coming back later fixes it.
+ */
+export class TooBusyError extends FfleetError {
+  readonly retryAfterSeconds: number;
+
+  constructor(code: string, message: string, retryAfterSeconds: number, details?: unknown) {
+    super(code, message, 429, details);
+    this.name = 'TooBusyError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** How every error leaves the gateway, and what the CLI reads from a failed request. */
 export const ErrorBodySchema = Type.Object(
   {
