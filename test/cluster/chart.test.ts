@@ -17,6 +17,7 @@ const RELEASE = 'ffleet';
 const POOLS = ['intel', 'amd', 'arm', 'nvidia', 'xilinx'];
 /** Every pool, plain replicas (no KEDA operator runs here), Redis on an emptyDir (no volume provisioner). */
 const installValues = {
+  fleet: { allowedBuckets: ['ffleet-media'] },
   pools: { nvidia: { enabled: true }, xilinx: { enabled: true } },
   redis: { internal: { persistence: { enabled: false }, nodeSelector: SYSTEM_LABELS } },
   gateway: { nodeSelector: SYSTEM_LABELS },
