@@ -1,4 +1,4 @@
-import { FfleetError } from '@ffleet/core';
+import { FfleetError, RetryLaterError } from '@ffleet/core';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { isJobSubmission } from './job-submissions.ts';
@@ -14,7 +14,7 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
     const error = redisUnavailable(app, raw) ?? raw;
     if (error instanceof FfleetError) {
       // 503 unavailable, 429 queue_full and rate_limited say when to come back.
-      if ('retryAfterSeconds' in error) reply.header('retry-after', String(error.retryAfterSeconds));
+      if (error instanceof RetryLaterError) reply.header('retry-after', String(error.retryAfterSeconds));
       return reply
         .status(error.status)
         .send({ error: error.code, message: error.message, details: error.details ?? null });
