@@ -219,7 +219,7 @@ describe("a pool's queue cap", () => {
       const objects = parseManifests(await renderChart({ pools: { intel: { maxQueued: 50 } } }));
       const registry = PoolRegistry.fromYaml(find(objects, 'ConfigMap', 'ffleet-pools').data['pools.yaml']);
       expect(registry.get('intel')?.maxQueued).toBe(50);
-      expect(registry.get('amd')?.maxQueued).toBe(10000);
+      expect(registry.get('amd')?.maxQueued).toBe(100000);
     },
     timeout,
   );
