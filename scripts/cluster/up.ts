@@ -2,7 +2,9 @@
  * A local Kubernetes control plane with kwok nodes per ffleet pool, for trying the chart by hand:
  *   node scripts/cluster/up.ts
  * then, in another shell, with the KUBECONFIG it prints:
- *   helm install ffleet charts/ffleet -n ffleet --create-namespace --set redis.internal.persistence.enabled=false
+ *   helm install ffleet charts/ffleet -n ffleet --create-namespace --set redis.internal.persistence.enabled=false \
+ *     --set 'fleet.allowedBuckets={ffleet-local}'
+ * (NOTES prints how to read the API token the chart made.)
  *   kubectl -n ffleet get pods -o wide
  * Pods run on fake nodes (no containers start). Ctrl-C stops everything.
  *

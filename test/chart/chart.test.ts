@@ -13,6 +13,7 @@ import {
   type K8sObject,
   kubeconform,
   parseManifests,
+  REQUIRED_SET,
   renderChart,
   repoRoot,
   runCommand,
@@ -51,7 +52,7 @@ describe('helm chart', () => {
         [],
         ['--set', 'pools.nvidia.enabled=true,pools.xilinx.enabled=true,autoscaling.enabled=true'],
       ]) {
-        const result = await runCommand(helm, ['lint', '--strict', chartDir, ...extra]);
+        const result = await runCommand(helm, ['lint', '--strict', chartDir, ...REQUIRED_SET, ...extra]);
         expect(result.stderr + result.stdout, 'helm lint output').toContain('0 chart(s) failed');
         expect(result.code).toBe(0);
       }
@@ -284,7 +285,7 @@ describe('helm chart', () => {
     );
     const gateway = find(everything, 'Deployment', 'ffleet-gateway').spec.template.spec.containers[0];
     expect(env(gateway, 'FFLEET_API_TOKENS')?.valueFrom).toEqual({
-      secretKeyRef: { name: 'ffleet-api-tokens', key: 'api-tokens' },
+      secretKeyRef: { name: 'ffleet-api-tokens', key: 'api-tokens', optional: true },
     });
     const external = parseManifests(externalText);
     expect(external.some((o) => o.kind === 'StatefulSet')).toBe(false);

@@ -11,6 +11,7 @@ import {
   helmBin,
   type K8sObject,
   parseManifests,
+  REQUIRED_SET,
   renderChart,
   repoRoot,
   runCommand,
@@ -199,7 +200,7 @@ describe('helm from make setup', () => {
     'renders the chart without --kube-version, reporting the Kubernetes version its client libraries support',
     async () => {
       const helm = await helmBin();
-      const plain = await runCommand(helm, ['template', 'ffleet', chartDir]);
+      const plain = await runCommand(helm, ['template', 'ffleet', chartDir, ...REQUIRED_SET]);
       expect(plain.stderr).toBe('');
       expect(plain.code).toBe(0);
       // The version comes from the client-go helm is built with (1.36 for helm v3.21), as in helm's own Makefile.

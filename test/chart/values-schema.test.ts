@@ -57,6 +57,23 @@ const cases: [label: string, values: object, message: RegExp][] = [
   ],
   ['a short API token', { gateway: { auth: { tokens: ['abc'] } } }, /\/gateway\/auth\/tokens\/0.*minLength/],
   [
+    'a token prefix that does not end in /',
+    {
+      gateway: {
+        auth: {
+          scopedTokens: [{ name: 'a', token: 'a-long-enough-api-token-0001', prefixes: ['s3://media/a'] }],
+        },
+      },
+    },
+    /\/gateway\/auth\/scopedTokens\/0\/prefixes\/0/,
+  ],
+  ['a queue cap of zero', { pools: { intel: { maxQueued: 0 } } }, /\/pools\/intel\/maxQueued.*minimum/],
+  [
+    'a negative rate limit',
+    { gateway: { rateLimit: { max: -1, windowSeconds: 60 } } },
+    /\/gateway\/rateLimit\/max/,
+  ],
+  [
     'a KEDA address with a scheme',
     { autoscaling: { redisAddress: 'redis://r:6379' } },
     /\/autoscaling\/redisAddress/,

@@ -150,7 +150,7 @@ describe('autoscaling with the real KEDA and Karpenter controllers', () => {
 
     const redisPort = new URL(fleet.stack.redisUrl).port;
     const values = {
-      fleet: { queuePrefix: prefix },
+      fleet: { queuePrefix: prefix, allowedBuckets: [fleet.bucket] },
       redis: { mode: 'external', external: { url: fleet.stack.redisUrl } },
       telemetry: { otlpEndpoint: '' },
       gateway: { nodeSelector: SYSTEM_LABELS },

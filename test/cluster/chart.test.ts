@@ -17,6 +17,7 @@ const RELEASE = 'ffleet';
 const POOLS = ['intel', 'amd', 'arm', 'nvidia', 'xilinx'];
 /** Every pool, plain replicas (no KEDA operator runs here), Redis on an emptyDir (no volume provisioner). */
 const installValues = {
+  fleet: { allowedBuckets: ['ffleet-media'] },
   pools: { nvidia: { enabled: true }, xilinx: { enabled: true } },
   redis: { internal: { persistence: { enabled: false }, nodeSelector: SYSTEM_LABELS } },
   gateway: { nodeSelector: SYSTEM_LABELS },
@@ -102,6 +103,8 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
     expect(output).toContain(`kubectl -n ${NAMESPACE} port-forward svc/${RELEASE}-gateway 8080:80`);
     expect(output).toContain('/v1/jobs');
     expect(output).toContain(`scale deployment/${RELEASE}-worker-intel --replicas=3`);
+    // No token was given: the chart made one, and NOTES says how to read it.
+    expect(output).toContain(`get secret ${RELEASE}-api-tokens -o jsonpath='{.data.api-tokens}' | base64 -d`);
     const nodes = await nodesByName();
     for (const pool of POOLS) {
       const [pod] = await runningOn(pool, 1);
@@ -162,8 +165,17 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
     await runningOn('amd', 1);
   });
 
-  it('rolls the workers on helm upgrade of a changed value', async () => {
+  it('rolls the workers on helm upgrade of a changed value, keeping the API token the chart made', async () => {
     const before = (await workerPods('nvidia'))[0]!;
+    const apiToken = async () =>
+      Buffer.from(
+        (await cluster.list<K8sObject>('secrets', '-n', NAMESPACE)).find(
+          (s) => s.metadata.name === `${RELEASE}-api-tokens`,
+        )?.data?.['api-tokens'] ?? '',
+        'base64',
+      ).toString();
+    const token = await apiToken();
+    expect(token).toMatch(/^[A-Za-z0-9]{48}$/);
     await helm(
       'upgrade',
       RELEASE,
@@ -193,6 +205,8 @@ describe('the chart on a Kubernetes control plane with kwok nodes per pool', () 
       expect(pod!.spec.terminationGracePeriodSeconds).toBe(80);
     }
     expect((await workerPods('nvidia'))[0]!.metadata.name).not.toBe(before.metadata.name);
+    // The upgrade found the Secret in the cluster (lookup) and kept its token: clients keep working.
+    expect(await apiToken()).toBe(token);
   });
 
   it('leaves nothing behind on helm uninstall', async () => {

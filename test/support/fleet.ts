@@ -56,6 +56,8 @@ export async function startFleet(
     gateway?: Omit<GatewayOptions, 'config'>;
     /** Three Redis Cluster masters instead of one Redis server. */
     redisCluster?: boolean;
+    /** The bearer token `api` (and so `waitFor` and `startWorker`) sends, for a gateway with tokens. */
+    apiToken?: string;
   } = {},
 ): Promise<TestFleet> {
   const stack = await startStack(
@@ -140,7 +142,10 @@ export async function startFleet(
     async api(method, path, body) {
       const response = await fetch(baseUrl + path, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(options.apiToken ? { authorization: `Bearer ${options.apiToken}` } : {}),
+        },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await response.text();

@@ -57,7 +57,13 @@ describe('settings', () => {
     expect(config.fleet.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(config.fleet.urlPolicy.webhooks).toEqual({ allowHttp: true, allowPrivate: false });
     expect(config.fleet.urlPolicy.allowedBuckets).toEqual(['media', 'out']);
-    expect(config.apiTokens).toEqual(['a-token', 'another']);
+    expect(config.apiTokens.map((t) => t.token)).toEqual(['a-token', 'another']);
+    // A plain token is unscoped and named by a hash of itself, never by the token.
+    expect(config.apiTokens[0]).toEqual({
+      name: expect.stringMatching(/^token-[0-9a-f]{12}$/),
+      token: 'a-token',
+    });
+    expect(config.rateLimit).toEqual({ max: 0, windowSeconds: 60 });
     expect(config.fleet.s3.partSize).toBe(8 * 1024 * 1024);
   });
 

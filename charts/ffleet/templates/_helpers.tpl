@@ -81,7 +81,7 @@ registry fields only, in the format of services/core/src/pools/pools.yaml.
 {{- $pools := dict -}}
 {{- range $name, $pool := .Values.pools -}}
 {{- if $pool.enabled -}}
-{{- $_ := set $pools $name (pick $pool "family" "queue" "arch" "accelerator" "instanceTypes" "default" "concurrency" "encoders" "hwaccels") -}}
+{{- $_ := set $pools $name (pick $pool "family" "queue" "arch" "accelerator" "instanceTypes" "default" "concurrency" "encoders" "hwaccels" "maxQueued") -}}
 {{- end -}}
 {{- end -}}
 {{- if not $pools -}}
@@ -135,17 +135,35 @@ ffleet.queueKey, so the prefix has exactly one definition.
 {{- end -}}
 {{- end -}}
 
-{{/* Name of the Secret holding the API tokens, or empty when the API is open. */}}
+{{/*
+Name of the Secret holding the API tokens, or empty when the API is open (gateway.auth.open). Without
+existingSecret the chart makes it: with gateway.auth.tokens and scopedTokens, or else with a random token.
+*/}}
 {{- define "ffleet.apiTokensSecretName" -}}
 {{- if .Values.gateway.auth.existingSecret -}}
 {{- .Values.gateway.auth.existingSecret -}}
-{{- else if .Values.gateway.auth.tokens -}}
+{{- else if not .Values.gateway.auth.open -}}
 {{- printf "%s-api-tokens" (include "ffleet.fullname" .) -}}
 {{- end -}}
 {{- end -}}
 
+{{/* "true" when the chart makes the API token itself: no existing Secret, no tokens given, API not open. */}}
+{{- define "ffleet.generatedApiToken" -}}
+{{- $auth := .Values.gateway.auth -}}
+{{- if not (or $auth.open $auth.existingSecret $auth.tokens $auth.scopedTokens) -}}true{{- end -}}
+{{- end -}}
+
+{{/* Whether the gateway reads a tokens file (named tokens scoped to prefixes) from the tokens Secret. */}}
+{{- define "ffleet.apiTokensFile" -}}
+{{- $auth := .Values.gateway.auth -}}
+{{- if or (and $auth.existingSecret $auth.existingSecretHasTokensFile) (and (not $auth.existingSecret) (not $auth.open) $auth.scopedTokens) -}}true{{- end -}}
+{{- end -}}
+
 {{/* Environment shared by the gateway and workers. */}}
 {{- define "ffleet.sharedEnv" -}}
+{{- if and (not .Values.fleet.allowedBuckets) (not .Values.fleet.allowAnyBucket) -}}
+{{- fail "ffleet: fleet.allowedBuckets is empty: list the buckets jobs may read and write (fleet.allowedBuckets: [my-media]), or set fleet.allowAnyBucket: true to let jobs use every bucket the IAM role reaches" -}}
+{{- end -}}
 # Where the pod runs, for trace resource attributes (with the node's labels when rbac.readNodes is on).
 - name: NODE_NAME
   valueFrom:

@@ -299,6 +299,8 @@ export function buildProgram(config: CliConfig = loadCliConfig()): Command {
           family: string;
           accelerator: string;
           depth: Record<string, number>;
+          queued: number;
+          maxQueued: number | null;
           workers: { busy: number; concurrency: number }[];
           capabilities: { hwaccels: string[] };
         }[];
@@ -308,6 +310,7 @@ export function buildProgram(config: CliConfig = loadCliConfig()): Command {
         const slots = p.workers.reduce((s, w) => s + w.concurrency, 0);
         process.stdout.write(
           `${p.name.padEnd(8)} ${p.accelerator.padEnd(7)} waiting=${p.depth.waiting! + p.depth.prioritized!} active=${p.depth.active} ` +
+            `queued=${p.queued}/${p.maxQueued ?? 'no cap'} ` +
             `workers=${p.workers.length} busy=${busy}/${slots} hwaccels=${p.capabilities.hwaccels.join(',') || '-'}\n`,
         );
       }

@@ -54,17 +54,44 @@ export class InvalidJobError extends FfleetError {
   }
 }
 
+/** A refusal the caller fixes by coming back later: the gateway answers it with `Retry-After`. */
+export class RetryLaterError extends FfleetError {
+  readonly retryAfterSeconds: number;
+
+  constructor(code: string, message: string, status: number, retryAfterSeconds: number, details?: unknown) {
+    super(code, message, status, details);
+    this.name = 'RetryLaterError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /**
  * A dependency the request needs (Redis) is away: 503 with `Retry-After`, so clients and
  * probes get a fast, clear answer and come back later. Transient: retrying fixes it.
  */
-export class UnavailableError extends FfleetError {
-  readonly retryAfterSeconds: number;
-
+export class UnavailableError extends RetryLaterError {
   constructor(message: string, retryAfterSeconds = 2) {
-    super('unavailable', message, 503);
+    super('unavailable', message, 503, retryAfterSeconds);
     this.name = 'UnavailableError';
-    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The caller's token may not do this (a prefix outside its scope, another token's job): 403. */
+export class ForbiddenError extends FfleetError {
+  constructor(message: string, details?: unknown) {
+    super('forbidden', message, 403, details);
+    this.name = 'ForbiddenError';
+  }
+}
+
+/**
+ * The fleet takes no more of this now (a pool's queue is full, the caller's rate limit is
+ * reached): 429 with `Retry-After`.
+ */
+export class TooBusyError extends RetryLaterError {
+  constructor(code: string, message: string, retryAfterSeconds: number, details?: unknown) {
+    super(code, message, 429, retryAfterSeconds, details);
+    this.name = 'TooBusyError';
   }
 }
 

@@ -10,6 +10,7 @@ import { errorsPlugin } from './plugins/errors.ts';
 import { infrastructurePlugin } from './plugins/infrastructure.ts';
 import { jsonLimitsPlugin } from './plugins/json-limits.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
+import { type RateLimitSettings, rateLimitPlugin } from './plugins/rate-limit.ts';
 import { redisAvailabilityPlugin } from './plugins/redis-availability.ts';
 import { tracingPlugin } from './plugins/tracing.ts';
 import { batchRoutes } from './routes/batch.ts';
@@ -19,11 +20,14 @@ import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { poolRoutes } from './routes/pools.ts';
 import { uploadRoutes } from './routes/uploads.ts';
+import { type ApiToken, plainToken } from './tokens.ts';
 
 export interface GatewayOptions {
   config: FleetConfig;
-  /** Bearer tokens; empty disables auth. */
-  apiTokens?: string[];
+  /** Bearer tokens: plain ones may do anything, named ones may be scoped to prefixes; empty disables auth. */
+  apiTokens?: ReadonlyArray<string | ApiToken>;
+  /** Requests per window per token (default: no limit). */
+  rateLimit?: RateLimitSettings;
   logger?: FastifyServerOptions['logger'];
   bodyLimitBytes?: number;
   /** Spans of job submissions; default: the process's global tracer (a no-op when tracing is off). */
@@ -38,7 +42,7 @@ export interface GatewayOptions {
 
 /** Builds the gateway: schema-first routes, one plugin per concern. */
 export async function buildGateway(options: GatewayOptions): Promise<FastifyInstance> {
-  const tokens = options.apiTokens ?? [];
+  const tokens = (options.apiTokens ?? []).map((t) => (typeof t === 'string' ? plainToken(t) : t));
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
@@ -61,6 +65,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   await app.register(tracingPlugin, { tracer: options.tracer });
   if (options.metrics !== false) await app.register(metricsPlugin);
   await app.register(authPlugin, { tokens });
+  await app.register(rateLimitPlugin, options.rateLimit ?? { max: 0, windowSeconds: 60 });
   await app.register(healthRoutes);
   await app.register(jobRoutes);
   await app.register(eventRoutes);

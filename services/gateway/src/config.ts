@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   commaList,
   FLEET_SETTINGS,
   type FleetConfig,
@@ -9,6 +10,8 @@ import {
   settings,
   text,
 } from '@ffleet/core';
+import type { RateLimitSettings } from './plugins/rate-limit.ts';
+import { type ApiToken, plainToken, readTokensFile, TOKEN_PATTERN } from './tokens.ts';
 
 /** Every variable the gateway reads (with the fleet's shared ones); docs/configuration.md is generated from it. */
 export const GatewaySettings = settings({
@@ -16,9 +19,28 @@ export const GatewaySettings = settings({
   HOST: text({ default: '127.0.0.1', description: 'listen address (the chart sets `0.0.0.0`)' }),
   PORT: integer({ default: 8080, maximum: 65_535, description: 'listen port' }),
   FFLEET_API_TOKENS: commaList({
-    itemPattern: '^[\\x21-\\x2b\\x2d-\\x7e]{1,512}$',
-    description: 'comma-separated bearer tokens for `/v1/*` and `/batch/*` (visible ASCII, no commas)',
+    itemPattern: TOKEN_PATTERN,
+    description:
+      'comma-separated bearer tokens for `/v1/*` and `/batch/*` (visible ASCII, no commas), each allowed everything',
     documentedDefault: 'unset (no auth)',
+  }),
+  FFLEET_API_TOKENS_FILE: optional(
+    text({
+      description:
+        'a YAML file of named tokens, each optionally scoped to bucket prefixes (`tokens: [{name, token, prefixes, rateLimit}]`; docs/security.md)',
+    }),
+  ),
+  FFLEET_RATE_LIMIT: integer({
+    default: 0,
+    minimum: 0,
+    description:
+      'requests per window each API token (or client address, without tokens) may make to `/v1/*` and `/batch/*`, counted in Redis across replicas; `0` is no limit',
+  }),
+  FFLEET_RATE_LIMIT_WINDOW_SECONDS: integer({
+    default: 60,
+    minimum: 1,
+    maximum: 86_400,
+    description: 'the window of `FFLEET_RATE_LIMIT`',
   }),
   FFLEET_REDIS_TIMEOUT_MS: integer({
     default: 2000,
@@ -41,7 +63,9 @@ export interface GatewayConfig {
   fleet: FleetConfig;
   host: string;
   port: number;
-  apiTokens: string[];
+  /** FFLEET_API_TOKENS (unscoped) and the tokens of FFLEET_API_TOKENS_FILE. */
+  apiTokens: ApiToken[];
+  rateLimit: RateLimitSettings;
   traceUiUrl?: string;
   redisTimeoutMs: number;
   logLevel: string;
@@ -53,9 +77,22 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     fleet: fleetConfigFrom(values),
     host: values.HOST,
     port: values.PORT,
-    apiTokens: values.FFLEET_API_TOKENS,
+    apiTokens: [
+      ...values.FFLEET_API_TOKENS.map(plainToken),
+      ...(values.FFLEET_API_TOKENS_FILE ? tokensFromFile(values.FFLEET_API_TOKENS_FILE) : []),
+    ],
+    rateLimit: { max: values.FFLEET_RATE_LIMIT, windowSeconds: values.FFLEET_RATE_LIMIT_WINDOW_SECONDS },
     traceUiUrl: values.FFLEET_TRACE_UI_URL,
     redisTimeoutMs: values.FFLEET_REDIS_TIMEOUT_MS,
     logLevel: values.LOG_LEVEL,
   };
+}
+
+/** The tokens file's tokens; a file that cannot be read or is invalid stops the gateway (exit 2). */
+function tokensFromFile(path: string): ApiToken[] {
+  try {
+    return readTokensFile(path);
+  } catch (error) {
+    throw new ConfigError([`FFLEET_API_TOKENS_FILE: ${(error as Error).message}`]);
+  }
 }

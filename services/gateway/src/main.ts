@@ -12,6 +12,7 @@ const telemetry = await startTelemetry({
 const app = await buildGateway({
   config: config.fleet,
   apiTokens: config.apiTokens,
+  rateLimit: config.rateLimit,
   // A submission's request logger carries its trace_id and span_id (plugins/tracing.ts).
   logger: { level: config.logLevel, base: { service: 'ffleet-gateway' } },
   tracer: telemetry.tracer,

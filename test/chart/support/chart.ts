@@ -53,6 +53,14 @@ export async function runCommand(file: string, args: string[]): Promise<CommandR
   }
 }
 
+/**
+ * What every install must say: the buckets jobs may use (an empty list fails the install). Tests render
+ * with it under their own values, which may take it back (`fleet: {allowedBuckets: []}`).
+ */
+export const REQUIRED_VALUES = { fleet: { allowedBuckets: ['ffleet-media'] } };
+/** The same, as `helm --set` arguments for commands that take no values file (lint). */
+export const REQUIRED_SET = ['--set', 'fleet.allowedBuckets={ffleet-media}'];
+
 /** `helm template` of the chart with the given values (as a values file); fails on a non-zero exit. */
 export async function renderChart(
   values: object = {},
@@ -71,7 +79,9 @@ export async function helmTemplate(
 ): Promise<CommandResult> {
   const dir = await mkdtemp(join(tmpdir(), 'ffleet-values-'));
   try {
+    const required = join(dir, 'required.json');
     const file = join(dir, 'values.json');
+    await writeFile(required, JSON.stringify(REQUIRED_VALUES));
     await writeFile(file, JSON.stringify(values));
     const helm = await helmBin();
     return await runCommand(helm, [
@@ -82,6 +92,8 @@ export async function helmTemplate(
       namespace,
       '--kube-version',
       kubeVersion,
+      '--values',
+      required,
       '--values',
       file,
     ]);

@@ -21,6 +21,8 @@ export const JobDataSchema = Type.Object({
   pipeline: Type.Optional(PipelineStateSchema),
   /** A pipeline's child: what it is to its parent. */
   role: Type.Optional(ChildRoleSchema),
+  /** Who submitted it: the API token's name (never the token), when the gateway has tokens. */
+  owner: Type.Optional(Type.String()),
 });
 export type JobData = Static<typeof JobDataSchema>;
 
@@ -176,7 +178,11 @@ export const keys = {
   cancelMarker: (prefix: string, id: string) => `${prefix}:cancelled:${id}`,
   /** Set when a pipeline stops its children (failed or cancelled): a child about to start does not. */
   stopMarker: (prefix: string, id: string) => `${prefix}:stopped:${id}`,
-  idempotency: (prefix: string, key: string) => `${prefix}:idempotency:${key}`,
+  /** A submission's idempotency key; a token's keys are its own (`owner`), so tenants never meet. */
+  idempotency: (prefix: string, key: string, owner?: string) =>
+    owner ? `${prefix}:idempotency:${owner}/${key}` : `${prefix}:idempotency:${key}`,
+  /** Requests counted per API token (or client address) for the rate limit. */
+  rateLimit: (prefix: string) => `${prefix}:rate-limit:`,
   workers: (prefix: string, pool: string) => `${prefix}:workers:${pool}`,
   worker: (prefix: string, workerId: string) => `${prefix}:worker:${workerId}`,
 };

@@ -81,6 +81,11 @@ export const JobViewSchema = Type.Object(
     traceId: Nullable(
       Type.String({ description: "The job's trace (W3C trace id), to look up in Jaeger or Tempo" }),
     ),
+    owner: Type.Optional(
+      Type.String({
+        description: 'The name of the API token that submitted the job (never the token itself)',
+      }),
+    ),
     spec: ShownJobSpecSchema,
     links: JobLinksSchema,
     pipeline: Type.Optional(PipelineViewSchema),

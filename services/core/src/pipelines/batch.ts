@@ -83,6 +83,8 @@ export interface BatchItem {
 
 const PLACEHOLDER = /\{([a-z]+)\}/g;
 const HAS_PLACEHOLDER = /\{[a-z]+\}/;
+/** Any batch id: where a manifest goes depends on the outputs, not on the id. */
+const MANIFEST_CHECK_ID = '00000000-0000-0000-0000-000000000000';
 const PLACEHOLDERS = new Set(['stem', 'name', 'ext', 'index', 'path']);
 
 /**
@@ -112,6 +114,8 @@ export function planBatch(
     );
   const items = inputs.map((input, index) => ({ index, spec: itemSpec(batch, input, index, listedPrefix) }));
   const template = validateJob(items[0]!.spec, pools, policy);
+  // The manifest is written too: beside the outputs, under the same rules (a token's prefixes).
+  parseStorageUrl(manifestUrls(batch, MANIFEST_CHECK_ID).json, policy);
   const written = new Map<string, number>();
   for (const item of items) {
     parseStorageUrl(item.spec.inputs[0]!.url, policy);

@@ -18,6 +18,8 @@ export const PoolSchema = Type.Object(
     concurrency: Type.Integer({ minimum: 1, maximum: 64 }),
     encoders: Type.Array(Type.String()),
     hwaccels: Type.Array(Type.String()),
+    /** The most jobs the pool's queue holds waiting for a worker; a submission past it is a 429. */
+    maxQueued: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },
 );

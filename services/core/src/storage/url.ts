@@ -1,4 +1,4 @@
-import { InvalidJobError, UnsafeJobError } from '../errors.ts';
+import { ForbiddenError, InvalidJobError, UnsafeJobError } from '../errors.ts';
 import type { WebhookPolicy } from '../webhooks/webhook.ts';
 
 /**
@@ -13,6 +13,11 @@ export type StorageUrl =
 export interface UrlPolicy {
   /** Buckets jobs may read and write; empty means any bucket. */
   allowedBuckets?: readonly string[];
+  /**
+   * The only places the caller may read and write (`s3://bucket/prefix/`, each ending in `/`):
+   * set for a token scoped to prefixes, whose other URLs (and every file:// URL) are a 403.
+   */
+  allowedPrefixes?: readonly string[];
   /** Whether `file://` URLs are accepted (only when a file root is configured). */
   allowFile?: boolean;
   /** Which webhook URLs jobs may name (see webhooks/webhook.ts). */
@@ -49,6 +54,12 @@ export function parseStorageUrl(raw: string, policy: UrlPolicy = {}): StorageUrl
   const scheme = /^([a-z0-9+.-]+):\/\//i.exec(raw)?.[1]?.toLowerCase();
   if (scheme === 's3') return parseS3(raw, policy);
   if (scheme === 'file') {
+    if (policy.allowedPrefixes) {
+      throw new ForbiddenError('this token may only use URLs under its prefixes, not file:// URLs', {
+        url: raw,
+        allowedPrefixes: policy.allowedPrefixes,
+      });
+    }
     if (!policy.allowFile) throw new UnsafeJobError('file:// URLs are disabled on this fleet', { url: raw });
     const path = raw.slice('file://'.length).replace(/^\/+/, '');
     return { scheme: 'file', path: checkKey(path, raw), folder: path.endsWith('/') };
@@ -76,7 +87,16 @@ function parseS3(raw: string, policy: UrlPolicy): StorageUrl {
     });
   }
   if (key === '') throw new InvalidJobError('S3 URL has no object key', { url: raw });
-  return { scheme: 's3', bucket, key: checkKey(key, raw), folder: key.endsWith('/') };
+  const url: StorageUrl = { scheme: 's3', bucket, key: checkKey(key, raw), folder: key.endsWith('/') };
+  // The key has only plain segments now (no `..`, no look-alikes), so a prefix match is a real containment.
+  const prefixes = policy.allowedPrefixes;
+  if (prefixes && !prefixes.some((prefix) => `s3://${bucket}/${key}`.startsWith(prefix))) {
+    throw new ForbiddenError(`${raw} is outside this token's prefixes`, {
+      url: raw,
+      allowedPrefixes: prefixes,
+    });
+  }
+  return url;
 }
 
 /** Returns the key unchanged when every segment is plain, else throws naming the problem. */

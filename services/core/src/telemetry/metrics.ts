@@ -10,6 +10,10 @@ export const METRIC = {
   jobsSubmitted: 'ffleet_jobs_submitted_total',
   /** Counter {reason}: submissions refused with a 4xx (gateway). */
   jobsRejected: 'ffleet_jobs_rejected_total',
+  /** Gauge {pool}: the most jobs a pool's queue takes waiting for a worker (maxQueued) (gateway). */
+  queueCap: 'ffleet_queue_cap',
+  /** Counter {token}: API requests refused with 429 rate_limited, per token name (gateway). */
+  rateLimited: 'ffleet_requests_rate_limited_total',
   /** Counter {pool, state}: attempts a worker finished: succeeded | failed | cancelled | requeued. */
   jobsFinished: 'ffleet_jobs_finished_total',
   /** Histogram {pool, stage}: seconds per stage: queue | download | ffmpeg | upload | quality | total. */
@@ -59,6 +63,7 @@ export function queueDepth(counts: QueueStateCounts): number {
 export interface GatewayMetrics {
   jobsSubmitted: Counter<'pool'>;
   jobsRejected: Counter<'reason'>;
+  rateLimited: Counter<'token'>;
 }
 
 /**
@@ -67,7 +72,12 @@ export interface GatewayMetrics {
  */
 export function registerGatewayMetrics(
   registry: Registry,
-  options: { pools: readonly string[]; readQueueCounts: (pool: string) => Promise<QueueStateCounts> },
+  options: {
+    pools: readonly string[];
+    readQueueCounts: (pool: string) => Promise<QueueStateCounts>;
+    /** Each capped pool's maxQueued. */
+    queueCaps?: ReadonlyMap<string, number>;
+  },
 ): GatewayMetrics {
   let snapshot: { at: number; counts: Promise<Map<string, QueueStateCounts>> } | undefined;
   const readAll = (): Promise<Map<string, QueueStateCounts>> => {
@@ -110,7 +120,20 @@ export function registerGatewayMetrics(
       for (const [pool, counts] of await readAll()) this.set({ pool }, queueDepth(counts));
     },
   });
+  const cap = new Gauge({
+    name: METRIC.queueCap,
+    help: 'The most jobs a pool takes waiting for a worker (its maxQueued); past it submissions get 429',
+    labelNames: ['pool'] as const,
+    registers: [registry],
+  });
+  for (const [pool, max] of options.queueCaps ?? []) cap.set({ pool }, max);
   return {
+    rateLimited: new Counter({
+      name: METRIC.rateLimited,
+      help: 'API requests refused with 429 rate_limited, per token name (none without tokens)',
+      labelNames: ['token'] as const,
+      registers: [registry],
+    }),
     jobsSubmitted: new Counter({
       name: METRIC.jobsSubmitted,
       help: 'Jobs accepted by the gateway, per pool',

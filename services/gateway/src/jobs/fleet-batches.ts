@@ -29,7 +29,7 @@ import {
   type UrlPolicy,
 } from '@ffleet/core';
 import { FlowProducer, type Job, type Queue } from 'bullmq';
-import type { FleetQueues } from './fleet-queues.ts';
+import type { FleetQueues, Submitter } from './fleet-queues.ts';
 
 /** Items per addBulk: one Redis transaction each, short enough not to stall Redis for others. */
 const BULK = 500;
@@ -98,26 +98,38 @@ export class FleetBatches {
     inputs: { inputs: string[]; listedPrefix?: string },
     pools: PoolRegistry,
     policy: UrlPolicy,
-    traceparent?: string,
+    from: Submitter = {},
   ): Promise<{ id: string; created: boolean; items: number; pool: string }> {
     const { items, template } = planBatch(batch, inputs.inputs, pools, policy, inputs.listedPrefix);
     const pool = template.pool;
     const id = randomUUID();
-    if (batch.idempotencyKey) {
-      const key = keys.idempotency(this.#prefix, batch.idempotencyKey);
-      const claimed = await this.#redis.set(key, id, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
+    const idempotencyKey = batch.idempotencyKey
+      ? keys.idempotency(this.#prefix, batch.idempotencyKey, from.owner)
+      : undefined;
+    if (idempotencyKey) {
+      const claimed = await this.#redis.set(idempotencyKey, id, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
       if (claimed === null) {
-        const existing = await this.#redis.get(key);
+        const existing = await this.#redis.get(idempotencyKey);
         if (existing) return { id: existing, created: false, items: items.length, pool: pool.name };
       }
     }
+    try {
+      // Every item waits in the pool's queue: a batch that would take it past its cap is refused whole.
+      await this.#queues.checkRoom(pool, items.length);
+    } catch (error) {
+      if (idempotencyKey) await this.#redis.del(idempotencyKey);
+      throw error;
+    }
     const queue = this.#queues.queue(pool.name);
     const submittedAt = Date.now();
-    const trace = traceparent ? { traceparent } : {};
+    const submitter = {
+      ...(from.traceparent ? { traceparent: from.traceparent } : {}),
+      ...(from.owner ? { owner: from.owner } : {}),
+    };
     const pipeline: BatchState = { kind: 'batch', inputs: inputs.inputs, manifest: manifestUrls(batch, id) };
     // The parent's spec is the first item's, named as the batch, with the batch's webhook.
     const parentSpec = { ...items[0]!.spec, ...(batch.webhook ? { webhook: batch.webhook } : {}) };
-    const parent: JobData = { spec: parentSpec, pool: pool.name, submittedAt, ...trace, pipeline };
+    const parent: JobData = { spec: parentSpec, pool: pool.name, submittedAt, ...submitter, pipeline };
     const gate: JobData = {
       spec: items[0]!.spec,
       pool: pool.name,
@@ -147,11 +159,16 @@ export class FleetBatches {
       ],
     });
     try {
-      await this.#addItems(queue, id, items, { name: batch.name, pool: pool.name, submittedAt, ...trace });
+      await this.#addItems(queue, id, items, {
+        name: batch.name,
+        pool: pool.name,
+        submittedAt,
+        ...submitter,
+      });
     } catch (error) {
       // The caller gets an error, not an id: nothing of this batch may run unseen.
       await this.#queues.cancel(id).catch(() => {});
-      if (batch.idempotencyKey) await this.#redis.del(keys.idempotency(this.#prefix, batch.idempotencyKey));
+      if (idempotencyKey) await this.#redis.del(idempotencyKey);
       throw error;
     }
     return { id, created: true, items: items.length, pool: pool.name };
@@ -162,7 +179,7 @@ export class FleetBatches {
     queue: Queue<JobData, unknown>,
     id: string,
     items: readonly BatchItem[],
-    base: { name: string; pool: string; submittedAt: number; traceparent?: string },
+    base: { name: string; pool: string; submittedAt: number; traceparent?: string; owner?: string },
   ): Promise<void> {
     const { name, ...shared } = base;
     const parent = { id, queue: queue.qualifiedName };

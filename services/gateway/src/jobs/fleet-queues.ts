@@ -15,7 +15,10 @@ import {
   PIPELINE_PRIORITY,
   type Pool,
   type PoolRegistry,
+  QUEUED_STATES,
+  queueDepth,
   type RedisClient,
+  TooBusyError,
   type WebhookPolicy,
   webhookPayload,
 } from '@ffleet/core';
@@ -33,6 +36,14 @@ const STATE_TYPES: Record<JobState, JobType[]> = {
 const LOG_LINES = 50;
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 const STARTING_TIMEOUT_MS = 2000;
+/** When a client told the queue is full comes back: long enough for workers to take some jobs. */
+export const QUEUE_FULL_RETRY_AFTER_SECONDS = 30;
+
+/** Who submits a job: the request's trace context and its token's name. */
+export interface Submitter {
+  traceparent?: string;
+  owner?: string;
+}
 /** Drops an idempotency claim (KEYS[1]) still naming this submission (ARGV[1]) whose job (KEYS[2]) does not exist. */
 const RELEASE_CLAIM = `if redis.call('get', KEYS[1]) == ARGV[1] and redis.call('exists', KEYS[2]) == 0 then
   return redis.call('del', KEYS[1])
@@ -63,6 +74,10 @@ export interface PoolStatus {
     completed: number;
     failed: number;
   };
+  /** Jobs waiting for a worker (waiting, prioritized, delayed, paused), what `maxQueued` caps. */
+  queued: number;
+  /** The cap on `queued` (submissions past it get a 429), or null for none. */
+  maxQueued: number | null;
   workers: WorkerInfo[];
   capabilities: { encoders: string[]; hwaccels: string[]; expectedEncoders: string[] };
 }
@@ -117,11 +132,16 @@ export class FleetQueues {
     return jobLinks(id, traceId, this.#traceUiUrl);
   }
 
-  /** Queues a validated job. Returns the existing job's id when the idempotency key was seen. */
-  async enqueue(spec: JobSpec, pool: Pool, traceparent?: string): Promise<{ id: string; created: boolean }> {
+  /**
+   * Queues a validated job. Returns the existing job's id when the idempotency key was seen (a
+   * token's keys are its own); a 429 `queue_full` when the pool's queue is at its cap.
+   */
+  async enqueue(spec: JobSpec, pool: Pool, from: Submitter = {}): Promise<{ id: string; created: boolean }> {
     const id = randomUUID();
     const queue = this.queue(pool.name);
-    const key = spec.idempotencyKey ? keys.idempotency(this.#prefix, spec.idempotencyKey) : undefined;
+    const key = spec.idempotencyKey
+      ? keys.idempotency(this.#prefix, spec.idempotencyKey, from.owner)
+      : undefined;
     try {
       if (key) {
         const claimed = await this.#redis.set(key, id, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
@@ -130,7 +150,8 @@ export class FleetQueues {
           if (existing) return { id: existing, created: false };
         }
       }
-      return await this.#add(spec, pool, id, traceparent);
+      await this.checkRoom(pool, 1);
+      return await this.#add(spec, pool, id, from);
     } catch (error) {
       // Redis failed or did not answer in time: the claim must not name a job that never came.
       if (key) releaseClaim(this.#redis, key, id, queue.toKey(id));
@@ -138,14 +159,39 @@ export class FleetQueues {
     }
   }
 
+  /**
+   * A 429 `queue_full` (with Retry-After) when `count` more jobs would take the pool's queue past
+   * its `maxQueued`. Read then added, not atomic: submissions racing at the cap may pass it by a few.
+   */
+  async checkRoom(pool: Pool, count: number): Promise<void> {
+    if (pool.maxQueued === undefined) return;
+    const queued = await this.queued(pool.name);
+    if (queued + count > pool.maxQueued) {
+      throw new TooBusyError(
+        'queue_full',
+        `pool ${pool.name} has ${queued} jobs waiting, its cap is ${pool.maxQueued}` +
+          (count > 1 ? ` (this submission adds ${count})` : '') +
+          `; try again in ${QUEUE_FULL_RETRY_AFTER_SECONDS} s`,
+        QUEUE_FULL_RETRY_AFTER_SECONDS,
+        { pool: pool.name, queued, cap: pool.maxQueued, adding: count },
+      );
+    }
+  }
+
+  /** Jobs waiting for a worker in a pool's queue (what `maxQueued` caps). */
+  async queued(pool: string): Promise<number> {
+    return queueDepth(await this.queue(pool).getJobCounts(...QUEUED_STATES));
+  }
+
   async #add(
     spec: JobSpec,
     pool: Pool,
     id: string,
-    traceparent?: string,
+    from: Submitter,
   ): Promise<{ id: string; created: boolean }> {
     const data: JobData = { spec, pool: pool.name, submittedAt: Date.now() };
-    if (traceparent) data.traceparent = traceparent;
+    if (from.traceparent) data.traceparent = from.traceparent;
+    if (from.owner) data.owner = from.owner;
     const options = jobOptions(id, spec);
     // A pipeline's parent: its steps are short and unblock its children, so it goes first.
     if (spec.split) data.pipeline = { kind: 'split', step: 'plan' };
@@ -187,7 +233,14 @@ export class FleetQueues {
     return toJobView(job, state, logs, this.#traceUiUrl, pipeline);
   }
 
-  async list(filter: { state?: JobState; pool?: string; name?: string; limit: number }): Promise<JobView[]> {
+  /** Newest first; with `owner`, only that token's jobs (among the newest `limit` of each pool). */
+  async list(filter: {
+    state?: JobState;
+    pool?: string;
+    name?: string;
+    owner?: string;
+    limit: number;
+  }): Promise<JobView[]> {
     const pools = filter.pool ? [filter.pool] : [...this.#queues.keys()];
     const types = filter.state
       ? STATE_TYPES[filter.state]
@@ -209,7 +262,8 @@ export class FleetQueues {
           !job?.id ||
           job.data.role ||
           job.data.pipeline?.kind === 'batch' ||
-          (filter.name && job.data.spec.name !== filter.name)
+          (filter.name && job.data.spec.name !== filter.name) ||
+          (filter.owner !== undefined && job.data.owner !== filter.owner)
         )
           continue;
         const view = await this.#toView(job);
@@ -293,6 +347,7 @@ export class FleetQueues {
       'failed',
     );
     const workers = await this.#workers(pool.name);
+    const queued = await this.queued(pool.name);
     return {
       name: pool.name,
       family: pool.family,
@@ -308,6 +363,8 @@ export class FleetQueues {
         completed: counts.completed ?? 0,
         failed: counts.failed ?? 0,
       },
+      queued,
+      maxQueued: pool.maxQueued ?? null,
       workers,
       capabilities: {
         encoders: [...new Set(workers.flatMap((w) => w.encoders))].sort(),

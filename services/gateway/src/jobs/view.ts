@@ -79,6 +79,7 @@ export function toJobView(
     quality: result?.quality ?? null,
     metricsUrl: result?.metricsUrl ?? null,
     traceId,
+    ...(job.data.owner ? { owner: job.data.owner } : {}),
     spec: redactSpec(job.data.spec),
     links: jobLinks(job.id!, traceId ?? undefined, traceUiUrl),
     ...(pipeline ? { pipeline } : {}),

@@ -2,39 +2,60 @@ import { timingSafeEqual } from 'node:crypto';
 import { ErrorBodySchema } from '@ffleet/core';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { ApiToken, Caller } from '../tokens.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The token that made this request (its name and scope); undefined when the API has no tokens. */
+    caller?: Caller;
+  }
+}
 
 /** The API's routes: everything under /v1/ and the compatibility routes under /batch/. */
-function isProtected(url: string): boolean {
+export function isProtected(url: string): boolean {
   return url.startsWith('/v1/') || url.startsWith('/batch/');
 }
 
 const UnauthorizedSchema = { ...ErrorBodySchema, description: 'A valid bearer token is required' };
+const ForbiddenSchema = {
+  ...ErrorBodySchema,
+  description: "The token's scope does not cover this (a URL outside its prefixes, another token's job)",
+};
 
 /**
- * Bearer-token auth for the API when tokens are configured (FFLEET_API_TOKENS). Health,
- * readiness, metrics and docs stay open so probes and scrapers work. Protected routes
- * declare their 401 answer, so the OpenAPI document shows it.
+ * Bearer-token auth for the API when tokens are configured (FFLEET_API_TOKENS,
+ * FFLEET_API_TOKENS_FILE): each request's token becomes `request.caller`, which the routes
+ * hold to its prefixes and its own jobs. Health, readiness, metrics and docs stay open so
+ * probes and scrapers work. Protected routes declare their 401 and 403 answers, so the OpenAPI
+ * document shows them.
  */
 export const authPlugin = fp(
-  async (app: FastifyInstance, opts: { tokens: string[] }) => {
+  async (app: FastifyInstance, opts: { tokens: readonly ApiToken[] }) => {
     if (opts.tokens.length === 0) return;
-    const tokens = opts.tokens.map((t) => Buffer.from(t));
+    const tokens = opts.tokens.map(({ token, ...caller }) => ({ bytes: Buffer.from(token), caller }));
+    app.decorateRequest('caller', undefined);
     app.addHook('onRoute', (route) => {
       if (!isProtected(route.url) || !route.schema) return;
       route.schema = {
         ...route.schema,
-        response: { ...(route.schema.response ?? {}), 401: UnauthorizedSchema },
+        response: { ...(route.schema.response ?? {}), 401: UnauthorizedSchema, 403: ForbiddenSchema },
       };
     });
     app.addHook('onRequest', async (request, reply) => {
       if (!isProtected(request.url.split('?')[0]!)) return;
       const given = Buffer.from(/^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? '');
-      if (!tokens.some((t) => t.length === given.length && timingSafeEqual(t, given))) {
+      // Every token is compared (in constant time each), so the answer's timing names none.
+      let found: Caller | undefined;
+      for (const { bytes, caller } of tokens) {
+        if (bytes.length === given.length && timingSafeEqual(bytes, given)) found ??= caller;
+      }
+      if (!found) {
         return reply
           .status(401)
           .header('www-authenticate', 'Bearer')
           .send({ error: 'unauthorized', message: 'a valid bearer token is required', details: null });
       }
+      request.caller = found;
     });
   },
   { name: 'ffleet-auth' },

@@ -1,16 +1,20 @@
-import { FfleetError, UnavailableError } from '@ffleet/core';
+import { FfleetError, RetryLaterError } from '@ffleet/core';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { isJobSubmission } from './job-submissions.ts';
+import { redisUnavailable } from './redis-availability.ts';
 
 /**
  * Every error leaves the gateway as `{error, message, details}` with the right status:
  * schema failures and unsafe jobs are 400s that name the problem, unknown routes 404.
  */
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
-  app.setErrorHandler((error: FastifyError | FfleetError | Error, request, reply) => {
+  app.setErrorHandler((raw: FastifyError | FfleetError | Error, request, reply) => {
+    // Redis away under a hook (the rate limit's count) answers like a route that needs Redis.
+    const error = redisUnavailable(app, raw) ?? raw;
     if (error instanceof FfleetError) {
-      if (error instanceof UnavailableError) reply.header('retry-after', String(error.retryAfterSeconds));
+      // 503 unavailable, 429 queue_full and rate_limited say when to come back.
+      if (error instanceof RetryLaterError) reply.header('retry-after', String(error.retryAfterSeconds));
       return reply
         .status(error.status)
         .send({ error: error.code, message: error.message, details: error.details ?? null });

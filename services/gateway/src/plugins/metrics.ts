@@ -28,9 +28,9 @@ declare module 'fastify' {
 }
 
 /**
- * `GET /metrics` for Prometheus: queue depth and job counts per pool (read from Redis at
- * scrape time), jobs submitted per pool, submissions refused per error code, and Node's
- * process metrics.
+ * `GET /metrics` for Prometheus: queue depth, cap and job counts per pool (read from Redis at
+ * scrape time), jobs submitted per pool, submissions refused per error code (`queue_full`,
+ * `rate_limited` among them), requests rate-limited per token, and Node's process metrics.
  */
 export const metricsPlugin = fp(
   async (app: FastifyInstance) => {
@@ -38,6 +38,11 @@ export const metricsPlugin = fp(
     const metrics = registerGatewayMetrics(registry, {
       pools: app.fleetConfig.pools.pools.map((p) => p.name),
       readQueueCounts: (pool) => app.queues.queue(pool).getJobCounts(...COUNTED_STATES),
+      queueCaps: new Map(
+        app.fleetConfig.pools.pools.flatMap((p) =>
+          p.maxQueued === undefined ? [] : [[p.name, p.maxQueued]],
+        ),
+      ),
     });
     app.decorate('gatewayMetrics', metrics);
 

@@ -16,6 +16,22 @@ const CONNECTION_FAILURES = [
   'Reached the max retries per request limit',
 ];
 
+/**
+ * The 503 an error stands for when it is Redis failing (not answering, disconnected), else
+ * undefined: for Redis commands outside the routes' handlers (the rate limit's count).
+ */
+export function redisUnavailable(app: FastifyInstance, error: Error): UnavailableError | undefined {
+  if (error instanceof FfleetError) return undefined;
+  const message = error.message ?? '';
+  if (!CONNECTION_FAILURES.some((m) => message.includes(m))) return undefined;
+  // A cluster keeps its nodes' options (the timeout among them) apart from its own.
+  const options = app.redis?.options as
+    | { commandTimeout?: number; redisOptions?: { commandTimeout?: number } }
+    | undefined;
+  const timeoutMs = options?.commandTimeout ?? options?.redisOptions?.commandTimeout ?? 2000;
+  return new UnavailableError(`redis is unavailable: ${message}`, Math.max(1, Math.ceil(timeoutMs / 1000)));
+}
+
 /** Routes that read or write Redis: jobs, pools and the batch route; presigning needs only S3. */
 export function needsRedis(url: string): boolean {
   return (url.startsWith('/v1/') && !url.startsWith('/v1/uploads')) || url.startsWith('/batch/');

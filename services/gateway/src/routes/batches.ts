@@ -12,6 +12,8 @@ import {
 } from '@ffleet/core';
 import { context, trace } from '@opentelemetry/api';
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { checkOwner, ownerOf, urlPolicyOf } from '../caller.ts';
 import { JobIdParams } from '../schemas.ts';
 
 const ItemsQuery = Type.Object({
@@ -25,6 +27,11 @@ const ItemsQuery = Type.Object({
 
 /** Batches: one job template over many inputs, each input an ordinary job. */
 export const batchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  /** A 403 for a scoped token's request about another token's batch (a missing one is the routes' 404). */
+  const checkBatchOwner = async (request: FastifyRequest, id: string) => {
+    const view = await app.queues.view(id);
+    if (view) checkOwner(request, view, 'batch');
+  };
   app.post(
     '/v1/batches',
     {
@@ -45,16 +52,20 @@ export const batchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { fleetConfig: config, batches } = app;
+      const policy = urlPolicyOf(request);
       const traceContext = request.traceContext ?? context.active();
       return context.with(traceContext, async () => {
-        const inputs = await batches.inputsOf(request.body, config.urlPolicy, app.s3);
+        const inputs = await batches.inputsOf(request.body, policy, app.s3);
         const traceparent = traceparentOf(traceContext);
         const { id, created, items, pool } = await batches.create(
           request.body,
           inputs,
           config.pools,
-          config.urlPolicy,
-          traceparent,
+          policy,
+          {
+            traceparent,
+            owner: ownerOf(request),
+          },
         );
         trace.getSpan(traceContext)?.setAttributes({
           [SPAN.jobId]: id,
@@ -85,7 +96,10 @@ export const batchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: BatchViewSchema, 404: ErrorBodySchema },
       },
     },
-    (request) => app.batches.view(request.params.id),
+    async (request) => {
+      await checkBatchOwner(request, request.params.id);
+      return app.batches.view(request.params.id);
+    },
   );
 
   app.get(
@@ -101,7 +115,10 @@ export const batchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: BatchItemsPageSchema, 400: ErrorBodySchema, 404: ErrorBodySchema },
       },
     },
-    (request) => app.batches.items(request.params.id, Number(request.query.cursor), request.query.limit),
+    async (request) => {
+      await checkBatchOwner(request, request.params.id);
+      return app.batches.items(request.params.id, Number(request.query.cursor), request.query.limit);
+    },
   );
 
   app.delete(
@@ -118,6 +135,9 @@ export const batchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 202: BatchViewSchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
       },
     },
-    async (request, reply) => reply.status(202).send(await app.batches.cancel(request.params.id)),
+    async (request, reply) => {
+      await checkBatchOwner(request, request.params.id);
+      return reply.status(202).send(await app.batches.cancel(request.params.id));
+    },
   );
 };

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorBodySchema, FfleetError, isFinishedState, type JobView } from '@ffleet/core';
 import { Type } from '@sinclair/typebox';
+import { checkOwner } from '../caller.ts';
 import { JobIdParams } from '../schemas.ts';
 
 const RELEVANT = [
@@ -45,6 +46,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { id } = request.params;
       const first = await app.queues.view(id);
       if (!first) throw new FfleetError('not_found', `job ${id} does not exist`, 404);
+      checkOwner(request, first);
 
       reply.hijack();
       const res = reply.raw;

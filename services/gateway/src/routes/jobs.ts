@@ -9,6 +9,7 @@ import {
   WebhookBodySchema,
 } from '@ffleet/core';
 import { Type } from '@sinclair/typebox';
+import { checkOwner, listedOwner } from '../caller.ts';
 import { JobIdParams } from '../schemas.ts';
 import { submitJob } from './submit.ts';
 
@@ -78,7 +79,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         operationId: 'listJobs',
         summary: 'List jobs, newest first',
-        description: 'Jobs of every pool, or of one, filtered by state and name.',
+        description:
+          'Jobs of every pool, or of one, filtered by state and name; a token scoped to prefixes lists only its own jobs.',
         tags: ['jobs'],
         querystring: ListQuery,
         response: { 200: Type.Object({ jobs: Type.Array(JobViewSchema) }), 400: ErrorBodySchema },
@@ -91,7 +93,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
           available: pools.pools.map((p) => p.name),
         });
       }
-      return { jobs: await app.queues.list(request.query) };
+      return { jobs: await app.queues.list({ ...request.query, owner: listedOwner(request) }) };
     },
   );
 
@@ -112,6 +114,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const view = await app.queues.view(request.params.id);
       if (!view) throw new FfleetError('not_found', `job ${request.params.id} does not exist`, 404);
+      checkOwner(request, view);
       return view;
     },
   );
@@ -128,6 +131,11 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 202: JobViewSchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
       },
     },
-    async (request, reply) => reply.status(202).send(await app.queues.cancel(request.params.id)),
+    async (request, reply) => {
+      const view = await app.queues.view(request.params.id);
+      if (!view) throw new FfleetError('not_found', `job ${request.params.id} does not exist`, 404);
+      checkOwner(request, view);
+      return reply.status(202).send(await app.queues.cancel(request.params.id));
+    },
   );
 };

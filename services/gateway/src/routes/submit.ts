@@ -1,6 +1,7 @@
 import { type JobAccepted, SPAN, traceIdOf, traceparentOf, validateJob } from '@ffleet/core';
 import { context, trace } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ownerOf, urlPolicyOf } from '../caller.ts';
 
 /**
  * Validates a job fully (schema, pool, command model) and queues it on its pool, with the
@@ -17,9 +18,9 @@ export async function submitJob(
   const { fleetConfig: config, queues } = request.server;
   const traceContext = request.traceContext ?? context.active();
   return context.with(traceContext, async () => {
-    const { spec, pool } = validateJob(body, config.pools, config.urlPolicy);
+    const { spec, pool } = validateJob(body, config.pools, urlPolicyOf(request));
     const traceparent = traceparentOf(traceContext);
-    const { id, created } = await queues.enqueue(spec, pool, traceparent);
+    const { id, created } = await queues.enqueue(spec, pool, { traceparent, owner: ownerOf(request) });
     trace.getSpan(traceContext)?.setAttributes({
       [SPAN.jobId]: id,
       [SPAN.jobName]: spec.name,

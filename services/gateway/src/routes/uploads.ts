@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorBodySchema, FfleetError, parseStorageUrl } from '@ffleet/core';
 import { Type } from '@sinclair/typebox';
+import { urlPolicyOf } from '../caller.ts';
 
 /** `POST /v1/uploads`: a presigned PUT URL so clients upload inputs without S3 credentials. */
 export const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -33,7 +34,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { url, contentType, expiresSeconds } = request.body;
-      const target = parseStorageUrl(url, { ...app.fleetConfig.urlPolicy, allowFile: false });
+      const target = parseStorageUrl(url, { ...urlPolicyOf(request), allowFile: false });
       if (target.folder)
         throw new FfleetError('invalid_request', 'an upload target must be an object, not a folder', 400);
       return {
