@@ -5,9 +5,14 @@ import {
   type LadderView,
   ladderChildId,
   type PipelineView,
+  type PreviewsState,
+  type PreviewsView,
+  previewsChildId,
   type SplitState,
   type SplitView,
+  snippets,
   splitChildId,
+  spriteSheets,
 } from '@ffleet/core';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -18,7 +23,55 @@ export function pipelineView(
   queue: Queue<JobData>,
   job: Job<JobData, unknown>,
 ): Promise<PipelineView> {
-  return job.data.pipeline?.kind === 'ladder' ? ladderView(redis, queue, job) : splitView(redis, queue, job);
+  const kind = job.data.pipeline?.kind;
+  if (kind === 'ladder') return ladderView(redis, queue, job);
+  if (kind === 'previews') return previewsView(redis, queue, job);
+  return splitView(redis, queue, job);
+}
+
+/** Previews as their view shows them: the pictures the plan made, sheets and snippets done, running, failed. */
+async function previewsView(
+  redis: Redis,
+  queue: Queue<JobData>,
+  job: Job<JobData, unknown>,
+): Promise<PreviewsView> {
+  const state = job.data.pipeline as PreviewsState;
+  const plan = state.plan;
+  if (!plan) return { kind: 'previews', step: state.step, pictures: null, sheets: null, snippets: null };
+  const parentId = job.id!;
+  const sheetIds = spriteSheets(plan).map((s) => previewsChildId.sheet(parentId, s.index));
+  const snippetIds = snippets(plan).map((s) => previewsChildId.snippet(parentId, s.index));
+  const ids = [...sheetIds, ...snippetIds];
+  if (ids.length === 0)
+    return {
+      kind: 'previews',
+      step: state.step,
+      pictures: plan.pictures.length,
+      sheets: null,
+      snippets: null,
+    };
+  const [completed, failed, active] = await Promise.all([
+    redis.zmscore(queue.toKey('completed'), ...ids),
+    redis.zmscore(queue.toKey('failed'), ...ids),
+    redis.lrange(queue.toKey('active'), 0, -1),
+  ]);
+  const running = new Set(active.filter((id) => id.startsWith(`${parentId}-`)));
+  const counts = (from: number, length: number) => {
+    const c = { total: length, done: 0, running: 0, failed: 0 };
+    for (let i = from; i < from + length; i++) {
+      if (completed[i] !== null) c.done++;
+      else if (failed[i] !== null) c.failed++;
+      else if (running.has(ids[i]!)) c.running++;
+    }
+    return c;
+  };
+  return {
+    kind: 'previews',
+    step: state.step,
+    pictures: plan.pictures.length,
+    sheets: plan.sprite ? counts(0, sheetIds.length) : null,
+    snippets: plan.animations ? counts(sheetIds.length, snippetIds.length) : null,
+  };
 }
 
 /**
@@ -65,7 +118,7 @@ async function splitView(
     }
   });
   const last = ids.length - 1;
-  const audio: PipelineView['audio'] = !audioId
+  const audio: SplitView['audio'] = !audioId
     ? 'none'
     : completed[last] !== null
       ? 'done'
