@@ -107,6 +107,15 @@ describe('previews jobs: validation', () => {
       );
   });
 
+  it('refuses WebP on a pool whose FFmpeg lacks the WebP encoders', () => {
+    const nvidia = pools.pools.find((p) => !p.encoders.includes('libwebp_anim'));
+    expect(nvidia).toBeDefined();
+    const found = reasons(() => validateJob(previewsJob({ compute: nvidia!.family }), pools, policy)).join();
+    expect(found).toMatch(/WebP needs libwebp_anim/);
+    const gifOnly = previewsJob({ compute: nvidia!.family }, { animations: { formats: ['gif'] } });
+    expect(() => validateJob(gifOnly, pools, policy)).not.toThrow();
+  });
+
   it('writes child jobs that pass the same checks as any job', () => {
     const { spec } = validateJob(
       previewsJob({}, { sprite: { format: 'webp' }, thumbnails: { times: [1] } }),

@@ -28,7 +28,7 @@ export function validateJob(body: unknown, pools: PoolRegistry, policy: UrlPolic
   }
   const spec = body;
   const pool = pools.route(spec.compute, spec.instanceType);
-  if (spec.previews) checkPreviewsJob(spec);
+  if (spec.previews) checkPreviewsJob(spec, pool);
   else if (spec.ladder) checkLadderJob(spec, pool);
   // Ladders and previews write their own commands: the parent plans the input and the folder like any job.
   const commandSpec = spec.previews

@@ -112,8 +112,8 @@ export function planPreviews(
         `${what} asks for ${time} s, past the end of the video (${duration.toFixed(3)} s)`,
         422,
       );
-    // 100 % is the last moment that still has a frame: a little before the end.
-    return Math.min(t, Math.max(0, duration - 0.05));
+    // 100 % is the last moment that still has a frame: a little before the end. Milliseconds, as ffmpeg seeks.
+    return Math.round(Math.min(t, Math.max(0, duration - 0.05)) * 1000) / 1000;
   };
 
   const pictures: PicturePlan[] = [];

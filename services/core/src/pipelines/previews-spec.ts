@@ -7,6 +7,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { InvalidJobError } from '../errors.ts';
 import type { JobSpec } from '../jobs/spec.ts';
+import type { Pool } from '../pools/registry.ts';
 
 /** The longest source a time may point into: a week. */
 export const MAX_PREVIEW_SECONDS = 7 * 24 * 3600;
@@ -198,10 +199,10 @@ export function previewsSettings(previews: PreviewsSpec): PreviewsSettings {
 
 /**
  * What a previews job must be beyond its schema: one input, one folder output without options
- * (the pipeline writes every command), something to make, and times that say one thing.
- * Throws a 400 listing every problem.
+ * (the pipeline writes every command), something to make, times that say one thing, and the
+ * WebP encoders when WebP is asked for. Throws a 400 listing every problem.
  */
-export function checkPreviewsJob(spec: JobSpec): void {
+export function checkPreviewsJob(spec: JobSpec, pool: Pool): void {
   const previews = spec.previews!;
   const problems: string[] = [];
   if (spec.split) problems.push('"split" and "previews" do not go together: previews fan out by themselves');
@@ -223,6 +224,15 @@ export function checkPreviewsJob(spec: JobSpec): void {
   const poster = previews.poster;
   if (typeof poster === 'object' && poster.time !== undefined && poster.percent !== undefined)
     problems.push('previews.poster takes time or percent, not both');
+  const stills = [settings.thumbnails, settings.poster, settings.sprite].some((s) => s?.format === 'webp');
+  const needs = [
+    ...(stills ? ['libwebp'] : []),
+    ...(settings.animations?.formats.includes('webp') ? ['libwebp_anim'] : []),
+  ];
+  for (const encoder of needs.filter((e) => !pool.encoders.includes(e)))
+    problems.push(
+      `WebP needs ${encoder}, which pool ${pool.name} does not have (ask for jpeg pictures and "formats": ["gif"])`,
+    );
   if (!settings.thumbnails && !settings.poster && !settings.sprite && !settings.animations)
     problems.push('previews: everything is off, nothing would be made');
   if (problems.length > 0)
