@@ -128,6 +128,12 @@ describe('previews jobs: validation', () => {
     for (const snippet of snippets(plan))
       expect(() => validateJob(snippetJobSpec(spec, plan, snippet), pools, policy)).not.toThrow();
     expect(snippetJobSpec(spec, plan, snippets(plan)[1]!).inputs[0]!.options).toBe('-ss 30 -t 30');
+    const single = validateJob(previewsJob({}, { threads: 1 }), pools, policy).spec;
+    const child = snippetJobSpec(single, plan, snippets(plan)[1]!);
+    expect(() => validateJob(child, pools, policy)).not.toThrow();
+    expect(child.inputs[0]!.options).toBe('-threads 1 -ss 30 -t 30');
+    expect(child.globalOptions).toBe('-filter_threads 1');
+    for (const output of child.outputs) expect(output.options).toMatch(/ -threads 1$/);
   });
 });
 

@@ -356,15 +356,17 @@ function childSpec(
   outputs: JobSpec['outputs'],
 ): JobSpec {
   const input = spec.inputs[0]!;
-  const seek = `-ss ${seconds(start)} -t ${seconds(duration)}`;
+  const threads = spec.previews?.threads;
+  const seek = `${threads ? `-threads ${threads} ` : ''}-ss ${seconds(start)} -t ${seconds(duration)}`;
   const child: JobSpec = {
     name: `${spec.name.slice(0, 100)}.${step}`.slice(0, 128),
     compute: spec.compute,
     inputs: [{ url: input.url, options: input.options ? `${input.options} ${seek}` : seek }],
-    outputs,
+    outputs: threads ? outputs.map((o) => ({ ...o, options: `${o.options} -threads ${threads}` })) : outputs,
     quality: false,
   };
-  if (spec.globalOptions) child.globalOptions = spec.globalOptions;
+  const global = [spec.globalOptions, threads ? `-filter_threads ${threads}` : undefined].filter(Boolean);
+  if (global.length > 0) child.globalOptions = global.join(' ');
   if (spec.instanceType) child.instanceType = spec.instanceType;
   for (const key of ['priority', 'timeoutSeconds', 'attempts'] as const)
     if (spec[key] !== undefined) child[key] = spec[key];

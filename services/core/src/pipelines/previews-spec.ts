@@ -134,6 +134,14 @@ export const PreviewsSpecSchema = Type.Object(
         },
       ),
     ),
+    threads: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 64,
+        description:
+          "Threads of each sprite sheet's and snippet's ffmpeg (decoder, filters, encoder; default: ffmpeg's own choice); 1 packs more per node",
+      }),
+    ),
   },
   {
     additionalProperties: false,
