@@ -9,10 +9,8 @@
  * `node bench/previews.ts` runs this part on its own.
  */
 import { join } from 'node:path';
-import { GatewayClient } from '@ffleet/cli';
-import { localPool, startLocalFleet } from '../scripts/lib/local-fleet.ts';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
-import { followToTheEnd } from './follow-job.ts';
+import { pipelineOnWorkers } from './pipeline-on-workers.ts';
 
 const SNIPPET_SECONDS = 30;
 const SIZE = '640x360';
@@ -41,37 +39,17 @@ export async function measurePreviews({ quick, work, print }: Options): Promise<
 
 /** The previews job on a fresh local fleet of `workers` single-slot workers: its wall time, submit to end. */
 async function previewsOnWorkers(clip: string, workers: number): Promise<{ ms: number; snippets: number }> {
-  const pool = localPool();
-  const fleet = await startLocalFleet({
-    quiet: process.env.BENCH_VERBOSE !== '1',
-    pools: Array.from({ length: workers }, () => pool),
-    extraEnv: { FFLEET_QUALITY_DEFAULT: 'false', FFLEET_CONCURRENCY: '1' },
-  });
-  try {
-    const bucket = fleet.stack.bucket;
-    await fleet.stack.putFile('bench/previews.mp4', clip);
-    const client = new GatewayClient(fleet.gatewayUrl);
-    const submitted = performance.now();
-    const { id } = await client.request<{ id: string }>('POST', '/v1/jobs', {
-      name: `bench-previews-w${workers}`,
-      compute: pool,
-      inputs: [{ url: `s3://${bucket}/bench/previews.mp4` }],
-      outputs: [{ url: `s3://${bucket}/bench/previews-w${workers}/` }],
-      previews: {
-        poster: false,
-        sprite: false,
-        animations: { snippetSeconds: SNIPPET_SECONDS, fps: 10, width: 240, formats: ['gif', 'webp'] },
-        threads: 1,
-      },
-    });
-    const job = await followToTheEnd(fleet.gatewayUrl, id);
-    const ms = performance.now() - submitted;
-    if (job.state !== 'succeeded' || job.pipeline?.kind !== 'previews')
-      throw new Error(`previews bench job failed: ${JSON.stringify(job.error)}`);
-    return { ms, snippets: job.pipeline.snippets?.total ?? 0 };
-  } finally {
-    await fleet.stop();
-  }
+  const { ms, job } = await pipelineOnWorkers(clip, workers, 'previews', ({ input, folder }) => ({
+    inputs: [{ url: input }],
+    outputs: [{ url: folder }],
+    previews: {
+      poster: false,
+      sprite: false,
+      animations: { snippetSeconds: SNIPPET_SECONDS, fps: 10, width: 240, formats: ['gif', 'webp'] },
+      threads: 1,
+    },
+  }));
+  return { ms, snippets: job.pipeline?.kind === 'previews' ? (job.pipeline.snippets?.total ?? 0) : 0 };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -316,19 +316,10 @@ async function ladderDemo(
     ladder: { preset: 'veryfast' },
   });
   say(`  ladder          ${id}`);
-  let job: JobView;
-  let shown = '';
-  for (;;) {
-    job = await client.request<JobView>('GET', `/v1/jobs/${id}`);
-    const rungs = job.pipeline?.kind === 'ladder' ? job.pipeline.rungs : null;
-    const line = rungs
-      ? `  rungs ${rungs.filter((r) => r.state === 'done').length}/${rungs.length} done · ${job.state} ${job.progress?.stage ?? ''}`
-      : `  ${job.state} ${job.progress?.stage ?? ''}`;
-    if (line !== shown) say(line);
-    shown = line;
-    if (isFinishedState(job.state)) break;
-    await sleep(500);
-  }
+  const job = await followPipeline(client, id, (view) => {
+    const rungs = view.pipeline?.kind === 'ladder' ? view.pipeline.rungs : null;
+    return rungs ? `rungs ${rungs.filter((r) => r.state === 'done').length}/${rungs.length} done · ` : '';
+  });
   if (job.state !== 'succeeded' || job.pipeline?.kind !== 'ladder') {
     say(`  error ${job.error?.code}: ${job.error?.message}`);
     return { ok: false };
@@ -344,6 +335,23 @@ async function ladderDemo(
     `          (the page reads ${localPath(`s3://${bucket}/demo/out/ladder/`)} through the local S3 server)`,
   );
   return { ok: master.ok, player };
+}
+
+/** Polls a pipeline job until it ends, saying each new line: its children (`children`) and its state. */
+async function followPipeline(
+  client: GatewayClient,
+  id: string,
+  children: (job: JobView) => string,
+): Promise<JobView> {
+  let shown = '';
+  for (;;) {
+    const job = await client.request<JobView>('GET', `/v1/jobs/${id}`);
+    const line = `  ${children(job)}${job.state} ${job.progress?.stage ?? ''}`;
+    if (line !== shown) say(line);
+    shown = line;
+    if (isFinishedState(job.state)) return job;
+    await sleep(500);
+  }
 }
 
 /**
@@ -365,19 +373,12 @@ async function previewsDemo(client: GatewayClient, input: string): Promise<boole
     },
   });
   say(`  previews        ${id}`);
-  let job: JobView;
-  let shown = '';
-  for (;;) {
-    job = await client.request<JobView>('GET', `/v1/jobs/${id}`);
-    const p = job.pipeline?.kind === 'previews' ? job.pipeline : undefined;
-    const line = p?.snippets
-      ? `  snippets ${p.snippets.done}/${p.snippets.total} done · sheets ${p.sheets?.done ?? 0}/${p.sheets?.total ?? 0} · ${job.state} ${job.progress?.stage ?? ''}`
-      : `  ${job.state} ${job.progress?.stage ?? ''}`;
-    if (line !== shown) say(line);
-    shown = line;
-    if (isFinishedState(job.state)) break;
-    await sleep(500);
-  }
+  const job = await followPipeline(client, id, (view) => {
+    const p = view.pipeline?.kind === 'previews' ? view.pipeline : undefined;
+    return p?.snippets
+      ? `snippets ${p.snippets.done}/${p.snippets.total} done · sheets ${p.sheets?.done ?? 0}/${p.sheets?.total ?? 0} · `
+      : '';
+  });
   if (job.state !== 'succeeded') {
     say(`  error ${job.error?.code}: ${job.error?.message}`);
     return false;
