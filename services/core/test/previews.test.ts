@@ -165,6 +165,13 @@ describe('previews plan', () => {
     ]);
   });
 
+  it('takes the last frame for a time after it starts, and refuses none before the end', () => {
+    // One frame a second: the last starts at 94 s and is shown until 95 s.
+    const settings = previewsSettings({ thumbnails: { times: [94.5], percents: [100] }, poster: false });
+    const plan = planPreviews(settings, { ...source, lastFrameSeconds: 94 }, FOLDER);
+    expect(plan.pictures.map((p) => p.time)).toEqual([94, 94]);
+  });
+
   it('turns the sizes of a rotated source', () => {
     const plan = planPreviews(
       previewsSettings({ poster: { width: 360 } }),

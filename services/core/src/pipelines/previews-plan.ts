@@ -78,6 +78,8 @@ export interface PreviewsSource {
   height: number;
   rotation: number;
   durationSeconds: number;
+  /** When the last frame starts (seconds from the first): a seek past it finds no frame. */
+  lastFrameSeconds?: number;
 }
 
 /** The nearest even number, at least 2. */
@@ -104,6 +106,8 @@ export function planPreviews(
   if (!(duration > 0))
     throw new FfleetError('no_duration', 'the video has no duration to make previews of', 422);
   const heightFor = (w: number) => even((w * height) / width);
+  // Rounded down to the millisecond, so a seek to it never lands after the frame.
+  const lastFrame = Math.floor(Math.max(0, source.lastFrameSeconds ?? duration - 0.05) * 1000 + 1e-6) / 1000;
   const timeOf = (what: string, time: number | undefined, percent: number | undefined) => {
     const t = time ?? ((percent ?? 0) / 100) * duration;
     if (time !== undefined && time >= duration)
@@ -112,8 +116,8 @@ export function planPreviews(
         `${what} asks for ${time} s, past the end of the video (${duration.toFixed(3)} s)`,
         422,
       );
-    // 100 % is the last moment that still has a frame: a little before the end. Milliseconds, as ffmpeg seeks.
-    return Math.round(Math.min(t, Math.max(0, duration - 0.05)) * 1000) / 1000;
+    // Past the last frame's start (100 %, or a time while it is shown) the last frame is the one. Milliseconds, as ffmpeg seeks.
+    return Math.round(Math.min(t, lastFrame) * 1000) / 1000;
   };
 
   const pictures: PicturePlan[] = [];

@@ -50,6 +50,7 @@ export async function planPreviewsJob(
       height: video.height,
       rotation: video.rotation,
       durationSeconds: video.endSeconds - video.startSeconds,
+      lastFrameSeconds: (video.frameTimes.at(-1) ?? video.startSeconds) - video.startSeconds,
     },
     folder,
   );

@@ -8,7 +8,13 @@
  * A child that fails for good brings the parent back early: it stops the other children,
  * removes every file the pipeline wrote into the folder and fails with that child's error.
  */
-import { type JobResult, PIPELINE_SPAN, type PreviewsPlan, previewsFiles } from '@ffleet/core';
+import {
+  type JobResult,
+  PIPELINE_SPAN,
+  PREVIEWS_MANIFEST,
+  type PreviewsPlan,
+  previewsFiles,
+} from '@ffleet/core';
 import type { PipelineDeps, PipelineJob } from '../../pipeline/context.ts';
 import type { Flow, WAIT_FOR_CHILDREN } from '../flow.ts';
 import { runTwoStepJob } from '../parent-job.ts';
@@ -27,6 +33,6 @@ export function runPreviewsJob(
     finish: writePreviewsManifest,
     // Children write straight into the output folder: nothing goes through scratch.
     scratch: () => [],
-    unfinished: (plan) => previewsFiles(plan).map((file) => `${plan.folder}${file}`),
+    unfinished: (plan) => [...previewsFiles(plan), PREVIEWS_MANIFEST].map((file) => `${plan.folder}${file}`),
   });
 }
