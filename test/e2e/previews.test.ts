@@ -326,13 +326,15 @@ describe('previews that cannot be made', () => {
       { mode: 0o755 },
     );
     await useWorkers(1, { FFMPEG_PATH: wrapper });
-    const id = await submit(
-      previewsJob('failing', {
+    const id = await submit({
+      // One try: the failure is the point, not the retries.
+      attempts: 1,
+      ...previewsJob('failing', {
         thumbnails: { times: [1] },
         sprite: { intervalSeconds: 4 },
         animations: { snippetSeconds: 5, formats: ['gif'] },
       }),
-    );
+    });
     const job = await fleet.waitFor<JobView>(id, finished, 180_000);
     expect(job.state).toBe('failed');
     expect(job.error).toMatchObject({ code: 'ffmpeg_failed' });
