@@ -36,25 +36,27 @@ export async function writePreviewsManifest(ctx: JobContext, plan: PreviewsPlan,
     if (size !== undefined) bytes.set(file, size);
   }
 
-  const out = ctx.layout.outputDir(0);
-  await mkdir(out, { recursive: true });
-  if (plan.sprite) {
-    await writeFile(join(out, SPRITES_VTT), spritesVtt(plan));
-    bytes.set(SPRITES_VTT, (await uploadFiles(ctx, [SPRITES_VTT], out)).get(SPRITES_VTT)!);
-  }
-  const missing = previewsFiles(plan).filter((file) => !bytes.has(file));
+  // Every child reported its files: a missing one would be a manifest that lies.
+  const missing = previewsFiles(plan).filter((file) => file !== SPRITES_VTT && !bytes.has(file));
   if (missing.length > 0)
     throw new FfleetError(
       'previews_incomplete',
       `previews were not all made: ${missing.slice(0, 5).join(', ')}`,
       500,
     );
-  const manifest = previewsManifest(plan, (file) => bytes.get(file));
-  await writeFile(join(out, PREVIEWS_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+
+  const out = ctx.layout.outputDir(0);
+  await mkdir(out, { recursive: true });
   await stage(
     ctx,
     'upload',
     async () => {
+      if (plan.sprite) {
+        await writeFile(join(out, SPRITES_VTT), spritesVtt(plan));
+        bytes.set(SPRITES_VTT, (await uploadFiles(ctx, [SPRITES_VTT], out)).get(SPRITES_VTT)!);
+      }
+      const manifest = previewsManifest(plan, (file) => bytes.get(file));
+      await writeFile(join(out, PREVIEWS_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
       bytes.set(
         PREVIEWS_MANIFEST,
         (await uploadFiles(ctx, [PREVIEWS_MANIFEST], out)).get(PREVIEWS_MANIFEST)!,

@@ -5,7 +5,6 @@ import {
   inputPath,
   type JobData,
   type PreviewsPlan,
-  parseStorageUrl,
   pictureArgs,
   planPreviews,
   previewsChildId,
@@ -42,7 +41,6 @@ export async function planPreviewsJob(
   const video = media.video;
   if (!video) throw new FfleetError('no_video', 'the input has no video stream to make previews of', 422);
   const folder = ctx.spec.outputs[0]!.url;
-  parseStorageUrl(folder, ctx.deps.config.urlPolicy);
   const plan = planPreviews(
     previewsSettings(ctx.spec.previews!),
     {
