@@ -9,10 +9,8 @@
  * `node bench/ladder.ts` runs this part on its own.
  */
 import { join } from 'node:path';
-import { GatewayClient } from '@ffleet/cli';
-import { localPool, startLocalFleet } from '../scripts/lib/local-fleet.ts';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
-import { followToTheEnd } from './follow-job.ts';
+import { pipelineOnWorkers } from './pipeline-on-workers.ts';
 
 const PRESET = 'veryfast';
 
@@ -40,32 +38,12 @@ export async function measureLadder({ quick, work, print }: Options): Promise<vo
 
 /** The ladder job on a fresh local fleet of `workers` single-slot workers: its wall time, submit to end. */
 async function ladderOnWorkers(clip: string, workers: number): Promise<{ ms: number; rungs: number }> {
-  const pool = localPool();
-  const fleet = await startLocalFleet({
-    quiet: process.env.BENCH_VERBOSE !== '1',
-    pools: Array.from({ length: workers }, () => pool),
-    extraEnv: { FFLEET_QUALITY_DEFAULT: 'false', FFLEET_CONCURRENCY: '1' },
-  });
-  try {
-    const bucket = fleet.stack.bucket;
-    await fleet.stack.putFile('bench/ladder.mp4', clip);
-    const client = new GatewayClient(fleet.gatewayUrl);
-    const submitted = performance.now();
-    const { id } = await client.request<{ id: string }>('POST', '/v1/jobs', {
-      name: `bench-ladder-w${workers}`,
-      compute: pool,
-      inputs: [{ url: `s3://${bucket}/bench/ladder.mp4` }],
-      outputs: [{ url: `s3://${bucket}/bench/ladder-w${workers}/` }],
-      ladder: { preset: PRESET, threads: 1 },
-    });
-    const job = await followToTheEnd(fleet.gatewayUrl, id);
-    const ms = performance.now() - submitted;
-    if (job.state !== 'succeeded' || job.pipeline?.kind !== 'ladder')
-      throw new Error(`ladder bench job failed: ${JSON.stringify(job.error)}`);
-    return { ms, rungs: job.pipeline.rungs?.length ?? 0 };
-  } finally {
-    await fleet.stop();
-  }
+  const { ms, job } = await pipelineOnWorkers(clip, workers, 'ladder', ({ input, folder }) => ({
+    inputs: [{ url: input }],
+    outputs: [{ url: folder }],
+    ladder: { preset: PRESET, threads: 1 },
+  }));
+  return { ms, rungs: job.pipeline?.kind === 'ladder' ? (job.pipeline.rungs?.length ?? 0) : 0 };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -12,6 +12,7 @@
  *   chunked_speedup_w2       a 120 s 1080p encode, one single-threaded ffmpeg ÷ a chunked job on two
  *                            single-threaded workers; chunked_model_speedup_w16 simulates 16 (bench/chunked.ts)
  *   ladder_speedup_w2        a 60 s 1080p ladder job on one worker ÷ on two, single-threaded encodes (bench/ladder.ts)
+ *   previews_speedup_w2      GIF/WebP previews of a 10-minute clip, one job on one worker ÷ on two (bench/previews.ts)
  * Quality measurement is off in parts 1–4 (a second pass over the media, not overhead); part 5
  * measures what it costs.
  * Prints `name: value` lines. BENCH_QUICK=1 shortens every part (for a smoke run).
@@ -31,6 +32,7 @@ import { measureChunked } from './chunked.ts';
 import { E2E_COMMAND, e2eClip } from './e2e-job.ts';
 import { followToTheEnd } from './follow-job.ts';
 import { measureLadder } from './ladder.ts';
+import { measurePreviews } from './previews.ts';
 import { localObjectPath, measureQualityCost } from './quality-cost.ts';
 import { measureSubmitVsBareRoute, submitBenchJob } from './submit-route.ts';
 import { measureTracingOverhead } from './tracing-overhead.ts';
@@ -229,6 +231,8 @@ try {
   await measureChunked({ quick, work, print });
   // 7. A ladder's rungs spread over two workers, against the same job on one.
   await measureLadder({ quick, work, print });
+  // 8. A previews job's snippets spread over two workers, against the same job on one.
+  await measurePreviews({ quick, work, print });
 } finally {
   await fleet.stop();
   await rm(work, { recursive: true, force: true });

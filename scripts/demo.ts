@@ -5,7 +5,8 @@
  * progress, prints each output with its size, the time per stage, the quality measured, the
  * records written and the trace; then encodes a 60 s clip in chunks on both workers (`split`),
  * runs a batch over five inputs (counts, manifest), makes an ABR ladder packaged as HLS and DASH
- * and prints the address of a page that plays it, runs `ffleet report` over the jobs, and stops
+ * and prints the address of a page that plays it, makes previews of the sample clip (thumbnails,
+ * poster, sprites with a WebVTT track, GIF/WebP snippets), runs `ffleet report` over the jobs, and stops
  * everything (at a terminal, once Enter is pressed).
  */
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -168,6 +169,7 @@ try {
   if (!(await runBatchDemo(client, clip))) failed = true;
   const ladder = await ladderDemo(client, work);
   if (!ladder.ok) failed = true;
+  if (!(await previewsDemo(client, `s3://${bucket}/demo/sample.mp4`))) failed = true;
 
   say('▶ ffleet report (quality and timing records in S3)');
   await runReport({
@@ -314,19 +316,10 @@ async function ladderDemo(
     ladder: { preset: 'veryfast' },
   });
   say(`  ladder          ${id}`);
-  let job: JobView;
-  let shown = '';
-  for (;;) {
-    job = await client.request<JobView>('GET', `/v1/jobs/${id}`);
-    const rungs = job.pipeline?.kind === 'ladder' ? job.pipeline.rungs : null;
-    const line = rungs
-      ? `  rungs ${rungs.filter((r) => r.state === 'done').length}/${rungs.length} done · ${job.state} ${job.progress?.stage ?? ''}`
-      : `  ${job.state} ${job.progress?.stage ?? ''}`;
-    if (line !== shown) say(line);
-    shown = line;
-    if (isFinishedState(job.state)) break;
-    await sleep(500);
-  }
+  const job = await followPipeline(client, id, (view) => {
+    const rungs = view.pipeline?.kind === 'ladder' ? view.pipeline.rungs : null;
+    return rungs ? `rungs ${rungs.filter((r) => r.state === 'done').length}/${rungs.length} done · ` : '';
+  });
   if (job.state !== 'succeeded' || job.pipeline?.kind !== 'ladder') {
     say(`  error ${job.error?.code}: ${job.error?.message}`);
     return { ok: false };
@@ -342,6 +335,60 @@ async function ladderDemo(
     `          (the page reads ${localPath(`s3://${bucket}/demo/out/ladder/`)} through the local S3 server)`,
   );
   return { ok: master.ok, player };
+}
+
+/** Polls a pipeline job until it ends, saying each new line: its children (`children`) and its state. */
+async function followPipeline(
+  client: GatewayClient,
+  id: string,
+  children: (job: JobView) => string,
+): Promise<JobView> {
+  let shown = '';
+  for (;;) {
+    const job = await client.request<JobView>('GET', `/v1/jobs/${id}`);
+    const line = `  ${children(job)}${job.state} ${job.progress?.stage ?? ''}`;
+    if (line !== shown) say(line);
+    shown = line;
+    if (isFinishedState(job.state)) return job;
+    await sleep(500);
+  }
+}
+
+/**
+ * Previews of the sample clip: thumbnails, a poster, sprite sheets with a WebVTT track and an
+ * animated GIF and WebP per 2 s snippet, the snippets made on both workers, a manifest last.
+ */
+async function previewsDemo(client: GatewayClient, input: string): Promise<boolean> {
+  say('▶ previews of the sample clip: thumbnails, poster, sprites + WebVTT, GIF/WebP per 2 s snippet…');
+  const folder = `s3://${bucket}/demo/out/previews/`;
+  const { id } = await client.request<{ id: string }>('POST', '/v1/jobs', {
+    name: 'previews',
+    compute: pool,
+    inputs: [{ url: input }],
+    outputs: [{ url: folder }],
+    previews: {
+      thumbnails: { percents: [25, 50, 75] },
+      sprite: { intervalSeconds: 1, columns: 5, rows: 2 },
+      animations: { snippetSeconds: 2 },
+    },
+  });
+  say(`  previews        ${id}`);
+  const job = await followPipeline(client, id, (view) => {
+    const p = view.pipeline?.kind === 'previews' ? view.pipeline : undefined;
+    return p?.snippets
+      ? `snippets ${p.snippets.done}/${p.snippets.total} done · sheets ${p.sheets?.done ?? 0}/${p.sheets?.total ?? 0} · `
+      : '';
+  });
+  if (job.state !== 'succeeded') {
+    say(`  error ${job.error?.code}: ${job.error?.message}`);
+    return false;
+  }
+  const files = job.outputs?.[0]?.files ?? [];
+  say(
+    `  made    ${files.length} files, ${formatBytes(job.outputs?.[0]?.bytes ?? 0)}, listed in manifest.json (written last)`,
+  );
+  say(`  folder  ${localPath(folder)}`);
+  return files.some((f) => f.url.endsWith('/manifest.json'));
 }
 
 /** The number of video frames in a file, from its packets (ffprobe). */

@@ -23,6 +23,8 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v curl >/dev/null || need_apt+=(curl)
 # The chart tests unpack Karpenter's CRDs from its module zip themselves.
 command -v unzip >/dev/null || need_apt+=(unzip)
+# The previews tests read animated WebP with webpmux (Debian's ffprobe cannot).
+command -v webpmux >/dev/null || need_apt+=(webp)
 # `make bench` drives the gateway's HTTP submit rate with wrk.
 command -v wrk >/dev/null || need_apt+=(wrk)
 # `make test-cluster` makes the certificates of its API server's aggregation layer and of KEDA with openssl.

@@ -285,3 +285,51 @@ describe('a chunked encode in Jaeger', () => {
     ).toBe(true);
   });
 });
+
+describe('previews in Jaeger', () => {
+  it('is one trace: plan and manifest spans of the job, one span per sprite sheet and per snippet', async () => {
+    const clip = join(fleet.dir, 'previews.mp4');
+    await makeSampleClip(clip, { seconds: 4, size: '160x90' });
+    await fleet.put('inputs/previews.mp4', clip);
+    const { status, body } = await fleet.api<{ id: string; traceId: string }>('POST', '/v1/jobs', {
+      name: 'traced-previews',
+      compute: 'intel',
+      inputs: [{ url: `s3://${fleet.bucket}/inputs/previews.mp4` }],
+      outputs: [{ url: `s3://${fleet.bucket}/out/traced-previews/` }],
+      previews: {
+        poster: false,
+        thumbnails: { times: [1] },
+        sprite: { intervalSeconds: 2, columns: 1, rows: 1 },
+        animations: { snippetSeconds: 2, formats: ['gif'] },
+      },
+    });
+    expect(status).toBe(202);
+    const done = await fleet.waitFor<Job>(body.id, finished, 120_000);
+    expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
+    await telemetry.flush();
+    // POST, plan (download, analyse, ffmpeg, upload), manifest (upload), 2 sheets and 2 snippets (job + 3 stages each).
+    const trace = await jaeger.waitForTrace(body.traceId, { minSpans: 1 + 5 + 2 + 4 * 4, timeoutMs: 30_000 });
+    const named = (name: string) => trace.spans.filter((s) => s.operationName === name);
+    const parentOf = (span: JaegerSpan) => span.references.find((r) => r.refType === 'CHILD_OF')?.spanID;
+    const [request] = named('POST /v1/jobs');
+    expect(named('plan')).toHaveLength(1);
+    expect(named('manifest')).toHaveLength(1);
+    expect(
+      named('sheet')
+        .map((s) => Number(tags(s)[SPAN.previewIndex]))
+        .sort(),
+    ).toEqual([0, 1]);
+    expect(
+      named('snippet')
+        .map((s) => Number(tags(s)[SPAN.previewIndex]))
+        .sort(),
+    ).toEqual([0, 1]);
+    for (const step of [...named('plan'), ...named('manifest'), ...named('sheet'), ...named('snippet')]) {
+      expect(parentOf(step)).toBe(request!.spanID);
+      expect(trace.spans.some((s) => s.operationName === 'ffmpeg' && parentOf(s) === step.spanID)).toBe(
+        step.operationName !== 'manifest',
+      );
+    }
+    expect(tags(named('plan')[0])[SPAN.snippets]).toBe(2);
+  });
+});

@@ -247,7 +247,16 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
         what,
       ]);
     const encoders = await ffmpeg('-encoders');
-    for (const encoder of ['libx264', 'libx265', 'libsvtav1', 'libvpx-vp9', 'aac', 'libopus'])
+    for (const encoder of [
+      'libx264',
+      'libx265',
+      'libsvtav1',
+      'libvpx-vp9',
+      'aac',
+      'libopus',
+      'libwebp',
+      'libwebp_anim',
+    ])
       expect(encoders, encoder).toMatch(new RegExp(` ${encoder} `));
     expect(await ffmpeg('-filters')).toMatch(/ libvmaf /);
   });

@@ -31,6 +31,7 @@ interface SubmitFlags {
   priority?: string;
   watch?: boolean;
   split?: number;
+  previews?: string | true;
   uploadTo?: string;
   download?: string;
 }
@@ -71,6 +72,20 @@ function parseSeconds(value: string): number {
   return seconds;
 }
 
+/** `--previews '{"animations": {"snippetSeconds": 10}}'`: the job body's previews object. */
+function parsePreviews(value: string): Record<string, unknown> {
+  try {
+    const previews = JSON.parse(value) as unknown;
+    if (previews && typeof previews === 'object' && !Array.isArray(previews))
+      return previews as Record<string, unknown>;
+  } catch {
+    /* said below */
+  }
+  throw new InvalidArgumentError(
+    '--previews takes a JSON object, e.g. \'{"animations": {"snippetSeconds": 10}}\'',
+  );
+}
+
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 1 || port > 65_535)
@@ -93,6 +108,8 @@ export async function jobFromFlags(flags: SubmitFlags): Promise<Record<string, u
   if (flags.globalOptions) spec.globalOptions = flags.globalOptions;
   if (flags.priority) spec.priority = Number(flags.priority);
   if (flags.split !== undefined) spec.split = { segmentSeconds: flags.split };
+  if (flags.previews !== undefined)
+    spec.previews = flags.previews === true ? {} : parsePreviews(flags.previews);
   if (flags.input.length > 0) {
     spec.inputs = flags.input.map((url, i) =>
       flags.inputOptions[i] ? { url, options: flags.inputOptions[i] } : { url },
@@ -146,6 +163,10 @@ export function buildProgram(config: CliConfig = loadCliConfig()): Command {
       '--split <seconds>',
       'encode in chunks of about this many seconds on many workers at once (docs/pipelines.md)',
       parseSeconds,
+    )
+    .option(
+      '--previews [json]',
+      'make previews into the output folder: poster, sprite sheets with a WebVTT track, GIF/WebP per snippet; optional JSON settings (docs/pipelines.md)',
     )
     .option('--upload-to <folder>', `where local input files are uploaded (${uploadHelp})`)
     .option('-w, --watch', 'follow the job with a progress bar until it finishes')

@@ -56,3 +56,28 @@ describe('ffleet submit --split', () => {
     expect(chunksText({} as JobView)).toBe('');
   });
 });
+
+describe('ffleet submit --previews', () => {
+  const flags = { input: [], inputOptions: [], output: [], outputOptions: [] };
+
+  it('asks for previews, with the defaults or with JSON settings', async () => {
+    expect((await jobFromFlags({ ...flags, previews: true })).previews).toEqual({});
+    const spec = await jobFromFlags({ ...flags, previews: '{"animations": {"snippetSeconds": 10}}' });
+    expect(spec.previews).toEqual({ animations: { snippetSeconds: 10 } });
+    await expect(jobFromFlags({ ...flags, previews: '[1]' })).rejects.toThrow(/JSON object/);
+    await expect(jobFromFlags({ ...flags, previews: '{nope' })).rejects.toThrow(/JSON object/);
+  });
+
+  it("shows sprite sheets and snippets done of total from the job view's pipeline", () => {
+    const job = {
+      pipeline: {
+        kind: 'previews',
+        step: 'plan',
+        pictures: 2,
+        sheets: { total: 2, done: 1, running: 1, failed: 0 },
+        snippets: { total: 20, done: 7, running: 1, failed: 0 },
+      },
+    } as JobView;
+    expect(chunksText(job)).toBe(' | sheets 1/2 | snippets 7/20');
+  });
+});

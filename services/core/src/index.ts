@@ -26,6 +26,8 @@ export * from './pipelines/ladder-commands.ts';
 export * from './pipelines/ladder-rungs.ts';
 export * from './pipelines/ladder-spec.ts';
 export * from './pipelines/media-analysis.ts';
+export * from './pipelines/previews-plan.ts';
+export * from './pipelines/previews-spec.ts';
 export * from './pipelines/split-commands.ts';
 export * from './pipelines/split-rules.ts';
 export * from './pipelines/state.ts';

@@ -51,9 +51,13 @@ export async function watchJob(
   }
 }
 
-/** A chunked encode's chunks done of total and frames done of total, from the job view. */
+/** A chunked encode's chunks and frames done of total, or previews' sheets and snippets, from the job view. */
 export function chunksText(job: JobView): string {
   const pipeline = job.pipeline;
+  if (pipeline?.kind === 'previews') {
+    const { sheets, snippets } = pipeline;
+    return `${sheets ? ` | sheets ${sheets.done}/${sheets.total}` : ''}${snippets ? ` | snippets ${snippets.done}/${snippets.total}` : ''}`;
+  }
   if (pipeline?.kind !== 'split' || !pipeline.chunks) return '';
   const { chunks, frames } = pipeline;
   return ` | chunks ${chunks.done}/${chunks.total}${frames ? ` | frames ${frames.done}/${frames.total}` : ''}`;

@@ -37,6 +37,7 @@ export const StageSchema = Type.Union(
     Type.Literal('split'),
     Type.Literal('chunks'),
     Type.Literal('rungs'),
+    Type.Literal('previews'),
     Type.Literal('package'),
     Type.Literal('done'),
   ],

@@ -1,6 +1,7 @@
 import { InvalidJobError } from '../errors.ts';
 import { type CommandPlan, planCommand } from '../ffmpeg/command.ts';
 import { checkLadderJob, ladderCommandSpec } from '../pipelines/ladder-spec.ts';
+import { checkPreviewsJob, previewsCommandSpec } from '../pipelines/previews-spec.ts';
 import { splitOptions } from '../pipelines/split-rules.ts';
 import type { Pool, PoolRegistry } from '../pools/registry.ts';
 import { compileCheck } from '../schemas/check.ts';
@@ -27,9 +28,15 @@ export function validateJob(body: unknown, pools: PoolRegistry, policy: UrlPolic
   }
   const spec = body;
   const pool = pools.route(spec.compute, spec.instanceType);
-  if (spec.ladder) checkLadderJob(spec, pool);
-  // A ladder writes its own commands: its parent plans the input and the folder like any job.
-  const plan = planCommand(spec.ladder ? ladderCommandSpec(spec) : spec, policy);
+  if (spec.previews) checkPreviewsJob(spec, pool);
+  else if (spec.ladder) checkLadderJob(spec, pool);
+  // Ladders and previews write their own commands: the parent plans the input and the folder like any job.
+  const commandSpec = spec.previews
+    ? previewsCommandSpec(spec)
+    : spec.ladder
+      ? ladderCommandSpec(spec)
+      : spec;
+  const plan = planCommand(commandSpec, policy);
   if (spec.split) splitOptions(plan);
   if (spec.webhook) checkWebhookUrl(spec.webhook.url, policy.webhooks);
   return { spec, pool, plan };

@@ -5,6 +5,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { LadderPlanSchema } from './ladder-commands.ts';
 import { DroppedRungSchema } from './ladder-rungs.ts';
+import { PreviewsPlanSchema } from './previews-plan.ts';
 import { SplitPlanSchema } from './split-commands.ts';
 
 /** A chunked encode's parent: plans and splits (`plan`), then joins once its children finish (`join`). */
@@ -56,7 +57,22 @@ export const LadderStateSchema = Type.Object({
 });
 export type LadderState = Static<typeof LadderStateSchema>;
 
-export const PipelineStateSchema = Type.Union([SplitStateSchema, BatchStateSchema, LadderStateSchema]);
+/** A previews parent: makes the pictures and queues sheets and snippets (`plan`), then writes the track and manifest (`manifest`). */
+export const PreviewsStateSchema = Type.Object({
+  kind: Type.Literal('previews'),
+  step: Type.Union([Type.Literal('plan'), Type.Literal('manifest')]),
+  plan: Type.Optional(PreviewsPlanSchema),
+  planTimings: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  planFinishedAt: Type.Optional(Type.Number()),
+});
+export type PreviewsState = Static<typeof PreviewsStateSchema>;
+
+export const PipelineStateSchema = Type.Union([
+  SplitStateSchema,
+  BatchStateSchema,
+  LadderStateSchema,
+  PreviewsStateSchema,
+]);
 export type PipelineState = Static<typeof PipelineStateSchema>;
 
 /** What a child job is to its parent. */
@@ -67,10 +83,13 @@ export const ChildRoleSchema = Type.Object({
     Type.Literal('item'),
     Type.Literal('gate'),
     Type.Literal('rung'),
+    Type.Literal('sheet'),
+    Type.Literal('snippet'),
   ]),
   parentId: Type.String(),
   /** A ladder's rung: its name (`720p-3000k`). */
   rung: Type.Optional(Type.String()),
+  /** A chunk's, a sprite sheet's or a snippet's number. */
   index: Type.Optional(Type.Integer({ minimum: 0 })),
   /** Frames the encode must write (checked on the worker), when the job keeps the frame rate. */
   frames: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -112,6 +131,29 @@ export const LadderViewSchema = Type.Object(
 );
 export type LadderView = Static<typeof LadderViewSchema>;
 
+const ChildCountsSchema = Type.Object({
+  total: Type.Integer(),
+  done: Type.Integer(),
+  running: Type.Integer(),
+  failed: Type.Integer(),
+});
+
+/** Previews as the job view shows them: the sprite sheets and snippets made of their totals. */
+export const PreviewsViewSchema = Type.Object(
+  {
+    kind: Type.Literal('previews'),
+    step: Type.Union([Type.Literal('plan'), Type.Literal('manifest')]),
+    pictures: Type.Union([Type.Integer(), Type.Null()]),
+    sheets: Type.Union([ChildCountsSchema, Type.Null()]),
+    snippets: Type.Union([ChildCountsSchema, Type.Null()]),
+  },
+  {
+    description:
+      'Previews: the still pictures made by the plan step, sprite sheets and snippets done, running and failed',
+  },
+);
+export type PreviewsView = Static<typeof PreviewsViewSchema>;
+
 /** A chunked encode as the job view shows it. */
 export const SplitViewSchema = Type.Object(
   {
@@ -140,7 +182,7 @@ export const SplitViewSchema = Type.Object(
 export type SplitView = Static<typeof SplitViewSchema>;
 
 /** A pipeline as the job view shows it. */
-export const PipelineViewSchema = Type.Union([SplitViewSchema, LadderViewSchema]);
+export const PipelineViewSchema = Type.Union([SplitViewSchema, LadderViewSchema, PreviewsViewSchema]);
 export type PipelineView = Static<typeof PipelineViewSchema>;
 
 /**

@@ -32,6 +32,10 @@ export const SPAN = {
   /** A chunked encode: the chunk a child encodes, how many chunks the plan made, frames. */
   chunkIndex: 'ffleet.chunk.index',
   rung: 'ffleet.ladder.rung',
+  /** A previews job: the sprite sheet or snippet a child makes, and how many of each the plan made. */
+  previewIndex: 'ffleet.previews.index',
+  sheets: 'ffleet.previews.sheets',
+  snippets: 'ffleet.previews.snippets',
   chunks: 'ffleet.chunks',
   frames: 'ffleet.frames',
 } as const;
@@ -60,6 +64,9 @@ export const PIPELINE_SPAN = {
   manifest: 'manifest',
   rung: 'rung',
   package: 'package',
+  /** A previews job's sprite sheet and snippet children. */
+  sheet: 'sheet',
+  snippet: 'snippet',
 } as const;
 
 /** The node labels that describe where a job ran. */

@@ -196,6 +196,7 @@ export class FleetQueues {
     // A pipeline's parent: its steps are short and unblock its children, so it goes first.
     if (spec.split) data.pipeline = { kind: 'split', step: 'plan' };
     else if (spec.ladder) data.pipeline = { kind: 'ladder', step: 'plan' };
+    else if (spec.previews) data.pipeline = { kind: 'previews', step: 'plan' };
     if (data.pipeline) options.priority = PIPELINE_PRIORITY;
     await this.queue(pool.name).add(spec.name, data, options);
     return { id, created: true };

@@ -5,10 +5,15 @@ import {
   type LadderView,
   ladderChildId,
   type PipelineView,
+  type PreviewsState,
+  type PreviewsView,
+  previewsChildId,
   type RedisClient,
   type SplitState,
   type SplitView,
+  snippets,
   splitChildId,
+  spriteSheets,
 } from '@ffleet/core';
 import type { Job, Queue } from 'bullmq';
 
@@ -18,15 +23,75 @@ export function pipelineView(
   queue: Queue<JobData>,
   job: Job<JobData, unknown>,
 ): Promise<PipelineView> {
-  return job.data.pipeline?.kind === 'ladder' ? ladderView(redis, queue, job) : splitView(redis, queue, job);
+  const kind = job.data.pipeline?.kind;
+  if (kind === 'ladder') return ladderView(redis, queue, job);
+  if (kind === 'previews') return previewsView(redis, queue, job);
+  return splitView(redis, queue, job);
+}
+
+type ChildState = 'queued' | 'running' | 'done' | 'failed';
+
+/**
+ * The state of each of a parent's children, and how far its running ones are. Children have
+ * deterministic ids, so this is a few Redis commands whatever their number: which children sit
+ * in the queue's completed and failed sets, and which of the (few) active jobs are this job's.
+ */
+async function childStates(
+  redis: RedisClient,
+  queue: Queue<JobData>,
+  parentId: string,
+  ids: string[],
+): Promise<{ states: ChildState[]; progress: Map<string, number> }> {
+  if (ids.length === 0) return { states: [], progress: new Map() };
+  const [completed, failed, active] = await Promise.all([
+    redis.zmscore(queue.toKey('completed'), ...ids),
+    redis.zmscore(queue.toKey('failed'), ...ids),
+    redis.lrange(queue.toKey('active'), 0, -1),
+  ]);
+  const running = new Set(active.filter((id) => id.startsWith(`${parentId}-`)));
+  const states = ids.map(
+    (id, i): ChildState =>
+      completed[i] !== null ? 'done' : failed[i] !== null ? 'failed' : running.has(id) ? 'running' : 'queued',
+  );
+  return { states, progress: await runningProgress(queue, [...running]) };
+}
+
+/** How many of these children are done, running and failed. */
+function counts(states: readonly ChildState[]): {
+  total: number;
+  done: number;
+  running: number;
+  failed: number;
+} {
+  const count = (state: ChildState) => states.filter((s) => s === state).length;
+  return { total: states.length, done: count('done'), running: count('running'), failed: count('failed') };
+}
+
+/** Previews as their view shows them: the pictures the plan made, sheets and snippets done, running, failed. */
+async function previewsView(
+  redis: RedisClient,
+  queue: Queue<JobData>,
+  job: Job<JobData, unknown>,
+): Promise<PreviewsView> {
+  const state = job.data.pipeline as PreviewsState;
+  const plan = state.plan;
+  if (!plan) return { kind: 'previews', step: state.step, pictures: null, sheets: null, snippets: null };
+  const parentId = job.id!;
+  const sheetIds = spriteSheets(plan).map((s) => previewsChildId.sheet(parentId, s.index));
+  const snippetIds = snippets(plan).map((s) => previewsChildId.snippet(parentId, s.index));
+  const { states } = await childStates(redis, queue, parentId, [...sheetIds, ...snippetIds]);
+  return {
+    kind: 'previews',
+    step: state.step,
+    pictures: plan.pictures.length,
+    sheets: plan.sprite ? counts(states.slice(0, sheetIds.length)) : null,
+    snippets: plan.animations ? counts(states.slice(sheetIds.length)) : null,
+  };
 }
 
 /**
  * A chunked encode as its view shows it: chunks done, running and failed, and frames done of
- * the plan's total (finished chunks whole, running ones by their progress). Children have
- * deterministic ids, so this is a few Redis commands whatever the number of chunks: which
- * children sit in the queue's completed and failed sets, and which of the (few) active jobs
- * are this job's.
+ * the plan's total (finished chunks whole, running ones by their progress).
  */
 async function splitView(
   redis: RedisClient,
@@ -41,45 +106,18 @@ async function splitView(
   const chunkIds = plan.chunks.map((c) => splitChildId.chunk(parentId, c.index));
   const audioId = plan.audioStartSeconds === undefined ? undefined : splitChildId.audio(parentId);
   const ids = audioId ? [...chunkIds, audioId] : chunkIds;
-  const [completed, failed, active] = await Promise.all([
-    redis.zmscore(queue.toKey('completed'), ...ids),
-    redis.zmscore(queue.toKey('failed'), ...ids),
-    redis.lrange(queue.toKey('active'), 0, -1),
-  ]);
-  const running = new Set(active.filter((id) => id.startsWith(`${parentId}-`)));
-  const progress = await runningProgress(queue, [...running]);
-
-  let done = 0;
-  let failedChunks = 0;
-  let runningChunks = 0;
+  const { states, progress } = await childStates(redis, queue, parentId, ids);
   let framesDone = 0;
   plan.chunks.forEach((chunk, i) => {
-    const id = chunkIds[i]!;
-    if (completed[i] !== null) {
-      done++;
-      framesDone += chunk.frames;
-    } else if (failed[i] !== null) failedChunks++;
-    else if (running.has(id)) {
-      runningChunks++;
-      framesDone += (chunk.frames * (progress.get(id) ?? 0)) / 100;
-    }
+    if (states[i] === 'done') framesDone += chunk.frames;
+    else if (states[i] === 'running') framesDone += (chunk.frames * (progress.get(chunkIds[i]!) ?? 0)) / 100;
   });
-  const last = ids.length - 1;
-  const audio: PipelineView['audio'] = !audioId
-    ? 'none'
-    : completed[last] !== null
-      ? 'done'
-      : failed[last] !== null
-        ? 'failed'
-        : running.has(audioId)
-          ? 'running'
-          : 'queued';
   return {
     kind: 'split',
     step: state.step,
-    chunks: { total: plan.chunks.length, done, running: runningChunks, failed: failedChunks },
+    chunks: counts(states.slice(0, chunkIds.length)),
     frames: { done: Math.round(framesDone), total: plan.chunks.reduce((sum, c) => sum + c.frames, 0) },
-    audio,
+    audio: audioId ? states.at(-1)! : 'none',
   };
 }
 
@@ -98,32 +136,18 @@ async function ladderView(
   const parentId = job.id!;
   const ids = plan.rungs.kept.map((r) => ladderChildId.rung(parentId, r));
   if (plan.audio) ids.push(ladderChildId.audio(parentId));
-  const [completed, failed, active] = await Promise.all([
-    redis.zmscore(queue.toKey('completed'), ...ids),
-    redis.zmscore(queue.toKey('failed'), ...ids),
-    redis.lrange(queue.toKey('active'), 0, -1),
-  ]);
-  const running = new Set(active.filter((id) => id.startsWith(`${parentId}-`)));
-  const progress = await runningProgress(queue, [...running]);
-  const stateAt = (i: number): 'queued' | 'running' | 'done' | 'failed' =>
-    completed[i] !== null
-      ? 'done'
-      : failed[i] !== null
-        ? 'failed'
-        : running.has(ids[i]!)
-          ? 'running'
-          : 'queued';
+  const { states, progress } = await childStates(redis, queue, parentId, ids);
   return {
     kind: 'ladder',
     step: state.step,
     rungs: plan.rungs.kept.map((rung, i) => ({
       ...rung,
-      state: stateAt(i),
-      percent: stateAt(i) === 'done' ? 100 : Math.round(progress.get(ids[i]!) ?? 0),
+      state: states[i]!,
+      percent: states[i] === 'done' ? 100 : Math.round(progress.get(ids[i]!) ?? 0),
     })),
     dropped: plan.rungs.dropped,
     ...(plan.rungs.note ? { note: plan.rungs.note } : {}),
-    audio: plan.audio ? stateAt(ids.length - 1) : 'none',
+    audio: plan.audio ? states.at(-1)! : 'none',
   };
 }
 

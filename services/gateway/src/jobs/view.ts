@@ -86,10 +86,16 @@ export function toJobView(
   };
 }
 
-/** While a parent waits: chunks by frames done, rungs by their mean percent. */
+/** While a parent waits: chunks by frames done, rungs by their mean percent, previews by children done. */
 function childrenProgress(pipeline: PipelineView): JobProgress | undefined {
   if (pipeline.kind === 'split')
     return pipeline.frames ? { stage: 'chunks', percent: percentOf(pipeline.frames) } : undefined;
+  if (pipeline.kind === 'previews') {
+    const parts = [pipeline.sheets, pipeline.snippets].filter((c) => c !== null);
+    const total = parts.reduce((s, c) => s + c.total, 0);
+    if (total === 0) return undefined;
+    return { stage: 'previews', percent: percentOf({ done: parts.reduce((s, c) => s + c.done, 0), total }) };
+  }
   if (!pipeline.rungs || pipeline.rungs.length === 0) return undefined;
   const sum = pipeline.rungs.reduce((s, r) => s + r.percent, 0);
   return { stage: 'rungs', percent: percentOf({ done: sum, total: 100 * pipeline.rungs.length }) };

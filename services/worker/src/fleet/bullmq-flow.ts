@@ -57,6 +57,11 @@ export class BullmqFlow implements Flow {
     await this.#job.updateData({ ...this.#job.data, pipeline: state });
   }
 
+  async childResults(): Promise<Map<string, JobResult>> {
+    const values = await this.#job.getChildrenValues<JobResult>();
+    return new Map(Object.entries(values).map(([key, result]) => [this.#child(key).id, result]));
+  }
+
   async failedChildren(): Promise<{ id: string; failure: JobFailure }[]> {
     const failed = await this.#job.getIgnoredChildrenFailures();
     return Promise.all(

@@ -40,6 +40,8 @@ export async function runJob(job: PipelineJob, deps: PipelineDeps, signal: Abort
   const role = job.data?.role;
   if (role?.kind === 'chunk' && role.index !== undefined)
     Object.assign(attributes, { [SPAN.chunkIndex]: role.index });
+  if ((role?.kind === 'sheet' || role?.kind === 'snippet') && role.index !== undefined)
+    Object.assign(attributes, { [SPAN.previewIndex]: role.index });
   if (role?.rung !== undefined) Object.assign(attributes, { [SPAN.rung]: role.rung });
   const parent = contextFromTraceparent(job.data?.traceparent);
   // A pipeline's child is named for what it is to its parent: one span per chunk or rung, one for the audio.

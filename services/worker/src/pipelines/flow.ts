@@ -1,4 +1,4 @@
-import type { JobData, JobFailure, PipelineState } from '@ffleet/core';
+import type { JobData, JobFailure, JobResult, PipelineState } from '@ffleet/core';
 
 /** A child a pipeline adds: an ordinary job of its own, run by any worker of its queue. */
 export interface ChildJob {
@@ -18,6 +18,8 @@ export interface Flow {
   addChildren(children: readonly ChildJob[]): Promise<void>;
   /** Stores the pipeline's state for its next step. */
   saveState(state: PipelineState): Promise<void>;
+  /** What the finished children returned, by child id. */
+  childResults(): Promise<Map<string, JobResult>>;
   /** Children that failed for good, with their failures. */
   failedChildren(): Promise<{ id: string; failure: JobFailure }[]>;
   /** Removes children not yet started and stops running ones (their ffmpeg killed). */

@@ -48,9 +48,11 @@ export interface TwoStepPipeline<Plan> {
   /** The plan step: hands the plan to `planned` as soon as it is made, then adds the children. */
   plan(ctx: JobContext, flow: Flow, planned: (plan: Plan) => void): Promise<void>;
   /** The finishing step's own work, once every child succeeded. */
-  finish(ctx: JobContext, plan: Plan): Promise<void>;
+  finish(ctx: JobContext, plan: Plan, flow: Flow): Promise<void>;
   /** Every scratch object the plan names (never a listing). */
   scratch(plan: Plan): readonly string[];
+  /** Objects written straight into the output before the finishing step, removed when the pipeline fails. */
+  unfinished?(plan: Plan): readonly string[];
 }
 
 export async function runTwoStepJob<Plan>(
@@ -87,7 +89,8 @@ export async function runTwoStepJob<Plan>(
       if (isLastAttempt(ctx, failure)) {
         // The pipeline ends here: nothing of it may keep running or stay in scratch.
         await flow.stopChildren();
-        if (plan) await removeObjects(ctx, pipeline.scratch(plan));
+        if (plan)
+          await removeObjects(ctx, [...pipeline.scratch(plan), ...(pipeline.unfinished?.(plan) ?? [])]);
       }
       throw failure;
     } finally {
@@ -118,7 +121,7 @@ async function finishStep<Plan>(
   if (failed) throw new ChildFailedError(failed.id, failed.failure);
 
   await prepareWorkDir(ctx);
-  await pipeline.finish(ctx, plan);
+  await pipeline.finish(ctx, plan, flow);
   await removeObjects(ctx, pipeline.scratch(plan));
   addPlanTimings(ctx.timings, state, started);
   ctx.timings.total =

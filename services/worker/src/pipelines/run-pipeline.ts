@@ -6,6 +6,7 @@ import type { JobResult, PipelineState } from '@ffleet/core';
 import type { PipelineDeps, PipelineJob } from '../pipeline/context.ts';
 import type { Flow, WAIT_FOR_CHILDREN } from './flow.ts';
 import { runLadderJob } from './ladder/run-ladder.ts';
+import { runPreviewsJob } from './previews/run-previews.ts';
 import { runSplitJob } from './split/run-split.ts';
 
 type Runner = (
@@ -19,6 +20,7 @@ type Runner = (
 const RUNNERS: Record<Exclude<PipelineState['kind'], 'batch'>, Runner> = {
   split: runSplitJob,
   ladder: runLadderJob,
+  previews: runPreviewsJob,
 };
 
 export function runPipeline(

@@ -1,0 +1,44 @@
+import { GatewayClient, type JobView } from '@ffleet/cli';
+import { localPool, startLocalFleet } from '../scripts/lib/local-fleet.ts';
+import { followToTheEnd } from './follow-job.ts';
+
+/**
+ * One pipeline job on a fresh local fleet of `workers` single-slot workers: the clip uploaded
+ * as `bench/<name>.mp4`, the job made by `body` from its input URL, an output folder and the
+ * pool, followed to its end. Returns its wall time (submission to end) and its last view; a job
+ * that did not succeed throws.
+ */
+export async function pipelineOnWorkers(
+  clip: string,
+  workers: number,
+  name: string,
+  body: (job: { input: string; folder: string; pool: string }) => Record<string, unknown>,
+): Promise<{ ms: number; job: JobView }> {
+  const pool = localPool();
+  const fleet = await startLocalFleet({
+    quiet: process.env.BENCH_VERBOSE !== '1',
+    pools: Array.from({ length: workers }, () => pool),
+    extraEnv: { FFLEET_QUALITY_DEFAULT: 'false', FFLEET_CONCURRENCY: '1' },
+  });
+  try {
+    const bucket = fleet.stack.bucket;
+    await fleet.stack.putFile(`bench/${name}.mp4`, clip);
+    const client = new GatewayClient(fleet.gatewayUrl);
+    const submitted = performance.now();
+    const { id } = await client.request<{ id: string }>('POST', '/v1/jobs', {
+      name: `bench-${name}-w${workers}`,
+      compute: pool,
+      ...body({
+        input: `s3://${bucket}/bench/${name}.mp4`,
+        folder: `s3://${bucket}/bench/${name}-w${workers}/`,
+        pool,
+      }),
+    });
+    const job = await followToTheEnd(fleet.gatewayUrl, id);
+    const ms = performance.now() - submitted;
+    if (job.state !== 'succeeded') throw new Error(`${name} bench job failed: ${JSON.stringify(job.error)}`);
+    return { ms, job };
+  } finally {
+    await fleet.stop();
+  }
+}
