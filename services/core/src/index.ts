@@ -29,6 +29,7 @@ export * from './pipelines/media-analysis.ts';
 export * from './pipelines/split-commands.ts';
 export * from './pipelines/split-rules.ts';
 export * from './pipelines/state.ts';
+export * from './pipelines/target-quality.ts';
 export * from './pools/registry.ts';
 export * from './records/layout.ts';
 export * from './records/quality.ts';

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { LadderSpecSchema } from '../pipelines/ladder-spec.ts';
+import { TargetQualitySchema } from '../pipelines/target-quality.ts';
 
 /** Bounds on everything a caller controls in a job. */
 export const LIMITS = {
@@ -154,6 +155,7 @@ export const JobSpecSchema = Type.Object(
       ),
     ),
     ladder: Type.Optional(LadderSpecSchema),
+    targetQuality: Type.Optional(TargetQualitySchema),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),
   },
   { additionalProperties: false },

@@ -2,6 +2,7 @@ import { InvalidJobError } from '../errors.ts';
 import { type CommandPlan, planCommand } from '../ffmpeg/command.ts';
 import { checkLadderJob, ladderCommandSpec } from '../pipelines/ladder-spec.ts';
 import { splitOptions } from '../pipelines/split-rules.ts';
+import { checkTargetQuality } from '../pipelines/target-quality.ts';
 import type { Pool, PoolRegistry } from '../pools/registry.ts';
 import { compileCheck } from '../schemas/check.ts';
 import type { UrlPolicy } from '../storage/url.ts';
@@ -27,10 +28,13 @@ export function validateJob(body: unknown, pools: PoolRegistry, policy: UrlPolic
   }
   const spec = body;
   const pool = pools.route(spec.compute, spec.instanceType);
+  if (spec.ladder && spec.targetQuality)
+    throw new InvalidJobError("targetQuality and ladder do not go together: a ladder sets each rung's rate");
   if (spec.ladder) checkLadderJob(spec, pool);
   // A ladder writes its own commands: its parent plans the input and the folder like any job.
   const plan = planCommand(spec.ladder ? ladderCommandSpec(spec) : spec, policy);
   if (spec.split) splitOptions(plan);
+  if (spec.targetQuality) checkTargetQuality(spec.targetQuality, plan);
   if (spec.webhook) checkWebhookUrl(spec.webhook.url, policy.webhooks);
   return { spec, pool, plan };
 }

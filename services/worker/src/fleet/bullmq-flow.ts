@@ -57,6 +57,11 @@ export class BullmqFlow implements Flow {
     await this.#job.updateData({ ...this.#job.data, pipeline: state });
   }
 
+  async childResults(): Promise<Map<string, unknown>> {
+    const values = await this.#job.getChildrenValues();
+    return new Map(Object.entries(values).map(([key, value]) => [this.#child(key).id, value]));
+  }
+
   async failedChildren(): Promise<{ id: string; failure: JobFailure }[]> {
     const failed = await this.#job.getIgnoredChildrenFailures();
     return Promise.all(

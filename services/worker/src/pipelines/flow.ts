@@ -18,6 +18,8 @@ export interface Flow {
   addChildren(children: readonly ChildJob[]): Promise<void>;
   /** Stores the pipeline's state for its next step. */
   saveState(state: PipelineState): Promise<void>;
+  /** What the children that finished returned, by their id. */
+  childResults(): Promise<Map<string, unknown>>;
   /** Children that failed for good, with their failures. */
   failedChildren(): Promise<{ id: string; failure: JobFailure }[]>;
   /** Removes children not yet started and stops running ones (their ffmpeg killed). */

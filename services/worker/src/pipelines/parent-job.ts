@@ -48,7 +48,7 @@ export interface TwoStepPipeline<Plan> {
   /** The plan step: hands the plan to `planned` as soon as it is made, then adds the children. */
   plan(ctx: JobContext, flow: Flow, planned: (plan: Plan) => void): Promise<void>;
   /** The finishing step's own work, once every child succeeded. */
-  finish(ctx: JobContext, plan: Plan): Promise<void>;
+  finish(ctx: JobContext, plan: Plan, flow: Flow): Promise<void>;
   /** Every scratch object the plan names (never a listing). */
   scratch(plan: Plan): readonly string[];
 }
@@ -118,7 +118,7 @@ async function finishStep<Plan>(
   if (failed) throw new ChildFailedError(failed.id, failed.failure);
 
   await prepareWorkDir(ctx);
-  await pipeline.finish(ctx, plan);
+  await pipeline.finish(ctx, plan, flow);
   await removeObjects(ctx, pipeline.scratch(plan));
   addPlanTimings(ctx.timings, state, started);
   ctx.timings.total =
