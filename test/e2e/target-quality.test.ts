@@ -34,6 +34,10 @@ beforeAll(async () => {
   await makeSampleClip(clip, { seconds: 10, size: '320x180' });
   await fleet.put('inputs/clip.mp4', clip);
   sources.clip = clip;
+  const long = join(fleet.dir, 'long.mp4');
+  await makeSampleClip(long, { seconds: 60, size: '160x90' });
+  await fleet.put('inputs/long.mp4', long);
+  sources.long = long;
   await fleet.startWorker('intel');
   await fleet.startWorker('intel');
 }, 120_000);
@@ -102,6 +106,26 @@ describe('a quality target', () => {
     expect(still.targetQuality!.crf - noise.targetQuality!.crf).toBeGreaterThan(10);
     // The still's saving is real: a larger CRF than the default made a smaller file.
     expect(still.targetQuality!.savedPercent).toBeGreaterThan(0);
+  });
+
+  it('probes a long input on samples, then encodes it once at the chosen CRF and measures the result', {
+    timeout: 180_000,
+  }, async () => {
+    const job = await run(targetJob('long', 'long.mp4', TARGET));
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    const t = job.targetQuality!;
+    expect(t).toMatchObject({
+      probedOn: 'samples',
+      samples: { count: 3, seconds: 6 },
+      reused: false,
+      met: true,
+    });
+    expect(t.probes.length).toBeLessThanOrEqual(MAX_PROBES);
+    expect(job.timings?.probe).toBeGreaterThan(0);
+    // The final encode's own score, and an independent full measurement of it.
+    const full = await ssim(sources.long!, await download('long'));
+    expect(t.score).toBeGreaterThan(0);
+    expect(full).toBeGreaterThanOrEqual(TARGET.min - 0.005);
   });
 
   it('an impossible target falls back to the stated CRF and says so', { timeout: 180_000 }, async () => {

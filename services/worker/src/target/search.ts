@@ -181,7 +181,7 @@ async function samplesProber(
   samples: readonly Sample[],
   dir: string,
 ): Promise<Prober> {
-  const reference = join(dir, 'samples.nut');
+  const reference = join(dir, 'samples.mkv');
   const input = ctx.plan.inputs[0]!;
   await runProbe(
     ctx,
@@ -197,7 +197,7 @@ async function samplesProber(
     const distorted = join(dir, `probe-${n}.mkv`);
     await runProbe(ctx, [
       ...['-hide_banner', '-nostdin', '-y', '-nostats', '-loglevel', 'error', ...ctx.plan.global],
-      ...['-protocol_whitelist', 'file', '-f', 'nut', '-i', reference],
+      ...['-protocol_whitelist', 'file', '-f', 'matroska', '-i', reference],
       ...video,
       ...crfArgs(target, crf),
       ...['-an', '-sn', '-dn', '-f', 'matroska', distorted],
