@@ -11,8 +11,8 @@ export const SAMPLE_SECONDS = 2;
 export const SAMPLE_SPACING_SECONDS = 30;
 /** …never fewer than this… */
 export const MIN_SAMPLES = 3;
-/** …and never more (a two-hour film is still probed in under a minute of video). */
-export const MAX_SAMPLES = 20;
+/** …and never more (a two-hour film is probed on 20 s of video: lossless samples of 4K are large). */
+export const MAX_SAMPLES = 10;
 /**
  * Samples covering more than this share of the input save too little: four probes of them
  * would cost more than the one final encode they spare. Such inputs are probed whole.

@@ -28,8 +28,9 @@ import {
   type WorkLayout,
 } from '@ffleet/core';
 import type { JobContext } from '../pipeline/context.ts';
-import { FfmpegFailedError, JobTimeoutError } from '../pipeline/errors.ts';
+import { FfmpegFailedError, JobTimeoutError, OutputTooLargeError } from '../pipeline/errors.ts';
 import { stage } from '../pipeline/stage.ts';
+import { watchOutputSize } from '../pipeline/stages/ffmpeg.ts';
 import { measureQuality, type QualityMeasurement, type QualityMode } from '../quality/measure.ts';
 import { probeQualityFilters } from '../quality/probe.ts';
 import { planSamples, type Sample, samplesArgv } from './samples.ts';
@@ -256,17 +257,22 @@ async function measure(
 
 const timeoutMs = (ctx: JobContext) => (ctx.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
 
-/** One ffmpeg run of the search, under the job's timeout and memory limits. */
+/**
+ * One ffmpeg run of the search, under the job's timeout, memory limits and the worker's output
+ * size limit (on everything the search writes: samples and probes).
+ */
 async function runProbe(ctx: JobContext, argv: string[]): Promise<void> {
   const limits = ctx.deps.ffmpegLimits;
+  const sizeGuard = watchOutputSize(ctx, join(ctx.workDir, 'probes'));
   const run = await runFfmpeg({
     binary: ctx.deps.ffmpegPath,
     argv: [...(limits?.maxAllocBytes ? ['-max_alloc', String(limits.maxAllocBytes)] : []), ...argv],
     ...(limits?.memoryBytes ? { addressSpaceBytes: limits.memoryBytes } : {}),
     cwd: ctx.workDir,
     timeoutMs: timeoutMs(ctx),
-    signal: ctx.signal,
-  });
+    signal: AbortSignal.any([ctx.signal, sizeGuard.signal]),
+  }).finally(sizeGuard.stop);
+  if (sizeGuard.signal.aborted) throw new OutputTooLargeError(ctx.deps.maxOutputBytes);
   ctx.throwIfAborted();
   if (run.stoppedBy === 'timeout') throw new JobTimeoutError(timeoutMs(ctx) / 1000, run.stderrTail);
   if (run.exitCode !== 0) throw new FfmpegFailedError(run.exitCode, run.stderrTail);

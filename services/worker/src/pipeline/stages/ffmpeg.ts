@@ -108,11 +108,17 @@ function memoryLimitName(limits: FfmpegLimits): string {
   return named.join(' or ') || 'memory';
 }
 
-/** Aborts its signal when the job's outputs grow past the worker's limit (checked every second). */
-function watchOutputSize(ctx: JobContext): { signal: AbortSignal; stop: () => void } {
+/**
+ * Aborts its signal when what ffmpeg writes into `dir` (the job's outputs unless told) grows
+ * past the worker's limit (checked every second).
+ */
+export function watchOutputSize(
+  ctx: JobContext,
+  dir = join(ctx.workDir, 'out'),
+): { signal: AbortSignal; stop: () => void } {
   const guard = new AbortController();
   const timer = setInterval(async () => {
-    if ((await directoryBytes(join(ctx.workDir, 'out'))) > ctx.deps.maxOutputBytes) guard.abort('size');
+    if ((await directoryBytes(dir)) > ctx.deps.maxOutputBytes) guard.abort('size');
   }, SIZE_CHECK_INTERVAL_MS);
   return { signal: guard.signal, stop: () => clearInterval(timer) };
 }
