@@ -6,7 +6,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MAX_PROBES, type TargetQualityResult } from '@ffleet/core';
+import { MAX_PROBES, type QualityRecord, type TargetQualityResult } from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
@@ -28,10 +28,10 @@ beforeAll(async () => {
     await fleet.put(`inputs/${name}.mkv`, file);
     sources[name] = file;
   };
-  await make('still', 'smptehdbars=s=320x180:r=25:d=2');
-  await make('noise', 'color=c=gray:s=320x180:r=25:d=2,noise=alls=60:allf=t+u');
+  await make('still', 'smptehdbars=s=160x90:r=25:d=2');
+  await make('noise', 'color=c=gray:s=160x90:r=25:d=2,noise=alls=60:allf=t+u');
   const clip = join(fleet.dir, 'clip.mp4');
-  await makeSampleClip(clip, { seconds: 10, size: '320x180' });
+  await makeSampleClip(clip, { seconds: 10, size: '160x90' });
   await fleet.put('inputs/clip.mp4', clip);
   sources.clip = clip;
   const long = join(fleet.dir, 'long.mp4');
@@ -79,7 +79,8 @@ describe('a quality target', () => {
     timeout: 300_000,
   }, async () => {
     const [still, noise] = await Promise.all([
-      run(targetJob('still', 'still.mkv', TARGET)),
+      // The still also asks for its quality record: the chosen probe's measurement, with the search.
+      run(targetJob('still', 'still.mkv', TARGET, { quality: true })),
       run(targetJob('noise', 'noise.mkv', TARGET)),
     ]);
     for (const [job, name] of [
@@ -102,6 +103,11 @@ describe('a quality target', () => {
       expect(typeof t.savedPercent).toBe('number');
       expect((await packets(await download(name), 'v:0')).length).toBe(50);
     }
+    expect(still.quality).toMatchObject({ status: 'measured', mode: 'full', frames: 50 });
+    expect(still.quality!.ssim).toBeCloseTo(still.targetQuality!.score!, 6);
+    const key = still.metricsUrl!.replace(`s3://${fleet.bucket}/`, '');
+    const record = JSON.parse((await fleet.get(key)).toString()) as QualityRecord;
+    expect(record.ffleet.target_quality).toEqual(still.targetQuality);
     // Bars survive coarse quantizers, noise needs fine ones.
     expect(still.targetQuality!.crf - noise.targetQuality!.crf).toBeGreaterThan(10);
     // The still's saving is real: a larger CRF than the default made a smaller file.
