@@ -183,6 +183,18 @@ describe('a job with a quality target', () => {
     expect(error.message).toMatch(message);
   });
 
+  it('takes audio rate options beside it: only the rate of the video is the target’s', () => {
+    const { spec, plan } = validateJob(
+      targetJob('-c:v libx264 -c:a libmp3lame -q:a 2 -b:a 128k', { metric: 'psnr', min: 40 }),
+      pools,
+      policy,
+    );
+    expect(checkTargetQuality(spec.targetQuality!, plan).encoder).toBe('libx264');
+    expect(refusal(targetJob('-c:v libx264 -q:v 20', { metric: 'psnr', min: 40 })).message).toMatch(
+      /-q:v fixes the rate/,
+    );
+  });
+
   it('is refused with a ladder, two outputs or a folder output', () => {
     expect(refusal(targetJob('-c:v libx264', { metric: 'ssim', min: 0.9 }, { ladder: {} })).message).toMatch(
       /targetQuality and ladder/,

@@ -157,9 +157,9 @@ export function checkTargetQuality(target: TargetQuality, plan: CommandPlan): Ta
 }
 
 function fixesRate(option: ParsedOption): boolean {
-  if (RATE_OPTIONS.has(option.name)) return true;
-  // -b alone or -b:v sets a video bitrate; -b:a is the audio's.
-  if (option.name === 'b') return option.specifier === undefined || /^v\b/.test(option.specifier);
+  // `-b:a 128k` or `-q:a 2` set the audio's rate, not the video's.
+  if (option.specifier !== undefined && !/^v\b/.test(option.specifier)) return false;
+  if (RATE_OPTIONS.has(option.name) || option.name === 'b') return true;
   return ENCODER_PARAMS.has(option.name) && RATE_PARAM.test(option.value ?? '');
 }
 
