@@ -13,6 +13,8 @@
  *                            single-threaded workers; chunked_model_speedup_w16 simulates 16 (bench/chunked.ts)
  *   ladder_speedup_w2        a 60 s 1080p ladder job on one worker ÷ on two, single-threaded encodes (bench/ladder.ts)
  *   previews_speedup_w2      GIF/WebP previews of a 10-minute clip, one job on one worker ÷ on two (bench/previews.ts)
+ *   target_quality_probe_cost  a quality target's CRF search (samples, probes, their SSIM) ÷ the final
+ *                            encode, for a 120 s 720p clip (bench/target-quality.ts)
  * Quality measurement is off in parts 1–4 (a second pass over the media, not overhead); part 5
  * measures what it costs.
  * Prints `name: value` lines. BENCH_QUICK=1 shortens every part (for a smoke run).
@@ -35,6 +37,7 @@ import { measureLadder } from './ladder.ts';
 import { measurePreviews } from './previews.ts';
 import { localObjectPath, measureQualityCost } from './quality-cost.ts';
 import { measureSubmitVsBareRoute, submitBenchJob } from './submit-route.ts';
+import { measureTargetQuality } from './target-quality.ts';
 import { measureTracingOverhead } from './tracing-overhead.ts';
 import { wrkPostRate } from './wrk.ts';
 
@@ -233,6 +236,8 @@ try {
   await measureLadder({ quick, work, print });
   // 8. A previews job's snippets spread over two workers, against the same job on one.
   await measurePreviews({ quick, work, print });
+  // 9. A quality target's CRF search on samples, against the final encode it chose.
+  await measureTargetQuality({ quick, work, print });
 } finally {
   await fleet.stop();
   await rm(work, { recursive: true, force: true });

@@ -113,3 +113,28 @@ export async function psnr(reference: string, distorted: string): Promise<number
   if (run.exitCode !== 0 || !match) throw new Error(`no PSNR in ffmpeg's output: ${stderr.slice(-300)}`);
   return match[1] === 'inf' ? 100 : Number(match[1]);
 }
+
+/** Mean SSIM ("All") of `distorted` against `reference` over every frame. */
+export async function ssim(reference: string, distorted: string): Promise<number> {
+  const run = await runFfmpeg({
+    binary: 'ffmpeg',
+    argv: [
+      '-hide_banner',
+      '-nostdin',
+      '-i',
+      distorted,
+      '-i',
+      reference,
+      '-lavfi',
+      '[0:v][1:v]ssim',
+      '-f',
+      'null',
+      '-',
+    ],
+    timeoutMs: TOOL_TIMEOUT_MS,
+  });
+  const stderr = run.stderrTail.join('\n');
+  const match = /SSIM .*All:([\d.]+)/.exec(stderr);
+  if (run.exitCode !== 0 || !match) throw new Error(`no SSIM in ffmpeg's output: ${stderr.slice(-300)}`);
+  return Number(match[1]);
+}

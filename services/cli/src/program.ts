@@ -32,6 +32,7 @@ interface SubmitFlags {
   watch?: boolean;
   split?: number;
   previews?: string | true;
+  target?: TargetFlag;
   uploadTo?: string;
   download?: string;
 }
@@ -99,6 +100,18 @@ function parseDimension(value: string, previous: Dimension[] = []): Dimension[] 
   return [...previous, value as Dimension];
 }
 
+type TargetFlag = { metric: string; min: number; max?: number };
+
+/** `--target ssim:0.96` or `--target vmaf:93-95`: the metric, its lowest score, and maybe its highest. */
+export function parseTarget(value: string): TargetFlag {
+  const match = /^(vmaf|ssim|psnr):(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(value);
+  if (!match)
+    throw new InvalidArgumentError('expected metric:min or metric:min-max, e.g. ssim:0.96 or vmaf:93-95');
+  const target: TargetFlag = { metric: match[1]!, min: Number(match[2]) };
+  if (match[3] !== undefined) target.max = Number(match[3]);
+  return target;
+}
+
 /** Builds a job spec from a JSON file, flags, or both (flags win). */
 export async function jobFromFlags(flags: SubmitFlags): Promise<Record<string, unknown>> {
   const spec: Record<string, unknown> = flags.file ? JSON.parse(await readFile(flags.file, 'utf8')) : {};
@@ -110,6 +123,7 @@ export async function jobFromFlags(flags: SubmitFlags): Promise<Record<string, u
   if (flags.split !== undefined) spec.split = { segmentSeconds: flags.split };
   if (flags.previews !== undefined)
     spec.previews = flags.previews === true ? {} : parsePreviews(flags.previews);
+  if (flags.target) spec.targetQuality = flags.target;
   if (flags.input.length > 0) {
     spec.inputs = flags.input.map((url, i) =>
       flags.inputOptions[i] ? { url, options: flags.inputOptions[i] } : { url },
@@ -167,6 +181,11 @@ export function buildProgram(config: CliConfig = loadCliConfig()): Command {
     .option(
       '--previews [json]',
       'make previews into the output folder: poster, sprite sheets with a WebVTT track, GIF/WebP per snippet; optional JSON settings (docs/pipelines.md)',
+    )
+    .option(
+      '--target <metric:min[-max]>',
+      'encode at the highest CRF whose vmaf, ssim or psnr meets min, instead of a fixed -crf (docs/pipelines.md)',
+      parseTarget,
     )
     .option('--upload-to <folder>', `where local input files are uploaded (${uploadHelp})`)
     .option('-w, --watch', 'follow the job with a progress bar until it finishes')

@@ -2,7 +2,7 @@ import type { JobView } from '@ffleet/core';
 import { describe, expect, it } from 'vitest';
 import { batchFromFlags } from '../src/commands/batch.ts';
 import { chunksText } from '../src/commands/watch.ts';
-import { jobFromFlags } from '../src/program.ts';
+import { jobFromFlags, parseTarget } from '../src/program.ts';
 
 describe('ffleet batch flags', () => {
   it('make a batch body: inputs as items, output patterns with their options, a folder to list', async () => {
@@ -79,5 +79,18 @@ describe('ffleet submit --previews', () => {
       },
     } as JobView;
     expect(chunksText(job)).toBe(' | sheets 1/2 | snippets 7/20');
+  });
+});
+
+describe('ffleet submit --target', () => {
+  it('asks for a quality target instead of a fixed CRF', async () => {
+    const flags = { input: [], inputOptions: [], output: [], outputOptions: [] };
+    expect((await jobFromFlags({ ...flags, target: parseTarget('vmaf:93-95') })).targetQuality).toEqual({
+      metric: 'vmaf',
+      min: 93,
+      max: 95,
+    });
+    expect(parseTarget('ssim:0.96')).toEqual({ metric: 'ssim', min: 0.96 });
+    expect(() => parseTarget('butteraugli:1')).toThrow(/metric:min/);
   });
 });

@@ -82,3 +82,50 @@ describe('ffleet get', () => {
     ]);
   });
 });
+
+describe('ffleet get: a quality target', () => {
+  const target = {
+    metric: 'ssim' as const,
+    min: 0.96,
+    max: 0.97,
+    encoder: 'libx264',
+    defaultCrf: 23,
+    crf: 34.5,
+    met: true,
+    probes: [
+      { crf: 23, score: 0.991, bytes: 9000 },
+      { crf: 37, score: 0.955, bytes: 4000 },
+      { crf: 34.5, score: 0.9631, bytes: 4700 },
+    ],
+    score: 0.9631,
+    reused: true,
+    savedPercent: 47.78,
+    probedOn: 'whole' as const,
+  };
+
+  it('prints the CRF chosen, the probes, the score and the size saved', () => {
+    const out = lines({ ...base, targetQuality: target });
+    expect(out).toContain(
+      '  target SSIM 0.96–0.97: CRF 34.5 · probes 23→0.9910 37→0.9550 34.5→0.9631 · score 0.9631 · 47.78% smaller than CRF 23',
+    );
+  });
+
+  it('prints each chunk of a chunked encode, and a fallback with its reason', () => {
+    const { probes, ...rest } = target;
+    const out = lines({
+      ...base,
+      targetQuality: {
+        ...rest,
+        probes: [],
+        met: false,
+        fallback: 'chunks 1 met no probe and were encoded at the fallback CRF 23',
+        chunks: [
+          { index: 0, crf: 34.5, met: true, probes, reused: true, score: 0.9631 },
+          { index: 1, crf: 23, met: false, probes: probes.slice(0, 1), reused: false },
+        ],
+      },
+    });
+    expect(out).toContain('         chunk 1: CRF 23 (fallback) · probes 23→0.9910');
+    expect(out).toContain('         chunks 1 met no probe and were encoded at the fallback CRF 23');
+  });
+});

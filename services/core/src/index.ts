@@ -31,6 +31,7 @@ export * from './pipelines/previews-spec.ts';
 export * from './pipelines/split-commands.ts';
 export * from './pipelines/split-rules.ts';
 export * from './pipelines/state.ts';
+export * from './pipelines/target-quality.ts';
 export * from './pools/registry.ts';
 export * from './records/layout.ts';
 export * from './records/quality.ts';

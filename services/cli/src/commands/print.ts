@@ -1,4 +1,4 @@
-import type { JobView } from '@ffleet/core';
+import type { JobView, TargetQualityResult } from '@ffleet/core';
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -49,6 +49,7 @@ export function printJob(
           : '';
     out(`  quality PSNR ${q.psnr?.toFixed(2)} dB · SSIM ${q.ssim?.toFixed(4)}${vmaf}${frames}`);
   } else if (q) out(`  quality ${q.status}${q.reason ? `: ${q.reason}` : ''}`);
+  if (job.targetQuality) printTarget(job.targetQuality, out);
   if (job.metricsUrl) out(`  metrics ${job.metricsUrl}`);
   if (job.links.trace) out(`  trace  ${job.links.trace}`);
   else if (job.traceId) out(`  trace  ${job.traceId}`);
@@ -56,4 +57,28 @@ export function printJob(
     out(`  error  ${job.error.code}: ${job.error.message}`);
     for (const line of job.error.stderr ?? []) out(`         ${line}`);
   }
+}
+
+/** How a quality target chose the CRF: the choice, the probes (CRF → score), the score and the saving. */
+function printTarget(t: TargetQualityResult, out: (line: string) => void): void {
+  const metric = t.metric.toUpperCase();
+  const score = t.score !== undefined ? ` · score ${t.score.toFixed(4)}` : '';
+  const saved = t.savedPercent !== undefined ? ` · ${t.savedPercent}% smaller than CRF ${t.defaultCrf}` : '';
+  const probes = (p: TargetQualityResult['probes']) =>
+    p.map((x) => `${x.crf}→${x.score.toFixed(4)}`).join(' ');
+  if (t.chunks) {
+    out(`  target ${metric} ${t.min}–${t.max}: ${t.chunks.length} chunks, mean CRF ${t.crf}${score}${saved}`);
+    for (const c of t.chunks) {
+      const chunkScore = c.score !== undefined ? ` · score ${c.score.toFixed(4)}` : '';
+      out(
+        `         chunk ${c.index}: CRF ${c.crf}${c.met ? '' : ' (fallback)'} · probes ${probes(c.probes)}${chunkScore}`,
+      );
+    }
+  } else {
+    const on = t.probedOn === 'samples' && t.samples ? ` on ${t.samples.count} samples` : '';
+    out(
+      `  target ${metric} ${t.min}–${t.max}: CRF ${t.crf} · probes${on} ${probes(t.probes)}${score}${saved}`,
+    );
+  }
+  if (t.fallback) out(`         ${t.fallback}`);
 }

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ChildRoleSchema, PipelineStateSchema } from '../pipelines/state.ts';
+import { TargetQualityResultSchema } from '../pipelines/target-quality.ts';
 import { compileCheck } from '../schemas/check.ts';
 import { JobSpecSchema } from './spec.ts';
 
@@ -34,6 +35,7 @@ export const StageSchema = Type.Union(
     Type.Literal('upload'),
     Type.Literal('quality'),
     Type.Literal('analyse'),
+    Type.Literal('probe'),
     Type.Literal('split'),
     Type.Literal('chunks'),
     Type.Literal('rungs'),
@@ -116,6 +118,9 @@ export const JobTimingsSchema = Type.Object(
     quality: Type.Optional(Type.Number()),
     analyse: Type.Optional(Type.Number({ description: 'Chunked encodes: probing the source' })),
     split: Type.Optional(Type.Number({ description: 'Chunked encodes: cutting the source into pieces' })),
+    probe: Type.Optional(
+      Type.Number({ description: "A quality target's CRF search: probe encodes and their measurements" }),
+    ),
     chunks: Type.Optional(
       Type.Number({ description: 'Chunked encodes: from the pieces queued to the last chunk done' }),
     ),
@@ -136,6 +141,8 @@ export const JobResultSchema = Type.Object({
   quality: Type.Optional(QualitySummarySchema),
   /** The quality record (ffqm JSON) in the metrics bucket. */
   metricsUrl: Type.Optional(Type.String()),
+  /** A job with a quality target: the CRF chosen, the probes, the score and the size saved. */
+  targetQuality: Type.Optional(TargetQualityResultSchema),
   /** The timing record in the metrics bucket. */
   timingsUrl: Type.Optional(Type.String()),
 });

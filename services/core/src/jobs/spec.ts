@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { LadderSpecSchema } from '../pipelines/ladder-spec.ts';
 import { PreviewsSpecSchema } from '../pipelines/previews-spec.ts';
+import { TargetQualitySchema } from '../pipelines/target-quality.ts';
 
 /** Bounds on everything a caller controls in a job. */
 export const LIMITS = {
@@ -156,6 +157,7 @@ export const JobSpecSchema = Type.Object(
     ),
     ladder: Type.Optional(LadderSpecSchema),
     previews: Type.Optional(PreviewsSpecSchema),
+    targetQuality: Type.Optional(TargetQualitySchema),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),
   },
   { additionalProperties: false },

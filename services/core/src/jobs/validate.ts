@@ -3,6 +3,7 @@ import { type CommandPlan, planCommand } from '../ffmpeg/command.ts';
 import { checkLadderJob, ladderCommandSpec } from '../pipelines/ladder-spec.ts';
 import { checkPreviewsJob, previewsCommandSpec } from '../pipelines/previews-spec.ts';
 import { splitOptions } from '../pipelines/split-rules.ts';
+import { checkTargetQuality } from '../pipelines/target-quality.ts';
 import type { Pool, PoolRegistry } from '../pools/registry.ts';
 import { compileCheck } from '../schemas/check.ts';
 import type { UrlPolicy } from '../storage/url.ts';
@@ -28,6 +29,10 @@ export function validateJob(body: unknown, pools: PoolRegistry, policy: UrlPolic
   }
   const spec = body;
   const pool = pools.route(spec.compute, spec.instanceType);
+  if ((spec.ladder || spec.previews) && spec.targetQuality)
+    throw new InvalidJobError(
+      `targetQuality and ${spec.ladder ? 'ladder' : 'previews'} do not go together: ${spec.ladder ? "a ladder sets each rung's rate" : 'previews are pictures, not an encode to tune'}`,
+    );
   if (spec.previews) checkPreviewsJob(spec, pool);
   else if (spec.ladder) checkLadderJob(spec, pool);
   // Ladders and previews write their own commands: the parent plans the input and the folder like any job.
@@ -38,6 +43,7 @@ export function validateJob(body: unknown, pools: PoolRegistry, policy: UrlPolic
       : spec;
   const plan = planCommand(commandSpec, policy);
   if (spec.split) splitOptions(plan);
+  if (spec.targetQuality) checkTargetQuality(spec.targetQuality, plan);
   if (spec.webhook) checkWebhookUrl(spec.webhook.url, policy.webhooks);
   return { spec, pool, plan };
 }

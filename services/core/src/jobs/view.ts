@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { PipelineViewSchema } from '../pipelines/state.ts';
+import { TargetQualityResultSchema } from '../pipelines/target-quality.ts';
 import { compileCheck } from '../schemas/check.ts';
 import {
   JobFailureSchema,
@@ -89,6 +90,7 @@ export const JobViewSchema = Type.Object(
     spec: ShownJobSpecSchema,
     links: JobLinksSchema,
     pipeline: Type.Optional(PipelineViewSchema),
+    targetQuality: Type.Optional(TargetQualityResultSchema),
   },
   { description: 'A job: state, progress, timings, outputs, quality, error' },
 );

@@ -145,13 +145,16 @@ export function chunkJobSpec(
     ...colourArgs(media.video!.colour, job.split.video),
     ...muxerArg(job),
   ];
-  return childSpec(job, `chunk`, {
+  const spec = childSpec(job, `chunk`, {
     input: {
       url: splitScratch.piece(plan, chunk.index),
       args: optionArgs(input.filter((o) => o.name !== 'f')),
     },
     output: { url: splitScratch.chunk(plan, chunk.index), args: output },
   });
+  // Each chunk searches its own CRF for the job's target.
+  if (job.spec.targetQuality) spec.targetQuality = job.spec.targetQuality;
+  return spec;
 }
 
 /** The job that encodes every audio stream once, whole, with the job's audio options. */

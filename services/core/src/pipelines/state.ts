@@ -192,6 +192,12 @@ export type PipelineView = Static<typeof PipelineViewSchema>;
 export const splitChildId = {
   chunk: (parentId: string, index: number) => `${parentId}-c${index}`,
   audio: (parentId: string) => `${parentId}-a`,
+  /** The chunk index of a child's id or Redis key, or undefined for anything else (the audio). */
+  indexOf(parentId: string, idOrKey: string): number | undefined {
+    const id = idOrKey.slice(idOrKey.lastIndexOf(':') + 1);
+    const match = /^(.*)-c(\d{1,6})$/.exec(id);
+    return match && match[1] === parentId ? Number(match[2]) : undefined;
+  },
 };
 
 /**

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { TargetQualityResultSchema } from '../pipelines/target-quality.ts';
 import { compileCheck, type SchemaProblem } from '../schemas/check.ts';
 
 /** One frame's scores, named as ffmpeg-quality-metrics names them; `n` counts frames from 1. */
@@ -79,6 +80,8 @@ export const QualityRecordSchema = Type.Object({
       ssim: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()]))),
     }),
     elapsed_ms: Type.Number({ minimum: 0 }),
+    /** A job with a quality target: how its CRF was chosen (the probes, the score, the size saved). */
+    target_quality: Type.Optional(TargetQualityResultSchema),
   }),
 });
 export type QualityRecord = Static<typeof QualityRecordSchema>;

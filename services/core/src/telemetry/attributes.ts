@@ -49,6 +49,8 @@ export const SPAN_NAMES = {
   quality: 'quality',
   analyse: 'analyse',
   split: 'split',
+  /** A quality target's CRF search: the probe encodes and their measurements. */
+  probe: 'probe',
 } as const;
 
 /** Top-level spans of pipelines' steps and children (a single job's is `job`). */

@@ -90,6 +90,8 @@ export interface WorkerInfo {
   arch: string;
   encoders: string[];
   hwaccels: string[];
+  /** The quality metrics its ffmpeg can measure (vmaf needs libvmaf); absent from older workers. */
+  qualityMetrics?: string[];
   startedAt: string;
 }
 
@@ -373,6 +375,22 @@ export class FleetQueues {
         expectedEncoders: pool.encoders,
       },
     };
+  }
+
+  /**
+   * Why a job asking for VMAF cannot run on `pool`, or undefined when it can: refused when
+   * workers of the pool are online and any of them cannot measure VMAF (the job could land on
+   * it). With none online (a pool scaled to zero) the job is taken, and the worker that runs it
+   * fails it with `vmaf_unavailable` if its ffmpeg has no libvmaf.
+   */
+  async vmafRefusal(pool: Pool): Promise<string | undefined> {
+    const workers = await this.#workers(pool.name);
+    const without = workers.filter((w) => !w.qualityMetrics?.includes('vmaf'));
+    if (without.length === 0) return undefined;
+    return (
+      `pool ${pool.name} cannot measure VMAF: ${without.length} of its ${workers.length} online workers ` +
+      `have an ffmpeg without libvmaf; ask for ssim or psnr, or send the job to a pool whose image has libvmaf`
+    );
   }
 
   /** Workers that sent a heartbeat recently (see the worker's registry). */

@@ -83,6 +83,7 @@ export function toJobView(
     spec: redactSpec(job.data.spec),
     links: jobLinks(job.id!, traceId ?? undefined, traceUiUrl),
     ...(pipeline ? { pipeline } : {}),
+    ...(result?.targetQuality ? { targetQuality: result.targetQuality } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { type JobAccepted, SPAN, traceIdOf, traceparentOf, validateJob } from '@ffleet/core';
+import { FfleetError, type JobAccepted, SPAN, traceIdOf, traceparentOf, validateJob } from '@ffleet/core';
 import { context, trace } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ownerOf, urlPolicyOf } from '../caller.ts';
@@ -19,6 +19,10 @@ export async function submitJob(
   const traceContext = request.traceContext ?? context.active();
   return context.with(traceContext, async () => {
     const { spec, pool } = validateJob(body, config.pools, urlPolicyOf(request));
+    if (spec.targetQuality?.metric === 'vmaf') {
+      const refusal = await queues.vmafRefusal(pool);
+      if (refusal) throw new FfleetError('vmaf_unavailable', refusal, 400, { pool: pool.name });
+    }
     const traceparent = traceparentOf(traceContext);
     const { id, created } = await queues.enqueue(spec, pool, { traceparent, owner: ownerOf(request) });
     trace.getSpan(traceContext)?.setAttributes({

@@ -41,6 +41,10 @@ export class Heartbeat {
       hwaccels: opts.capabilities.hwaccels,
       builtInHwaccels: opts.capabilities.builtInHwaccels,
       unusable: opts.capabilities.unusable,
+      // What a quality target may ask for on this pool (the gateway refuses VMAF where it is missing).
+      qualityMetrics: ['psnr', 'ssim', 'vmaf'].filter((m) =>
+        opts.capabilities.filters.includes(m === 'vmaf' ? 'libvmaf' : m),
+      ),
       startedAt: new Date().toISOString(),
     };
   }

@@ -12,6 +12,7 @@ import {
   type OutputResult,
   type QualitySummary,
   SPAN,
+  type TargetQualityResult,
   validateJob,
   type WorkLayout,
   workLayout,
@@ -85,6 +86,8 @@ export interface JobFacts {
   mediaDurationSeconds?: number;
   speed?: number;
   quality?: QualityOutcome;
+  /** A job with a quality target: how its CRF was chosen. */
+  target?: TargetQualityResult;
 }
 
 /** One attempt of one job, as every stage sees it. */

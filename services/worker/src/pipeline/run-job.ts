@@ -8,6 +8,7 @@ import {
   TRACER_NAME,
 } from '@ffleet/core';
 import { trace } from '@opentelemetry/api';
+import { finalScore, searchTargetCrf } from '../target/search.ts';
 import {
   createJobContext,
   type JobContext,
@@ -19,7 +20,7 @@ import {
 import { JobCancelledError, ShutdownError } from './errors.ts';
 import { downloadInputs } from './stages/download.ts';
 import { checkPlannedFrames, probeInputDuration, runCommand } from './stages/ffmpeg.ts';
-import { measureOutputQuality } from './stages/quality.ts';
+import { measureOutputQuality, useProbeMeasurement } from './stages/quality.ts';
 import { writeJobRecords } from './stages/records.ts';
 import { uploadOutputs } from './stages/upload.ts';
 
@@ -52,10 +53,16 @@ export async function runJob(job: PipelineJob, deps: PipelineDeps, signal: Abort
       await prepareWorkDir(ctx);
       await downloadInputs(ctx);
       await probeInputDuration(ctx);
-      await runCommand(ctx);
+      const target = await searchTargetCrf(ctx);
+      if (target?.measurement) useProbeMeasurement(ctx, target.measurement);
+      if (!target || target.finalPlan) await runCommand(ctx, target?.finalPlan);
       await checkPlannedFrames(ctx);
       await uploadOutputs(ctx);
       await measureOutputQuality(ctx);
+      if (target) {
+        await finalScore(ctx, target);
+        ctx.facts.target = target.result;
+      }
       ctx.timings.total = Math.round(performance.now() - ctx.started);
       return { ...resultOf(ctx), ...(await writeJobRecords(ctx, 'succeeded')) };
     } catch (error) {
@@ -78,6 +85,7 @@ export function resultOf(ctx: JobContext): JobResult {
   if (facts.mediaDurationSeconds !== undefined) result.mediaDurationSeconds = facts.mediaDurationSeconds;
   if (facts.speed) result.speed = facts.speed;
   if (facts.quality) result.quality = facts.quality.summary;
+  if (facts.target) result.targetQuality = facts.target;
   return result;
 }
 

@@ -3,7 +3,7 @@ import type { Span } from '@opentelemetry/api';
 import type { JobContext } from './context.ts';
 
 /** A step of a job: its progress stage, its span's name and its key in the job's timings. */
-export type StageName = 'download' | 'analyse' | 'split' | 'ffmpeg' | 'upload' | 'quality';
+export type StageName = 'download' | 'analyse' | 'split' | 'ffmpeg' | 'upload' | 'quality' | 'probe';
 
 export interface StageScope {
   span: Span;

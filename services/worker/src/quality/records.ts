@@ -1,6 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ObjectStore, QualityRecord, StorageUrl, TimingRecord } from '@ffleet/core';
+import type { ObjectStore, QualityRecord, StorageUrl, TargetQualityResult, TimingRecord } from '@ffleet/core';
 import type { QualityMeasurement } from './measure.ts';
 
 /**
@@ -34,7 +34,7 @@ export interface JobIdentity {
 
 export function qualityRecord(
   measurement: QualityMeasurement,
-  job: JobIdentity & { referenceUrl: string; outputUrl: string },
+  job: JobIdentity & { referenceUrl: string; outputUrl: string; target?: TargetQualityResult },
   at: Date = new Date(),
 ): QualityRecord {
   const record: QualityRecord = {
@@ -64,6 +64,7 @@ export function qualityRecord(
       scaled: measurement.scaled,
       ffmpeg_summary: measurement.ffmpegSummary,
       elapsed_ms: measurement.elapsedMs,
+      ...(job.target ? { target_quality: job.target } : {}),
     },
   };
   if (measurement.vmaf) record.vmaf = measurement.vmaf;

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import {
   buildArgv,
+  type CommandPlan,
   DEFAULT_TIMEOUT_SECONDS,
   FfleetError,
   type FfmpegRunResult,
@@ -38,9 +39,10 @@ export async function probeInputDuration(ctx: JobContext): Promise<void> {
 
 /**
  * Runs the job's ffmpeg command in its work dir, with the job's timeout and the worker's
- * output size limit, reporting ffmpeg's progress against the first input's duration.
+ * output size limit, reporting ffmpeg's progress against the first input's duration. `plan` is
+ * the job's own, or its command at the CRF a quality target chose.
  */
-export function runCommand(ctx: JobContext): Promise<void> {
+export function runCommand(ctx: JobContext, plan: CommandPlan = ctx.plan): Promise<void> {
   return stage(ctx, 'ffmpeg', async ({ span, setTime }) => {
     const duration = ctx.facts.mediaDurationSeconds;
     if (duration !== undefined) span.setAttribute(SPAN.mediaDurationSeconds, duration);
@@ -49,7 +51,7 @@ export function runCommand(ctx: JobContext): Promise<void> {
     const limits = ctx.deps.ffmpegLimits;
     const argv = [
       ...(limits?.maxAllocBytes ? ['-max_alloc', String(limits.maxAllocBytes)] : []),
-      ...buildArgv(ctx.plan, ctx.layout),
+      ...buildArgv(plan, ctx.layout),
     ];
     ctx.log.info({ argv }, 'running ffmpeg');
     const run = await runFfmpeg({
@@ -106,11 +108,17 @@ function memoryLimitName(limits: FfmpegLimits): string {
   return named.join(' or ') || 'memory';
 }
 
-/** Aborts its signal when the job's outputs grow past the worker's limit (checked every second). */
-function watchOutputSize(ctx: JobContext): { signal: AbortSignal; stop: () => void } {
+/**
+ * Aborts its signal when what ffmpeg writes into `dir` (the job's outputs unless told) grows
+ * past the worker's limit (checked every second).
+ */
+export function watchOutputSize(
+  ctx: JobContext,
+  dir = join(ctx.workDir, 'out'),
+): { signal: AbortSignal; stop: () => void } {
   const guard = new AbortController();
   const timer = setInterval(async () => {
-    if ((await directoryBytes(join(ctx.workDir, 'out'))) > ctx.deps.maxOutputBytes) guard.abort('size');
+    if ((await directoryBytes(dir)) > ctx.deps.maxOutputBytes) guard.abort('size');
   }, SIZE_CHECK_INTERVAL_MS);
   return { signal: guard.signal, stop: () => clearInterval(timer) };
 }

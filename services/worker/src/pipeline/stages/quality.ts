@@ -30,7 +30,8 @@ const PLAYLIST_MARKERS = [Buffer.from('#EXTM3U'), Buffer.from('ffconcat version'
 export async function measureOutputQuality(ctx: JobContext): Promise<void> {
   const { plan, layout, deps } = ctx;
   const decision = jobQualityDecision(ctx);
-  if (!decision.measure) return;
+  // Already measured: a quality target's chosen probe is the output, measured in full.
+  if (!decision.measure || ctx.facts.quality) return;
   const outcome = await stage(
     ctx,
     'quality',
@@ -58,6 +59,16 @@ export async function measureOutputQuality(ctx: JobContext): Promise<void> {
   ctx.facts.quality = outcome;
   if (outcome.summary.status !== 'measured')
     ctx.log.warn({ quality: outcome.summary }, 'quality not measured');
+}
+
+/**
+ * A quality target's chosen probe became the output, and its measurement compared every frame
+ * of it with the input: it is the job's quality measurement too, when the job asks for one.
+ */
+export function useProbeMeasurement(ctx: JobContext, measurement: QualityMeasurement): void {
+  const decision = jobQualityDecision(ctx);
+  if (decision.measure && !decision.notApplicable)
+    ctx.facts.quality = { summary: summaryOf(measurement), measurement };
 }
 
 /** This job's quality decision under this worker's fleet settings. */

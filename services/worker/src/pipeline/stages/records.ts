@@ -42,7 +42,12 @@ export async function writeJobRecords(
           ffqmKey(identity.pool, identity.jobId, at),
           qualityRecord(
             measurement,
-            { ...identity, referenceUrl: spec.inputs[0]!.url, outputUrl: spec.outputs[0]!.url },
+            {
+              ...identity,
+              referenceUrl: spec.inputs[0]!.url,
+              outputUrl: spec.outputs[0]!.url,
+              ...(facts.target ? { target: facts.target } : {}),
+            },
             at,
           ),
         )

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
+  checkTargetQuality,
   concatList,
   DEFAULT_TIMEOUT_SECONDS,
   FfleetError,
@@ -21,6 +22,9 @@ import { stage } from '../../pipeline/stage.ts';
 import { downloadInputs } from '../../pipeline/stages/download.ts';
 import { jobQualityDecision, measureOutputQuality } from '../../pipeline/stages/quality.ts';
 import { uploadOutputs } from '../../pipeline/stages/upload.ts';
+import { chunkedTargetResult } from '../../target/chunks.ts';
+import { finalScore } from '../../target/search.ts';
+import type { Flow } from '../flow.ts';
 import { totalFrames } from './plan.ts';
 
 /**
@@ -29,7 +33,7 @@ import { totalFrames } from './plan.ts';
  * planned time, checked (frames, duration), uploaded, and measured against the source when
  * quality is on.
  */
-export async function joinChunks(ctx: JobContext, plan: SplitPlan): Promise<void> {
+export async function joinChunks(ctx: JobContext, plan: SplitPlan, flow: Flow): Promise<void> {
   const dir = join(ctx.workDir, 'join');
   const files = await stage(ctx, 'download', () => downloadChunks(ctx, plan, dir));
   await stage(ctx, 'ffmpeg', async ({ span, setTime }) => {
@@ -54,8 +58,15 @@ export async function joinChunks(ctx: JobContext, plan: SplitPlan): Promise<void
   });
   await uploadOutputs(ctx);
   const quality = jobQualityDecision(ctx);
-  if (quality.measure && !quality.notApplicable) await downloadInputs(ctx);
+  const target = ctx.spec.targetQuality && checkTargetQuality(ctx.spec.targetQuality, ctx.plan);
+  if ((quality.measure && !quality.notApplicable) || target) await downloadInputs(ctx);
   await measureOutputQuality(ctx);
+  if (target) {
+    // Each chunk searched its own CRF; the joined video's score is measured on samples.
+    const result = chunkedTargetResult(target, ctx.job.id, await flow.childResults());
+    await finalScore(ctx, { target, result, scoreMode: 'sampled' });
+    ctx.facts.target = result;
+  }
 }
 
 async function downloadChunks(
