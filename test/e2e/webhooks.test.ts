@@ -136,7 +136,8 @@ describe('webhooks', () => {
   });
 
   it('a receiver down for 3 attempts and a worker SIGKILLed between them: delivered exactly once, signed; then sent again on request', async () => {
-    const requests: { delivery: string; signature: string; timestamp: string; raw: string; ok: boolean }[] = [];
+    const requests: { delivery: string; signature: string; timestamp: string; raw: string; ok: boolean }[] =
+      [];
     const flaky = createServer((request, response) => {
       let raw = '';
       request.on('data', (d) => {
@@ -200,7 +201,12 @@ describe('webhooks', () => {
       });
       const view = (await fleet.api<JobView>('GET', `/v1/jobs/${body.id}`)).body;
       const [delivery] = view.webhookDeliveries!;
-      expect(delivery).toMatchObject({ state: 'delivered', lastStatus: 204, lastError: null, nextTryAt: null });
+      expect(delivery).toMatchObject({
+        state: 'delivered',
+        lastStatus: 204,
+        lastError: null,
+        nextTryAt: null,
+      });
       expect(delivery!.attempts.made).toBeGreaterThanOrEqual(3);
       expect(delivery!.attempts.max).toBe(10);
       expect(Date.parse(delivery!.deliveredAt!)).toBeGreaterThan(Date.parse(view.finishedAt!));

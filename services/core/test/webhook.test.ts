@@ -142,7 +142,9 @@ describe('webhook delivery', () => {
     expect(refused).toMatchObject({ delivered: false, retry: true });
     expect(refused.error).toMatch(/ECONNREFUSED/);
     // A URL the policy refuses is never worth another try.
-    expect(await deliverWebhook({ url: 'http://127.0.0.1:9/hook', event: 'job.failed', payload })).toMatchObject({
+    expect(
+      await deliverWebhook({ url: 'http://127.0.0.1:9/hook', event: 'job.failed', payload }),
+    ).toMatchObject({
       delivered: false,
       retry: false,
     });

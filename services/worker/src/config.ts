@@ -53,7 +53,8 @@ export const WorkerSettings = settings({
     default: 4,
     minimum: 1,
     maximum: 64,
-    description: 'webhook deliveries this worker sends at once (every worker sends from the fleet-wide webhook queue)',
+    description:
+      'webhook deliveries this worker sends at once (every worker sends from the fleet-wide webhook queue)',
   }),
   FFLEET_MAX_OUTPUT_MB: integer({
     default: 51_200,

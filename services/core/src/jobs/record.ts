@@ -141,7 +141,9 @@ export type JobResult = Static<typeof JobResultSchema>;
 /** Details of a failure, logged to the job (BullMQ keeps only a message as failedReason). */
 export const JobFailureSchema = Type.Object(
   {
-    code: Type.String({ description: 'input_missing, storage_access, ffmpeg_failed, timeout, cancelled, worker_lost, …' }),
+    code: Type.String({
+      description: 'input_missing, storage_access, ffmpeg_failed, timeout, cancelled, worker_lost, …',
+    }),
     message: Type.String(),
     stderr: Type.Optional(Type.Array(Type.String(), { description: "ffmpeg's last stderr lines" })),
     exitCode: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),

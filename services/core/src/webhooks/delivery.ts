@@ -83,7 +83,8 @@ export const WebhookDeliveryViewSchema = Type.Object(
     id: Type.String({ description: 'Sent as `X-Ffleet-Delivery`, the same on every attempt' }),
     event: WebhookEventSchema,
     state: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')], {
-      description: 'pending: not yet delivered, tries left; failed: no try left (or an answer that will not change)',
+      description:
+        'pending: not yet delivered, tries left; failed: no try left (or an answer that will not change)',
     }),
     attempts: Type.Object({
       made: Type.Integer({ minimum: 0 }),

@@ -282,7 +282,12 @@ export class FleetQueues {
   }
 
   /** A queued job never reaches a worker, so its cancellation webhook is queued from here. */
-  async #notifyCancelled(id: string, data: JobData, attempts: number, error: JobView['error']): Promise<void> {
+  async #notifyCancelled(
+    id: string,
+    data: JobData,
+    attempts: number,
+    error: JobView['error'],
+  ): Promise<void> {
     if (!data.spec.webhook) return;
     const { url, secret } = data.spec.webhook;
     await this.webhooks.add({

@@ -82,7 +82,8 @@ function deliveryView(job: Job<WebhookDeliveryData>, bullState: string): Webhook
     state,
     attempts: { made: job.attemptsMade, max: job.opts.attempts ?? 1 },
     lastStatus: last?.status ?? null,
-    lastError: state === 'delivered' ? null : (last?.error ?? (state === 'failed' ? job.failedReason : null) ?? null),
+    lastError:
+      state === 'delivered' ? null : (last?.error ?? (state === 'failed' ? job.failedReason : null) ?? null),
     lastAttemptAt: iso(last?.at),
     nextTryAt: state === 'pending' ? iso(last?.nextTryAt) : null,
     deliveredAt: state === 'delivered' ? iso(job.finishedOn) : null,

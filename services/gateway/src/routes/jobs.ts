@@ -145,7 +145,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'redeliverJobWebhook',
         summary: "Send a finished job's webhook again",
         description:
-          'Queues a new delivery of the job\'s last event (the same body, signed afresh) and answers with it; ' +
+          "Queues a new delivery of the job's last event (the same body, signed afresh) and answers with it; " +
           "the job view's `webhookDeliveries` follows it. `409` when the job has no webhook or has not finished.",
         tags: ['jobs'],
         params: JobIdParams,
@@ -159,9 +159,14 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!view.spec.webhook) throw new FfleetError('no_webhook', `job ${id} has no webhook`, 409);
       const event = webhookEventFor(view.state);
       if (!event)
-        throw new FfleetError('conflict', `job ${id} is ${view.state}: its webhook is sent when it finishes`, 409, {
-          state: view.state,
-        });
+        throw new FfleetError(
+          'conflict',
+          `job ${id} is ${view.state}: its webhook is sent when it finishes`,
+          409,
+          {
+            state: view.state,
+          },
+        );
       return reply.status(202).send(await app.queues.webhooks.redeliver(id, event));
     },
   );

@@ -1,4 +1,10 @@
-import { CANCELLED_REASON, type JobFailure, type JobState, STALLED_REASON, WORKER_LOST_FAILURE } from '@ffleet/core';
+import {
+  CANCELLED_REASON,
+  type JobFailure,
+  type JobState,
+  STALLED_REASON,
+  WORKER_LOST_FAILURE,
+} from '@ffleet/core';
 import type { Job } from 'bullmq';
 
 /** Whether a 'failed' event is the job's last word (no retry will follow), and as what state. */

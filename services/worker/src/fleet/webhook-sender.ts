@@ -60,7 +60,10 @@ export class WebhookSender {
     this.#worker.on('error', (error) => opts.logger.error({ err: error }, 'webhook worker error'));
     this.#worker.on('failed', (job, error) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
-        opts.logger.warn({ jobId: job.data.jobId, delivery: job.id, err: error.message }, 'webhook not delivered');
+        opts.logger.warn(
+          { jobId: job.data.jobId, delivery: job.id, err: error.message },
+          'webhook not delivered',
+        );
     });
   }
 
@@ -68,11 +71,7 @@ export class WebhookSender {
    * Queues a finished job's webhook, if it has one. The delivery's id is the job's and the
    * event's, so a job end reported twice queues it once.
    */
-  async notify(
-    job: Job<JobData, JobResult>,
-    state: JobState,
-    failure: JobFailure | null,
-  ): Promise<void> {
+  async notify(job: Job<JobData, JobResult>, state: JobState, failure: JobFailure | null): Promise<void> {
     const webhook = job.data?.spec?.webhook;
     const event = webhookEventFor(state);
     if (!webhook || !event) return;
@@ -85,7 +84,13 @@ export class WebhookSender {
       failure,
     );
     const delivery = webhookDeliveryJob(
-      { jobId: job.id!, event, url: webhook.url, ...(webhook.secret ? { secret: webhook.secret } : {}), payload },
+      {
+        jobId: job.id!,
+        event,
+        url: webhook.url,
+        ...(webhook.secret ? { secret: webhook.secret } : {}),
+        payload,
+      },
       this.#opts.retry,
     );
     await this.#queue.add(delivery.name, delivery.data, delivery.opts);
