@@ -59,7 +59,9 @@ export class WebhookSender {
     });
     this.#worker.on('error', (error) => opts.logger.error({ err: error }, 'webhook worker error'));
     this.#worker.on('failed', (job, error) => {
-      if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
+      const last =
+        error.name === 'UnrecoverableError' || (job && job.attemptsMade >= (job.opts.attempts ?? 1));
+      if (job && last)
         opts.logger.warn(
           { jobId: job.data.jobId, delivery: job.id, err: error.message },
           'webhook not delivered',
