@@ -1,5 +1,17 @@
-import { CANCELLED_REASON, type JobState } from '@ffleet/core';
+import type { JobState } from '@ffleet/core';
+import type { JobState as BullState } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { stateOf } from './view.ts';
+
+/** The stream events that move a job into a BullMQ state, named as that state. */
+const STATE_EVENTS = new Set<string>([
+  'waiting',
+  'delayed',
+  'active',
+  'waiting-children',
+  'completed',
+  'failed',
+]);
 
 /** An id of a Redis stream entry (`<ms>-<seq>`), as SSE clients send it back in `Last-Event-ID`. */
 export const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
@@ -57,22 +69,9 @@ export class JobEventLog {
       return undefined;
     };
     if (field('jobId') !== this.#jobId) return undefined;
-    switch (field('event')) {
-      case 'waiting':
-      case 'delayed':
-        return 'queued';
-      case 'active':
-      case 'waiting-children':
-        return 'running';
-      case 'completed':
-        return 'succeeded';
-      case 'failed':
-        return field('failedReason')?.startsWith(CANCELLED_REASON) ? 'cancelled' : 'failed';
-      // A job leaves its queue early only when cancelled while queued.
-      case 'removed':
-        return 'cancelled';
-      default:
-        return undefined;
-    }
+    const event = field('event') ?? '';
+    // A job leaves its queue early only when cancelled while queued.
+    if (event === 'removed') return 'cancelled';
+    return STATE_EVENTS.has(event) ? stateOf(event as BullState, field('failedReason')) : undefined;
   }
 }

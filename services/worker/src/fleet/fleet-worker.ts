@@ -100,7 +100,7 @@ export class FleetWorker {
       this.#log.info({ jobId: job.id, timings: job.returnvalue?.timings }, 'job completed'),
     );
     this.#worker.on('error', (error) => this.#log.error({ err: error }, 'worker error'));
-    this.#webhooks = new WebhookSender(redisUrl, prefix, {
+    this.#webhooks = new WebhookSender(this.#connection, prefix, {
       concurrency: opts.webhookConcurrency,
       policy: opts.deps.config.urlPolicy.webhooks ?? {},
       retry: opts.deps.config.webhookRetry,

@@ -1,5 +1,4 @@
 import {
-  closeConnection,
   deliverWebhook,
   type JobData,
   type JobFailure,
@@ -17,7 +16,7 @@ import {
   webhookPayload,
 } from '@ffleet/core';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 export interface WebhookSenderOptions {
   /** Deliveries sent at once by this process. */
@@ -41,15 +40,14 @@ const MAX_STALLED_DELIVERIES = 5;
 export class WebhookSender {
   readonly #queue: Queue<WebhookDeliveryData>;
   readonly #worker: Worker<WebhookDeliveryData, WebhookAttempt>;
-  readonly #connection: Redis;
   readonly #opts: WebhookSenderOptions;
 
-  constructor(redisUrl: string, prefix: string, opts: WebhookSenderOptions) {
+  /** `connection`: the worker's own (BullMQ opens the blocking one it needs beside it); the owner closes it. */
+  constructor(connection: Redis, prefix: string, opts: WebhookSenderOptions) {
     this.#opts = opts;
-    this.#connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-    this.#queue = new Queue<WebhookDeliveryData>(WEBHOOK_QUEUE, { connection: this.#connection, prefix });
+    this.#queue = new Queue<WebhookDeliveryData>(WEBHOOK_QUEUE, { connection, prefix });
     this.#worker = new Worker<WebhookDeliveryData, WebhookAttempt>(WEBHOOK_QUEUE, (job) => this.#send(job), {
-      connection: this.#connection,
+      connection,
       prefix,
       concurrency: opts.concurrency,
       lockDuration: opts.lockDurationMs,
@@ -128,6 +126,5 @@ export class WebhookSender {
   async stop(): Promise<void> {
     await this.#worker.close();
     await this.#queue.close();
-    await closeConnection(this.#connection);
   }
 }
