@@ -183,6 +183,10 @@ ffleet.queueKey, so the prefix has exactly one definition.
 - name: S3_ENDPOINT
   value: {{ . | quote }}
 {{- end }}
+- name: FFLEET_WEBHOOK_ATTEMPTS
+  value: {{ .Values.fleet.webhooks.attempts | toString | quote }}
+- name: FFLEET_WEBHOOK_BACKOFF_MS
+  value: {{ .Values.fleet.webhooks.backoffMs | toString | quote }}
 - name: S3_FORCE_PATH_STYLE
   value: {{ .Values.fleet.s3.forcePathStyle | toString | quote }}
 {{- with .Values.telemetry.otlpEndpoint }}
