@@ -319,6 +319,43 @@ describe('helm chart', () => {
     expect(env(gateway, 'FFLEET_TRACE_UI_URL')?.value).toBe('https://jaeger.example.com');
   });
 
+  it('passes the stall limit and the webhook delivery settings to the processes that read them', async () => {
+    const settings = (objects: K8sObject[]) => {
+      const worker = find(objects, 'Deployment', 'ffleet-worker-amd').spec.template.spec.containers[0];
+      const gateway = find(objects, 'Deployment', 'ffleet-gateway').spec.template.spec.containers[0];
+      return {
+        stalls: env(worker, 'FFLEET_MAX_STALLED_COUNT')?.value,
+        concurrency: env(worker, 'FFLEET_WEBHOOK_CONCURRENCY')?.value,
+        attempts: [
+          env(worker, 'FFLEET_WEBHOOK_ATTEMPTS')?.value,
+          env(gateway, 'FFLEET_WEBHOOK_ATTEMPTS')?.value,
+        ],
+        backoff: [
+          env(worker, 'FFLEET_WEBHOOK_BACKOFF_MS')?.value,
+          env(gateway, 'FFLEET_WEBHOOK_BACKOFF_MS')?.value,
+        ],
+      };
+    };
+    expect(settings(defaults)).toEqual({
+      stalls: '2',
+      concurrency: '4',
+      attempts: ['10', '10'],
+      backoff: ['2000', '2000'],
+    });
+    const set = parseManifests(
+      await renderChart({
+        workers: { maxStalledCount: 0, webhookConcurrency: 8 },
+        fleet: { webhooks: { attempts: 3, backoffMs: 500 } },
+      }),
+    );
+    expect(settings(set)).toEqual({
+      stalls: '0',
+      concurrency: '8',
+      attempts: ['3', '3'],
+      backoff: ['500', '500'],
+    });
+  });
+
   it('keeps queues in a Redis with an append-only file and no eviction', () => {
     const redis = find(defaults, 'StatefulSet', 'ffleet-redis');
     const args: string[] = redis.spec.template.spec.containers[0].args;

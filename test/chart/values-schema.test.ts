@@ -55,6 +55,16 @@ const cases: [label: string, values: object, message: RegExp][] = [
     { workers: { shutdownGraceSeconds: '90' } },
     /\/workers\/shutdownGraceSeconds.*got string, want integer/,
   ],
+  [
+    'a webhook with no tries',
+    { fleet: { webhooks: { attempts: 0 } } },
+    /\/fleet\/webhooks\/attempts.*minimum/,
+  ],
+  [
+    'a string stall limit',
+    { workers: { maxStalledCount: '2' } },
+    /\/workers\/maxStalledCount.*got string, want integer/,
+  ],
   ['a short API token', { gateway: { auth: { tokens: ['abc'] } } }, /\/gateway\/auth\/tokens\/0.*minLength/],
   [
     'a token prefix that does not end in /',

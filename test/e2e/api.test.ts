@@ -117,7 +117,88 @@ describe('Server-Sent Events', () => {
     worker.child.kill('SIGKILL');
     await worker.exited;
   });
+
+  it('a client reconnecting to a restarted gateway with Last-Event-ID gets the state changes it missed, none twice', async () => {
+    // A gateway of its own, to restart (the fleet's keeps serving the API meanwhile).
+    const openGateway = async () => {
+      const app = await buildGateway({ config: loadFleetConfig({ ...process.env, ...fleet.env }) });
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const address = app.server.address() as { port: number };
+      return { app, url: `http://127.0.0.1:${address.port}` };
+    };
+    const { body } = await fleet.api<{ id: string }>('POST', '/v1/jobs', clipJob('sse-resume', 'amd'));
+    let gateway = await openGateway();
+    const away = new AbortController();
+    const response = await fetch(`${gateway.url}/v1/jobs/${body.id}/events`, { signal: away.signal });
+    const reader = response.body!.getReader();
+    let text = '';
+    while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+    const [seen] = parseEvents(text);
+    expect(seen).toMatchObject({ event: 'job', data: { id: body.id, state: 'queued' } });
+    expect(seen!.id).toMatch(/^\d+-\d+$/);
+    away.abort();
+    await gateway.app.close();
+
+    // While the client is away the job runs and finishes.
+    const worker = await fleet.startWorker('amd');
+    expect((await fleet.waitFor<Job>(body.id, (job) => job.state === 'succeeded')).state).toBe('succeeded');
+    gateway = await openGateway();
+    try {
+      const resumed = await fetch(`${gateway.url}/v1/jobs/${body.id}/events`, {
+        headers: { 'last-event-id': seen!.id! },
+      });
+      expect(resumed.status).toBe(200);
+      const events = parseEvents(await resumed.text());
+      const states = events.filter((e) => e.event === 'state');
+      expect(states.map((e) => (e.data as { state: string }).state)).toEqual(['running', 'succeeded']);
+      const ids = states.map((e) => e.id!);
+      expect([seen!.id!, ...ids].every((id, i, all) => i === 0 || compareIds(all[i - 1]!, id) < 0)).toBe(
+        true,
+      );
+      expect(events.at(-1)).toMatchObject({ event: 'job', data: { state: 'succeeded' } });
+
+      // From the last id there is nothing more to replay: the job's view only.
+      const again = parseEvents(
+        await (
+          await fetch(`${gateway.url}/v1/jobs/${body.id}/events`, {
+            headers: { 'last-event-id': ids.at(-1)! },
+          })
+        ).text(),
+      );
+      expect(again.map((e) => e.event)).toEqual(['job']);
+      const bad = await fetch(`${gateway.url}/v1/jobs/${body.id}/events`, {
+        headers: { 'last-event-id': 'x' },
+      });
+      expect(bad.status).toBe(400);
+    } finally {
+      await gateway.app.close();
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+    }
+  });
 });
+
+/** The events of a Server-Sent Events text. */
+function parseEvents(text: string): { event?: string; id?: string; data: unknown }[] {
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim() && !block.startsWith(':'))
+    .map((block) => {
+      const fields = Object.fromEntries(
+        block
+          .split('\n')
+          .map((line) => [line.slice(0, line.indexOf(': ')), line.slice(line.indexOf(': ') + 2)]),
+      );
+      return { event: fields.event, id: fields.id, data: JSON.parse(fields.data!) };
+    });
+}
+
+/** Orders Redis stream ids (`<ms>-<seq>`). */
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt);
+  const [bm, bs] = b.split('-').map(BigInt);
+  return am! === bm! ? Number(as! - bs!) : am! < bm! ? -1 : 1;
+}
 
 describe('presigned uploads', () => {
   it('gives a PUT URL that stores a new input without S3 credentials', async () => {

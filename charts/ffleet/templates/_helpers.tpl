@@ -213,6 +213,10 @@ existingSecret the chart makes it: with gateway.auth.tokens and scopedTokens, or
 - name: S3_ENDPOINT
   value: {{ . | quote }}
 {{- end }}
+- name: FFLEET_WEBHOOK_ATTEMPTS
+  value: {{ .Values.fleet.webhooks.attempts | toString | quote }}
+- name: FFLEET_WEBHOOK_BACKOFF_MS
+  value: {{ .Values.fleet.webhooks.backoffMs | toString | quote }}
 - name: S3_FORCE_PATH_STYLE
   value: {{ .Values.fleet.s3.forcePathStyle | toString | quote }}
 {{- with .Values.telemetry.otlpEndpoint }}

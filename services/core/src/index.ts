@@ -43,5 +43,6 @@ export * from './storage/s3.ts';
 export * from './storage/storage.ts';
 export * from './storage/url.ts';
 export * from './telemetry/index.ts';
+export * from './webhooks/delivery.ts';
 export * from './webhooks/payload.ts';
 export * from './webhooks/webhook.ts';

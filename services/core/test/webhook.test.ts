@@ -103,12 +103,14 @@ describe('webhook delivery', () => {
         secret: 'a-long-enough-secret',
         event: 'job.succeeded',
         payload,
+        deliveryId: 'j1-job.succeeded',
       },
       local,
     );
-    expect(result).toEqual({ delivered: true, attempts: 1, status: 204 });
+    expect(result).toEqual({ delivered: true, retry: false, status: 204 });
     const [request] = hook.received;
     expect(request!.headers['x-ffleet-event']).toBe('job.succeeded');
+    expect(request!.headers['x-ffleet-delivery']).toBe('j1-job.succeeded');
     const timestamp = request!.headers['x-ffleet-timestamp'] as string;
     expect(request!.headers['x-ffleet-signature']).toBe(
       signWebhook('a-long-enough-secret', timestamp, request!.body),
@@ -119,21 +121,32 @@ describe('webhook delivery', () => {
     expect(compileCheck(WebhookBodySchema).problems(body)).toEqual([]);
   });
 
-  it('retries server errors with backoff, not client errors', async () => {
-    let calls = 0;
-    const hook = await receiver(() => (++calls < 3 ? 503 : 200));
-    const result = await deliverWebhook({ url: hook.url, event: 'job.failed', payload }, local, {
-      backoffMs: 10,
-    });
-    expect(result).toEqual({ delivered: true, attempts: 3, status: 200 });
-    calls = -100;
-    const gone = await receiver(() => 410);
+  it('one attempt each: server errors, timeouts, rate limits and network errors are worth another, other answers are not', async () => {
+    let answer = 0;
+    const hook = await receiver(() => answer);
+    const send = (url: string) => deliverWebhook({ url, event: 'job.failed', payload }, local);
+    for (const [status, retry] of [
+      [500, true],
+      [503, true],
+      [408, true],
+      [429, true],
+      [400, false],
+      [404, false],
+      [410, false],
+    ] as const) {
+      answer = status;
+      expect(await send(hook.url), String(status)).toEqual({ delivered: false, retry, status });
+    }
+    // Nobody listens on the discard port: a network error, tried again later.
+    const refused = await send('http://127.0.0.1:9/hook');
+    expect(refused).toMatchObject({ delivered: false, retry: true });
+    expect(refused.error).toMatch(/ECONNREFUSED/);
+    // A URL the policy refuses is never worth another try.
     expect(
-      await deliverWebhook({ url: gone.url, event: 'job.failed', payload }, local, { backoffMs: 10 }),
-    ).toEqual({
+      await deliverWebhook({ url: 'http://127.0.0.1:9/hook', event: 'job.failed', payload }),
+    ).toMatchObject({
       delivered: false,
-      attempts: 1,
-      status: 410,
+      retry: false,
     });
   });
 
@@ -158,7 +171,7 @@ describe('webhook delivery', () => {
           local,
           { timeoutMs: 60_000 },
         );
-        expect(result, ending).toEqual({ delivered: true, attempts: 1, status: 200 });
+        expect(result, ending).toEqual({ delivered: true, retry: false, status: 200 });
         await new Promise((resolve) => setTimeout(resolve, 200));
         server.closeAllConnections();
         server.close();

@@ -43,6 +43,19 @@ export const WorkerSettings = settings({
     minimum: 1000,
     description: "job lock; a dead worker's job moves on after about this long",
   }),
+  FFLEET_MAX_STALLED_COUNT: integer({
+    default: 2,
+    maximum: 100,
+    description:
+      'how many times a job may lose its worker (killed, out of memory, evicted) and run again; once more and it fails with `worker_lost`',
+  }),
+  FFLEET_WEBHOOK_CONCURRENCY: integer({
+    default: 4,
+    minimum: 1,
+    maximum: 64,
+    description:
+      'webhook deliveries this worker sends at once (every worker sends from the fleet-wide webhook queue)',
+  }),
   FFLEET_MAX_OUTPUT_MB: integer({
     default: 51_200,
     minimum: 1,
@@ -115,6 +128,8 @@ export interface WorkerConfig {
   workRoot: string;
   shutdownGraceMs: number;
   lockDurationMs: number;
+  maxStalledCount: number;
+  webhookConcurrency: number;
   maxOutputBytes: number;
   ffmpegLimits: FfmpegLimits;
   ffmpegPath: string;
@@ -149,6 +164,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     workRoot: values.FFLEET_WORK_DIR ?? join(tmpdir(), 'ffleet-work'),
     shutdownGraceMs: values.FFLEET_SHUTDOWN_GRACE_SECONDS * 1000,
     lockDurationMs: values.FFLEET_LOCK_DURATION_MS,
+    maxStalledCount: values.FFLEET_MAX_STALLED_COUNT,
+    webhookConcurrency: values.FFLEET_WEBHOOK_CONCURRENCY,
     maxOutputBytes: values.FFLEET_MAX_OUTPUT_MB * 1024 * 1024,
     ffmpegLimits: {
       memoryBytes: values.FFLEET_FFMPEG_MEMORY_MB * 1024 * 1024,

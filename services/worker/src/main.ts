@@ -50,6 +50,8 @@ const worker = new FleetWorker(config.fleet, config.fleet.queuePrefix, {
   concurrency: config.concurrency,
   shutdownGraceMs: config.shutdownGraceMs,
   lockDurationMs: config.lockDurationMs,
+  maxStalledCount: config.maxStalledCount,
+  webhookConcurrency: config.webhookConcurrency,
   capabilities,
   logger,
   metrics,

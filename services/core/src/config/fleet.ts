@@ -7,6 +7,7 @@ import type { Static } from '@sinclair/typebox';
 import { DEFAULT_POOLS_FILE, PoolRegistry } from '../pools/registry.ts';
 import type { S3Settings } from '../storage/s3.ts';
 import type { UrlPolicy } from '../storage/url.ts';
+import type { WebhookRetry } from '../webhooks/delivery.ts';
 import {
   ConfigError,
   commaList,
@@ -94,6 +95,17 @@ export const FLEET_SETTINGS = {
     default: false,
     description: 'let webhooks reach loopback and private addresses (local fleets only)',
   }),
+  FFLEET_WEBHOOK_ATTEMPTS: integer({
+    default: 10,
+    minimum: 1,
+    maximum: 50,
+    description: 'tries of a webhook delivery (network errors, 408, 429 and 5xx are tried again)',
+  }),
+  FFLEET_WEBHOOK_BACKOFF_MS: integer({
+    default: 2000,
+    minimum: 100,
+    description: 'wait before the second try of a webhook delivery; each next wait doubles',
+  }),
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
     default: 'info',
     description:
@@ -148,6 +160,8 @@ export interface FleetConfig {
   /** Root directory for file:// URLs; unset disables them. */
   fileRoot?: string;
   s3: S3Settings;
+  /** How webhook deliveries are retried (set on each delivery when it is queued). */
+  webhookRetry: WebhookRetry;
 }
 
 /** The fleet's part of already-read settings (the gateway's and worker's schemas include it). */
@@ -173,6 +187,7 @@ export function fleetConfigFrom(values: Static<typeof FleetSettings>): FleetConf
     },
     fileRoot: values.FFLEET_FILE_ROOT,
     s3: s3SettingsFrom(values),
+    webhookRetry: { attempts: values.FFLEET_WEBHOOK_ATTEMPTS, backoffMs: values.FFLEET_WEBHOOK_BACKOFF_MS },
   };
 }
 

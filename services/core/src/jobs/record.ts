@@ -151,7 +151,9 @@ export type JobResult = Static<typeof JobResultSchema>;
 /** Details of a failure, logged to the job (BullMQ keeps only a message as failedReason). */
 export const JobFailureSchema = Type.Object(
   {
-    code: Type.String({ description: 'input_missing, storage_access, ffmpeg_failed, timeout, cancelled, …' }),
+    code: Type.String({
+      description: 'input_missing, storage_access, ffmpeg_failed, timeout, cancelled, worker_lost, …',
+    }),
     message: Type.String(),
     stderr: Type.Optional(Type.Array(Type.String(), { description: "ffmpeg's last stderr lines" })),
     exitCode: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
@@ -193,6 +195,19 @@ export const keys = {
   rateLimit: (prefix: string) => `${prefix}:rate-limit:`,
   workers: (prefix: string, pool: string) => `${prefix}:workers:${pool}`,
   worker: (prefix: string, workerId: string) => `${prefix}:worker:${workerId}`,
+  /** How many times a job's webhook was sent again on request (see webhooks/delivery.ts). */
+  webhookRedeliveries: (prefix: string, id: string) => `${prefix}:webhook-redeliveries:${id}`,
+};
+
+/** BullMQ's reason for a job that stalled (lost its worker) more often than its worker's `maxStalledCount`. */
+export const STALLED_REASON = 'job stalled more than allowable limit';
+
+/** The failure of a job whose worker was lost more times than the stall limit allows. */
+export const WORKER_LOST_FAILURE: JobFailure = {
+  code: 'worker_lost',
+  message:
+    'the worker running this job was lost (killed, out of memory or evicted) more times than the stall limit ' +
+    '(FFLEET_MAX_STALLED_COUNT) allows; the job is not run again',
 };
 
 /** Prefix of job log lines that carry a JobFailure as JSON. */

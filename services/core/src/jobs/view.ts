@@ -2,6 +2,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { PipelineViewSchema } from '../pipelines/state.ts';
 import { TargetQualityResultSchema } from '../pipelines/target-quality.ts';
 import { compileCheck } from '../schemas/check.ts';
+import { WebhookDeliveryViewSchema } from '../webhooks/delivery.ts';
 import {
   JobFailureSchema,
   JobProgressSchema,
@@ -91,6 +92,12 @@ export const JobViewSchema = Type.Object(
     links: JobLinksSchema,
     pipeline: Type.Optional(PipelineViewSchema),
     targetQuality: Type.Optional(TargetQualityResultSchema),
+    webhookDeliveries: Type.Optional(
+      Type.Array(WebhookDeliveryViewSchema, {
+        description:
+          "A finished job's webhook deliveries: the first, then each redelivery (`GET /v1/jobs/{id}` only)",
+      }),
+    ),
   },
   { description: 'A job: state, progress, timings, outputs, quality, error' },
 );

@@ -94,54 +94,60 @@ export interface WebhookDelivery {
   secret?: string;
   event: WebhookEvent;
   payload: WebhookJobPayload;
+  /** Names this delivery in `X-Ffleet-Delivery`, the same on every attempt: receivers drop repeats by it. */
+  deliveryId?: string;
 }
 
-export interface DeliveryResult {
+/** One attempt's outcome. `retry`: a network error or 5xx, worth trying again later. */
+export interface AttemptResult {
   delivered: boolean;
-  attempts: number;
+  retry: boolean;
   status?: number;
   error?: string;
 }
 
 /**
- * POSTs the event, retrying network errors and 5xx with backoff. Redirects are not followed;
- * the connection's resolved address is checked, so DNS cannot point the webhook inside.
+ * POSTs the event once (the webhook queue retries). Redirects are not followed; the
+ * connection's resolved address is checked, so DNS cannot point the webhook inside.
  */
 export async function deliverWebhook(
   delivery: WebhookDelivery,
   policy: WebhookPolicy = {},
-  options: { attempts?: number; timeoutMs?: number; backoffMs?: number } = {},
-): Promise<DeliveryResult> {
-  const url = checkWebhookUrl(delivery.url, policy);
+  options: { timeoutMs?: number } = {},
+): Promise<AttemptResult> {
+  let url: URL;
+  try {
+    url = checkWebhookUrl(delivery.url, policy);
+  } catch (error) {
+    return { delivered: false, retry: false, error: (error as Error).message };
+  }
   const message: WebhookBody = {
     event: delivery.event,
     sentAt: new Date().toISOString(),
     ...delivery.payload,
   };
   const body = JSON.stringify(message);
-  const attempts = options.attempts ?? 3;
-  let last: DeliveryResult = { delivered: false, attempts: 0 };
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': 'ffleet-webhook',
-      'x-ffleet-event': delivery.event,
-      'x-ffleet-timestamp': timestamp,
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'ffleet-webhook',
+    'x-ffleet-event': delivery.event,
+    'x-ffleet-timestamp': timestamp,
+  };
+  if (delivery.deliveryId) headers['x-ffleet-delivery'] = delivery.deliveryId;
+  if (delivery.secret) headers['x-ffleet-signature'] = signWebhook(delivery.secret, timestamp, body);
+  try {
+    const status = await post(url, headers, body, policy, options.timeoutMs ?? 10_000);
+    const delivered = status >= 200 && status < 300;
+    // Server errors, timeouts and rate limits may pass; any other answer will not change.
+    return { delivered, retry: !delivered && (status >= 500 || status === 408 || status === 429), status };
+  } catch (error) {
+    return {
+      delivered: false,
+      retry: !(error instanceof UnsafeJobError),
+      error: (error as Error).message,
     };
-    if (delivery.secret) headers['x-ffleet-signature'] = signWebhook(delivery.secret, timestamp, body);
-    try {
-      const status = await post(url, headers, body, policy, options.timeoutMs ?? 10_000);
-      last = { delivered: status >= 200 && status < 300, attempts: attempt, status };
-      if (last.delivered || status < 500) return last;
-    } catch (error) {
-      last = { delivered: false, attempts: attempt, error: (error as Error).message };
-      if (error instanceof UnsafeJobError) return last;
-    }
-    if (attempt < attempts)
-      await new Promise((r) => setTimeout(r, (options.backoffMs ?? 1000) * 2 ** (attempt - 1)));
   }
-  return last;
 }
 
 function post(

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import {
   CANCELLED_REASON,
   CANCELLED_TTL_SECONDS,
-  deliverWebhook,
   FfleetError,
   isJobView,
   type JobData,
@@ -19,12 +18,14 @@ import {
   queueDepth,
   type RedisClient,
   TooBusyError,
-  type WebhookPolicy,
+  type WebhookRetry,
+  webhookEventFor,
   webhookPayload,
 } from '@ffleet/core';
 import { type Job, type JobType, Queue } from 'bullmq';
 import { pipelineView } from './pipeline-view.ts';
 import { jobLinks, stateOf, toJobView } from './view.ts';
+import { WebhookDeliveries } from './webhook-deliveries.ts';
 
 const STATE_TYPES: Record<JobState, JobType[]> = {
   queued: ['waiting', 'prioritized', 'delayed'],
@@ -105,16 +106,17 @@ export class FleetQueues {
   readonly #prefix: string;
   readonly #pools: PoolRegistry;
   readonly #traceUiUrl: string | undefined;
-  readonly #webhookPolicy: WebhookPolicy;
+  /** Webhook deliveries: queued here for jobs cancelled while queued, shown in the job view. */
+  readonly webhooks: WebhookDeliveries;
 
   /** `traceUiUrl`: the tracing UI's address of a trace without its id, for job links. */
   constructor(
     pools: PoolRegistry,
     redis: RedisClient,
     prefix: string,
-    options: { traceUiUrl?: string; webhookPolicy?: WebhookPolicy } = {},
+    options: { traceUiUrl?: string; webhookRetry: WebhookRetry },
   ) {
-    this.#webhookPolicy = options.webhookPolicy ?? {};
+    this.webhooks = new WebhookDeliveries(redis, prefix, options.webhookRetry);
     this.#pools = pools;
     this.#redis = redis;
     this.#prefix = prefix;
@@ -209,7 +211,15 @@ export class FleetQueues {
     return found.find((job): job is Job<JobData, unknown> => Boolean(job));
   }
 
+  /** A job's view, with its webhook deliveries when it has a webhook and has finished. */
   async view(id: string): Promise<JobView | undefined> {
+    const view = await this.#findView(id);
+    const event = view?.spec.webhook ? webhookEventFor(view.state) : undefined;
+    if (!view || !event) return view;
+    return { ...view, webhookDeliveries: await this.webhooks.list(id, event) };
+  }
+
+  async #findView(id: string): Promise<JobView | undefined> {
     const job = await this.find(id);
     if (!job) {
       const tombstone = await this.#redis.get(keys.cancelMarker(this.#prefix, id));
@@ -296,11 +306,16 @@ export class FleetQueues {
     await this.#redis.set(keys.cancelMarker(this.#prefix, id), '1', 'EX', CANCELLED_TTL_SECONDS);
     // A batch waiting for a worker to write its manifest stays: the manifest step ends it as cancelled.
     if (current === 'queued' && job.data.pipeline?.kind !== 'batch') {
+      let removed = false;
       try {
-        const view = toJobView(job, state, [], this.#traceUiUrl);
         await job.remove();
+        removed = true;
+      } catch {
+        // Taken by a worker meanwhile (locked): cancel it as a running job.
+      }
+      if (removed) {
         const tombstone: JobView = {
-          ...view,
+          ...toJobView(job, state, [], this.#traceUiUrl),
           state: 'cancelled',
           progress: null,
           finishedAt: new Date().toISOString(),
@@ -312,10 +327,8 @@ export class FleetQueues {
           'EX',
           CANCELLED_TTL_SECONDS,
         );
-        this.#notifyCancelled(id, job.data, job.attemptsMade, tombstone.error);
+        await this.#notifyCancelled(id, job.data, job.attemptsMade, tombstone.error);
         return tombstone;
-      } catch {
-        // Taken by a worker meanwhile (locked): cancel it as a running job.
       }
     }
     // A pipeline's parent: its queued children go now (the last one gone wakes the parent, which
@@ -325,19 +338,22 @@ export class FleetQueues {
     return await this.#toView(job);
   }
 
-  /** A queued job never reaches a worker, so its cancellation webhook is sent from here. */
-  #notifyCancelled(id: string, data: JobData, attempts: number, error: JobView['error']): void {
+  /** A queued job never reaches a worker, so its cancellation webhook is queued from here. */
+  async #notifyCancelled(
+    id: string,
+    data: JobData,
+    attempts: number,
+    error: JobView['error'],
+  ): Promise<void> {
     if (!data.spec.webhook) return;
     const { url, secret } = data.spec.webhook;
-    void deliverWebhook(
-      {
-        url,
-        ...(secret ? { secret } : {}),
-        event: 'job.cancelled',
-        payload: webhookPayload(id, data, 'cancelled', attempts, null, error),
-      },
-      this.#webhookPolicy,
-    ).catch(() => {});
+    await this.webhooks.add({
+      jobId: id,
+      event: 'job.cancelled',
+      url,
+      ...(secret ? { secret } : {}),
+      payload: webhookPayload(id, data, 'cancelled', attempts, null, error),
+    });
   }
 
   async poolStatus(pool: Pool): Promise<PoolStatus> {
@@ -406,7 +422,7 @@ export class FleetQueues {
   }
 
   async close(): Promise<void> {
-    const queues = [...this.#queues.values()];
+    const queues = [...this.#queues.values(), this.webhooks.queue];
     // A queue still starting has its Redis checks in flight on the shared connection, and BullMQ
     // leaves their rejection unhandled if that connection closes under them: let them finish
     // (or give up on a Redis that is down).

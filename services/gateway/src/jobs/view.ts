@@ -11,7 +11,9 @@ import {
   type PipelineView,
   readFailureLogLine,
   redactSpec,
+  STALLED_REASON,
   traceIdOf,
+  WORKER_LOST_FAILURE,
 } from '@ffleet/core';
 import type { JobState as BullState, Job } from 'bullmq';
 
@@ -111,5 +113,6 @@ function failureOf(job: Job, logs: string[]): JobFailure {
     const failure = readFailureLogLine(logs[i]!);
     if (failure) return failure;
   }
+  if (job.failedReason === STALLED_REASON) return WORKER_LOST_FAILURE;
   return { code: 'failed', message: job.failedReason || 'job failed' };
 }

@@ -52,7 +52,7 @@ export const infrastructurePlugin = fp(
     // Start serving without Redis if it is away (readiness says so); wait a moment if it is near.
     await readyWithin(redis, redisTimeoutMs);
     const queues = new FleetQueues(config.pools, redis, config.queuePrefix, {
-      webhookPolicy: config.urlPolicy.webhooks ?? {},
+      webhookRetry: config.webhookRetry,
       traceUiUrl,
     });
     const batches = new FleetBatches(queues, redis, config.queuePrefix);

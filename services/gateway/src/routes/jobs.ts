@@ -7,6 +7,8 @@ import {
   JobStateSchema,
   JobViewSchema,
   WebhookBodySchema,
+  WebhookDeliveryViewSchema,
+  webhookEventFor,
 } from '@ffleet/core';
 import { Type } from '@sinclair/typebox';
 import { checkOwner, listedOwner } from '../caller.ts';
@@ -39,7 +41,12 @@ const webhookCallback = {
           required: true,
           content: { 'application/json': { schema: WebhookBodySchema } },
         },
-        responses: { '2XX': { description: 'Received; any other answer is retried (5xx) or dropped' } },
+        responses: {
+          '2XX': {
+            description:
+              'Received. Network errors, 408, 429 and 5xx are tried again with exponential backoff; any other answer ends the delivery',
+          },
+        },
       },
     },
   },
@@ -136,6 +143,39 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!view) throw new FfleetError('not_found', `job ${request.params.id} does not exist`, 404);
       checkOwner(request, view);
       return reply.status(202).send(await app.queues.cancel(request.params.id));
+    },
+  );
+
+  app.post(
+    '/v1/jobs/:id/webhook/redeliver',
+    {
+      schema: {
+        operationId: 'redeliverJobWebhook',
+        summary: "Send a finished job's webhook again",
+        description:
+          "Queues a new delivery of the job's last event (the same body, signed afresh) and answers with it; " +
+          "the job view's `webhookDeliveries` follows it. `409` when the job has no webhook or has not finished.",
+        tags: ['jobs'],
+        params: JobIdParams,
+        response: { 202: WebhookDeliveryViewSchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const view = await app.queues.view(id);
+      if (!view) throw new FfleetError('not_found', `job ${id} does not exist`, 404);
+      if (!view.spec.webhook) throw new FfleetError('no_webhook', `job ${id} has no webhook`, 409);
+      const event = webhookEventFor(view.state);
+      if (!event)
+        throw new FfleetError(
+          'conflict',
+          `job ${id} is ${view.state}: its webhook is sent when it finishes`,
+          409,
+          {
+            state: view.state,
+          },
+        );
+      return reply.status(202).send(await app.queues.webhooks.redeliver(id, event));
     },
   );
 };

@@ -7,12 +7,14 @@ import {
   type JobData,
   type JobFailure,
   type JobResult,
+  type JobState,
   keys,
   type Logger,
   openRedis,
   type Pool,
   type RedisClient,
   type RedisTarget,
+  WORKER_LOST_FAILURE,
   type WorkerMetrics,
 } from '@ffleet/core';
 import { type Job, Queue, UnrecoverableError, WaitingChildrenError, WaitingError, Worker } from 'bullmq';
@@ -26,7 +28,8 @@ import { runPipeline } from '../pipelines/run-pipeline.ts';
 import { BullmqBatch } from './bullmq-batch.ts';
 import { BullmqFlow, type FleetQueueSource } from './bullmq-flow.ts';
 import { Heartbeat } from './heartbeat.ts';
-import { finalFailureState, notifyFinished } from './notify.ts';
+import { failureOf, finalFailureState } from './notify.ts';
+import { WebhookSender } from './webhook-sender.ts';
 
 export interface FleetWorkerOptions {
   pool: Pool;
@@ -35,6 +38,10 @@ export interface FleetWorkerOptions {
   shutdownGraceMs: number;
   /** BullMQ lock: a worker that dies loses its jobs to others after about this long. */
   lockDurationMs: number;
+  /** A job whose worker is lost more often than this fails with `worker_lost` instead of running again. */
+  maxStalledCount: number;
+  /** Webhook deliveries this process sends at once (see webhook-sender.ts). */
+  webhookConcurrency: number;
   capabilities: Capabilities;
   deps: Omit<PipelineDeps, 'workerId' | 'logger'>;
   logger: Logger;
@@ -58,6 +65,7 @@ export class FleetWorker {
   /** Pipeline children running here, by parent: a parent's cancel reaches them. */
   readonly #childrenOf = new Map<string, Set<string>>();
   readonly #heartbeat: Heartbeat;
+  readonly #webhooks: WebhookSender;
   readonly #log: Logger;
   #stopping?: Promise<void>;
   /** The last failure of each job, kept from the processor until its 'failed' event. */
@@ -81,7 +89,7 @@ export class FleetWorker {
         concurrency: opts.concurrency,
         lockDuration: opts.lockDurationMs,
         stalledInterval: Math.max(1000, Math.round(opts.lockDurationMs / 2)),
-        maxStalledCount: 2,
+        maxStalledCount: opts.maxStalledCount,
         autorun: false,
         name: this.id,
       },
@@ -94,14 +102,28 @@ export class FleetWorker {
       this.#log.info({ jobId: job.id, timings: job.returnvalue?.timings }, 'job completed'),
     );
     this.#worker.on('error', (error) => this.#log.error({ err: error }, 'worker error'));
-    const webhooks = opts.deps.config.urlPolicy.webhooks ?? {};
-    this.#worker.on('completed', (job) => notifyFinished(job, 'succeeded', null, webhooks, this.#log));
+    this.#webhooks = new WebhookSender(this.#connection, prefix, {
+      concurrency: opts.webhookConcurrency,
+      policy: opts.deps.config.urlPolicy.webhooks ?? {},
+      retry: opts.deps.config.webhookRetry,
+      lockDurationMs: opts.lockDurationMs,
+      logger: this.#log,
+    });
+    const notify = (job: Job<JobData, JobResult>, state: JobState, failure: JobFailure | null) =>
+      this.#webhooks
+        .notify(job, state, failure)
+        .catch((error) => this.#log.error({ jobId: job.id, err: error }, 'webhook not queued'));
+    this.#worker.on('completed', (job) => void notify(job, 'succeeded', null));
     this.#worker.on('failed', (job, error) => {
       if (!job) return;
-      const failure = this.#failures.get(job.id!) ?? { code: 'failed', message: error.message };
+      const failure = failureOf(error, this.#failures.get(job.id!));
       this.#failures.delete(job.id!);
       const state = finalFailureState(job, error);
-      if (state) notifyFinished(job, state, failure, webhooks, this.#log);
+      if (!state) return;
+      // A job failed by BullMQ for stalling too often never reached the processor: say why in its log too.
+      if (failure.code === WORKER_LOST_FAILURE.code)
+        void job.log(FAILURE_LOG_PREFIX + JSON.stringify(failure)).catch(() => {});
+      void notify(job, state, failure);
     });
 
     this.#heartbeat = new Heartbeat({
@@ -261,6 +283,7 @@ export class FleetWorker {
 
   async start(): Promise<void> {
     await this.#heartbeat.start();
+    await this.#webhooks.start();
     void this.#worker.run();
     await this.#worker.waitUntilReady();
     this.#log.info({ queue: this.#opts.pool.queue, concurrency: this.#opts.concurrency }, 'worker ready');
@@ -277,6 +300,8 @@ export class FleetWorker {
       await this.#worker.close();
       await Promise.all([...this.#queues.values()].map((q) => q.close()));
       clearTimeout(grace);
+      // After the pool's jobs: the webhooks of those that finished meanwhile are queued by now.
+      await this.#webhooks.stop();
       await this.#heartbeat.stop().catch(() => {});
       await Promise.all([closeConnection(this.#subscriber), closeConnection(this.#connection)]);
     })();
