@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JobView } from '@ffleet/gateway';
+import { loadFleetConfig } from '@ffleet/core';
+import { buildGateway, type JobView } from '@ffleet/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
 import { makeSampleClip } from '../support/media.ts';
@@ -160,5 +161,43 @@ describe('Redis away', { timeout: 300_000 }, () => {
     expect(worker.child.exitCode).toBeNull();
     expect(worker.output()).not.toMatch(/uncaught|unhandled/i);
     expect(worker.output()).not.toMatch(/"level":60/); // nothing fatal
+  });
+});
+
+describe('Redis there, the route slow', () => {
+  it('a batch that takes longer than the bound to queue is answered 202 with every item, not 503 half-queued', {
+    timeout: 120_000,
+  }, async () => {
+    // A bound far below what queueing 5 000 items takes, with Redis answering all along.
+    const gateway = await buildGateway({
+      config: loadFleetConfig({ ...process.env, ...fleet.env }),
+      redisTimeoutMs: 400,
+    });
+    try {
+      const started = Date.now();
+      const response = await gateway.inject({
+        method: 'POST',
+        url: '/v1/batches',
+        payload: {
+          name: 'slow-route',
+          compute: 'nvidia',
+          items: Array.from({ length: 5000 }, (_, i) => `s3://${fleet.bucket}/slow/in/${i}.mov`),
+          outputs: [{ url: `s3://${fleet.bucket}/slow/out/{stem}.mp4`, options: '-c copy' }],
+        },
+      });
+      const took = Date.now() - started;
+      expect(response.statusCode, response.body).toBe(202);
+      // The case under test: the answer came after the bound.
+      expect(took).toBeGreaterThan(400);
+      const { id } = response.json<{ id: string }>();
+      const view = await gateway.inject({ method: 'GET', url: `/v1/batches/${id}` });
+      expect(view.json<{ counts: { total: number; queued: number } }>().counts).toMatchObject({
+        total: 5000,
+        queued: 5000,
+      });
+      await gateway.inject({ method: 'DELETE', url: `/v1/batches/${id}` });
+    } finally {
+      await gateway.close();
+    }
   });
 });

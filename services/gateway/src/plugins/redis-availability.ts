@@ -37,10 +37,32 @@ export function needsRedis(url: string): boolean {
   return (url.startsWith('/v1/') && !url.startsWith('/v1/uploads')) || url.startsWith('/batch/');
 }
 
+/** How long Redis has to answer a PING once a route reached its bound. */
+const PING_MS = 500;
+
+/** Whether Redis answers a PING within `ms`. */
+async function redisAnswers(app: FastifyInstance, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const silence = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      app.redis.ping().then(
+        () => true,
+        () => false,
+      ),
+      silence,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Bounded answers when Redis is away: a route that needs Redis answers within `timeoutMs`
- * with 503 `unavailable` and `Retry-After` when Redis is down, paused or unreachable, at
- * once when the connection is known to be down. Each Redis command is bounded too (the
+ * (and a PING) with 503 `unavailable` and `Retry-After` when Redis is down, paused or
+ * unreachable, at once when the connection is known to be down. Each Redis command is bounded too (the
  * connection's `commandTimeout`), so nothing waits on a Redis that does not answer.
  */
 export const redisAvailabilityPlugin = fp(
@@ -55,8 +77,15 @@ export const redisAvailabilityPlugin = fp(
       route.handler = async function boundedHandler(request, reply) {
         if (app.redis.status !== 'ready') throw unavailable(`connection is ${app.redis.status}`);
         let timer: NodeJS.Timeout | undefined;
+        // At the bound, Redis is asked whether it is there: a route that is only slow (a large
+        // batch on a busy gateway) goes on to its answer, never a 503 with its work still going
+        // on behind it; one waiting on a Redis that does not answer gets its 503.
         const deadline = new Promise<never>((_resolve, reject) => {
-          timer = setTimeout(() => reject(unavailable(`no answer within ${timeoutMs} ms`)), timeoutMs);
+          timer = setTimeout(() => {
+            redisAnswers(app, Math.min(PING_MS, timeoutMs)).then((answers) => {
+              if (!answers) reject(unavailable(`no answer within ${timeoutMs} ms`));
+            });
+          }, timeoutMs);
         });
         try {
           return await Promise.race([handler.call(this, request, reply), deadline]);
