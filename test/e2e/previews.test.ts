@@ -6,9 +6,11 @@
  */
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { WebhookBody } from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebVTTParser } from 'webvtt-parser';
@@ -29,9 +31,26 @@ const GEQ =
 
 let fleet: TestFleet;
 let workers: WorkerProcess[] = [];
+let receiver: Server;
+let hookUrl: string;
+const hooks: WebhookBody[] = [];
 
 beforeAll(async () => {
-  fleet = await startFleet();
+  receiver = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      hooks.push(JSON.parse(body) as WebhookBody);
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  fleet = await startFleet({
+    env: { FFLEET_WEBHOOK_ALLOW_HTTP: 'true', FFLEET_WEBHOOK_ALLOW_PRIVATE: 'true' },
+  });
   const source = join(fleet.dir, 'seconds.mp4');
   await ffmpeg([
     ...['-f', 'lavfi', '-i', `color=c=black:s=320x180:r=${RATE}:d=${SECONDS},${GEQ}`],
@@ -42,6 +61,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fleet?.stop();
+  receiver?.close();
 });
 
 async function useWorkers(count: number, env: Record<string, string> = {}): Promise<void> {
@@ -54,9 +74,10 @@ async function useWorkers(count: number, env: Record<string, string> = {}): Prom
     workers.push(await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1', ...env }));
 }
 
-function previewsJob(name: string, previews: Record<string, unknown>) {
+function previewsJob(name: string, previews: Record<string, unknown>, webhook?: { url: string }) {
   return {
     name,
+    ...(webhook ? { webhook } : {}),
     compute: POOL,
     inputs: [{ url: `s3://${fleet.bucket}/inputs/seconds.mp4` }],
     outputs: [{ url: `s3://${fleet.bucket}/out/${name}/` }],
@@ -183,12 +204,16 @@ describe('previews of a 12 s source on two workers', () => {
   beforeAll(async () => {
     await useWorkers(2);
     id = await submit(
-      previewsJob('previews', {
-        thumbnails: { times: [0.5, 3.5, 7.25], percents: [40], width: 96 },
-        poster: { width: 160, format: 'webp' },
-        sprite: { intervalSeconds: 2, width: 64, columns: 2, rows: 2 },
-        animations: { snippetSeconds: 5, fps: 10, width: 80 },
-      }),
+      previewsJob(
+        'previews',
+        {
+          thumbnails: { times: [0.5, 3.5, 7.25], percents: [40], width: 96 },
+          poster: { width: 160, format: 'webp' },
+          sprite: { intervalSeconds: 2, width: 64, columns: 2, rows: 2 },
+          animations: { snippetSeconds: 5, fps: 10, width: 80 },
+        },
+        { url: hookUrl },
+      ),
     );
     job = await fleet.waitFor<JobView>(id, finished, 240_000);
     manifest = JSON.parse((await fleet.get(`${base}manifest.json`)).toString('utf8')) as Manifest;
@@ -203,6 +228,21 @@ describe('previews of a 12 s source on two workers', () => {
       sheets: { total: 2, done: 2, running: 0, failed: 0 },
       snippets: { total: 3, done: 3, running: 0, failed: 0 },
     });
+  });
+
+  it('sends one job.succeeded webhook, for the job (not its children), listing every file made', async () => {
+    await expect.poll(() => hooks.filter((h) => h.job.id === id).length, { timeout: 30_000 }).toBe(1);
+    // Children are jobs of their own but never notify.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(hooks.filter((h) => h.job.id.startsWith(`${id}-`))).toEqual([]);
+    const hook = hooks.find((h) => h.job.id === id)!;
+    expect(hook.event).toBe('job.succeeded');
+    const files = (hook.job.outputs?.[0]?.files ?? []).map((f) =>
+      f.url.slice(f.url.indexOf(base) + base.length),
+    );
+    expect(files).toContain('manifest.json');
+    expect(files).toContain('sprites.vtt');
+    expect(files.filter((f) => f.startsWith('animations/'))).toHaveLength(manifest.animations.length * 2);
   });
 
   it('takes every thumbnail and the poster from the asked second', async () => {
