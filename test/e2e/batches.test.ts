@@ -7,7 +7,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -22,41 +21,25 @@ import {
   PIPELINE_PRIORITY,
   PoolRegistry,
   planBatch,
-  type WebhookBody,
 } from '@ffleet/core';
 import { FlowProducer, Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegProcesses, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
 import { analyseFile, makeSampleClip } from '../support/media.ts';
+import { LOCAL_WEBHOOKS, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const exec = promisify(execFile);
 const CLI = new URL('../../services/cli/src/main.ts', import.meta.url).pathname;
 
 let fleet: TestFleet;
-let receiver: Server;
-let hookUrl: string;
-const hooks: WebhookBody[] = [];
+let receiver: WebhookReceiver;
 let source: string;
 let sourceFrames: number;
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  receiver = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      hooks.push(JSON.parse(body) as WebhookBody);
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const address = receiver.address();
-  hookUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hook`;
-  fleet = await startFleet({
-    env: { FFLEET_WEBHOOK_ALLOW_HTTP: 'true', FFLEET_WEBHOOK_ALLOW_PRIVATE: 'true' },
-  });
+  receiver = await startWebhookReceiver();
+  fleet = await startFleet({ env: LOCAL_WEBHOOKS });
   source = join(fleet.dir, 'clip.mp4');
   await makeSampleClip(source, { seconds: 1, size: '320x180' });
   sourceFrames = (await analyseFile(source)).video!.frameTimes.length;
@@ -66,7 +49,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fleet?.stop();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
 });
 
 async function batchView(id: string): Promise<BatchView> {
@@ -144,7 +127,7 @@ describe('a batch of 100 items, 3 of them missing', () => {
       items: inputs,
       outputs: [{ url: `s3://${fleet.bucket}/b100/out/{stem}-{index}.mp4`, options: '-c copy' }],
       attempts: 1,
-      webhook: { url: hookUrl },
+      webhook: { url: receiver.url },
     });
     expect(status).toBe(202);
     expect(accepted.items).toBe(100);
@@ -220,13 +203,13 @@ describe('a batch of 100 items, 3 of them missing', () => {
 
     // One webhook for the batch (items send none), with its counts.
     const deadline = Date.now() + 20_000;
-    while (hooks.length === 0 && Date.now() < deadline) await sleep(100);
+    while (receiver.hooks.length === 0 && Date.now() < deadline) await sleep(100);
     await sleep(500);
-    expect(hooks).toHaveLength(1);
-    expect(hooks[0]!.event).toBe('job.succeeded');
-    expect(hooks[0]!.job.id).toBe(accepted.id);
-    expect(hooks[0]!.job.batch?.counts).toEqual(batch.counts);
-    expect(hooks[0]!.job.batch?.manifest).toEqual(batch.manifest);
+    expect(receiver.hooks).toHaveLength(1);
+    expect(receiver.hooks[0]!.event).toBe('job.succeeded');
+    expect(receiver.hooks[0]!.job.id).toBe(accepted.id);
+    expect(receiver.hooks[0]!.job.batch?.counts).toEqual(batch.counts);
+    expect(receiver.hooks[0]!.job.batch?.manifest).toEqual(batch.manifest);
 
     // Lists hide a batch's items and the batch itself.
     const listed = await fleet.api<{ jobs: { id: string }[] }>('GET', '/v1/jobs?limit=500');
@@ -470,7 +453,7 @@ describe('cancelling a running batch', () => {
       name: 'slow',
       compute: 'intel',
       items: inputs,
-      webhook: { url: hookUrl },
+      webhook: { url: receiver.url },
       outputs: [
         {
           url: `s3://${fleet.bucket}/slow/out/{stem}.mp4`,
@@ -501,8 +484,8 @@ describe('cancelling a running batch', () => {
       await queue.close();
     }
     const deadline = Date.now() + 20_000;
-    while (!hooks.some((h) => h.job.id === accepted.id) && Date.now() < deadline) await sleep(100);
-    const hook = hooks.find((h) => h.job.id === accepted.id);
+    while (!receiver.hooks.some((h) => h.job.id === accepted.id) && Date.now() < deadline) await sleep(100);
+    const hook = receiver.hooks.find((h) => h.job.id === accepted.id);
     expect(hook?.event).toBe('job.cancelled');
     expect(hook?.job.batch?.counts.cancelled).toBe(8);
   });

@@ -6,16 +6,15 @@
  */
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { WebhookBody } from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebVTTParser } from 'webvtt-parser';
 import { finished, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
 import { ffmpeg } from '../support/media.ts';
+import { LOCAL_WEBHOOKS, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const POOL = 'intel';
 const run = promisify(execFile);
@@ -31,26 +30,11 @@ const GEQ =
 
 let fleet: TestFleet;
 let workers: WorkerProcess[] = [];
-let receiver: Server;
-let hookUrl: string;
-const hooks: WebhookBody[] = [];
+let receiver: WebhookReceiver;
 
 beforeAll(async () => {
-  receiver = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      hooks.push(JSON.parse(body) as WebhookBody);
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
-  fleet = await startFleet({
-    env: { FFLEET_WEBHOOK_ALLOW_HTTP: 'true', FFLEET_WEBHOOK_ALLOW_PRIVATE: 'true' },
-  });
+  receiver = await startWebhookReceiver();
+  fleet = await startFleet({ env: LOCAL_WEBHOOKS });
   const source = join(fleet.dir, 'seconds.mp4');
   await ffmpeg([
     ...['-f', 'lavfi', '-i', `color=c=black:s=320x180:r=${RATE}:d=${SECONDS},${GEQ}`],
@@ -61,7 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fleet?.stop();
-  receiver?.close();
+  await receiver?.close();
 });
 
 async function useWorkers(count: number, env: Record<string, string> = {}): Promise<void> {
@@ -212,7 +196,7 @@ describe('previews of a 12 s source on two workers', () => {
           sprite: { intervalSeconds: 2, width: 64, columns: 2, rows: 2 },
           animations: { snippetSeconds: 5, fps: 10, width: 80 },
         },
-        { url: hookUrl },
+        { url: receiver.url },
       ),
     );
     job = await fleet.waitFor<JobView>(id, finished, 240_000);
@@ -231,11 +215,13 @@ describe('previews of a 12 s source on two workers', () => {
   });
 
   it('sends one job.succeeded webhook, for the job (not its children), listing every file made', async () => {
-    await expect.poll(() => hooks.filter((h) => h.job.id === id).length, { timeout: 30_000 }).toBe(1);
+    await expect
+      .poll(() => receiver.hooks.filter((h) => h.job.id === id).length, { timeout: 30_000 })
+      .toBe(1);
     // Children are jobs of their own but never notify.
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(hooks.filter((h) => h.job.id.startsWith(`${id}-`))).toEqual([]);
-    const hook = hooks.find((h) => h.job.id === id)!;
+    expect(receiver.hooks.filter((h) => h.job.id.startsWith(`${id}-`))).toEqual([]);
+    const hook = receiver.hooks.find((h) => h.job.id === id)!;
     expect(hook.event).toBe('job.succeeded');
     const files = (hook.job.outputs?.[0]?.files ?? []).map((f) =>
       f.url.slice(f.url.indexOf(base) + base.length),

@@ -4,7 +4,6 @@
  * then fails with `worker_lost` instead of cycling through the fleet; its view and its
  * webhook say so, and the worker that ended it goes on with other jobs.
  */
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobView } from '@ffleet/gateway';
@@ -17,30 +16,16 @@ import {
   type WorkerProcess,
 } from '../support/fleet.ts';
 import { makeSampleClip } from '../support/media.ts';
+import { LOCAL_WEBHOOKS, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
 let fleet: TestFleet;
-let receiver: Server;
-let hookUrl: string;
-const received: { event: string; job: { id: string; state: string; error: { code: string } | null } }[] = [];
+let receiver: WebhookReceiver;
 /** Each worker here may see the job lose its worker once; the second time fails it. */
 const LIMIT = { FFLEET_MAX_STALLED_COUNT: '1' };
 
 beforeAll(async () => {
-  receiver = createServer((request, response) => {
-    let raw = '';
-    request.on('data', (d) => {
-      raw += d;
-    });
-    request.on('end', () => {
-      received.push(JSON.parse(raw));
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
-  fleet = await startFleet({
-    env: { FFLEET_WEBHOOK_ALLOW_HTTP: 'true', FFLEET_WEBHOOK_ALLOW_PRIVATE: 'true' },
-  });
+  receiver = await startWebhookReceiver();
+  fleet = await startFleet({ env: LOCAL_WEBHOOKS });
   const clip = join(fleet.dir, 'sample.mp4');
   await makeSampleClip(clip, { seconds: 4, size: '1920x1080' });
   await fleet.put('inputs/sample.mp4', clip);
@@ -48,7 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fleet?.stop();
-  receiver?.close();
+  await receiver?.close();
 });
 
 /** SIGKILLs a worker and its ffmpeg (a pod's ffmpeg dies with its container). */
@@ -80,7 +65,7 @@ describe('stall limit', () => {
           options: '-vf scale=-2:720 -c:v libx264 -preset veryslow -threads 1',
         },
       ],
-      webhook: { url: hookUrl },
+      webhook: { url: receiver.url },
     });
     const id = body.id;
     // Lost once: back to the queue, taken by the next worker. Lost twice: over the limit of 1.
@@ -100,8 +85,8 @@ describe('stall limit', () => {
     expect(await fleet.exists('out/worker-killer.mp4')).toBe(false);
 
     const deadline = Date.now() + 30_000;
-    while (!received.some((r) => r.job.id === id) && Date.now() < deadline) await sleep(100);
-    const hooks = received.filter((r) => r.job.id === id);
+    while (!receiver.hooks.some((r) => r.job.id === id) && Date.now() < deadline) await sleep(100);
+    const hooks = receiver.hooks.filter((r) => r.job.id === id);
     expect(hooks).toHaveLength(1);
     expect(hooks[0]).toMatchObject({
       event: 'job.failed',
