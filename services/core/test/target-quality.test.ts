@@ -195,10 +195,13 @@ describe('a job with a quality target', () => {
     );
   });
 
-  it('is refused with a ladder, two outputs or a folder output', () => {
+  it('is refused with a ladder, previews, two outputs or a folder output', () => {
     expect(refusal(targetJob('-c:v libx264', { metric: 'ssim', min: 0.9 }, { ladder: {} })).message).toMatch(
       /targetQuality and ladder/,
     );
+    expect(
+      refusal(targetJob('-c:v libx264', { metric: 'ssim', min: 0.9 }, { previews: {} })).message,
+    ).toMatch(/targetQuality and previews/);
     const two = targetJob('-c:v libx264', { metric: 'ssim', min: 0.9 });
     two.outputs.push({ url: 's3://media/out/b.mp4', options: '-c:v libx264' });
     expect(refusal(two).message).toMatch(/one input and one output/);
