@@ -89,8 +89,8 @@ export async function packets(
     .sort((a, b) => a.pts - b.pts);
 }
 
-/** Mean PSNR (dB) of `distorted` against `reference`, frame by frame. */
-export async function psnr(reference: string, distorted: string): Promise<number> {
+/** ffmpeg's summary line of a two-input comparison filter (`psnr`, `ssim`) of `distorted` against `reference`. */
+async function compare(filter: 'psnr' | 'ssim', reference: string, distorted: string): Promise<string> {
   const run = await runFfmpeg({
     binary: 'ffmpeg',
     argv: [
@@ -101,7 +101,7 @@ export async function psnr(reference: string, distorted: string): Promise<number
       '-i',
       reference,
       '-lavfi',
-      '[0:v][1:v]psnr',
+      `[0:v][1:v]${filter}`,
       '-f',
       'null',
       '-',
@@ -109,32 +109,22 @@ export async function psnr(reference: string, distorted: string): Promise<number
     timeoutMs: TOOL_TIMEOUT_MS,
   });
   const stderr = run.stderrTail.join('\n');
+  if (run.exitCode !== 0) throw new Error(`ffmpeg's ${filter} failed: ${stderr.slice(-300)}`);
+  return stderr;
+}
+
+/** Mean PSNR (dB) of `distorted` against `reference`, frame by frame. */
+export async function psnr(reference: string, distorted: string): Promise<number> {
+  const stderr = await compare('psnr', reference, distorted);
   const match = /PSNR .*average:([\d.]+|inf)/.exec(stderr);
-  if (run.exitCode !== 0 || !match) throw new Error(`no PSNR in ffmpeg's output: ${stderr.slice(-300)}`);
+  if (!match) throw new Error(`no PSNR in ffmpeg's output: ${stderr.slice(-300)}`);
   return match[1] === 'inf' ? 100 : Number(match[1]);
 }
 
 /** Mean SSIM ("All") of `distorted` against `reference` over every frame. */
 export async function ssim(reference: string, distorted: string): Promise<number> {
-  const run = await runFfmpeg({
-    binary: 'ffmpeg',
-    argv: [
-      '-hide_banner',
-      '-nostdin',
-      '-i',
-      distorted,
-      '-i',
-      reference,
-      '-lavfi',
-      '[0:v][1:v]ssim',
-      '-f',
-      'null',
-      '-',
-    ],
-    timeoutMs: TOOL_TIMEOUT_MS,
-  });
-  const stderr = run.stderrTail.join('\n');
+  const stderr = await compare('ssim', reference, distorted);
   const match = /SSIM .*All:([\d.]+)/.exec(stderr);
-  if (run.exitCode !== 0 || !match) throw new Error(`no SSIM in ffmpeg's output: ${stderr.slice(-300)}`);
+  if (!match) throw new Error(`no SSIM in ffmpeg's output: ${stderr.slice(-300)}`);
   return Number(match[1]);
 }
