@@ -2,6 +2,8 @@
  * `make bench`: ffleet against baselines measured in the same run, on this machine.
  *   e2e_overhead_ratio       a job through gateway → queue → S3 → worker ÷ bare ffmpeg, same command
  *   pickup_ms_p50/p95        enqueue → worker job start, warm idle worker (ffleet vs bare BullMQ)
+ *   gateway/worker_idle_rss_mb  resident memory at rest after serving jobs, beside Node itself
+ *                            running an empty TypeScript file (bench/idle-memory.ts)
  *   submit_rate_ratio        gateway HTTP submits/s ÷ bare Queue.add/s, same number in flight
  *   submit_vs_bare_route_ratio  gateway POST /v1/jobs/s ÷ a bare Fastify route doing the same Queue.add
  *   tracing_overhead_ratio   the same job with tracing to Jaeger and metrics scraped ÷ with both off
@@ -33,6 +35,7 @@ import { measureBatchSubmit } from './batch-submit.ts';
 import { measureChunked } from './chunked.ts';
 import { E2E_COMMAND, e2eClip } from './e2e-job.ts';
 import { followToTheEnd } from './follow-job.ts';
+import { measureIdleMemory } from './idle-memory.ts';
 import { measureLadder } from './ladder.ts';
 import { measurePreviews } from './previews.ts';
 import { localObjectPath, measureQualityCost } from './quality-cost.ts';
@@ -162,6 +165,9 @@ try {
   print('pickup_ms_p95', percentile(ffleetPickup, 95));
   print('pickup_bare_bullmq_ms_p50', percentile(barePickup, 50));
   print('pickup_bare_bullmq_ms_p95', percentile(barePickup, 95));
+
+  // 2b. Memory of the gateway and the worker at rest, now that both have served jobs.
+  await measureIdleMemory({ print, gatewayPid: fleet.gatewayPid, workerPid: fleet.workers[0]!.pid });
 
   // 3. Submit throughput: HTTP POST /v1/jobs (validated, queued) vs bare Queue.add, both with the
   // same number in flight for the same time. The HTTP load comes from wrk (C), so the rate is the

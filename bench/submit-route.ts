@@ -14,6 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalFleet } from '../scripts/lib/local-fleet.ts';
+import { withServiceRuntime } from '../scripts/lib/service-env.ts';
 import { freePort, stopChild } from '../scripts/lib/stack.ts';
 import { cpuMs } from './process-cpu.ts';
 import { wrkPostRate } from './wrk.ts';
@@ -61,14 +62,15 @@ export async function measureSubmitVsBareRoute(options: {
   const body = JSON.stringify(options.body);
 
   const port = await freePort();
+  // With the gateway's runtime settings, so the ratio leaves only ffleet's own work.
   const bare = spawn(process.execPath, [BARE_ROUTE], {
-    env: {
+    env: withServiceRuntime({
       ...process.env,
       PORT: String(port),
       REDIS_URL: options.redisUrl,
       QUEUE: 'bench-bare-route',
       PREFIX: 'bench',
-    },
+    }),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {

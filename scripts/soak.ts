@@ -9,13 +9,14 @@
  * and not yet finished, 8), SOAK_KILL_EVERY_MS (5000). Exit code 1 when a check fails.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { localPool } from './lib/local-fleet.ts';
+import { steadyRssMb } from './lib/process-memory.ts';
+import { withServiceRuntime } from './lib/service-env.ts';
 import { freePort, startStack, stopChild, waitFor } from './lib/stack.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -27,22 +28,6 @@ const KILL_EVERY_MS = Number(process.env.SOAK_KILL_EVERY_MS ?? 5000);
 const STUCK_MS = 5 * 60_000;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
-
-/** Resident memory of a process, in MiB. */
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-/** The median of a few readings, so one garbage collection does not decide a number. */
-async function steadyRssMb(pid: number): Promise<number> {
-  const readings: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    readings.push(rssMb(pid));
-    await sleep(200);
-  }
-  return readings.sort((a, b) => a - b)[2]!;
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -66,7 +51,7 @@ const successfulRuns = new Map<string, number>();
 
 function start(main: string, extra: Record<string, string>, logs: 'parse' | 'ignore'): ChildProcess {
   const child = spawn(process.execPath, [join(ROOT, main)], {
-    env: { ...process.env, ...env, ...extra },
+    env: withServiceRuntime({ ...process.env, ...env, ...extra }),
     stdio: ['ignore', logs === 'parse' ? 'pipe' : 'ignore', 'ignore'],
   });
   children.add(child);

@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { arch, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Jaeger, startJaeger } from './jaeger.ts';
+import { withServiceRuntime } from './service-env.ts';
 import { freePort, type Stack, startStack, stopChild, TOOL_DIR, waitFor } from './stack.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -97,7 +98,7 @@ export async function startLocalFleet(
     : (['ignore', 'inherit', 'inherit'] as const);
   const start = (main: string, extra: Record<string, string>) => {
     const child = spawn(process.execPath, [main], {
-      env: { ...process.env, ...env, ...extra },
+      env: withServiceRuntime({ ...process.env, ...env, ...extra }),
       stdio: [...stdio],
     });
     children.push(child);

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SERVICE_RUNTIME_ENV } from '../../scripts/lib/service-env.ts';
 import { parseInstructions } from '../support/dockerfile.ts';
 import { repoRoot } from './support/chart.ts';
 
@@ -66,6 +67,17 @@ describe.each(Object.entries(IMAGES))('images/%s/Dockerfile', (name, expected) =
     const command = exec.flatMap((i) => JSON.parse(i.args) as string[]);
     expect(command.slice(-2)).toEqual(['node', expected.main]);
     expect(existsSync(join(repoRoot, expected.main))).toBe(true);
+  });
+
+  it('gives the service the runtime settings local fleets and benchmarks use (scripts/lib/service-env.ts)', () => {
+    const lastFrom = froms.at(-1)!.line;
+    const env = Object.fromEntries(
+      instructions
+        .filter((i) => i.keyword === 'ENV' && i.line > lastFrom)
+        .flatMap((i) => i.args.split(/\s+/))
+        .map((pair) => pair.split(/=(.*)/s, 2) as [string, string]),
+    );
+    for (const [name, value] of Object.entries(SERVICE_RUNTIME_ENV)) expect(env[name], name).toBe(value);
   });
 
   it('copies only paths that exist in the repository (the build context), never ADDs', () => {

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { isFinishedState, loadFleetConfig, openRedis, type RedisClient } from '@ffleet/core';
 import { buildGateway, type GatewayOptions } from '@ffleet/gateway';
+import { withServiceRuntime } from '../../scripts/lib/service-env.ts';
 import { type Stack, startStack, stopChild } from '../../scripts/lib/stack.ts';
 
 const WORKER_MAIN = new URL('../../services/worker/src/main.ts', import.meta.url).pathname;
@@ -109,13 +110,13 @@ export async function startFleet(
       const before = new Set(await poolWorkerIds(pool));
       const workDir = join(dir, `work-${workers.length}`);
       const child = spawn(process.execPath, [WORKER_MAIN], {
-        env: {
+        env: withServiceRuntime({
           ...process.env,
           ...env,
           POOL: pool,
           FFLEET_WORK_DIR: workDir,
           ...extraEnv,
-        },
+        }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';

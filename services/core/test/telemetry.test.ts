@@ -11,6 +11,7 @@ import { traceLogMixin } from '../src/telemetry/log-context.ts';
 import { cpuArch, inCluster, resolveResourceAttributes } from '../src/telemetry/resource.ts';
 import { inSpan } from '../src/telemetry/spans.ts';
 import {
+  batchOptionsFromEnv,
   otlpTracesUrl,
   startTelemetry,
   type Telemetry,
@@ -235,6 +236,37 @@ describe('tracing to an OTLP/HTTP endpoint', () => {
 
     expect(logLines[0]).toMatchObject({ msg: 'job started', trace_id: traceId, span_id: byName.job!.spanId });
     expect(logLines[1]!.trace_id).toBeUndefined();
+  });
+
+  it('honours the standard sampler setting: always_off exports nothing, a sampled parent still wins', async () => {
+    sink = await otlpSink();
+    telemetry = await startTelemetry({
+      service: 'ffleet-gateway',
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint, OTEL_TRACES_SAMPLER: 'parentbased_always_off' },
+    });
+    telemetry.tracer.startSpan('dropped').end();
+    const parent = contextFromTraceparent(`00-${'ab'.repeat(16)}-${'cd'.repeat(8)}-01`);
+    telemetry.tracer.startSpan('kept', {}, parent).end();
+    await telemetry.flush();
+    const spans = sink.exports.flatMap((e) =>
+      e.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)),
+    );
+    expect(spans.map((s) => s.name)).toEqual(['kept']);
+  });
+
+  it('reads the batch settings OTEL_BSP_*, ignoring values that are not numbers', () => {
+    expect(
+      batchOptionsFromEnv({
+        OTEL_BSP_SCHEDULE_DELAY: '1000',
+        OTEL_BSP_MAX_QUEUE_SIZE: 'lots',
+        OTEL_BSP_EXPORT_TIMEOUT: '',
+      }),
+    ).toEqual({
+      scheduledDelayMillis: 1000,
+      exportTimeoutMillis: undefined,
+      maxQueueSize: undefined,
+      maxExportBatchSize: undefined,
+    });
   });
 
   it('starts a new trace when the stored traceparent is missing or malformed', () => {

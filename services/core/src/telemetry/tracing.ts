@@ -1,15 +1,5 @@
-import {
-  type Attributes,
-  context,
-  type ProxyTracerProvider,
-  propagation,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
+import { type Attributes, context, propagation, type Tracer, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK } from '@opentelemetry/sdk-node';
 import { type ResourceOptions, resolveResourceAttributes } from './resource.ts';
 
 export const TRACER_NAME = 'ffleet';
@@ -49,6 +39,42 @@ export function otlpTracesUrl(env: NodeJS.ProcessEnv, endpoint?: string): string
   return `${base.replace(/\/+$/, '')}/v1/traces`;
 }
 
+type TraceSdk = typeof import('@opentelemetry/sdk-trace');
+
+/** The standard `OTEL_BSP_*` settings of the batch span processor; unset or invalid ones keep its defaults. */
+export function batchOptionsFromEnv(env: NodeJS.ProcessEnv) {
+  const number = (name: string) => {
+    const value = Number(env[name]);
+    return env[name]?.trim() && Number.isFinite(value) && value >= 0 ? value : undefined;
+  };
+  return {
+    scheduledDelayMillis: number('OTEL_BSP_SCHEDULE_DELAY'),
+    exportTimeoutMillis: number('OTEL_BSP_EXPORT_TIMEOUT'),
+    maxQueueSize: number('OTEL_BSP_MAX_QUEUE_SIZE'),
+    maxExportBatchSize: number('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+  };
+}
+
+/** The standard `OTEL_TRACES_SAMPLER` (and `_ARG` ratio); unset means the SDK's default, parent-based always on. */
+export function samplerFromEnv(env: NodeJS.ProcessEnv, sdk: TraceSdk) {
+  const arg = Number(env.OTEL_TRACES_SAMPLER_ARG ?? 1);
+  const ratio = Number.isFinite(arg) && arg >= 0 && arg <= 1 ? arg : 1;
+  switch (env.OTEL_TRACES_SAMPLER?.trim()) {
+    case 'always_on':
+      return new sdk.AlwaysOnSampler();
+    case 'always_off':
+      return new sdk.AlwaysOffSampler();
+    case 'traceidratio':
+      return new sdk.TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_off':
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio) });
+    default:
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
+  }
+}
+
 /**
  * Starts OpenTelemetry tracing for one process (gateway or worker): OTLP/HTTP export in batches,
  * W3C trace context, resource attributes describing where the process runs. Call it before
@@ -68,33 +94,41 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       shutdown: async () => {},
     };
   }
-  const sdk = new NodeSDK({
+  // Loaded only when tracing is on: the SDK and its exporter are a fifth of an idle process's memory.
+  const [{ AsyncLocalStorageContextManager }, { OTLPTraceExporter }, { resourceFromAttributes }, sdk] =
+    await Promise.all([
+      import('@opentelemetry/context-async-hooks'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/sdk-trace'),
+    ]);
+  // Traces only: metrics are served to Prometheus by prom-client and logs go to stdout.
+  const provider = new sdk.TracerProvider({
     resource: resourceFromAttributes(resource),
-    autoDetectResources: false,
-    traceExporter: new OTLPTraceExporter({ url: otlpTracesUrl(env, options.endpoint) }),
-    textMapPropagator: new W3CTraceContextPropagator(),
-    // Traces only: metrics are served to Prometheus by prom-client and logs go to stdout.
-    metricReaders: [],
-    logRecordProcessors: [],
-    instrumentations: [],
+    sampler: samplerFromEnv(env, sdk),
+    spanProcessors: [
+      new sdk.BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url: otlpTracesUrl(env, options.endpoint) }),
+        ...batchOptionsFromEnv(env),
+      }),
+    ],
   });
-  sdk.start();
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
   let stopped = false;
   return {
     enabled: true,
     tracer: trace.getTracer(TRACER_NAME),
     resource,
     async flush() {
-      const provider = (trace.getTracerProvider() as ProxyTracerProvider).getDelegate() as {
-        forceFlush?: () => Promise<void>;
-      };
-      await provider.forceFlush?.();
+      await provider.forceFlush();
     },
     async shutdown() {
       if (stopped) return;
       stopped = true;
       try {
-        await sdk.shutdown();
+        await provider.shutdown();
       } finally {
         // Unregister so a later start in the same process (tests, restarts) registers cleanly.
         trace.disable();
