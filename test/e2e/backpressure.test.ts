@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type TestFleet } from '../support/fleet.ts';
 
 const CAP = 3;
+/** A cap far above what the tests queue. */
+const BULK_CAP = 1000;
 const TOKENS = {
   plain: 'plain-token-0123456789',
   small: 'small-token-0123456789',
@@ -51,6 +53,16 @@ beforeAll(async () => {
       '    concurrency: 1',
       '    encoders: [libx264]',
       '    hwaccels: []',
+      '  bulk:',
+      '    family: bulk',
+      '    queue: ffleet-bulk',
+      '    arch: amd64',
+      '    accelerator: none',
+      '    instanceTypes: [m6a.xlarge]',
+      '    concurrency: 1',
+      '    encoders: [libx264]',
+      '    hwaccels: []',
+      `    maxQueued: ${BULK_CAP}`,
       '',
     ].join('\n'),
   );
@@ -154,6 +166,28 @@ describe("a pool's queue cap", () => {
     expect(batch.body.details).toMatchObject({ adding: 2, queued: CAP - 1 });
     expect((await intel()).intel.queued).toBe(CAP - 1);
     expect((await fleet.api('POST', '/v1/jobs', job('after-room'))).status).toBe(202);
+  });
+});
+
+describe('a cap far away', () => {
+  /** Scripts Redis has run so far: each submission adds a job with one, and a depth reading is another. */
+  async function scriptCalls(): Promise<number> {
+    const stats = await fleet.redis().info('commandstats');
+    return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+  }
+
+  it("is not read from Redis on every submission, and the depth shown stays the queue's own", async () => {
+    const before = await scriptCalls();
+    for (let i = 0; i < 20; i++) {
+      const { status } = await fleet.api('POST', '/v1/jobs', { ...job(`bulk-${i}`), compute: 'bulk' });
+      expect(status).toBe(202);
+    }
+    const scripts = (await scriptCalls()) - before;
+    // 20 adds, and a reading about once a second rather than 20 of them.
+    expect(scripts).toBeGreaterThanOrEqual(20);
+    expect(scripts).toBeLessThan(30);
+    const { body } = await fleet.api<{ pools: { name: string; queued: number }[] }>('GET', '/v1/pools');
+    expect(body.pools.find((p) => p.name === 'bulk')?.queued).toBe(20);
   });
 });
 

@@ -1,0 +1,18 @@
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startLocalFleet } from './lib/local-fleet.ts';
+import { submitBenchJob } from '../bench/submit-route.ts';
+const fleet = await startLocalFleet({ quiet: true, pools: ['amd'] });
+const body = JSON.stringify(submitBenchJob(fleet.stack.bucket, 'xilinx'));
+await fetch(`${fleet.gatewayUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+await sleep(500);
+const url = new URL(fleet.stack.redisUrl);
+const mon = spawn('redis-cli', ['-h', url.hostname, '-p', url.port, 'monitor'], { stdio: ['ignore', 'pipe', 'inherit'] });
+let out = ''; mon.stdout.on('data', (d) => (out += d));
+await sleep(300);
+const r = await fetch(`${fleet.gatewayUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+console.log(r.status);
+await sleep(300);
+mon.kill();
+console.log(out.split('\n').map((l) => l.slice(0, 300)).join('\n'));
+await fleet.stop();

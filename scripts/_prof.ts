@@ -1,0 +1,10 @@
+import { mkdtemp } from 'node:fs/promises';
+import { startLocalFleet } from './lib/local-fleet.ts';
+import { submitBenchJob } from '../bench/submit-route.ts';
+import { wrkPostRate } from '../bench/wrk.ts';
+const fleet = await startLocalFleet({ quiet: true, pools: ['amd'], extraEnv: { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=/tmp/probe/prof' } });
+const work = await mkdtemp('/tmp/probe/w');
+const body = JSON.stringify(submitBenchJob(fleet.stack.bucket, 'xilinx'));
+await wrkPostRate(`${fleet.gatewayUrl}/v1/jobs`, body, 32, 2, work);
+console.log('rate', await wrkPostRate(`${fleet.gatewayUrl}/v1/jobs`, body, 32, 15, work));
+await fleet.stop();
