@@ -20,7 +20,10 @@ const BULK_CAP = 1000;
 const TOKENS = {
   plain: 'plain-token-0123456789',
   small: 'small-token-0123456789',
+  roomy: 'roomy-token-0123456789',
 };
+/** Requests without a valid token one address may send a minute. */
+const AUTH_FAILURES = 4;
 const RATE = { max: 5, windowSeconds: 60 };
 
 let fleet: TestFleet;
@@ -71,8 +74,13 @@ beforeAll(async () => {
   for (let i = 0; i < 2; i++) {
     const app = await buildGateway({
       config: loadFleetConfig({ ...process.env, ...fleet.env }),
-      apiTokens: [TOKENS.plain, { name: 'small', token: TOKENS.small, rateLimit: 2 }],
+      apiTokens: [
+        TOKENS.plain,
+        { name: 'small', token: TOKENS.small, rateLimit: 2 },
+        { name: 'roomy', token: TOKENS.roomy, rateLimit: 1000 },
+      ],
       rateLimit: RATE,
+      authFailuresPerMinute: AUTH_FAILURES,
       redisTimeoutMs: 1000,
     });
     replicas.push(app);
@@ -236,6 +244,24 @@ describe('per-token rate limits', () => {
     expect(plainName).toBeDefined();
     for (const text of [first!, second!])
       expect(metric(text, `ffleet_requests_rate_limited_total{token="${plainName}"`)).toBe(1);
+  });
+
+  it('also count requests without a valid token, per address across replicas: 401, then 429', async () => {
+    const [one, two] = replicas as [FastifyInstance, FastifyInstance];
+    const wrong = (app: FastifyInstance, i: number) => call(app, `wrong-token-${i}-0123456789`);
+    const statuses: number[] = [];
+    for (let i = 0; i < AUTH_FAILURES; i++) statuses.push((await wrong(i % 2 === 0 ? one : two, i)).status);
+    expect(statuses).toEqual(Array(AUTH_FAILURES).fill(401));
+    for (const app of [one, two]) {
+      const over = await wrong(app, 99);
+      expect(over.status).toBe(429);
+      expect(over.body).toMatchObject({ error: 'rate_limited', details: { max: AUTH_FAILURES } });
+      expect(Number(over.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    }
+    // No token at all counts too; a valid token from the same address still gets in.
+    const none = await one.inject({ method: 'GET', url: '/v1/pools' });
+    expect(none.statusCode).toBe(429);
+    expect((await call(two, TOKENS.roomy)).status).toBe(200);
   });
 
   it('answer 503 unavailable with Retry-After in time when Redis does not answer', async () => {

@@ -28,6 +28,8 @@ export interface GatewayOptions {
   apiTokens?: ReadonlyArray<string | ApiToken>;
   /** Requests per window per token (default: no limit). */
   rateLimit?: RateLimitSettings;
+  /** Requests without a valid token one client address may send a minute before 429s; 0: no limit. */
+  authFailuresPerMinute?: number;
   logger?: FastifyServerOptions['logger'];
   bodyLimitBytes?: number;
   /** Spans of job submissions; default: the process's global tracer (a no-op when tracing is off). */
@@ -64,8 +66,8 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   await app.register(jsonLimitsPlugin);
   await app.register(tracingPlugin, { tracer: options.tracer });
   if (options.metrics !== false) await app.register(metricsPlugin);
-  await app.register(authPlugin, { tokens });
   await app.register(rateLimitPlugin, options.rateLimit ?? { max: 0, windowSeconds: 60 });
+  await app.register(authPlugin, { tokens, failuresPerMinute: options.authFailuresPerMinute ?? 30 });
   await app.register(healthRoutes);
   await app.register(jobRoutes);
   await app.register(eventRoutes);

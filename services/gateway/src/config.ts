@@ -42,6 +42,12 @@ export const GatewaySettings = settings({
     maximum: 86_400,
     description: 'the window of `FFLEET_RATE_LIMIT`',
   }),
+  FFLEET_AUTH_FAILURES_PER_MINUTE: integer({
+    default: 30,
+    minimum: 0,
+    description:
+      'requests with a missing or wrong token one client address may send a minute (counted in Redis across replicas); past it `429 rate_limited` instead of `401`; `0` is no limit',
+  }),
   FFLEET_REDIS_TIMEOUT_MS: integer({
     default: 2000,
     minimum: 100,
@@ -66,6 +72,7 @@ export interface GatewayConfig {
   /** FFLEET_API_TOKENS (unscoped) and the tokens of FFLEET_API_TOKENS_FILE. */
   apiTokens: ApiToken[];
   rateLimit: RateLimitSettings;
+  authFailuresPerMinute: number;
   traceUiUrl?: string;
   redisTimeoutMs: number;
   logLevel: string;
@@ -82,6 +89,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       ...(values.FFLEET_API_TOKENS_FILE ? tokensFromFile(values.FFLEET_API_TOKENS_FILE) : []),
     ],
     rateLimit: { max: values.FFLEET_RATE_LIMIT, windowSeconds: values.FFLEET_RATE_LIMIT_WINDOW_SECONDS },
+    authFailuresPerMinute: values.FFLEET_AUTH_FAILURES_PER_MINUTE,
     traceUiUrl: values.FFLEET_TRACE_UI_URL,
     redisTimeoutMs: values.FFLEET_REDIS_TIMEOUT_MS,
     logLevel: values.LOG_LEVEL,

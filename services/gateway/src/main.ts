@@ -13,6 +13,7 @@ const app = await buildGateway({
   config: config.fleet,
   apiTokens: config.apiTokens,
   rateLimit: config.rateLimit,
+  authFailuresPerMinute: config.authFailuresPerMinute,
   // A submission's request logger carries its trace_id and span_id (plugins/tracing.ts).
   logger: { level: config.logLevel, base: { service: 'ffleet-gateway' } },
   tracer: telemetry.tracer,

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import { ErrorBodySchema } from '@ffleet/core';
-import type { FastifyInstance } from 'fastify';
+import { ErrorBodySchema, TooBusyError } from '@ffleet/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiToken, Caller } from '../tokens.ts';
 
@@ -27,11 +27,32 @@ const ForbiddenSchema = {
  * FFLEET_API_TOKENS_FILE): each request's token becomes `request.caller`, which the routes
  * hold to its prefixes and its own jobs. Health, readiness, metrics and docs stay open so
  * probes and scrapers work. Protected routes declare their 401 and 403 answers, so the OpenAPI
- * document shows them.
+ * document shows them. A client address that sends more than `failuresPerMinute` requests
+ * without a valid token gets 429 `rate_limited` instead of 401 for the rest of the minute,
+ * counted in Redis across replicas (the rate-limit plugin's store).
  */
 export const authPlugin = fp(
-  async (app: FastifyInstance, opts: { tokens: readonly ApiToken[] }) => {
+  async (app: FastifyInstance, opts: { tokens: readonly ApiToken[]; failuresPerMinute: number }) => {
     if (opts.tokens.length === 0) return;
+    const failures =
+      opts.failuresPerMinute > 0
+        ? app.createRateLimit({
+            max: opts.failuresPerMinute,
+            timeWindow: 60_000,
+            keyGenerator: (request) => `unauthorized:${request.ip}`,
+          })
+        : undefined;
+    /** Counts a refused request; a 429 once its address is past the limit. */
+    const countFailure = async (request: FastifyRequest) => {
+      const state = await failures?.(request).catch(() => undefined);
+      if (state && !state.isAllowed && state.isExceeded)
+        throw new TooBusyError(
+          'rate_limited',
+          `this address sent more than ${state.max} requests without a valid token in a minute; try again in ${state.ttlInSeconds} s`,
+          Math.max(1, state.ttlInSeconds),
+          { max: state.max, windowSeconds: 60 },
+        );
+    };
     const tokens = opts.tokens.map(({ token, ...caller }) => ({ bytes: Buffer.from(token), caller }));
     app.decorateRequest('caller', undefined);
     app.addHook('onRoute', (route) => {
@@ -50,6 +71,7 @@ export const authPlugin = fp(
         if (bytes.length === given.length && timingSafeEqual(bytes, given)) found ??= caller;
       }
       if (!found) {
+        await countFailure(request);
         return reply
           .status(401)
           .header('www-authenticate', 'Bearer')
@@ -58,5 +80,6 @@ export const authPlugin = fp(
       request.caller = found;
     });
   },
-  { name: 'ffleet-auth' },
+  // After the rate-limit plugin, whose Redis store counts the refusals.
+  { name: 'ffleet-auth', dependencies: ['ffleet-rate-limit'] },
 );

@@ -39,7 +39,7 @@ export const rateLimitPlugin = fp(
     });
     await app.register(rateLimit, {
       global: true,
-      // After auth (an onRequest hook of the app), so the count is the token's.
+      // After auth (an onRequest hook), so the count is the token's.
       hook: 'preValidation',
       redis: app.redis,
       nameSpace: keys.rateLimit(app.fleetConfig.queuePrefix),
@@ -58,5 +58,5 @@ export const rateLimitPlugin = fp(
         ),
     });
   },
-  { name: 'ffleet-rate-limit', fastify: '5.x', dependencies: [INFRASTRUCTURE, 'ffleet-auth'] },
+  { name: 'ffleet-rate-limit', fastify: '5.x', dependencies: [INFRASTRUCTURE] },
 );
