@@ -34,6 +34,10 @@ export interface Stack {
   restartRedis(): Promise<void>;
   /** Restarts the S3 server on the same port and data, as after a crash or a rollout. */
   restartS3(): Promise<void>;
+  /** Kills the S3 server (an outage, mid-request): requests to it are refused until `startS3`. */
+  stopS3(): Promise<void>;
+  /** Starts the S3 server again on the same port and data. */
+  startS3(): Promise<void>;
   /** Sends Redis a signal: SIGSTOP pauses it (a hung server, a partition), SIGCONT resumes it, SIGKILL kills it. */
   signalRedis(signal: NodeJS.Signals): void;
   /** Puts a local file into the stack's bucket under `key`. */
@@ -234,6 +238,13 @@ export async function startStack(
     },
     async restartS3() {
       await stopChild(s3Server);
+      s3Server = await startS3();
+    },
+    async stopS3() {
+      await stopChild(s3Server, 'SIGKILL');
+    },
+    async startS3() {
+      if (s3Server.exitCode === null && s3Server.signalCode === null) return;
       s3Server = await startS3();
     },
     putFile,

@@ -307,7 +307,11 @@ describe('autoscaling with the real KEDA and Karpenter controllers', () => {
       return stdout === 'True' ? true : undefined;
     });
     const id = await submit('amd', 'amd-retried');
-    const cutOff = await fleet.startWorker('amd', { S3_ENDPOINT: 'http://127.0.0.1:9', LOG_LEVEL: 'info' });
+    const cutOff = await fleet.startWorker('amd', {
+      S3_ENDPOINT: 'http://127.0.0.1:9',
+      FFLEET_UPLOAD_RETRY_SECONDS: '1',
+      LOG_LEVEL: 'info',
+    });
     await fleet.waitFor<JobView>(id, (j) => j.attempts.made >= 1, 60_000);
     cutOff.child.kill('SIGTERM');
     expect(await cutOff.exited).toBe(0);

@@ -196,9 +196,9 @@ describe('failures a user can cause are clear and not retried in vain', () => {
 });
 
 describe('transient failures are retried; the worker checks every job itself', () => {
-  it('retries with backoff while S3 is unreachable, then fails as transient', async () => {
+  it('retries with backoff while S3 is unreachable, then fails as storage_unavailable', async () => {
     const deadS3 = `http://127.0.0.1:${await freePort()}`;
-    const worker = await fleet.startWorker('arm', { S3_ENDPOINT: deadS3 });
+    const worker = await fleet.startWorker('arm', { S3_ENDPOINT: deadS3, FFLEET_UPLOAD_RETRY_SECONDS: '1' });
     const id = await submit({
       name: 's3-down',
       compute: 'arm',
@@ -208,7 +208,8 @@ describe('transient failures are retried; the worker checks every job itself', (
     });
     const job = await fleet.waitFor<Job>(id, finished, 60_000);
     expect(job.state).toBe('failed');
-    expect(job.error!.code).toBe('transient');
+    expect(job.error!.code).toBe('storage_unavailable');
+    expect(job.error!.message).toContain(`s3://${bucket}/inputs/sample.mp4`);
     expect(job.attempts).toEqual({ made: 2, max: 2 });
     worker.child.kill('SIGKILL');
   });

@@ -56,6 +56,12 @@ export const WorkerSettings = settings({
     description:
       'webhook deliveries this worker sends at once (every worker sends from the fleet-wide webhook queue)',
   }),
+  FFLEET_UPLOAD_RETRY_SECONDS: integer({
+    default: 60,
+    maximum: 3600,
+    description:
+      'how long an upload (each part), and the clean-up after a failed one, keeps retrying an S3 that does not answer, with waits of 1, 2, 4, 8 then 15 s; then the attempt fails with `storage_unavailable` and the job is retried within its `attempts`. 0: a single try',
+  }),
   FFLEET_MAX_OUTPUT_MB: integer({
     default: 51_200,
     minimum: 1,
@@ -131,6 +137,8 @@ export interface WorkerConfig {
   maxStalledCount: number;
   webhookConcurrency: number;
   maxOutputBytes: number;
+  /** How long uploads and their clean-up retry an S3 that does not answer. */
+  uploadRetrySeconds: number;
   ffmpegLimits: FfmpegLimits;
   ffmpegPath: string;
   ffprobePath: string;
@@ -167,6 +175,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     maxStalledCount: values.FFLEET_MAX_STALLED_COUNT,
     webhookConcurrency: values.FFLEET_WEBHOOK_CONCURRENCY,
     maxOutputBytes: values.FFLEET_MAX_OUTPUT_MB * 1024 * 1024,
+    uploadRetrySeconds: values.FFLEET_UPLOAD_RETRY_SECONDS,
     ffmpegLimits: {
       memoryBytes: values.FFLEET_FFMPEG_MEMORY_MB * 1024 * 1024,
       maxAllocBytes: values.FFLEET_FFMPEG_MAX_ALLOC_MB * 1024 * 1024,

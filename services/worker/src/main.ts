@@ -58,7 +58,7 @@ const worker = new FleetWorker(config.fleet, config.fleet.queuePrefix, {
   deps: {
     config: config.fleet,
     storage: new StorageRouter({
-      s3: new S3Store(config.fleet.s3),
+      s3: new S3Store({ ...config.fleet.s3, writeRetrySeconds: config.uploadRetrySeconds }),
       ...(config.fleet.fileRoot ? { file: new FileStore(config.fleet.fileRoot) } : {}),
     }),
     ffmpegPath: config.ffmpegPath,

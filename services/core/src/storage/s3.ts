@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -12,8 +13,15 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import { FfleetError } from '../errors.ts';
-import { InputMissingError, type ObjectStore, StorageAccessError } from './storage.ts';
+import { BudgetRetryStrategy } from './retry-budget.ts';
+import {
+  InputMissingError,
+  type ObjectStore,
+  StorageAccessError,
+  StorageUnavailableError,
+} from './storage.ts';
 import { formatStorageUrl, type StorageUrl } from './url.ts';
 
 export interface S3Settings {
@@ -26,14 +34,20 @@ export interface S3Settings {
   secretAccessKey?: string;
   /** Multipart part size in bytes for uploads. */
   partSize: number;
+  /**
+   * How long writes (uploads, their parts, deletes, aborts) keep retrying an S3 that does not
+   * answer, in seconds; unset: a few quick tries, as every other request.
+   */
+  writeRetrySeconds?: number;
 }
 
-export function createS3Client(settings: S3Settings): S3Client {
+/** `retrySeconds`: retry for about that long (writes that ride out an outage); unset: 3 quick tries. */
+export function createS3Client(settings: S3Settings, retrySeconds?: number): S3Client {
   const config: S3ClientConfig = {
     region: settings.region,
     forcePathStyle: settings.forcePathStyle,
-    // Retries with backoff inside the SDK for throttling and 5xx; the job retries on top.
-    maxAttempts: 3,
+    // Retries with backoff inside the SDK for throttling, 5xx and network errors; the job retries on top.
+    ...(retrySeconds === undefined ? { maxAttempts: 3 } : budget(retrySeconds)),
   };
   if (settings.endpoint) config.endpoint = settings.endpoint;
   if (settings.accessKeyId && settings.secretAccessKey) {
@@ -42,13 +56,26 @@ export function createS3Client(settings: S3Settings): S3Client {
   return new S3Client(config);
 }
 
+function budget(retrySeconds: number): S3ClientConfig {
+  const retryStrategy = new BudgetRetryStrategy(retrySeconds);
+  return { retryStrategy, maxAttempts: retryStrategy.delays.length + 1 };
+}
+
 export class S3Store implements ObjectStore {
   readonly client: S3Client;
+  /** Uploads, deletes and aborts: the client that retries for `writeRetrySeconds`. */
+  readonly #writer: S3Client;
   readonly #partSize: number;
+  readonly #leftovers: LeftoverUploads;
 
   constructor(settings: S3Settings, client = createS3Client(settings)) {
     this.client = client;
+    this.#writer =
+      settings.writeRetrySeconds === undefined
+        ? client
+        : createS3Client(settings, settings.writeRetrySeconds);
     this.#partSize = Math.max(settings.partSize, 5 * 1024 * 1024);
+    this.#leftovers = new LeftoverUploads(this.#writer, (settings.writeRetrySeconds ?? 10) * 1000);
   }
 
   async download(url: StorageUrl, destination: string, signal?: AbortSignal): Promise<number> {
@@ -64,29 +91,38 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /**
+   * One object, whole or not at all: a file of more than one part goes up as a multipart
+   * upload, which S3 shows only once it is complete. One that fails is aborted (lib-storage does,
+   * retrying like every write); when S3 is still away for that, the abort is tried again later.
+   */
   async upload(source: string, url: StorageUrl, signal?: AbortSignal): Promise<number> {
     const { bucket, key } = s3(url);
     const size = (await stat(source)).size;
+    const upload = new Upload({
+      client: this.#writer,
+      params: { Bucket: bucket, Key: key, Body: createReadStream(source), ContentLength: size },
+      partSize: this.#partSize,
+      queueSize: 4,
+      leavePartsOnError: false,
+    });
+    const onAbort = () => void upload.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const upload = new Upload({
-        client: this.client,
-        params: { Bucket: bucket, Key: key, Body: createReadStream(source), ContentLength: size },
-        partSize: this.#partSize,
-        queueSize: 4,
-        leavePartsOnError: false,
-      });
-      signal?.addEventListener('abort', () => void upload.abort(), { once: true });
       await upload.done();
       return size;
     } catch (error) {
+      if (upload.uploadId) this.#leftovers.add({ Bucket: bucket, Key: key, UploadId: upload.uploadId });
       throw classify(error, url);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
   async remove(url: StorageUrl): Promise<void> {
     const { bucket, key } = s3(url);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      await this.#writer.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     } catch (error) {
       throw classify(error, url);
     }
@@ -141,10 +177,79 @@ function s3(url: StorageUrl): { bucket: string; key: string } {
   return { bucket: url.bucket, key: url.key };
 }
 
-/** Missing objects and refused access are permanent; everything else may be retried. */
+/**
+ * Failed multipart uploads whose abort has not been confirmed: lib-storage aborts on failure,
+ * but when S3 is away that abort fails too. Each is aborted again every `intervalMs` in the
+ * background until S3 says it is gone (an upload id is never reused, so a late abort touches
+ * nothing else), for up to a day; a bucket lifecycle rule (`AbortIncompleteMultipartUpload`) is
+ * the backstop for a worker that stops first.
+ */
+class LeftoverUploads {
+  readonly #client: S3Client;
+  readonly #intervalMs: number;
+  readonly #pending = new Map<string, { upload: Leftover; since: number }>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(client: S3Client, intervalMs: number) {
+    this.#client = client;
+    this.#intervalMs = Math.max(intervalMs, 1000);
+  }
+
+  add(upload: Leftover): void {
+    this.#pending.set(upload.UploadId, { upload, since: Date.now() });
+    this.#schedule(0);
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#timer || this.#pending.size === 0) return;
+    this.#timer = setTimeout(() => void this.#abortAll(), delayMs);
+    // Never what keeps a stopping process alive.
+    this.#timer.unref();
+  }
+
+  async #abortAll(): Promise<void> {
+    for (const [id, { upload, since }] of this.#pending) {
+      try {
+        await this.#client.send(new AbortMultipartUploadCommand(upload));
+        this.#pending.delete(id);
+      } catch (error) {
+        const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+        // Already aborted (by lib-storage, or an earlier round): done.
+        if (e.name === 'NoSuchUpload' || e.$metadata?.httpStatusCode === 404) this.#pending.delete(id);
+        else if (Date.now() - since > LEFTOVER_GIVE_UP_MS) this.#pending.delete(id);
+      }
+    }
+    this.#timer = undefined;
+    this.#schedule(this.#intervalMs);
+  }
+}
+
+type SdkError = Parameters<typeof isTransientError>[0];
+
+/** What went wrong and how hard the SDK tried: `connect ECONNREFUSED … (6 tries over 15 s)`. */
+function whatFailed(error: unknown): string {
+  const e = error as { message?: string; name?: string; code?: string; $metadata?: SdkMetadata };
+  const what = e.message || e.code || e.name || String(error);
+  const tries = e.$metadata?.attempts;
+  const waited = e.$metadata?.totalRetryDelay;
+  return tries && tries > 1 ? `${what} (${tries} tries over ${Math.round((waited ?? 0) / 1000)} s)` : what;
+}
+
+type SdkMetadata = { httpStatusCode?: number; attempts?: number; totalRetryDelay?: number };
+
+type Leftover = { Bucket: string; Key: string; UploadId: string };
+const LEFTOVER_GIVE_UP_MS = 24 * 3600 * 1000;
+
+/**
+ * Missing objects and refused access are permanent; a server that does not answer (network
+ * errors, 5xx, throttling, after the SDK's retries) is `storage_unavailable`, retried later.
+ */
 function classify(error: unknown, url: StorageUrl): Error {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
+  // The multipart upload went away under it (a server that lost it): the whole upload again, later.
+  if (e.name === 'NoSuchUpload')
+    return new StorageUnavailableError(`the upload to ${formatStorageUrl(url)} was lost by S3`, error);
   if (e.name === 'NoSuchKey' || e.name === 'NotFound' || status === 404) {
     if (e.name === 'NoSuchBucket')
       return new StorageAccessError(`bucket does not exist: ${formatStorageUrl(url)}`, error);
@@ -155,5 +260,14 @@ function classify(error: unknown, url: StorageUrl): Error {
   if (e.name === 'AccessDenied' || status === 403) {
     return new StorageAccessError(`access denied to ${formatStorageUrl(url)}`, error);
   }
+  if (
+    isTransientError(error as SdkError) ||
+    isThrottlingError(error as SdkError) ||
+    isServerError(error as SdkError)
+  )
+    return new StorageUnavailableError(
+      `S3 is unavailable for ${formatStorageUrl(url)}: ${whatFailed(error)}`,
+      error,
+    );
   return error instanceof Error ? error : new Error(String(error));
 }

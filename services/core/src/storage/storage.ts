@@ -32,3 +32,16 @@ export class StorageAccessError extends Error implements SelfDescribingError {
     this.name = 'StorageAccessError';
   }
 }
+
+/**
+ * Storage did not answer (network errors, 5xx, throttling) after the SDK's retries: transient,
+ * so the job is tried again later within its `attempts`.
+ */
+export class StorageUnavailableError extends Error implements SelfDescribingError {
+  readonly code = 'storage_unavailable';
+  readonly permanent = false;
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'StorageUnavailableError';
+  }
+}

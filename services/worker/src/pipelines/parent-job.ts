@@ -25,11 +25,11 @@ import {
   removeWorkDir,
 } from '../pipeline/context.ts';
 import { isPermanent, JobCancelledError, ShutdownError } from '../pipeline/errors.ts';
+import { removeObjects } from '../pipeline/remove-objects.ts';
 import { failedAttempt, resultOf } from '../pipeline/run-job.ts';
 import { writeJobRecords } from '../pipeline/stages/records.ts';
 import { type Flow, WAIT_FOR_CHILDREN } from './flow.ts';
 import { ChildFailedError } from './split/child-failed.ts';
-import { removeObjects } from './split/scratch.ts';
 
 /** What a two-step pipeline keeps between its steps. */
 interface TwoStepState<Plan> {

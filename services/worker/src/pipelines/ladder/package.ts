@@ -1,7 +1,6 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  childUrl,
   dashArgs,
   formatStorageUrl,
   fragments,
@@ -23,12 +22,10 @@ import {
 } from '@ffleet/core';
 import type { JobContext } from '../../pipeline/context.ts';
 import { FfmpegFailedError } from '../../pipeline/errors.ts';
+import { publishing } from '../../pipeline/publish.ts';
 import { stage } from '../../pipeline/stage.ts';
 import { STEP_TIMEOUT_MS } from '../split/plan.ts';
 
-/** Players read these to find everything else: they are uploaded last. */
-const PLAYLIST = /\.(m3u8|mpd)$/;
-const PARALLEL_UPLOADS = 8;
 /** AAC-LC, which the audio child always encodes. */
 const AUDIO_CODEC = 'mp4a.40.2';
 
@@ -145,29 +142,14 @@ async function measure(folder: string): Promise<{ uri: string; seconds: number; 
   return Promise.all(segments.map(async (s) => ({ ...s, bytes: (await stat(join(folder, s.uri))).size })));
 }
 
-/** Uploads the folder: every segment first, then the media playlists, the master playlist and the MPD. */
+/**
+ * Uploads the folder: every segment first, then the media playlists, the master playlist and
+ * the MPD; a failure removes what was written.
+ */
 async function publish(ctx: JobContext, dir: string): Promise<void> {
   const target = parseStorageUrl(ctx.spec.outputs[0]!.url, ctx.deps.config.urlPolicy);
   const files = await listOutputFiles(dir);
-  const rank = (path: string) =>
-    !PLAYLIST.test(path) ? 0 : path === 'master.m3u8' || path === 'manifest.mpd' ? 2 : 1;
-  const uploaded: { url: string; bytes: number }[] = [];
-  for (const group of [0, 1, 2]) {
-    const batch = files.filter((f) => rank(f.relativePath) === group);
-    for (let i = 0; i < batch.length; i += PARALLEL_UPLOADS)
-      uploaded.push(
-        ...(await Promise.all(
-          batch.slice(i, i + PARALLEL_UPLOADS).map(async (file) => {
-            const url = childUrl(target, file.relativePath);
-            return {
-              url: formatStorageUrl(url),
-              bytes: await ctx.deps.storage.upload(file.path, url, ctx.signal),
-            };
-          }),
-        )),
-      );
-    ctx.throwIfAborted();
-  }
+  const uploaded = await publishing(ctx, (publication) => publication.folder(target, files));
   const bytes = uploaded.reduce((s, f) => s + f.bytes, 0);
   ctx.facts.outputs.push({ url: formatStorageUrl(target), bytes, files: uploaded });
   ctx.facts.outputBytes = bytes;

@@ -1,12 +1,12 @@
 import { parseStorageUrl } from '@ffleet/core';
-import type { JobContext } from '../../pipeline/context.ts';
+import type { JobContext } from './context.ts';
 
 const PARALLEL_DELETES = 16;
 
 /**
- * Deletes the scratch objects a pipeline's plan names (never a listing), some at a time. Run
- * when the job ends, whichever way. A failed delete is logged; an S3 lifecycle rule on the
- * scratch prefix is the backstop (docs/pipelines.md).
+ * Deletes objects the job itself names (a pipeline's scratch from its plan, the outputs an
+ * upload wrote), never a listing, some at a time. A failed delete is logged; for scratch, an S3
+ * lifecycle rule on its prefix is the backstop (docs/pipelines.md).
  */
 export async function removeObjects(ctx: JobContext, urls: readonly string[]): Promise<void> {
   for (let i = 0; i < urls.length; i += PARALLEL_DELETES) {
@@ -16,7 +16,7 @@ export async function removeObjects(ctx: JobContext, urls: readonly string[]): P
         .map((url) =>
           ctx.deps.storage
             .remove(parseStorageUrl(url, ctx.deps.config.urlPolicy))
-            .catch((error) => ctx.log.warn({ err: error, url }, 'could not remove a scratch object')),
+            .catch((error) => ctx.log.warn({ err: error, url }, 'could not remove an object')),
         ),
     );
   }
