@@ -4,7 +4,12 @@ import { type FfmpegLimits, limitPlan, NO_LIMITS } from '../src/ffmpeg/limits.ts
 import type { JobSpec } from '../src/jobs/spec.ts';
 
 const layout = workLayout('/work/job-1');
-const limits: FfmpegLimits = { memoryBytes: 0, maxAllocBytes: 512 << 20, threads: 2, maxOutputPixels: 8_294_400 };
+const limits: FfmpegLimits = {
+  memoryBytes: 0,
+  maxAllocBytes: 512 << 20,
+  threads: 2,
+  maxOutputPixels: 8_294_400,
+};
 const job = (over: Partial<JobSpec>): JobSpec => ({
   name: 'test',
   compute: 'intel',
