@@ -1,4 +1,11 @@
-import type { FfmpegLimits, FfmpegRunResult } from '@ffleet/core';
+import {
+  type FfmpegLimits,
+  type FfmpegRunOptions,
+  type FfmpegRunResult,
+  limitGlobalArgs,
+  NO_LIMITS,
+  runFfmpeg,
+} from '@ffleet/core';
 import { ResourceLimitError } from '../pipeline/errors.ts';
 
 /**
@@ -11,6 +18,25 @@ const OUT_OF_MEMORY = /Cannot allocate memory|Out of memory|ENOMEM|malloc of siz
 
 /** What libavutil prints when an encoder is opened for a frame over `-max_pixels`. */
 const OVER_MAX_PIXELS = /Picture size (\d+)x(\d+) exceeds specified max pixel count (\d+)/;
+
+/**
+ * Runs one of a pipeline's own ffmpeg commands (cutting, joining, packaging, pictures: argv
+ * built by the pipeline, not from a job's options) under the pool's limits: its memory limit,
+ * and the global limit options. A run that went over one fails with `resource_limit`.
+ */
+export async function runLimitedFfmpeg(
+  limits: FfmpegLimits = NO_LIMITS,
+  options: FfmpegRunOptions,
+): Promise<FfmpegRunResult> {
+  const run = await runFfmpeg({
+    ...options,
+    argv: [...limitGlobalArgs(limits), ...options.argv],
+    ...(limits.memoryBytes ? { addressSpaceBytes: limits.memoryBytes } : {}),
+  });
+  const overLimit = limitFailure(run, limits);
+  if (overLimit) throw overLimit;
+  return run;
+}
 
 const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
 
