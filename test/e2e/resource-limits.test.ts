@@ -141,7 +141,9 @@ describe('resource limits', () => {
       /limit of 8294400 pixels \(FFLEET_MAX_OUTPUT_PIXELS\)/,
     );
     // The same worker then runs a job whose frames are at the limit.
-    const uhd = await submit(job('uhd-frame', '-vf scale=3840:2160 -c:v libx264 -preset ultrafast -frames:v 2'));
+    const uhd = await submit(
+      job('uhd-frame', '-vf scale=3840:2160 -c:v libx264 -preset ultrafast -frames:v 2'),
+    );
     const done = await fleet.waitFor<JobView>(uhd, finished, 120_000);
     expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
     const uhdFile = join(fleet.dir, 'uhd.mp4');
