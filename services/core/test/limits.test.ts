@@ -72,6 +72,24 @@ describe('limitPlan and buildArgv with limits', () => {
     expect(plan.outputs[0]!.options.find((o) => o.token === '-threads:v')?.value).toBe('16');
   });
 
+  it('lowers thread counts inside encoder parameter strings and leaves the other parameters', () => {
+    const plan = planCommand(
+      job({
+        outputs: [
+          {
+            url: 's3://media/out/a.mp4',
+            options:
+              '-c:v libx264 -x264-params threads=16:lookahead-threads=1:keyint=48 -x265-params pools=+:frame-threads=8 -svtav1-params lp=32:scd=0',
+          },
+        ],
+      }),
+    );
+    const argv = buildArgv(plan, layout, limits);
+    expect(valuesOf(argv, /^-x264-params$/)).toEqual(['threads=2:lookahead-threads=1:keyint=48']);
+    expect(valuesOf(argv, /^-x265-params$/)).toEqual(['pools=2:frame-threads=2']);
+    expect(valuesOf(argv, /^-svtav1-params$/)).toEqual(['lp=2:scd=0']);
+  });
+
   it('keeps the placed file names of an output in place', () => {
     const plan = planCommand(
       job({

@@ -75,14 +75,50 @@ export function limitPlan(plan: CommandPlan, limits: FfmpegLimits): CommandPlan 
   };
 }
 
-/** Options with every thread count above `cap` lowered to it; `auto` and 0 (one per CPU or more) too. */
+/**
+ * Options with every thread count above `cap` lowered to it; `auto` and 0 (one per CPU or more)
+ * too, and so are the thread counts inside encoder parameter strings (`-x264-params threads=16`).
+ */
 function capThreads(options: ParsedOption[], cap: number): ParsedOption[] {
   if (!cap) return options;
   return options.map((option) => {
-    if (!THREAD_OPTIONS.has(option.name) || option.value === undefined) return option;
-    const asked = Number(option.value);
-    return Number.isInteger(asked) && asked > 0 && asked <= cap ? option : { ...option, value: String(cap) };
+    if (option.value === undefined) return option;
+    if (THREAD_OPTIONS.has(option.name)) return { ...option, value: capCount(option.value, cap) };
+    if (option.kind === 'params') return { ...option, value: capParams(option.value, cap) };
+    return option;
   });
+}
+
+/**
+ * Encoder parameters that set a thread or processor count: x264's threads and lookahead
+ * threads, x265's frame threads and thread pools, SVT-AV1's logical processors, libaom's threads.
+ */
+const THREAD_PARAMS = new Set([
+  'threads',
+  'lookahead-threads',
+  'lookahead_threads',
+  'frame-threads',
+  'pools',
+  'numa-pools',
+  'lp',
+]);
+
+/** `key=value:key=value` parameters (checked by the option table) with their thread counts capped. */
+function capParams(value: string, cap: number): string {
+  return value
+    .split(':')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 0 || !THREAD_PARAMS.has(pair.slice(0, eq))) return pair;
+      return `${pair.slice(0, eq)}=${capCount(pair.slice(eq + 1), cap)}`;
+    })
+    .join(':');
+}
+
+/** A thread count at most `cap`: a number above it, `auto`, 0 or anything else becomes the cap. */
+function capCount(value: string, cap: number): string {
+  const asked = Number(value);
+  return Number.isInteger(asked) && asked > 0 && asked <= cap ? value : String(cap);
 }
 
 /** `args` (the flattened options, maybe with more after them) with the options' values put back. */
