@@ -356,6 +356,34 @@ describe('helm chart', () => {
     });
   });
 
+  it("gives each pool's workers its own ffmpeg limits, and the worker's defaults where it sets none", () => {
+    const limitsOf = (objects: K8sObject[], pool: string) => {
+      const worker = find(objects, 'Deployment', `ffleet-worker-${pool}`).spec.template.spec.containers[0];
+      return Object.fromEntries(
+        [
+          'FFLEET_FFMPEG_MEMORY_MB',
+          'FFLEET_FFMPEG_MAX_ALLOC_MB',
+          'FFLEET_FFMPEG_THREADS',
+          'FFLEET_MAX_OUTPUT_PIXELS',
+          'FFLEET_MAX_INPUT_SECONDS',
+        ].flatMap((name) => {
+          const value = env(worker, name)?.value;
+          return value === undefined ? [] : [[name, value]];
+        }),
+      );
+    };
+    expect(limitsOf(defaults, 'amd')).toEqual({});
+    // Numbers as the worker reads them (8294400, not 8.2944e+06), on the pool that sets them only.
+    expect(limitsOf(everything, 'amd')).toEqual({
+      FFLEET_FFMPEG_MEMORY_MB: '4096',
+      FFLEET_FFMPEG_MAX_ALLOC_MB: '512',
+      FFLEET_FFMPEG_THREADS: '2',
+      FFLEET_MAX_OUTPUT_PIXELS: '8294400',
+      FFLEET_MAX_INPUT_SECONDS: '7200',
+    });
+    expect(limitsOf(everything, 'intel')).toEqual({});
+  });
+
   it('keeps queues in a Redis with an append-only file and no eviction', () => {
     const redis = find(defaults, 'StatefulSet', 'ffleet-redis');
     const args: string[] = redis.spec.template.spec.containers[0].args;

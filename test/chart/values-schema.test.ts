@@ -77,6 +77,16 @@ const cases: [label: string, values: object, message: RegExp][] = [
     },
     /\/gateway\/auth\/scopedTokens\/0\/prefixes\/0/,
   ],
+  [
+    'a thread cap written as text',
+    { pools: { intel: { ffmpegLimits: { threads: '2' } } } },
+    /\/pools\/intel\/ffmpegLimits\/threads.*got string, want integer/,
+  ],
+  [
+    'a misspelt ffmpeg limit',
+    { pools: { intel: { ffmpegLimits: { maxPixels: 8_294_400 } } } },
+    /\/pools\/intel\/ffmpegLimits.*additional properties 'maxPixels'/,
+  ],
   ['a queue cap of zero', { pools: { intel: { maxQueued: 0 } } }, /\/pools\/intel\/maxQueued.*minimum/],
   [
     'a negative rate limit',

@@ -1,25 +1,53 @@
 /**
- * A job over the pool's memory limits (an allocation bomb: a 16000×16000 frame) fails once
- * with `resource_limit` naming the limit, is not retried, and the same worker runs the next job.
+ * A pool's resource limits on real ffmpeg: a job over one (an allocation bomb, an output frame
+ * over the pool's size, an input longer than the pool allows) fails once with `resource_limit`
+ * naming the limit, is not retried, and the same worker runs the next job; a job asking for
+ * more threads than the pool's cap runs with the cap, counted from /proc while ffmpeg runs.
  */
+import { spawn } from 'node:child_process';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobView } from '@ffleet/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finished, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
-import { makeSampleClip } from '../support/media.ts';
+import {
+  ffmpegProcesses,
+  finished,
+  startFleet,
+  type TestFleet,
+  type WorkerProcess,
+} from '../support/fleet.ts';
+import { makeSampleClip, probe } from '../support/media.ts';
+
+const THREAD_CAP = 2;
+const MAX_INPUT_SECONDS = 5;
+/** 3840×2160. */
+const MAX_OUTPUT_PIXELS = 8_294_400;
 
 let fleet: TestFleet;
 let worker: WorkerProcess;
+let busyClip: string;
 
 beforeAll(async () => {
   fleet = await startFleet();
   const clip = join(fleet.dir, 'sample.mp4');
-  await makeSampleClip(clip, { seconds: 1, size: '320x240' });
+  const long = join(fleet.dir, 'long.mp4');
+  busyClip = join(fleet.dir, 'busy.mp4');
+  await Promise.all([
+    makeSampleClip(clip, { seconds: 1, size: '320x240' }),
+    makeSampleClip(long, { seconds: MAX_INPUT_SECONDS + 1, size: '160x120' }),
+    makeSampleClip(busyClip, { seconds: 4, size: '1280x720' }),
+  ]);
   await fleet.put('inputs/sample.mp4', clip);
+  await fleet.put('inputs/long.mp4', long);
+  await fleet.put('inputs/busy.mp4', busyClip);
   worker = await fleet.startWorker('amd', {
     FFLEET_CONCURRENCY: '1',
     FFLEET_FFMPEG_MEMORY_MB: '1024',
     FFLEET_FFMPEG_MAX_ALLOC_MB: '512',
+    FFLEET_FFMPEG_THREADS: String(THREAD_CAP),
+    FFLEET_MAX_OUTPUT_PIXELS: String(MAX_OUTPUT_PIXELS),
+    FFLEET_MAX_INPUT_SECONDS: String(MAX_INPUT_SECONDS),
   });
 });
 
@@ -27,12 +55,15 @@ afterAll(async () => {
   await fleet?.stop();
 });
 
-function job(name: string, options: string) {
+function job(name: string, options: string, input = 'sample.mp4', inputOptions?: string) {
   return {
     name,
     compute: 'amd',
     attempts: 3,
-    inputs: [{ url: `s3://${fleet.bucket}/inputs/sample.mp4` }],
+    quality: false,
+    inputs: [
+      { url: `s3://${fleet.bucket}/inputs/${input}`, ...(inputOptions ? { options: inputOptions } : {}) },
+    ],
     outputs: [{ url: `s3://${fleet.bucket}/out/${name}.mp4`, options }],
   };
 }
@@ -51,26 +82,118 @@ async function workerIds(): Promise<string[]> {
   return body.pools.find((p) => p.name === 'amd')?.workers.map((w) => w.id) ?? [];
 }
 
+/** A job that fails once with resource_limit, its message matching every pattern, and writes nothing. */
+async function expectResourceLimit(id: string, name: string, ...message: RegExp[]): Promise<void> {
+  const failed = await fleet.waitFor<JobView>(id, finished, 120_000);
+  expect(failed.state).toBe('failed');
+  expect(failed.error?.code, JSON.stringify(failed.error)).toBe('resource_limit');
+  for (const pattern of message) expect(failed.error?.message).toMatch(pattern);
+  // Permanent: not retried although the job allows 3 attempts.
+  expect(failed.attempts.made).toBe(1);
+  expect(await fleet.exists(`out/${name}.mp4`)).toBe(false);
+}
+
+/** The same worker, still up, runs an ordinary job to success. */
+async function expectWorkerServes(before: string[], name: string): Promise<void> {
+  const next = await submit(job(name, '-c:v libx264 -preset ultrafast'));
+  const done = await fleet.waitFor<JobView>(next, finished, 120_000);
+  expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
+  expect(await fleet.exists(`out/${name}.mp4`)).toBe(true);
+  expect(worker.child.exitCode).toBeNull();
+  expect(await workerIds()).toEqual(before);
+}
+
+/** The most threads process `pid` had at once, sampled from /proc/<pid>/task until it ends. */
+async function peakThreads(pid: number): Promise<number> {
+  let peak = 0;
+  for (;;) {
+    const tasks = await readdir(`/proc/${pid}/task`).catch(() => undefined);
+    if (!tasks) return peak;
+    peak = Math.max(peak, tasks.length);
+    await sleep(10);
+  }
+}
+
 describe('resource limits', () => {
   it('fails an allocation bomb once with resource_limit, and the same worker runs the next job', async () => {
     const before = await workerIds();
     expect(before).toHaveLength(1);
+    // A 16000×16000 frame inside the graph; the output itself is small, so memory is what stops it.
+    const bomb = await submit(
+      job('bomb', '-vf scale=16000:16000,hflip,scale=320:240 -c:v libx264 -preset ultrafast'),
+    );
+    await expectResourceLimit(
+      bomb,
+      'bomb',
+      /FFLEET_FFMPEG_MEMORY_MB, 1024 MiB/,
+      /FFLEET_FFMPEG_MAX_ALLOC_MB, 512 MiB/,
+    );
+    await expectWorkerServes(before, 'after-bomb');
+  });
 
-    const bomb = await submit(job('bomb', '-vf scale=16000:16000 -c:v libx264 -preset ultrafast'));
-    const failed = await fleet.waitFor<JobView>(bomb, finished, 120_000);
-    expect(failed.state).toBe('failed');
-    expect(failed.error?.code, JSON.stringify(failed.error)).toBe('resource_limit');
-    expect(failed.error?.message).toMatch(/FFLEET_FFMPEG_MEMORY_MB, 1024 MiB/);
-    expect(failed.error?.message).toMatch(/FFLEET_FFMPEG_MAX_ALLOC_MB, 512 MiB/);
-    // Permanent: not retried although the job allows 3 attempts.
-    expect(failed.attempts.made).toBe(1);
-    expect(await fleet.exists('out/bomb.mp4')).toBe(false);
-
-    const next = await submit(job('after-bomb', '-c:v libx264 -preset ultrafast'));
-    const done = await fleet.waitFor<JobView>(next, finished, 120_000);
+  it('fails an output frame over the pool’s size once, naming the limit and both sizes', async () => {
+    const before = await workerIds();
+    const big = await submit(job('big-frame', '-vf scale=8000:8000 -c:v libx264 -preset ultrafast'));
+    await expectResourceLimit(
+      big,
+      'big-frame',
+      /output frame size 8000×8000 \(64000000 pixels\)/,
+      /limit of 8294400 pixels \(FFLEET_MAX_OUTPUT_PIXELS\)/,
+    );
+    // The same worker then runs a job whose frames are at the limit.
+    const uhd = await submit(
+      job('uhd-frame', '-vf scale=3840:2160 -c:v libx264 -preset ultrafast -frames:v 2'),
+    );
+    const done = await fleet.waitFor<JobView>(uhd, finished, 120_000);
     expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
-    expect(await fleet.exists('out/after-bomb.mp4')).toBe(true);
+    const uhdFile = join(fleet.dir, 'uhd.mp4');
+    await writeFile(uhdFile, await fleet.get('out/uhd-frame.mp4'));
+    expect((await probe(uhdFile)).streams.find((s) => s.codec_type === 'video')).toMatchObject({
+      width: 3840,
+      height: 2160,
+    });
     expect(worker.child.exitCode).toBeNull();
     expect(await workerIds()).toEqual(before);
+  });
+
+  it('fails an input longer than the pool allows before ffmpeg runs, naming the duration and the limit', async () => {
+    const before = await workerIds();
+    const long = await submit(job('long-input', '-c:v libx264 -preset ultrafast', 'long.mp4'));
+    await expectResourceLimit(
+      long,
+      'long-input',
+      /inputs\[0\] lasts 6\.\d s/,
+      /input duration limit of 5 s \(FFLEET_MAX_INPUT_SECONDS\)/,
+    );
+    await expectWorkerServes(before, 'after-long-input');
+  });
+
+  it('runs a job asking for 16 threads with the pool’s cap of 2, counted from /proc', async () => {
+    const asked = '-threads 16 -filter_threads 16 -vf scale=640:360 -c:v libx264 -preset veryfast';
+    // The same command without ffleet: what ffmpeg starts when nothing caps it.
+    const bare = spawn(
+      'ffmpeg',
+      ['-nostdin', '-v', 'error', '-threads', '16', '-i', busyClip, ...asked.split(' '), '-f', 'null', '-'],
+      { stdio: 'ignore' },
+    );
+    const uncapped = await peakThreads(bare.pid!);
+
+    const id = await submit(job('threads', asked, 'busy.mp4', '-threads 16'));
+    let pid: number | undefined;
+    while (pid === undefined) {
+      [pid] = await ffmpegProcesses(worker.workDir);
+      if (pid === undefined) {
+        const { body } = await fleet.api<JobView>('GET', `/v1/jobs/${id}`);
+        if (finished(body)) throw new Error(`the job ended before its ffmpeg was seen: ${body.state}`);
+        await sleep(10);
+      }
+    }
+    const capped = await peakThreads(pid);
+    const done = await fleet.waitFor<JobView>(id, finished, 120_000);
+    expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
+    // ffmpeg's threads: its own (main, and in FFmpeg 7 one per demuxer, decoder, filter graph,
+    // encoder and muxer) plus up to the cap each for the decoder, the filters and the encoder.
+    expect(capped, `capped ${capped}, uncapped ${uncapped}`).toBeLessThanOrEqual(4 * THREAD_CAP + 8);
+    expect(uncapped, `capped ${capped}, uncapped ${uncapped}`).toBeGreaterThan(2 * capped);
   });
 });

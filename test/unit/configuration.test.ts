@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { loadCliConfig } from '@ffleet/cli';
 import { ConfigError, loadFleetConfig, readSettings, settings, text } from '@ffleet/core';
 import { GatewaySettings, loadGatewayConfig } from '@ffleet/gateway';
-import { loadWorkerConfig } from '@ffleet/worker';
+import { defaultThreads, loadWorkerConfig } from '@ffleet/worker';
 import { describe, expect, it } from 'vitest';
 import { CONFIGURATION_PAGE, withTable } from '../../scripts/config-docs.ts';
 
@@ -106,6 +106,33 @@ describe('settings', () => {
     const worker = loadWorkerConfig({ POOL: 'intel', FFLEET_SHUTDOWN_GRACE_SECONDS: '0' });
     expect(worker.concurrency).toBe(worker.pool.concurrency);
     expect(worker.shutdownGraceMs).toBe(0);
+  });
+
+  it("reads a pool's ffmpeg limits and names a bad one", () => {
+    const limited = loadWorkerConfig({
+      POOL: 'intel',
+      FFLEET_FFMPEG_THREADS: '3',
+      FFLEET_MAX_OUTPUT_PIXELS: '8294400',
+      FFLEET_MAX_INPUT_SECONDS: '600',
+    });
+    expect(limited.ffmpegLimits).toMatchObject({ threads: 3, maxOutputPixels: 8_294_400 });
+    expect(limited.maxInputSeconds).toBe(600);
+    // Unset: the CPUs shared by the jobs at once; 8K frames; no duration limit.
+    const defaults = loadWorkerConfig({ POOL: 'intel', FFLEET_CONCURRENCY: '2' });
+    expect(defaults.ffmpegLimits.threads).toBe(defaultThreads(2));
+    expect(defaults.ffmpegLimits.maxOutputPixels).toBe(7680 * 4320);
+    expect(defaults.maxInputSeconds).toBe(0);
+    expect(defaultThreads(4, 16)).toBe(4);
+    expect(defaultThreads(4, 2)).toBe(1);
+    expect(loadWorkerConfig({ POOL: 'intel', FFLEET_FFMPEG_THREADS: '0' }).ffmpegLimits.threads).toBe(0);
+    expect(
+      problemsOf(() =>
+        loadWorkerConfig({ POOL: 'intel', FFLEET_FFMPEG_THREADS: '1000', FFLEET_MAX_INPUT_SECONDS: '1h' }),
+      ),
+    ).toEqual([
+      'FFLEET_FFMPEG_THREADS must be a whole number from 0 to 256, got "1000"',
+      'FFLEET_MAX_INPUT_SECONDS must be a whole number (0 or more), got "1h"',
+    ]);
   });
 
   it('treats an empty value as unset', () => {

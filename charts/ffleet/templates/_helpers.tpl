@@ -283,3 +283,15 @@ credentials.
 - name: tmp
   mountPath: /tmp
 {{- end -}}
+
+{{/* A pool's ffmpegLimits as the worker's variables; keys left out keep the worker's defaults. */}}
+{{- define "ffleet.ffmpegLimitsEnv" -}}
+{{- $variables := dict "memoryMB" "FFLEET_FFMPEG_MEMORY_MB" "maxAllocMB" "FFLEET_FFMPEG_MAX_ALLOC_MB" "threads" "FFLEET_FFMPEG_THREADS" "maxOutputPixels" "FFLEET_MAX_OUTPUT_PIXELS" "maxInputSeconds" "FFLEET_MAX_INPUT_SECONDS" -}}
+{{- range $key := keys $variables | sortAlpha }}
+{{- if and (hasKey $ $key) (not (kindIs "invalid" (get $ $key))) }}
+- name: {{ get $variables $key }}
+  {{- /* int64: a large number from a values file would otherwise print as 8.2944e+06. */}}
+  value: {{ get $ $key | int64 | toString | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}

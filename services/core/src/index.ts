@@ -3,6 +3,7 @@ export * from './config/settings.ts';
 export * from './errors.ts';
 export * from './ffmpeg/command.ts';
 export * from './ffmpeg/inputs.ts';
+export * from './ffmpeg/limits.ts';
 export * from './ffmpeg/outputs.ts';
 export * from './ffmpeg/progress.ts';
 export * from './ffmpeg/run.ts';

@@ -1,8 +1,9 @@
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ConfigError,
   commaList,
+  type FfmpegLimits,
   FLEET_SETTINGS,
   type FleetConfig,
   flag,
@@ -15,8 +16,10 @@ import {
   settings,
   text,
 } from '@ffleet/core';
-import type { FfmpegLimits } from './pipeline/context.ts';
 import { DEFAULT_QUALITY_SUBSAMPLE, type QualityMode } from './quality/measure.ts';
+
+/** 7680×4320 (8K UHD): the default largest output frame. */
+const MAX_OUTPUT_PIXELS_8K = 7680 * 4320;
 
 /** Every variable a worker reads (with the fleet's shared ones); docs/configuration.md is generated from it. */
 export const WorkerSettings = settings({
@@ -76,6 +79,24 @@ export const WorkerSettings = settings({
     default: 1024,
     description:
       "ffmpeg's `-max_alloc`: its largest single allocation, which bounds an output frame's size (a 16000×16000 frame needs 256 MB a plane); 0: ffmpeg's default",
+  }),
+  FFLEET_FFMPEG_THREADS: optional(
+    integer({
+      maximum: 256,
+      description:
+        "threads of each decoder, encoder and filter graph of one ffmpeg (`-threads`, `-filter_threads`, `-filter_complex_threads`); a job's own higher `-threads` is lowered to it. 0: ffmpeg's own choice (about one per CPU each)",
+      documentedDefault: 'CPUs / concurrency',
+    }),
+  ),
+  FFLEET_MAX_OUTPUT_PIXELS: integer({
+    default: MAX_OUTPUT_PIXELS_8K,
+    description:
+      "largest frame (width × height) any encoder of a job may take (ffmpeg's `-max_pixels` on every output), e.g. 8294400 for 3840×2160; bigger fails with `resource_limit`. Default 7680×4320; 0: no limit",
+  }),
+  FFLEET_MAX_INPUT_SECONDS: integer({
+    default: 0,
+    description:
+      "longest input a job may give (ffprobe's duration of each input, before ffmpeg runs); longer fails with `resource_limit`. 0: no limit",
   }),
   FFMPEG_PATH: text({
     default: 'ffmpeg',
@@ -140,6 +161,8 @@ export interface WorkerConfig {
   /** How long uploads and their clean-up retry an S3 that does not answer. */
   uploadRetrySeconds: number;
   ffmpegLimits: FfmpegLimits;
+  /** Longest input a job may give, in seconds; 0: no limit. */
+  maxInputSeconds: number;
   ffmpegPath: string;
   ffprobePath: string;
   /** Port of /healthz, /readyz and /metrics; 0 disables the server. */
@@ -165,10 +188,11 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     throw new ConfigError([
       `POOL must be one of ${fleet.pools.pools.map((p) => p.name).join(', ')} (the pool registry), got "${values.POOL}"`,
     ]);
+  const concurrency = values.FFLEET_CONCURRENCY ?? pool.concurrency;
   return {
     fleet,
     pool,
-    concurrency: values.FFLEET_CONCURRENCY ?? pool.concurrency,
+    concurrency,
     workRoot: values.FFLEET_WORK_DIR ?? join(tmpdir(), 'ffleet-work'),
     shutdownGraceMs: values.FFLEET_SHUTDOWN_GRACE_SECONDS * 1000,
     lockDurationMs: values.FFLEET_LOCK_DURATION_MS,
@@ -179,7 +203,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     ffmpegLimits: {
       memoryBytes: values.FFLEET_FFMPEG_MEMORY_MB * 1024 * 1024,
       maxAllocBytes: values.FFLEET_FFMPEG_MAX_ALLOC_MB * 1024 * 1024,
+      threads: values.FFLEET_FFMPEG_THREADS ?? defaultThreads(concurrency),
+      maxOutputPixels: values.FFLEET_MAX_OUTPUT_PIXELS,
     },
+    maxInputSeconds: values.FFLEET_MAX_INPUT_SECONDS,
     ffmpegPath: values.FFMPEG_PATH,
     ffprobePath: values.FFPROBE_PATH,
     httpPort: values.FFLEET_WORKER_PORT,
@@ -191,4 +218,12 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     metricsBucket: values.FFLEET_METRICS_BUCKET,
     scratchPrefix: values.FFLEET_SCRATCH_PREFIX,
   };
+}
+
+/**
+ * The thread cap when none is set: the worker's CPUs shared by the jobs it runs at once, so
+ * concurrent jobs do not each start a thread per CPU.
+ */
+export function defaultThreads(concurrency: number, cpus = availableParallelism()): number {
+  return Math.max(1, Math.floor(cpus / concurrency));
 }

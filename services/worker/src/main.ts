@@ -66,6 +66,7 @@ const worker = new FleetWorker(config.fleet, config.fleet.queuePrefix, {
     workRoot: config.workRoot,
     maxOutputBytes: config.maxOutputBytes,
     ffmpegLimits: config.ffmpegLimits,
+    maxInputSeconds: config.maxInputSeconds,
     tracer: telemetry.tracer,
     qualityDefault: config.qualityDefault,
     qualityMode: config.qualityMode,

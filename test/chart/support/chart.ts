@@ -172,7 +172,19 @@ export const everyOption = {
   networkPolicy: {
     gatewayFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress' } } }],
   },
-  pools: { nvidia: { enabled: true }, xilinx: { enabled: true } },
+  pools: {
+    nvidia: { enabled: true },
+    xilinx: { enabled: true },
+    amd: {
+      ffmpegLimits: {
+        memoryMB: 4096,
+        maxAllocMB: 512,
+        threads: 2,
+        maxOutputPixels: 8_294_400,
+        maxInputSeconds: 7200,
+      },
+    },
+  },
 };
 
 /** Every pool and option, with an external Redis instead of the in-chart one. */

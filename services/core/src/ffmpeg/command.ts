@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { UnsafeJobError } from '../errors.ts';
 import type { JobSpec } from '../jobs/spec.ts';
 import { baseName, parseStorageUrl, type UrlPolicy } from '../storage/url.ts';
+import { type FfmpegLimits, limitGlobalArgs, limitPlan, NO_LIMITS } from './limits.ts';
 import { LIST_DEMUXERS, type ListDemuxer, MEDIA_DEMUXERS } from './option-table.ts';
 import { type ParsedOption, parseOptions } from './options.ts';
 import { tokenize } from './tokenize.ts';
@@ -166,10 +167,16 @@ export function planCommand(spec: JobSpec, policy: UrlPolicy = {}): CommandPlan 
 /**
  * The full argv (without the ffmpeg binary). Fixed hardening comes first and cannot be
  * overridden: no stdin, progress on stdout, only local files as inputs, and per input a
- * demuxer whitelist, so probing never picks a demuxer that opens other files.
+ * demuxer whitelist, so probing never picks a demuxer that opens other files. The pool's
+ * limits (limits.ts) are written into every input and output.
  */
-export function buildArgv(plan: CommandPlan, layout: WorkLayout): string[] {
-  const argv = ['-hide_banner', '-nostdin', '-y', '-nostats', '-progress', 'pipe:1', ...plan.global];
+export function buildArgv(plan: CommandPlan, layout: WorkLayout, limits: FfmpegLimits = NO_LIMITS): string[] {
+  plan = limitPlan(plan, limits);
+  const argv = [
+    ...['-hide_banner', '-nostdin', '-y', '-nostats', '-progress', 'pipe:1'],
+    ...plan.global,
+    ...limitGlobalArgs(limits),
+  ];
   plan.inputs.forEach((input, i) => {
     argv.push(...input.args, ...inputHardening(input), '-i', inputPath(plan, layout, i));
   });

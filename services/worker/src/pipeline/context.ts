@@ -2,6 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type CommandPlan,
+  type FfmpegLimits,
   type FleetConfig,
   type JobData,
   type JobProgress,
@@ -22,14 +23,6 @@ import type { QualityMeasurement, QualityMode } from '../quality/measure.ts';
 import type { JobIdentity } from '../quality/records.ts';
 import { JobCancelledError, ShutdownError } from './errors.ts';
 
-/** What one ffmpeg of a job may take (the pool's worker settings). */
-export interface FfmpegLimits {
-  /** Address space (RLIMIT_AS); 0: unlimited. */
-  memoryBytes: number;
-  /** ffmpeg's `-max_alloc`: its largest single allocation, which bounds a frame's size; 0: ffmpeg's default. */
-  maxAllocBytes: number;
-}
-
 export interface PipelineDeps {
   config: FleetConfig;
   storage: ObjectStore;
@@ -40,8 +33,10 @@ export interface PipelineDeps {
   workerId: string;
   /** Kill ffmpeg when a job's outputs grow past this. */
   maxOutputBytes: number;
-  /** ffmpeg's memory limits; a job over one fails with `resource_limit`. */
+  /** What one ffmpeg may take (memory, threads, frame size); a job over one fails with `resource_limit`. */
   ffmpegLimits?: FfmpegLimits;
+  /** Longest input a job may give, in seconds (0: no limit); longer fails with `resource_limit`. */
+  maxInputSeconds?: number;
   logger: Logger;
   /** Spans of each job; default: the process's global tracer (a no-op when tracing is off). */
   tracer?: Tracer;

@@ -35,15 +35,16 @@ export class OutputTooLargeError extends Error implements SelfDescribingError {
 }
 
 /**
- * ffmpeg went over one of the pool's resource limits (its memory, its largest allocation):
- * permanent, since the same job would do it again on any worker of the pool.
+ * A job over one of the pool's resource limits (ffmpeg's memory, its largest allocation, an
+ * output frame's size, an input's duration): permanent, since the same job would do it again
+ * on any worker of the pool. `message` says which limit, with the job's value and the limit's.
  */
 export class ResourceLimitError extends Error implements SelfDescribingError {
   readonly code = 'resource_limit';
   readonly permanent = true;
   readonly stderr: string[];
-  constructor(limit: string, stderr: string[]) {
-    super(`ffmpeg went over the pool's ${limit} and was stopped`);
+  constructor(message: string, stderr: string[] = []) {
+    super(message);
     this.name = 'ResourceLimitError';
     this.stderr = stderr;
   }

@@ -18,6 +18,11 @@ import {
   formatCrf,
   inputHardening,
   inputPath,
+  limitGlobalArgs,
+  limitInputArgs,
+  limitOutputArgs,
+  limitPlan,
+  NO_LIMITS,
   nextProbeCrf,
   optionArgs,
   outputPath,
@@ -27,6 +32,7 @@ import {
   type TargetQualityResult,
   type WorkLayout,
 } from '@ffleet/core';
+import { limitFailure } from '../ffmpeg/limits.ts';
 import type { JobContext } from '../pipeline/context.ts';
 import { FfmpegFailedError, JobTimeoutError, OutputTooLargeError } from '../pipeline/errors.ts';
 import { stage } from '../pipeline/stage.ts';
@@ -156,7 +162,7 @@ function wholeProber(ctx: JobContext, target: TargetPlan, dir: string): Prober {
     const layout = probeLayout(ctx, dir, n);
     await mkdir(layout.outputDir(0), { recursive: true });
     const plan = withOutputArgs(ctx.plan, crfArgs(target, crf));
-    await runProbe(ctx, buildArgv(plan, layout));
+    await runProbe(ctx, buildArgv(plan, layout, limitsOf(ctx)));
     const distorted = outputPath(plan, layout, 0);
     return {
       bytes: (await stat(distorted)).size,
@@ -183,24 +189,30 @@ async function samplesProber(
   dir: string,
 ): Promise<Prober> {
   const reference = join(dir, 'samples.mkv');
-  const input = ctx.plan.inputs[0]!;
-  await runProbe(
-    ctx,
-    samplesArgv(
-      inputPath(ctx.plan, ctx.layout, 0),
+  // The job's command with the pool's limits written in (thread counts capped, limit options added).
+  const limits = limitsOf(ctx);
+  const plan = limitPlan(ctx.plan, limits);
+  const input = plan.inputs[0]!;
+  await runProbe(ctx, [
+    ...limitGlobalArgs(limits),
+    ...samplesArgv(
+      inputPath(plan, ctx.layout, 0),
       [...input.args, ...inputHardening(input)],
       samples,
       reference,
     ),
-  );
-  const video = videoOptions(ctx.plan);
+  ]);
+  const video = videoOptions(plan);
   return async (crf, n) => {
     const distorted = join(dir, `probe-${n}.mkv`);
     await runProbe(ctx, [
-      ...['-hide_banner', '-nostdin', '-y', '-nostats', '-loglevel', 'error', ...ctx.plan.global],
+      ...['-hide_banner', '-nostdin', '-y', '-nostats', '-loglevel', 'error', ...plan.global],
+      ...limitGlobalArgs(limits),
+      ...limitInputArgs(limits),
       ...['-protocol_whitelist', 'file', '-f', 'matroska', '-i', reference],
       ...video,
       ...crfArgs(target, crf),
+      ...limitOutputArgs(limits),
       ...['-an', '-sn', '-dn', '-f', 'matroska', distorted],
     ]);
     return {
@@ -257,17 +269,20 @@ async function measure(
 
 const timeoutMs = (ctx: JobContext) => (ctx.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
 
+const limitsOf = (ctx: JobContext) => ctx.deps.ffmpegLimits ?? NO_LIMITS;
+
 /**
- * One ffmpeg run of the search, under the job's timeout, memory limits and the worker's output
- * size limit (on everything the search writes: samples and probes).
+ * One ffmpeg run of the search (its argv carries the pool's limit options), under the job's
+ * timeout, the pool's memory limit and the worker's output size limit (on everything the
+ * search writes: samples and probes).
  */
 async function runProbe(ctx: JobContext, argv: string[]): Promise<void> {
-  const limits = ctx.deps.ffmpegLimits;
+  const limits = limitsOf(ctx);
   const sizeGuard = watchOutputSize(ctx, join(ctx.workDir, 'probes'));
   const run = await runFfmpeg({
     binary: ctx.deps.ffmpegPath,
-    argv: [...(limits?.maxAllocBytes ? ['-max_alloc', String(limits.maxAllocBytes)] : []), ...argv],
-    ...(limits?.memoryBytes ? { addressSpaceBytes: limits.memoryBytes } : {}),
+    argv,
+    ...(limits.memoryBytes ? { addressSpaceBytes: limits.memoryBytes } : {}),
     cwd: ctx.workDir,
     timeoutMs: timeoutMs(ctx),
     signal: AbortSignal.any([ctx.signal, sizeGuard.signal]),
@@ -275,6 +290,8 @@ async function runProbe(ctx: JobContext, argv: string[]): Promise<void> {
   if (sizeGuard.signal.aborted) throw new OutputTooLargeError(ctx.deps.maxOutputBytes);
   ctx.throwIfAborted();
   if (run.stoppedBy === 'timeout') throw new JobTimeoutError(timeoutMs(ctx) / 1000, run.stderrTail);
+  const overLimit = limitFailure(run, limits);
+  if (overLimit) throw overLimit;
   if (run.exitCode !== 0) throw new FfmpegFailedError(run.exitCode, run.stderrTail);
 }
 

@@ -4,8 +4,8 @@ import {
   type CommandPlan,
   DEFAULT_TIMEOUT_SECONDS,
   FfleetError,
-  type FfmpegRunResult,
   type JobProgress,
+  NO_LIMITS,
   outputPath,
   type ProgressSnapshot,
   percentOf,
@@ -14,10 +14,11 @@ import {
   SPAN,
 } from '@ffleet/core';
 import type { Span } from '@opentelemetry/api';
+import { inputDurationFailure, limitFailure } from '../../ffmpeg/limits.ts';
 import { probeDurationSeconds, videoStreamLength } from '../../ffmpeg/probe.ts';
-import type { FfmpegLimits, JobContext } from '../context.ts';
+import type { JobContext } from '../context.ts';
 import { directoryBytes } from '../disk-usage.ts';
-import { FfmpegFailedError, JobTimeoutError, OutputTooLargeError, ResourceLimitError } from '../errors.ts';
+import { FfmpegFailedError, JobTimeoutError, OutputTooLargeError } from '../errors.ts';
 import { stage } from '../stage.ts';
 
 const SIZE_CHECK_INTERVAL_MS = 1000;
@@ -31,10 +32,15 @@ const PROGRESS_EVENT_INTERVAL_MS = 10_000;
  * whose progress means ffmpeg is running.
  */
 export async function probeInputDuration(ctx: JobContext): Promise<void> {
-  ctx.facts.mediaDurationSeconds = await probeDurationSeconds(
-    ctx.deps.ffprobePath,
-    probeInputArgs(ctx.plan, ctx.layout, 0),
-  );
+  const maxSeconds = ctx.deps.maxInputSeconds ?? 0;
+  // Every input counts against the pool's duration limit; only the first when there is none.
+  const count = maxSeconds ? ctx.plan.inputs.length : 1;
+  const durations: (number | undefined)[] = [];
+  for (let i = 0; i < count; i++)
+    durations.push(await probeDurationSeconds(ctx.deps.ffprobePath, probeInputArgs(ctx.plan, ctx.layout, i)));
+  ctx.facts.mediaDurationSeconds = durations[0];
+  const overLimit = inputDurationFailure(durations, maxSeconds);
+  if (overLimit) throw overLimit;
 }
 
 /**
@@ -48,16 +54,13 @@ export function runCommand(ctx: JobContext, plan: CommandPlan = ctx.plan): Promi
     if (duration !== undefined) span.setAttribute(SPAN.mediaDurationSeconds, duration);
     const timeoutSeconds = ctx.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
     const sizeGuard = watchOutputSize(ctx);
-    const limits = ctx.deps.ffmpegLimits;
-    const argv = [
-      ...(limits?.maxAllocBytes ? ['-max_alloc', String(limits.maxAllocBytes)] : []),
-      ...buildArgv(plan, ctx.layout),
-    ];
+    const limits = ctx.deps.ffmpegLimits ?? NO_LIMITS;
+    const argv = buildArgv(plan, ctx.layout, limits);
     ctx.log.info({ argv }, 'running ffmpeg');
     const run = await runFfmpeg({
       binary: ctx.deps.ffmpegPath,
       argv,
-      ...(limits?.memoryBytes ? { addressSpaceBytes: limits.memoryBytes } : {}),
+      ...(limits.memoryBytes ? { addressSpaceBytes: limits.memoryBytes } : {}),
       cwd: ctx.workDir,
       timeoutMs: timeoutSeconds * 1000,
       signal: AbortSignal.any([ctx.signal, sizeGuard.signal]),
@@ -70,42 +73,14 @@ export function runCommand(ctx: JobContext, plan: CommandPlan = ctx.plan): Promi
     if (sizeGuard.signal.aborted) throw new OutputTooLargeError(ctx.deps.maxOutputBytes);
     ctx.throwIfAborted();
     if (run.stoppedBy === 'timeout') throw new JobTimeoutError(timeoutSeconds, run.stderrTail);
-    if (limits && wentOverMemory(run)) throw new ResourceLimitError(memoryLimitName(limits), run.stderrTail);
+    const overLimit = limitFailure(run, limits);
+    if (overLimit) throw overLimit;
     if (run.exitCode !== 0) throw new FfmpegFailedError(run.exitCode, run.stderrTail);
 
     ctx.facts.speed = speed;
     if (duration !== undefined) ctx.jobSpan.setAttribute(SPAN.mediaDurationSeconds, duration);
     if (speed) ctx.jobSpan.setAttribute(SPAN.speed, speed);
   });
-}
-
-/** How ffmpeg and the libraries it uses (x264's "malloc of size N failed") report a failed allocation. */
-const OUT_OF_MEMORY = /Cannot allocate memory|Out of memory|ENOMEM|malloc of size \d+ failed/i;
-
-/**
- * ffmpeg could not get memory: an allocation failed under the address-space limit or
- * `-max_alloc` (ENOMEM, which ffmpeg reports as "Cannot allocate memory"), or a library it uses
- * aborted or crashed on a failed allocation.
- */
-function wentOverMemory(run: FfmpegRunResult): boolean {
-  if (run.exitCode === 0 || run.stoppedBy) return false;
-  return (
-    run.signal === 'SIGABRT' ||
-    run.signal === 'SIGSEGV' ||
-    run.stderrTail.some((line) => OUT_OF_MEMORY.test(line))
-  );
-}
-
-/** The limits a job could have gone over, as the error names them. */
-function memoryLimitName(limits: FfmpegLimits): string {
-  const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
-  const named = [
-    limits.memoryBytes ? `memory limit (FFLEET_FFMPEG_MEMORY_MB, ${mib(limits.memoryBytes)})` : '',
-    limits.maxAllocBytes
-      ? `largest allocation (FFLEET_FFMPEG_MAX_ALLOC_MB, ${mib(limits.maxAllocBytes)}; it bounds a frame's size)`
-      : '',
-  ].filter(Boolean);
-  return named.join(' or ') || 'memory';
 }
 
 /**

@@ -16,10 +16,10 @@ import {
   measuredBandwidth,
   mediaSegments,
   parseStorageUrl,
-  runFfmpeg,
   SPAN,
   videoCodecString,
 } from '@ffleet/core';
+import { runLimitedFfmpeg } from '../../ffmpeg/limits.ts';
 import type { JobContext } from '../../pipeline/context.ts';
 import { FfmpegFailedError } from '../../pipeline/errors.ts';
 import { publishing } from '../../pipeline/publish.ts';
@@ -79,7 +79,7 @@ async function downloadRungs(
 }
 
 async function ffmpeg(ctx: JobContext, argv: string[]): Promise<void> {
-  const run = await runFfmpeg({
+  const run = await runLimitedFfmpeg(ctx.deps.ffmpegLimits, {
     binary: ctx.deps.ffmpegPath,
     argv,
     cwd: ctx.workDir,

@@ -9,13 +9,13 @@ import {
   planPreviews,
   previewsChildId,
   previewsSettings,
-  runFfmpeg,
   SPAN,
   sheetJobSpec,
   snippetJobSpec,
   snippets,
   spriteSheets,
 } from '@ffleet/core';
+import { runLimitedFfmpeg } from '../../ffmpeg/limits.ts';
 import type { JobContext } from '../../pipeline/context.ts';
 import { FfmpegFailedError } from '../../pipeline/errors.ts';
 import { stage } from '../../pipeline/stage.ts';
@@ -64,7 +64,7 @@ export async function planPreviewsJob(
       for (const picture of plan.pictures) {
         const file = join(out, picture.file);
         await mkdir(dirname(file), { recursive: true });
-        const run = await runFfmpeg({
+        const run = await runLimitedFfmpeg(ctx.deps.ffmpegLimits, {
           binary: ctx.deps.ffmpegPath,
           argv: pictureArgs(source, picture, file),
           cwd: ctx.workDir,

@@ -9,12 +9,12 @@ import {
   outputPath,
   parseStorageUrl,
   percentOf,
-  runFfmpeg,
   SPAN,
   type SplitPlan,
   splitJobOf,
   splitScratch,
 } from '@ffleet/core';
+import { runLimitedFfmpeg } from '../../ffmpeg/limits.ts';
 import { videoStreamLength } from '../../ffmpeg/probe.ts';
 import type { JobContext } from '../../pipeline/context.ts';
 import { FfmpegFailedError, JobTimeoutError } from '../../pipeline/errors.ts';
@@ -40,7 +40,7 @@ export async function joinChunks(ctx: JobContext, plan: SplitPlan, flow: Flow): 
     const output = outputPath(ctx.plan, ctx.layout, 0);
     const duration = plan.videoEndSeconds - plan.videoStartSeconds;
     const timeoutSeconds = ctx.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-    const run = await runFfmpeg({
+    const run = await runLimitedFfmpeg(ctx.deps.ffmpegLimits, {
       binary: ctx.deps.ffmpegPath,
       argv: joinArgs(splitJobOf(ctx.spec, ctx.plan), plan, { ...files, output }),
       cwd: dir,

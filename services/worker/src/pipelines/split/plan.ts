@@ -16,7 +16,6 @@ import {
   parseStorageUrl,
   planSplit,
   probeInputArgs,
-  runFfmpeg,
   SPAN,
   type SplitJob,
   type SplitPlan,
@@ -26,6 +25,7 @@ import {
   splitScratch,
   splitSourceArgs,
 } from '@ffleet/core';
+import { runLimitedFfmpeg } from '../../ffmpeg/limits.ts';
 import type { JobContext } from '../../pipeline/context.ts';
 import { FfmpegFailedError } from '../../pipeline/errors.ts';
 import { stage } from '../../pipeline/stage.ts';
@@ -94,7 +94,7 @@ async function cutPieces(ctx: JobContext, media: MediaAnalysis, plan: SplitPlan)
     piecePattern: join(dir, '%06d.nut'),
     ...(plan.audioStartSeconds !== undefined ? { audio: join(ctx.workDir, 'audio-source.nut') } : {}),
   });
-  const run = await runFfmpeg({
+  const run = await runLimitedFfmpeg(ctx.deps.ffmpegLimits, {
     binary: ctx.deps.ffmpegPath,
     argv,
     cwd: ctx.workDir,
