@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { type JobData, type LadderPlan, planLadderChunks } from '@ffleet/core';
+import { type JobData, type LadderPlan, PoolRegistry, planLadderChunks } from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import { Queue } from 'bullmq';
 import HLS from 'hls-parser';
@@ -547,16 +547,17 @@ describe('HEVC and AV1 ladders', () => {
         expect(frames.length).toBeGreaterThan(0);
         expect(frames[0]!.key).toBe(true);
       }
-      const mpd = await text(`out/${name}/manifest.mpd`);
-      expect(mpd).toContain(`codecs="${tag}.`);
+      // The MPD names the same full codec strings as the master playlist (not a bare tag).
+      const mpd = parseMpd(await text(`out/${name}/manifest.mpd`), {
+        manifestUri: `http://127.0.0.1/out/${name}/manifest.mpd`,
+      });
+      const hlsCodecs = master.variants.filter((v) => !v.isIFrameOnly).map((v) => v.codecs!.split(',')[0]);
+      expect(mpd.playlists.map((p) => p.attributes.CODECS).sort()).toEqual(hlsCodecs.sort());
       expect(await keys(`${scratchPrefix()}/${id}/`)).toEqual([]);
     });
 
   it('refuses AV1 on a pool without an AV1 encoder with a 400 naming the pool', async () => {
-    const { body: pools } = await fleet.api<{
-      pools: { name: string; family: string; encoders: string[] }[];
-    }>('GET', '/v1/pools');
-    const without = pools.pools.find((p) => !p.encoders.includes('libsvtav1'))!;
+    const without = PoolRegistry.load().pools.find((p) => !p.encoders.includes('libsvtav1'))!;
     const { status, body } = await fleet.api<{ error: string; message: string }>('POST', '/v1/jobs', {
       ...ladderJob('ladder-av1-refused', { codec: 'av1' }),
       compute: without.family,

@@ -17,6 +17,7 @@ import {
   masterPlaylist,
   measuredBandwidth,
   mediaSegments,
+  mpdWithCodecs,
   parseStorageUrl,
   runFfmpeg,
   SPAN,
@@ -52,15 +53,22 @@ export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<
       await packageHls(ctx, plan, files, out, settings.hlsSegmentSeconds);
     if (settings.dashSegmentSeconds !== undefined) {
       await mkdir(join(out, 'dash'), { recursive: true });
-      await ffmpeg(
-        ctx,
-        dashArgs(files.rungs, files.audio, join(out, 'manifest.mpd'), settings.dashSegmentSeconds),
-      );
+      const manifest = join(out, 'manifest.mpd');
+      await ffmpeg(ctx, dashArgs(files.rungs, files.audio, manifest, settings.dashSegmentSeconds));
+      await writeCodecs(manifest, plan, join(out, 'dash'));
     }
     span.setAttribute(SPAN.rung, plan.rungs.kept.map((r) => r.name).join(','));
   });
   ctx.facts.mediaDurationSeconds = plan.durationSeconds;
   await stage(ctx, 'upload', () => publish(ctx, out), { percent: 100 });
+}
+
+/** Each rung's full codec string (from its DASH init segment) written into the MPD, which may hold a bare one. */
+async function writeCodecs(manifest: string, plan: LadderPlan, folder: string): Promise<void> {
+  const codecs = new Map<string, string>();
+  for (const i of plan.rungs.kept.keys())
+    codecs.set(String(i), videoCodecString(await readFile(join(folder, `init-${i}.m4s`))));
+  await writeFile(manifest, mpdWithCodecs(await readFile(manifest, 'utf8'), codecs));
 }
 
 async function downloadRungs(
