@@ -17,7 +17,15 @@ import { parse as parseMpd } from 'mpd-parser';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlayServer } from '../../services/cli/src/play/server.ts';
-import { finished, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
+import {
+  ffmpegProcesses,
+  finished,
+  killWorker,
+  startFleet,
+  type TestFleet,
+  timingRecords,
+  type WorkerProcess,
+} from '../support/fleet.ts';
 import { analyseFile, ffmpeg, packets, probe } from '../support/media.ts';
 
 const POOL = 'intel';
@@ -50,10 +58,7 @@ afterAll(async () => {
 });
 
 async function useWorkers(count: number, env: Record<string, string> = {}): Promise<void> {
-  for (const w of workers) {
-    w.child.kill('SIGKILL');
-    await w.exited;
-  }
+  for (const w of workers) await killWorker(w);
   workers = [];
   for (let i = 0; i < count; i++)
     workers.push(await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1', ...env }));
@@ -351,10 +356,6 @@ describe('a rung that fails for good', () => {
   });
 });
 
-/**
- * A longer source, made so its own keyframes (every 1.2 s) sit on the ladder's 2 s grid only
- * every 6 s: the rungs must be cut there, and keyframed on the grid whatever the source's are.
- */
 const LONG_SECONDS = 22;
 const CHUNK_SECONDS = 6;
 const SMALL_RUNGS = [
@@ -363,17 +364,23 @@ const SMALL_RUNGS = [
 ];
 let longSource: string;
 
-async function useLongSource(): Promise<void> {
-  if (longSource) return;
-  longSource = join(fleet.dir, 'long.mp4');
+/**
+ * A small source (320x180) put at `inputs/<name>.mp4`, made so its own keyframes (every 1.2 s)
+ * sit on the ladder's 2 s grid only every 6 s: the rungs must be cut there, and keyframed on
+ * the grid whatever the source's are.
+ */
+async function smallSource(name: string, seconds: number): Promise<string> {
+  const file = join(fleet.dir, `${name}.mp4`);
+  if (existsSync(file)) return file;
   await ffmpeg([
     ...['-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=${RATE},noise=alls=12:allf=t`],
     ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
-    ...['-t', String(LONG_SECONDS), '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '18'],
+    ...['-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '18'],
     ...['-g', '30', '-keyint_min', '30', '-sc_threshold', '0', '-pix_fmt', 'yuv420p'],
-    ...['-c:a', 'aac', '-b:a', '96k', '-shortest', longSource],
+    ...['-c:a', 'aac', '-b:a', '96k', '-shortest', file],
   ]);
-  await fleet.put('inputs/long.mp4', longSource);
+  await fleet.put(`inputs/${name}.mp4`, file);
+  return file;
 }
 
 /** The plan a ladder's parent stored in BullMQ. */
@@ -398,7 +405,7 @@ async function storedPlan(id: string): Promise<LadderPlan> {
  * frame of the source, keyframes every 2 s at the same times in every rendition. Returns each
  * rendition's video packets.
  */
-async function checkRenditions(base: string, source: { duration: number; frames: number }) {
+async function checkRenditions(base: string, source: { seconds: number; duration: number; frames: number }) {
   const master = HLS.parse(await text(`${base}master.m3u8`)) as HLS.types.MasterPlaylist;
   const variants = master.variants.filter((v) => !v.isIFrameOnly);
   const renditions = [];
@@ -413,7 +420,9 @@ async function checkRenditions(base: string, source: { duration: number; frames:
     renditions.push({ variant: v, file, video });
   }
   const first = keyframesMs(renditions[0]!.video);
-  expect(first).toEqual(Array.from({ length: Math.ceil(LONG_SECONDS / 2) }, (_, k) => k * 2000 + first[0]!));
+  expect(first).toEqual(
+    Array.from({ length: Math.ceil(source.seconds / 2) }, (_, k) => k * 2000 + first[0]!),
+  );
   for (const r of renditions) expect(keyframesMs(r.video), r.variant.uri).toEqual(first);
   return { master, renditions };
 }
@@ -425,7 +434,7 @@ describe('a ladder over a longer source, encoded in chunks', () => {
   const base = 'out/chunked/';
 
   beforeAll(async () => {
-    await useLongSource();
+    longSource = await smallSource('long', LONG_SECONDS);
     await useWorkers(2);
     id = await submit(
       ladderJob('chunked', { rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS }, 'inputs/long.mp4'),
@@ -474,7 +483,11 @@ describe('a ladder over a longer source, encoded in chunks', () => {
     const media = await analyseFile(longSource);
     const video = media.video!;
     const duration = video.endSeconds - video.startSeconds;
-    const { master, renditions } = await checkRenditions(base, { duration, frames: video.frameTimes.length });
+    const { master, renditions } = await checkRenditions(base, {
+      seconds: LONG_SECONDS,
+      duration,
+      frames: video.frameTimes.length,
+    });
     expect(renditions).toHaveLength(2);
     for (const v of master.variants.filter((x) => !x.isIFrameOnly))
       expect(v.codecs).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/);
@@ -503,6 +516,75 @@ describe('a ladder over a longer source, encoded in chunks', () => {
   it('leaves no scratch behind: pieces and chunks are gone', async () => {
     expect(await keys(`${scratchPrefix()}/${id}/`)).toEqual([]);
   });
+
+  it('a worker killed mid-chunk costs only its chunk: the ladder completes, every other chunk encoded once', {
+    timeout: 400_000,
+  }, async () => {
+    await useWorkers(2);
+    // A slow preset on one thread, so a chunk is still encoding when the test acts.
+    const ladder = { rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS, preset: 'veryslow', threads: 1 };
+    const killed = await submit(ladderJob('chunked-killed', ladder, 'inputs/long.mp4'));
+    const chunks = (j: JobView) => (j.pipeline?.kind === 'ladder' ? j.pipeline.chunks : null);
+    await fleet.waitFor<JobView>(
+      killed,
+      (j) => (chunks(j)?.done ?? 0) >= 1 && (chunks(j)?.running ?? 0) >= 1,
+      240_000,
+    );
+    let victim: WorkerProcess | undefined;
+    const deadline = Date.now() + 60_000;
+    while (!victim && Date.now() < deadline) {
+      for (const w of workers) if ((await ffmpegProcesses(w.workDir)).length > 0) victim = w;
+      if (!victim) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(victim, 'a worker encoding a chunk').toBeDefined();
+    await killWorker(victim!);
+    workers = [
+      ...workers.filter((w) => w !== victim),
+      await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1' }),
+    ];
+
+    const job = await fleet.waitFor<JobView>(killed, finished, 300_000);
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    const records = (await timingRecords(fleet)).filter((r) =>
+      new RegExp(`^${killed}-\\d+p-\\d+k-c\\d+$`).test(r.job_id),
+    );
+    expect(records).toHaveLength(8);
+    // A chunk's attempt counts its starts: the killed one started twice, every other one once.
+    const attempts = records.map((r) => r.attempt).sort();
+    expect(attempts.filter((a) => a === 1)).toHaveLength(7);
+    expect(attempts.at(-1)).toBe(2);
+    const video = (await analyseFile(longSource)).video!;
+    await checkRenditions(`out/chunked-killed/`, {
+      seconds: LONG_SECONDS,
+      duration: video.endSeconds - video.startSeconds,
+      frames: video.frameTimes.length,
+    });
+    expect(await keys(`${scratchPrefix()}/${killed}/`)).toEqual([]);
+  });
+
+  it('fails with the error of a chunk that fails for good, publishing nothing and removing the pieces and chunks', {
+    timeout: 300_000,
+  }, async () => {
+    // A worker whose ffmpeg fails every chunk of the 90p rung (queued after the 180p ones).
+    const wrapper = join(fleet.dir, 'ffmpeg-failing-chunk');
+    await writeFile(
+      wrapper,
+      '#!/bin/sh\ncase "$*" in *scale=160:90*) echo "simulated encoder fault" >&2; exit 1;; esac\nexec ffmpeg "$@"\n',
+      { mode: 0o755 },
+    );
+    await useWorkers(1, { FFMPEG_PATH: wrapper });
+    const failing = await submit(
+      ladderJob('chunked-failing', { rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS }, 'inputs/long.mp4'),
+    );
+    const job = await fleet.waitFor<JobView>(failing, finished, 240_000);
+    expect(job.state).toBe('failed');
+    expect(job.error!.message).toMatch(
+      new RegExp(`^${failing}-90p-150k-c\\d failed: ffmpeg exited with code 1`),
+    );
+    expect(job.error!.stderr).toContain('simulated encoder fault');
+    expect(await keys('out/chunked-failing/')).toEqual([]);
+    expect(await keys(`${scratchPrefix()}/${failing}/`)).toEqual([]);
+  });
 });
 
 describe('HEVC and AV1 ladders', () => {
@@ -513,22 +595,20 @@ describe('HEVC and AV1 ladders', () => {
     it(`${codec}: CODECS ${tag}, segments ffprobe reads as ${codec}, keyframes aligned, chunks too`, {
       timeout: 400_000,
     }, async () => {
-      await useLongSource();
+      // 10 s in chunks of 4 s: cut at 6 s, the only keyframe on the grid in reach.
+      const source = await smallSource('short', 10);
       await useWorkers(2);
       const name = `ladder-${codec}`;
       const id = await submit(
-        ladderJob(
-          name,
-          { codec, preset, rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS },
-          'inputs/long.mp4',
-        ),
+        ladderJob(name, { codec, preset, rungs: SMALL_RUNGS, chunkSeconds: 4 }, 'inputs/short.mp4'),
       );
       const job = await fleet.waitFor<JobView>(id, finished, 360_000);
       expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
-      expect(job.pipeline).toMatchObject({ chunks: { total: 8, done: 8 } });
-      const media = await analyseFile(longSource);
+      expect(job.pipeline).toMatchObject({ chunks: { total: 4, done: 4 } });
+      const media = await analyseFile(source);
       const video = media.video!;
       const { master, renditions } = await checkRenditions(`out/${name}/`, {
+        seconds: 10,
         duration: video.endSeconds - video.startSeconds,
         frames: video.frameTimes.length,
       });
