@@ -565,11 +565,11 @@ describe('a ladder over a longer source, encoded in chunks', () => {
   it('fails with the error of a chunk that fails for good, publishing nothing and removing the pieces and chunks', {
     timeout: 300_000,
   }, async () => {
-    // A worker whose ffmpeg fails every chunk of the 90p rung (queued after the 180p ones).
+    // A worker whose ffmpeg fails every chunk of the 180p rung (queued first, the biggest).
     const wrapper = join(fleet.dir, 'ffmpeg-failing-chunk');
     await writeFile(
       wrapper,
-      '#!/bin/sh\ncase "$*" in *scale=160:90*) echo "simulated encoder fault" >&2; exit 1;; esac\nexec ffmpeg "$@"\n',
+      '#!/bin/sh\ncase "$*" in *scale=320:180*) echo "simulated encoder fault" >&2; exit 1;; esac\nexec ffmpeg "$@"\n',
       { mode: 0o755 },
     );
     await useWorkers(1, { FFMPEG_PATH: wrapper });
@@ -579,7 +579,7 @@ describe('a ladder over a longer source, encoded in chunks', () => {
     const job = await fleet.waitFor<JobView>(failing, finished, 240_000);
     expect(job.state).toBe('failed');
     expect(job.error!.message).toMatch(
-      new RegExp(`^${failing}-90p-150k-c\\d failed: ffmpeg exited with code 1`),
+      new RegExp(`^${failing}-180p-400k-c\\d failed: ffmpeg exited with code 1`),
     );
     expect(job.error!.stderr).toContain('simulated encoder fault');
     expect(await keys('out/chunked-failing/')).toEqual([]);
