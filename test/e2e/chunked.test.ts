@@ -8,15 +8,17 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { isTimingRecord, planChunks, splitChunks, type TimingRecord } from '@ffleet/core';
+import { planChunks, splitChunks } from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ffmpegProcesses,
   finished,
+  killWorker,
   startFleet,
   type TestFleet,
+  timingRecords,
   type WorkerProcess,
 } from '../support/fleet.ts';
 import { analyseFile, ffmpeg, makeSampleClip, packets, psnr } from '../support/media.ts';
@@ -31,19 +33,11 @@ let source: string;
 
 /** Replaces the pool's workers (each with one slot unless told otherwise). */
 async function useWorkers(count: number, env: Record<string, string> = {}): Promise<void> {
-  await Promise.all(workers.map((w) => stopWorker(w)));
+  await Promise.all(workers.map((w) => killWorker(w)));
   workers = [];
   // One at a time, each kept as soon as it runs, so none is left behind if another fails to start.
   for (let i = 0; i < count; i++)
     workers.push(await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1', ...env }));
-}
-
-/** Kills a worker the way a lost node does: the process and its ffmpeg, at once. */
-async function stopWorker(worker: WorkerProcess): Promise<void> {
-  const orphans = await ffmpegProcesses(worker.workDir);
-  worker.child.kill('SIGKILL');
-  for (const pid of orphans) process.kill(pid, 'SIGKILL');
-  await worker.exited;
 }
 
 beforeAll(async () => {
@@ -72,16 +66,6 @@ async function submit(body: unknown): Promise<string> {
   const { status, body: accepted } = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
   expect(status).toBe(202);
   return accepted.id;
-}
-
-async function timingRecords(): Promise<TimingRecord[]> {
-  const listed = await fleet.s3.send(
-    new ListObjectsV2Command({ Bucket: fleet.bucket, Prefix: 'metrics/timings/' }),
-  );
-  const records = await Promise.all(
-    (listed.Contents ?? []).map(async (o) => JSON.parse((await fleet.get(o.Key!)).toString()) as unknown),
-  );
-  return records.filter(isTimingRecord);
 }
 
 async function scratchObjects(id: string): Promise<string[]> {
@@ -159,7 +143,9 @@ describe('a chunked encode', () => {
     expect(Math.abs(chunked - whole)).toBeLessThanOrEqual(0.5);
 
     // One record per chunk, the audio and the parent; scratch is gone; nothing waits for children.
-    const records = (await timingRecords()).filter((r) => r.job_id === id || r.job_id.startsWith(`${id}-`));
+    const records = (await timingRecords(fleet)).filter(
+      (r) => r.job_id === id || r.job_id.startsWith(`${id}-`),
+    );
     expect(records.map((r) => r.job_id).sort()).toEqual(
       [id, `${id}-a`, ...chunks.map((c) => `${id}-c${c.index}`)].sort(),
     );
@@ -191,7 +177,7 @@ describe('a worker killed mid-chunk', () => {
       for (const w of workers) if ((await ffmpegProcesses(w.workDir)).length > 0) victim = w;
       if (!victim) await sleep(100);
     }
-    await stopWorker(victim);
+    await killWorker(victim);
     workers = [
       ...workers.filter((w) => w !== victim),
       await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1' }),
@@ -200,7 +186,9 @@ describe('a worker killed mid-chunk', () => {
     const job = await fleet.waitFor<JobView>(id, finished, 300_000);
     expect(job.error).toBeNull();
     expect(job.state).toBe('succeeded');
-    const chunkRecords = (await timingRecords()).filter((r) => new RegExp(`^${id}-c\\d+$`).test(r.job_id));
+    const chunkRecords = (await timingRecords(fleet)).filter((r) =>
+      new RegExp(`^${id}-c\\d+$`).test(r.job_id),
+    );
     expect(chunkRecords).toHaveLength(splitChunks(job.pipeline)!.total);
     // A chunk's attempt counts its starts: the killed one started twice, every other one once.
     const attempts = chunkRecords.map((r) => r.attempt).sort();

@@ -9,14 +9,24 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { type JobData, type LadderPlan, PoolRegistry, planLadderChunks } from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
+import { Queue } from 'bullmq';
 import HLS from 'hls-parser';
 import { parse as parseMpd } from 'mpd-parser';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlayServer } from '../../services/cli/src/play/server.ts';
-import { finished, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
-import { ffmpeg, packets } from '../support/media.ts';
+import {
+  ffmpegProcesses,
+  finished,
+  killWorker,
+  startFleet,
+  type TestFleet,
+  timingRecords,
+  type WorkerProcess,
+} from '../support/fleet.ts';
+import { analyseFile, ffmpeg, packets, probe } from '../support/media.ts';
 
 const POOL = 'intel';
 const run = promisify(execFile);
@@ -48,20 +58,17 @@ afterAll(async () => {
 });
 
 async function useWorkers(count: number, env: Record<string, string> = {}): Promise<void> {
-  for (const w of workers) {
-    w.child.kill('SIGKILL');
-    await w.exited;
-  }
+  for (const w of workers) await killWorker(w);
   workers = [];
   for (let i = 0; i < count; i++)
     workers.push(await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1', ...env }));
 }
 
-function ladderJob(name: string, ladder: Record<string, unknown> = {}) {
+function ladderJob(name: string, ladder: Record<string, unknown> = {}, input = 'inputs/source.mp4') {
   return {
     name,
     compute: POOL,
-    inputs: [{ url: `s3://${fleet.bucket}/inputs/source.mp4` }],
+    inputs: [{ url: `s3://${fleet.bucket}/${input}` }],
     outputs: [{ url: `s3://${fleet.bucket}/out/${name}/` }],
     ladder: { preset: 'ultrafast', ...ladder },
   };
@@ -98,6 +105,20 @@ async function mediaPlaylist(base: string, uri: string) {
   );
   return { playlist, folder, segments };
 }
+
+/** A rendition's init segment and media segments, in order, as one local file ffprobe can read. */
+async function renditionFile(base: string, uri: string): Promise<string> {
+  const { playlist, folder, segments } = await mediaPlaylist(base, uri);
+  const parts = [await fleet.get(`${folder}${playlist.segments[0]!.map!.uri}`)];
+  for (const s of segments) parts.push(await fleet.get(`${folder}${s.uri}`));
+  const file = join(fleet.dir, `${base}${uri}`.replace(/[^A-Za-z0-9.-]/g, '_').replace(/m3u8$/, 'mp4'));
+  await writeFile(file, Buffer.concat(parts));
+  return file;
+}
+
+/** Keyframe times in milliseconds. */
+const keyframesMs = (list: { pts: number; key: boolean }[]) =>
+  list.filter((p) => p.key).map((p) => Math.round(p.pts * 1000));
 
 function bandwidths(segments: { duration: number; bytes: number }[]) {
   const total = segments.reduce((s, x) => s + x.duration, 0);
@@ -182,17 +203,8 @@ describe('a ladder from a 720p source', () => {
   it('has keyframes at the same timestamps in every rung, every 2 s, and I-frame playlists that point at them', async () => {
     const master = HLS.parse(await text(`${base}master.m3u8`)) as HLS.types.MasterPlaylist;
     const lists: number[][] = [];
-    for (const v of master.variants.filter((x) => !x.isIFrameOnly)) {
-      const { playlist, folder, segments } = await mediaPlaylist(base, v.uri);
-      const parts = [await fleet.get(`${folder}${playlist.segments[0]!.map!.uri}`)];
-      for (const s of segments) parts.push(await fleet.get(`${folder}${s.uri}`));
-      const file = join(fleet.dir, `${v.resolution!.height}-${v.bandwidth}.mp4`);
-      await writeFile(file, Buffer.concat(parts));
-      const keyframes = (await packets(file, 'v:0'))
-        .filter((p) => p.key)
-        .map((p) => Math.round(p.pts * 1000));
-      lists.push(keyframes);
-    }
+    for (const v of master.variants.filter((x) => !x.isIFrameOnly))
+      lists.push(keyframesMs(await packets(await renditionFile(base, v.uri), 'v:0')));
     expect(lists[0]).toEqual(
       Array.from({ length: Math.ceil(SECONDS / 2) }, (_, k) => k * 2000 + lists[0]![0]!),
     );
@@ -341,5 +353,296 @@ describe('a rung that fails for good', () => {
     expect(job.error!.stderr).toContain('simulated encoder fault');
     expect(await keys('out/failing/')).toEqual([]);
     expect(await keys(`${scratchPrefix()}/${id}/`)).toEqual([]);
+  });
+});
+
+const LONG_SECONDS = 22;
+const CHUNK_SECONDS = 6;
+const SMALL_RUNGS = [
+  { height: 90, bitrateKbps: 150 },
+  { height: 180, bitrateKbps: 400 },
+];
+let longSource: string;
+
+/**
+ * A small source (320x180) put at `inputs/<name>.mp4`, made so its own keyframes (every 1.2 s)
+ * sit on the ladder's 2 s grid only every 6 s: the rungs must be cut there, and keyframed on
+ * the grid whatever the source's are.
+ */
+async function smallSource(name: string, seconds: number): Promise<string> {
+  const file = join(fleet.dir, `${name}.mp4`);
+  if (existsSync(file)) return file;
+  await ffmpeg([
+    ...['-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=${RATE},noise=alls=12:allf=t`],
+    ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
+    ...['-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '18'],
+    ...['-g', '30', '-keyint_min', '30', '-sc_threshold', '0', '-pix_fmt', 'yuv420p'],
+    ...['-c:a', 'aac', '-b:a', '96k', '-shortest', file],
+  ]);
+  await fleet.put(`inputs/${name}.mp4`, file);
+  return file;
+}
+
+/** The plan a ladder's parent stored in BullMQ. */
+async function storedPlan(id: string): Promise<LadderPlan> {
+  const queue = new Queue<JobData>(`ffleet-${POOL}`, {
+    connection: fleet.redis(),
+    prefix: fleet.env.FFLEET_QUEUE_PREFIX,
+  });
+  try {
+    const job = await queue.getJob(id);
+    const pipeline = job!.data.pipeline!;
+    if (pipeline.kind !== 'ladder' || !pipeline.plan) throw new Error(`${id} holds no ladder plan`);
+    return pipeline.plan;
+  } finally {
+    await queue.close();
+  }
+}
+
+/**
+ * What every rendition of a finished ladder must be, read from its master playlist: EXTINF
+ * adding up to the source's duration within a frame, no segment over the target + 0.5 s, every
+ * frame of the source, keyframes every 2 s at the same times in every rendition. Returns each
+ * rendition's video packets.
+ */
+async function checkRenditions(base: string, source: { seconds: number; duration: number; frames: number }) {
+  const master = HLS.parse(await text(`${base}master.m3u8`)) as HLS.types.MasterPlaylist;
+  const variants = master.variants.filter((v) => !v.isIFrameOnly);
+  const renditions = [];
+  for (const v of variants) {
+    const { playlist, segments } = await mediaPlaylist(base, v.uri);
+    for (const s of segments) expect(s.duration).toBeLessThanOrEqual(playlist.targetDuration + 0.5);
+    const sum = segments.reduce((t, s) => t + s.duration, 0);
+    expect(Math.abs(sum - source.duration), `${v.uri} EXTINF sum`).toBeLessThanOrEqual(1 / RATE);
+    const file = await renditionFile(base, v.uri);
+    const video = await packets(file, 'v:0');
+    expect(video, `${v.uri} frames`).toHaveLength(source.frames);
+    renditions.push({ variant: v, file, video });
+  }
+  const first = keyframesMs(renditions[0]!.video);
+  expect(first).toEqual(
+    Array.from({ length: Math.ceil(source.seconds / 2) }, (_, k) => k * 2000 + first[0]!),
+  );
+  for (const r of renditions) expect(keyframesMs(r.video), r.variant.uri).toEqual(first);
+  return { master, renditions };
+}
+
+describe('a ladder over a longer source, encoded in chunks', () => {
+  let id: string;
+  let job: JobView;
+  let mostRunning = 0;
+  const base = 'out/chunked/';
+
+  beforeAll(async () => {
+    longSource = await smallSource('long', LONG_SECONDS);
+    await useWorkers(2);
+    id = await submit(
+      ladderJob('chunked', { rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS }, 'inputs/long.mp4'),
+    );
+    job = await fleet.waitFor<JobView>(
+      id,
+      (j) => {
+        if (j.pipeline?.kind === 'ladder')
+          mostRunning = Math.max(mostRunning, j.pipeline.chunks?.running ?? 0);
+        return finished(j);
+      },
+      300_000,
+    );
+  }, 400_000);
+
+  it('encodes every rung as chunks cut on the 2 s grid, spread over the pool, and shows them in the job view', async () => {
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    const media = await analyseFile(longSource);
+    const video = media.video!;
+    // The source has keyframes off the grid (every 1.2 s); only those at 6, 12 and 18 s are on it.
+    expect(video.keyframes.some((t) => Math.abs(t - video.startSeconds - 1.2) < 1e-3)).toBe(true);
+    const expected = planLadderChunks(video, CHUNK_SECONDS, undefined).chunks!;
+    expect(expected.map((c) => Math.round((c.startSeconds - video.startSeconds) * 1000))).toEqual([
+      0, 6000, 12_000, 18_000,
+    ]);
+    const plan = await storedPlan(id);
+    expect(plan.chunks).toEqual(expected);
+    expect(plan.frames).toBe(video.frameTimes.length);
+
+    const pipeline = job.pipeline!;
+    if (pipeline.kind !== 'ladder') throw new Error('not a ladder');
+    const frames = video.frameTimes.length * SMALL_RUNGS.length;
+    expect(pipeline).toMatchObject({
+      step: 'package',
+      chunks: { total: 8, done: 8, running: 0, failed: 0 },
+      frames: { done: frames, total: frames },
+      audio: 'done',
+    });
+    for (const rung of pipeline.rungs!)
+      expect(rung).toMatchObject({ state: 'done', percent: 100, chunks: { done: 4, total: 4 } });
+    // Both workers encoded chunks at the same time.
+    expect(mostRunning).toBe(2);
+  });
+
+  it('packages HLS as a whole encode would: EXTINF sums, keyframes on the grid in every rung, every chunk with its planned frames', async () => {
+    const media = await analyseFile(longSource);
+    const video = media.video!;
+    const duration = video.endSeconds - video.startSeconds;
+    const { master, renditions } = await checkRenditions(base, {
+      seconds: LONG_SECONDS,
+      duration,
+      frames: video.frameTimes.length,
+    });
+    expect(renditions).toHaveLength(2);
+    for (const v of master.variants.filter((x) => !x.isIFrameOnly))
+      expect(v.codecs).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/);
+    const chunks = (await storedPlan(id)).chunks!;
+    for (const { video: rendition, variant } of renditions) {
+      const origin = rendition[0]!.pts;
+      for (const chunk of chunks) {
+        const from = chunk.startSeconds - video.startSeconds - 1e-3;
+        const to = chunk.endSeconds - video.startSeconds - 1e-3;
+        const inside = rendition.filter((p) => p.pts - origin >= from && p.pts - origin < to);
+        expect(inside.length, `${variant.uri} chunk ${chunk.index}`).toBe(chunk.frames);
+        expect(inside[0]!.key, `${variant.uri} chunk ${chunk.index} starts with a keyframe`).toBe(true);
+      }
+    }
+    const xml = await text(`${base}manifest.mpd`);
+    const manifest = parseMpd(xml, { manifestUri: `http://127.0.0.1/${base}manifest.mpd` });
+    expect(manifest.playlists).toHaveLength(2);
+    for (const p of manifest.playlists) {
+      const durations = p.segments.map((x) => x.duration);
+      expect(durations.slice(0, -1).every((d) => Math.abs(d - 2) < 1e-6)).toBe(true);
+      expect(durations.at(-1)).toBeLessThanOrEqual(2);
+    }
+    for (const set of xml.match(/<AdaptationSet [^>]*>/g)!) expect(set).toContain('segmentAlignment="true"');
+  });
+
+  it('leaves no scratch behind: pieces and chunks are gone', async () => {
+    expect(await keys(`${scratchPrefix()}/${id}/`)).toEqual([]);
+  });
+
+  it('a worker killed mid-chunk costs only its chunk: the ladder completes, every other chunk encoded once', {
+    timeout: 400_000,
+  }, async () => {
+    await useWorkers(2);
+    // A slow preset on one thread, so a chunk is still encoding when the test acts.
+    const ladder = { rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS, preset: 'veryslow', threads: 1 };
+    const killed = await submit(ladderJob('chunked-killed', ladder, 'inputs/long.mp4'));
+    const chunks = (j: JobView) => (j.pipeline?.kind === 'ladder' ? j.pipeline.chunks : null);
+    await fleet.waitFor<JobView>(
+      killed,
+      (j) => (chunks(j)?.done ?? 0) >= 1 && (chunks(j)?.running ?? 0) >= 1,
+      240_000,
+    );
+    let victim: WorkerProcess | undefined;
+    const deadline = Date.now() + 60_000;
+    while (!victim && Date.now() < deadline) {
+      for (const w of workers) if ((await ffmpegProcesses(w.workDir)).length > 0) victim = w;
+      if (!victim) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(victim, 'a worker encoding a chunk').toBeDefined();
+    await killWorker(victim!);
+    workers = [
+      ...workers.filter((w) => w !== victim),
+      await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1' }),
+    ];
+
+    const job = await fleet.waitFor<JobView>(killed, finished, 300_000);
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    const records = (await timingRecords(fleet)).filter((r) =>
+      new RegExp(`^${killed}-\\d+p-\\d+k-c\\d+$`).test(r.job_id),
+    );
+    expect(records).toHaveLength(8);
+    // A chunk's attempt counts its starts: the killed one started twice, every other one once.
+    const attempts = records.map((r) => r.attempt).sort();
+    expect(attempts.filter((a) => a === 1)).toHaveLength(7);
+    expect(attempts.at(-1)).toBe(2);
+    const video = (await analyseFile(longSource)).video!;
+    await checkRenditions(`out/chunked-killed/`, {
+      seconds: LONG_SECONDS,
+      duration: video.endSeconds - video.startSeconds,
+      frames: video.frameTimes.length,
+    });
+    expect(await keys(`${scratchPrefix()}/${killed}/`)).toEqual([]);
+  });
+
+  it('fails with the error of a chunk that fails for good, publishing nothing and removing the pieces and chunks', {
+    timeout: 300_000,
+  }, async () => {
+    // A worker whose ffmpeg fails every chunk of the 180p rung (queued first, the biggest).
+    const wrapper = join(fleet.dir, 'ffmpeg-failing-chunk');
+    await writeFile(
+      wrapper,
+      '#!/bin/sh\ncase "$*" in *scale=320:180*) echo "simulated encoder fault" >&2; exit 1;; esac\nexec ffmpeg "$@"\n',
+      { mode: 0o755 },
+    );
+    await useWorkers(1, { FFMPEG_PATH: wrapper });
+    const failing = await submit(
+      ladderJob('chunked-failing', { rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS }, 'inputs/long.mp4'),
+    );
+    const job = await fleet.waitFor<JobView>(failing, finished, 240_000);
+    expect(job.state).toBe('failed');
+    expect(job.error!.message).toMatch(
+      new RegExp(`^${failing}-180p-400k-c\\d failed: ffmpeg exited with code 1`),
+    );
+    expect(job.error!.stderr).toContain('simulated encoder fault');
+    expect(await keys('out/chunked-failing/')).toEqual([]);
+    expect(await keys(`${scratchPrefix()}/${failing}/`)).toEqual([]);
+  });
+});
+
+describe('HEVC and AV1 ladders', () => {
+  for (const [codec, tag, preset] of [
+    ['hevc', 'hvc1', 'ultrafast'],
+    ['av1', 'av01', '12'],
+  ] as const)
+    it(`${codec}: CODECS ${tag}, segments ffprobe reads as ${codec}, keyframes aligned, chunks too`, {
+      timeout: 400_000,
+    }, async () => {
+      // 10 s in chunks of 4 s: cut at 6 s, the only keyframe on the grid in reach.
+      const source = await smallSource('short', 10);
+      await useWorkers(2);
+      const name = `ladder-${codec}`;
+      const id = await submit(
+        ladderJob(name, { codec, preset, rungs: SMALL_RUNGS, chunkSeconds: 4 }, 'inputs/short.mp4'),
+      );
+      const job = await fleet.waitFor<JobView>(id, finished, 360_000);
+      expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+      expect(job.pipeline).toMatchObject({ chunks: { total: 4, done: 4 } });
+      const media = await analyseFile(source);
+      const video = media.video!;
+      const { master, renditions } = await checkRenditions(`out/${name}/`, {
+        seconds: 10,
+        duration: video.endSeconds - video.startSeconds,
+        frames: video.frameTimes.length,
+      });
+      for (const v of master.variants) expect(v.codecs!.startsWith(`${tag}.`), v.codecs).toBe(true);
+      for (const { file, variant } of renditions) {
+        const streams = (await probe(file)).streams.filter((s) => s.codec_type === 'video');
+        expect(streams.map((s) => [s.codec_name, s.height])).toEqual([[codec, variant.resolution!.height]]);
+      }
+      // Every segment on its own (after the init segment) is readable media too.
+      const { playlist, folder } = await mediaPlaylist(`out/${name}/`, renditions[0]!.variant.uri);
+      const init = await fleet.get(`${folder}${playlist.segments[0]!.map!.uri}`);
+      for (const segment of playlist.segments) {
+        const file = join(fleet.dir, `${name}-segment.mp4`);
+        await writeFile(file, Buffer.concat([init, await fleet.get(`${folder}${segment.uri}`)]));
+        const frames = await packets(file, 'v:0');
+        expect(frames.length).toBeGreaterThan(0);
+        expect(frames[0]!.key).toBe(true);
+      }
+      // The MPD names the same full codec strings as the master playlist (not a bare tag).
+      const mpd = parseMpd(await text(`out/${name}/manifest.mpd`), {
+        manifestUri: `http://127.0.0.1/out/${name}/manifest.mpd`,
+      });
+      const hlsCodecs = master.variants.filter((v) => !v.isIFrameOnly).map((v) => v.codecs!.split(',')[0]);
+      expect(mpd.playlists.map((p) => p.attributes.CODECS).sort()).toEqual(hlsCodecs.sort());
+      expect(await keys(`${scratchPrefix()}/${id}/`)).toEqual([]);
+    });
+
+  it('refuses AV1 on a pool without an AV1 encoder with a 400 naming the pool', async () => {
+    const without = PoolRegistry.load().pools.find((p) => !p.encoders.includes('libsvtav1'))!;
+    const { status, body } = await fleet.api<{ error: string; message: string }>('POST', '/v1/jobs', {
+      ...ladderJob('ladder-av1-refused', { codec: 'av1' }),
+      compute: without.family,
+    });
+    expect(status).toBe(400);
+    expect(body.message).toContain(`codec av1 needs libsvtav1, which pool ${without.name} does not have`);
   });
 });

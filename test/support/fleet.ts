@@ -8,8 +8,21 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { isFinishedState, loadFleetConfig, openRedis, type RedisClient } from '@ffleet/core';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  isFinishedState,
+  isTimingRecord,
+  loadFleetConfig,
+  openRedis,
+  type RedisClient,
+  type TimingRecord,
+} from '@ffleet/core';
 import { buildGateway, type GatewayOptions } from '@ffleet/gateway';
 import { withServiceRuntime } from '../../scripts/lib/service-env.ts';
 import { type Stack, startStack, stopChild } from '../../scripts/lib/stack.ts';
@@ -220,6 +233,25 @@ export async function ffmpegProcesses(workDir: string): Promise<number[]> {
       ),
     );
   });
+}
+
+/** Kills a worker the way a lost node does: the process and its ffmpeg, at once. */
+export async function killWorker(worker: WorkerProcess): Promise<void> {
+  const orphans = await ffmpegProcesses(worker.workDir);
+  worker.child.kill('SIGKILL');
+  for (const pid of orphans) process.kill(pid, 'SIGKILL');
+  await worker.exited;
+}
+
+/** Every job's timing record the fleet's workers wrote (one per run of a job). */
+export async function timingRecords(fleet: TestFleet): Promise<TimingRecord[]> {
+  const listed = await fleet.s3.send(
+    new ListObjectsV2Command({ Bucket: fleet.bucket, Prefix: 'metrics/timings/' }),
+  );
+  const records = await Promise.all(
+    (listed.Contents ?? []).map(async (o) => JSON.parse((await fleet.get(o.Key!)).toString()) as unknown),
+  );
+  return records.filter(isTimingRecord);
 }
 
 /** A job that will not change any more. */

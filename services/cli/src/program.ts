@@ -32,6 +32,7 @@ interface SubmitFlags {
   watch?: boolean;
   split?: number;
   previews?: string | true;
+  ladder?: string | true;
   target?: TargetFlag;
   uploadTo?: string;
   download?: string;
@@ -73,18 +74,16 @@ function parseSeconds(value: string): number {
   return seconds;
 }
 
-/** `--previews '{"animations": {"snippetSeconds": 10}}'`: the job body's previews object. */
-function parsePreviews(value: string): Record<string, unknown> {
+/** `--previews '{"animations": {"snippetSeconds": 10}}'`, `--ladder '{"chunkSeconds": 30}'`: a JSON object of the job body. */
+function parseObject(flag: string, value: string, example: string): Record<string, unknown> {
   try {
-    const previews = JSON.parse(value) as unknown;
-    if (previews && typeof previews === 'object' && !Array.isArray(previews))
-      return previews as Record<string, unknown>;
+    const object = JSON.parse(value) as unknown;
+    if (object && typeof object === 'object' && !Array.isArray(object))
+      return object as Record<string, unknown>;
   } catch {
     /* said below */
   }
-  throw new InvalidArgumentError(
-    '--previews takes a JSON object, e.g. \'{"animations": {"snippetSeconds": 10}}\'',
-  );
+  throw new InvalidArgumentError(`--${flag} takes a JSON object, e.g. '${example}'`);
 }
 
 function parsePort(value: string): number {
@@ -122,7 +121,15 @@ export async function jobFromFlags(flags: SubmitFlags): Promise<Record<string, u
   if (flags.priority) spec.priority = Number(flags.priority);
   if (flags.split !== undefined) spec.split = { segmentSeconds: flags.split };
   if (flags.previews !== undefined)
-    spec.previews = flags.previews === true ? {} : parsePreviews(flags.previews);
+    spec.previews =
+      flags.previews === true
+        ? {}
+        : parseObject('previews', flags.previews, '{"animations": {"snippetSeconds": 10}}');
+  if (flags.ladder !== undefined)
+    spec.ladder =
+      flags.ladder === true
+        ? {}
+        : parseObject('ladder', flags.ladder, '{"codec": "hevc", "chunkSeconds": 30}');
   if (flags.target) spec.targetQuality = flags.target;
   if (flags.input.length > 0) {
     spec.inputs = flags.input.map((url, i) =>
@@ -181,6 +188,10 @@ export function buildProgram(config: CliConfig = loadCliConfig()): Command {
     .option(
       '--previews [json]',
       'make previews into the output folder: poster, sprite sheets with a WebVTT track, GIF/WebP per snippet; optional JSON settings (docs/pipelines.md)',
+    )
+    .option(
+      '--ladder [json]',
+      'encode an ABR ladder packaged for HLS and DASH into the output folder, rungs of a long source in chunks; optional JSON settings (docs/pipelines.md)',
     )
     .option(
       '--target <metric:min[-max]>',

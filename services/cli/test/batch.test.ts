@@ -1,4 +1,4 @@
-import type { JobView } from '@ffleet/core';
+import type { JobView, LadderView } from '@ffleet/core';
 import { describe, expect, it } from 'vitest';
 import { batchFromFlags } from '../src/commands/batch.ts';
 import { chunksText } from '../src/commands/watch.ts';
@@ -57,7 +57,7 @@ describe('ffleet submit --split', () => {
   });
 });
 
-describe('ffleet submit --previews', () => {
+describe('ffleet submit --previews and --ladder', () => {
   const flags = { input: [], inputOptions: [], output: [], outputOptions: [] };
 
   it('asks for previews, with the defaults or with JSON settings', async () => {
@@ -66,6 +66,31 @@ describe('ffleet submit --previews', () => {
     expect(spec.previews).toEqual({ animations: { snippetSeconds: 10 } });
     await expect(jobFromFlags({ ...flags, previews: '[1]' })).rejects.toThrow(/JSON object/);
     await expect(jobFromFlags({ ...flags, previews: '{nope' })).rejects.toThrow(/JSON object/);
+  });
+
+  it('asks for a ladder, with the defaults or with JSON settings', async () => {
+    expect((await jobFromFlags({ ...flags, ladder: true })).ladder).toEqual({});
+    const spec = await jobFromFlags({ ...flags, ladder: '{"codec": "hevc", "chunkSeconds": 30}' });
+    expect(spec.ladder).toEqual({ codec: 'hevc', chunkSeconds: 30 });
+    await expect(jobFromFlags({ ...flags, ladder: '"x"' })).rejects.toThrow(/--ladder takes a JSON object/);
+  });
+
+  it("shows a ladder's rungs, chunks and frames done of total", () => {
+    const rung = { name: '360p-365k', width: 640, height: 360, bitrateKbps: 365, percent: 100 };
+    const pipeline: LadderView = {
+      kind: 'ladder',
+      step: 'plan',
+      rungs: [
+        { ...rung, state: 'done' },
+        { ...rung, name: '720p-3000k', state: 'running' },
+      ],
+      dropped: [],
+      chunks: { total: 8, done: 5, running: 2, failed: 0 },
+      frames: { done: 2000, total: 3000 },
+      audio: 'done',
+    };
+    const job = { pipeline } as JobView;
+    expect(chunksText(job)).toBe(' | rungs 1/2 | chunks 5/8 | frames 2000/3000');
   });
 
   it("shows sprite sheets and snippets done of total from the job view's pipeline", () => {

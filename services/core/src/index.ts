@@ -21,6 +21,7 @@ export * from './log.ts';
 export * from './pipelines/batch.ts';
 export * from './pipelines/batch-view.ts';
 export * from './pipelines/chunk-plan.ts';
+export * from './pipelines/dash-manifest.ts';
 export * from './pipelines/fmp4.ts';
 export * from './pipelines/hls-playlists.ts';
 export * from './pipelines/ladder-commands.ts';

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { validateJob } from '../src/jobs/validate.ts';
+import { mpdWithCodecs } from '../src/pipelines/dash-manifest.ts';
+import { planLadderChunks, rungChunkJobSpec } from '../src/pipelines/ladder-commands.ts';
 import { decideRungs } from '../src/pipelines/ladder-rungs.ts';
 import { DEFAULT_LADDER, ladderSettings } from '../src/pipelines/ladder-spec.ts';
+import type { VideoTrack } from '../src/pipelines/media-analysis.ts';
 import { PoolRegistry } from '../src/pools/registry.ts';
 
 const policy = { allowedBuckets: ['media'] };
@@ -105,6 +108,14 @@ describe('ladder jobs: validation', () => {
     expect(plan.outputs[0]!.folder).toBe(true);
   });
 
+  it('chunks rungs of sources over a minute by default; chunkSeconds sets the length, 0 turns it off', () => {
+    const settings = (ladder: Record<string, unknown>) =>
+      ladderSettings(validateJob(ladderJob({}, ladder), pools, policy).spec.ladder!).chunkSeconds;
+    expect(settings({})).toBe(60);
+    expect(settings({ chunkSeconds: 20 })).toBe(20);
+    expect(settings({ chunkSeconds: 0 })).toBeUndefined();
+  });
+
   it('accepts custom rungs and switches', () => {
     const job = ladderJob(
       {},
@@ -151,6 +162,8 @@ describe('ladder jobs: validation', () => {
       { rungs: [{ height: 360, bitrateKbps: 800, width: 640 }] },
       { codec: 'vp9' },
       { preset: 'slow; rm -rf /' },
+      { chunkSeconds: 5 },
+      { chunkSeconds: -2 },
     ])
       expect(() => validateJob(ladderJob({}, ladder), pools, policy), JSON.stringify(ladder)).toThrow(
         /invalid/,
@@ -164,5 +177,122 @@ describe('ladder jobs: validation', () => {
       validateJob(ladderJob({ compute: nvidia!.family }, { codec: 'av1' }), pools, policy),
     );
     expect(found.join('\n')).toMatch(/needs libsvtav1/);
+  });
+});
+
+/** A constant-rate track: `seconds` at `rate` fps, keyframes at the given frame numbers. */
+function track(seconds: number, rate: number, keyframeFrames: (n: number) => boolean): VideoTrack {
+  const frameTimes = Array.from({ length: Math.round(seconds * rate) }, (_, n) => n / rate);
+  return {
+    index: 0,
+    codec: 'h264',
+    width: 1920,
+    height: 1080,
+    rotation: 0,
+    frameRate: rate,
+    averageFrameRate: rate,
+    variableFrameRate: false,
+    startSeconds: 0,
+    endSeconds: seconds,
+    frameTimes,
+    keyframes: frameTimes.filter((_, n) => keyframeFrames(n)),
+    colour: {},
+    hdrSideData: [],
+  };
+}
+
+describe('ladder chunks: cut only on the 2 s keyframe grid', () => {
+  it('cuts at the source keyframes on the grid nearest each multiple of the chunk length', () => {
+    // Keyframes every 1.2 s: on the grid only every 6 s.
+    const { chunks } = planLadderChunks(
+      track(40, 25, (n) => n % 30 === 0),
+      10,
+      undefined,
+    );
+    expect(chunks!.map((c) => c.startSeconds)).toEqual([0, 12, 18, 30]);
+    expect(chunks!.reduce((s, c) => s + c.frames, 0)).toBe(1000);
+  });
+
+  it('takes the first frame at or after a grid time at 29.97 fps', () => {
+    const rate = 30000 / 1001;
+    const { chunks } = planLadderChunks(
+      track(30, rate, (n) => n % 15 === 0),
+      10,
+      undefined,
+    );
+    // 10 s falls between frames 299 and 300 (10.01 s), which is a keyframe and starts the chunk.
+    expect(chunks![1]!.startSeconds).toBeCloseTo(300 / rate, 9);
+    expect(chunks!.length).toBe(3);
+  });
+
+  it('encodes whole, and says why, a source with no keyframe on the grid', () => {
+    const planned = planLadderChunks(
+      track(40, 25, (n) => n === 0 || n % 50 === 25),
+      10,
+      undefined,
+    );
+    expect(planned.chunks).toBeUndefined();
+    expect(planned.note).toMatch(/no keyframes on the 2 s grid/);
+  });
+
+  it('encodes whole a short source, and one whose input has options', () => {
+    expect(
+      planLadderChunks(
+        track(14, 25, (n) => n % 50 === 0),
+        10,
+        undefined,
+      ),
+    ).toEqual({});
+    expect(
+      planLadderChunks(
+        track(40, 25, (n) => n % 50 === 0),
+        10,
+        '-ss 5',
+      ).note,
+    ).toMatch(/options/);
+  });
+
+  it("forces a chunk's keyframes on the source's grid, turns a rotated source, keeps its frames as they are", () => {
+    const video = track(40, 25, (n) => n % 50 === 0);
+    const chunks = planLadderChunks(video, 10, undefined).chunks!;
+    const settings = ladderSettings({});
+    const plan = {
+      rungs: { kept: [], dropped: [] },
+      frameRate: 25,
+      durationSeconds: 40,
+      audio: false,
+      scratch: 's3://media/ffleet-scratch/j1/',
+      videoStartSeconds: 0,
+      rotation: 90,
+      chunks,
+    };
+    const rung = { name: '720p-3000k', width: 720, height: 1280, bitrateKbps: 3000 };
+    const spec = rungChunkJobSpec(ladderJob() as never, settings, plan, rung, chunks[1]!);
+    expect(spec.inputs[0]!.url).toBe('s3://media/ffleet-scratch/j1/pieces/000001.nut');
+    expect(spec.outputs[0]!.url).toBe('s3://media/ffleet-scratch/j1/rungs/720p-3000k/000001.mp4');
+    const options = spec.outputs[0]!.options!;
+    expect(options).toContain('-force_key_frames 0.000000,2.000000,4.000000,6.000000,8.000000');
+    expect(options).toContain('-vf transpose=cclock,scale=720:1280');
+    expect(options).toContain('-fps_mode passthrough');
+  });
+});
+
+describe('MPD codec strings', () => {
+  it("sets each listed Representation's codecs and leaves the others", () => {
+    const mpd =
+      '<AdaptationSet><Representation id="0" mimeType="video/mp4" codecs="hvc1" width="640">' +
+      '<Representation id="1" codecs="hvc1"/><Representation id="2" codecs="mp4a.40.2"/></AdaptationSet>';
+    const fixed = mpdWithCodecs(
+      mpd,
+      new Map([
+        ['0', 'hvc1.1.6.L93.B0'],
+        ['1', 'hvc1.1.6.L120.B0'],
+      ]),
+    );
+    expect(fixed).toBe(
+      '<AdaptationSet><Representation id="0" mimeType="video/mp4" codecs="hvc1.1.6.L93.B0" width="640">' +
+        '<Representation id="1" codecs="hvc1.1.6.L120.B0"/><Representation id="2" codecs="mp4a.40.2"/></AdaptationSet>',
+    );
+    expect(mpdWithCodecs(mpd, new Map([['0', 'x"/><evil']]))).toBe(mpd);
   });
 });

@@ -58,6 +58,13 @@ export function chunksText(job: JobView): string {
     const { sheets, snippets } = pipeline;
     return `${sheets ? ` | sheets ${sheets.done}/${sheets.total}` : ''}${snippets ? ` | snippets ${snippets.done}/${snippets.total}` : ''}`;
   }
+  if (pipeline?.kind === 'ladder') {
+    const rungs = pipeline.rungs;
+    const done = rungs ? ` | rungs ${rungs.filter((r) => r.state === 'done').length}/${rungs.length}` : '';
+    const chunks = pipeline.chunks ? ` | chunks ${pipeline.chunks.done}/${pipeline.chunks.total}` : '';
+    const frames = pipeline.frames ? ` | frames ${pipeline.frames.done}/${pipeline.frames.total}` : '';
+    return `${done}${chunks}${frames}`;
+  }
   if (pipeline?.kind !== 'split' || !pipeline.chunks) return '';
   const { chunks, frames } = pipeline;
   return ` | chunks ${chunks.done}/${chunks.total}${frames ? ` | frames ${frames.done}/${frames.total}` : ''}`;

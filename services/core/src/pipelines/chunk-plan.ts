@@ -68,6 +68,23 @@ export function chunkKeyframeTimes(chunk: Chunk, gopSeconds: number, origin: num
   return times;
 }
 
+/**
+ * The source's clean keyframes that sit on a grid of one keyframe every `gopSeconds` from
+ * `origin`: those that are the first frame at or after a multiple. An encode that forces its
+ * keyframes on that grid (see chunkKeyframeTimes) starts a GOP at each of them, so chunks cut
+ * there need no keyframe of their own.
+ */
+export function gridKeyframes(video: VideoTrack, gopSeconds: number, origin: number): number[] {
+  const found: number[] = [];
+  for (let k = 1; origin + k * gopSeconds < video.endSeconds - 1e-9; k++) {
+    const at = video.frameTimes[lowerBound(video.frameTimes, origin + k * gopSeconds)];
+    if (at === undefined) break;
+    const i = lowerBound(video.keyframes, at);
+    if (i < video.keyframes.length && Math.abs(video.keyframes[i]! - at) < 1e-9) found.push(at);
+  }
+  return found;
+}
+
 function nearest(values: readonly number[], target: number): number | undefined {
   let best: number | undefined;
   for (const v of values) if (best === undefined || Math.abs(v - target) < Math.abs(best - target)) best = v;

@@ -1,20 +1,26 @@
 /**
  * The steps of a ladder job. The parent plans (analyses the source, decides the rungs) and
- * queues one ordinary job per rung and one for the audio; each writes one file to scratch.
+ * queues ordinary jobs for the rungs and one for the audio; each writes one file to scratch.
  * The parent then packages those files by stream copy into HLS (fMP4) and DASH, and publishes
  * the playlists and the MPD last.
  *
  *   rung     (a job) the source → one size and bitrate, keyframes forced every 2 s of the
  *            source's timeline (scene-cut keyframes off), closed GOPs, no audio
+ *   chunk    (a job) for a longer source, instead of whole rungs: one piece of the source (cut
+ *            by the parent at a keyframe on the 2 s grid) → one rung, keyframes on the same grid
  *   audio    (a job) the source's first audio stream → AAC stereo, once for every rung
- *   package  (parent) each rung and the audio → HLS media playlists and segments, one DASH MPD
+ *   package  (parent) each rung (its chunks joined first, by stream copy) and the audio → HLS
+ *            media playlists and segments, one DASH MPD
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { MEDIA_DEMUXERS } from '../ffmpeg/option-table.ts';
 import { quoteOptions } from '../ffmpeg/tokenize.ts';
 import type { JobSpec } from '../jobs/spec.ts';
+import { type Chunk, ChunkSchema, chunkKeyframeTimes, gridKeyframes, planChunks } from './chunk-plan.ts';
 import { type PlannedRung, RungDecisionSchema } from './ladder-rungs.ts';
 import { LADDER_ENCODERS, LADDER_GOP_SECONDS, type LadderSettings } from './ladder-spec.ts';
+import type { VideoTrack } from './media-analysis.ts';
+import { rotationFilter, splitScratch } from './split-commands.ts';
 
 /** What the plan step decided, kept in the parent job for the package step. */
 export const LadderPlanSchema = Type.Object({
@@ -24,54 +30,150 @@ export const LadderPlanSchema = Type.Object({
   audio: Type.Boolean(),
   /** Folder URL (ending in /) of the job's scratch objects. */
   scratch: Type.String(),
+  /** Frames of the source's video, which every rung has. */
+  frames: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** When the rungs are encoded in chunks: the chunks, each starting on the keyframe grid. */
+  chunks: Type.Optional(Type.Array(ChunkSchema)),
+  /** Start of the source's video: the origin of the keyframe grid. */
+  videoStartSeconds: Type.Optional(Type.Number()),
+  /** The source's display rotation, which pieces do not carry: their encodes turn the picture. */
+  rotation: Type.Optional(Type.Number()),
+  /** Why a source long enough to be chunked has its rungs encoded whole. */
+  chunkNote: Type.Optional(Type.String()),
 });
 export type LadderPlan = Static<typeof LadderPlanSchema>;
+
+const pad = (n: number) => String(n).padStart(6, '0');
 
 export const ladderScratch = {
   rung: (plan: Pick<LadderPlan, 'scratch'>, rung: Pick<PlannedRung, 'name'>) =>
     `${plan.scratch}rungs/${rung.name}.mp4`,
+  /** One chunk of one rung. */
+  chunk: (plan: Pick<LadderPlan, 'scratch'>, rung: Pick<PlannedRung, 'name'>, index: number) =>
+    `${plan.scratch}rungs/${rung.name}/${pad(index)}.mp4`,
+  /** The piece of the source a chunk of every rung is encoded from (as a chunked encode cuts it). */
+  piece: (plan: Pick<LadderPlan, 'scratch'>, index: number) => splitScratch.piece(plan, index),
   audio: (plan: Pick<LadderPlan, 'scratch'>) => `${plan.scratch}audio.m4a`,
   all(plan: LadderPlan): string[] {
-    return [...plan.rungs.kept.map((r) => this.rung(plan, r)), ...(plan.audio ? [this.audio(plan)] : [])];
+    const video = plan.chunks
+      ? [
+          ...plan.chunks.map((c) => this.piece(plan, c.index)),
+          ...plan.rungs.kept.flatMap((r) => plan.chunks!.map((c) => this.chunk(plan, r, c.index))),
+        ]
+      : plan.rungs.kept.map((r) => this.rung(plan, r));
+    return [...video, ...(plan.audio ? [this.audio(plan)] : [])];
   },
 };
 
 /** Child ids: deterministic, never a colon. */
 export const ladderChildId = {
   rung: (parentId: string, rung: Pick<PlannedRung, 'name'>) => `${parentId}-${rung.name}`,
+  chunk: (parentId: string, rung: Pick<PlannedRung, 'name'>, index: number) =>
+    `${parentId}-${rung.name}-c${index}`,
   audio: (parentId: string) => `${parentId}-a`,
 };
+
+/**
+ * Where a ladder's rungs are cut into chunks: at the source's keyframes that sit on the 2 s
+ * keyframe grid, near each multiple of the chunk length, so every chunk starts with the
+ * keyframe the whole encode would have put there and the joined rung has its keyframes where
+ * every other rung has them. No chunks (each rung encoded whole) for a short source, when
+ * chunking is off, or when the source cannot be cut on the grid (the note says why).
+ */
+export function planLadderChunks(
+  video: VideoTrack,
+  chunkSeconds: number | undefined,
+  inputOptions: string | undefined,
+): { chunks?: Chunk[]; note?: string } {
+  const duration = video.endSeconds - video.startSeconds;
+  if (chunkSeconds === undefined || duration < 1.5 * chunkSeconds) return {};
+  if (inputOptions)
+    return {
+      note: 'the input has options of its own, which apply to the whole source: each rung is encoded whole',
+    };
+  const keyframes = gridKeyframes(video, LADDER_GOP_SECONDS, video.startSeconds);
+  const chunks = planChunks({ ...video, keyframes }, chunkSeconds);
+  if (chunks.length > 1) return { chunks };
+  return {
+    note: `the source has no keyframes on the ${LADDER_GOP_SECONDS} s grid to cut it at: each rung is encoded whole`,
+  };
+}
 
 /** Frames between forced keyframes at the source's rate (an upper bound for the encoder's own GOP). */
 function gopFrames(frameRate: number): number {
   return Math.max(1, Math.round(LADDER_GOP_SECONDS * frameRate));
 }
 
-/**
- * The job that encodes one rung: the first video stream scaled to the rung's size, at its
- * bitrate (peak held to 110 %), a keyframe at every multiple of 2 s and nowhere else.
- */
+/** One rung's encode: its size and bitrate (peak held to 110 %), keyframes where `keyframes` says and nowhere else. */
+function rungArgs(
+  settings: LadderSettings,
+  plan: LadderPlan,
+  rung: PlannedRung,
+  keyframes: string,
+  turn?: string,
+): string[] {
+  const codec = LADDER_ENCODERS[settings.codec];
+  const gop = gopFrames(plan.frameRate);
+  const scale = `scale=${rung.width}:${rung.height}`;
+  return [
+    ...['-map', '0:v:0', '-an', '-sn', '-dn'],
+    ...['-vf', turn ? `${turn},${scale}` : scale],
+    ...['-c:v', codec.encoder, '-preset', settings.preset],
+    ...['-b:v', `${rung.bitrateKbps}k`, '-maxrate', `${Math.round(rung.bitrateKbps * 1.1)}k`],
+    ...['-bufsize', `${rung.bitrateKbps * 2}k`],
+    ...['-g', String(gop), '-keyint_min', String(gop)],
+    ...['-force_key_frames', keyframes],
+    ...codec.args,
+    ...(settings.threads !== undefined ? ['-threads', String(settings.threads)] : []),
+  ];
+}
+
+/** The job that encodes one rung whole: a keyframe at every multiple of 2 s of the source. */
 export function rungJobSpec(
   spec: JobSpec,
   settings: LadderSettings,
   plan: LadderPlan,
   rung: PlannedRung,
 ): JobSpec {
-  const codec = LADDER_ENCODERS[settings.codec];
-  const gop = gopFrames(plan.frameRate);
   const args = [
-    ...['-map', '0:v:0', '-an', '-sn', '-dn'],
-    ...['-vf', `scale=${rung.width}:${rung.height}`],
-    ...['-c:v', codec.encoder, '-preset', settings.preset],
-    ...['-b:v', `${rung.bitrateKbps}k`, '-maxrate', `${Math.round(rung.bitrateKbps * 1.1)}k`],
-    ...['-bufsize', `${rung.bitrateKbps * 2}k`],
-    ...['-g', String(gop), '-keyint_min', String(gop)],
-    ...['-force_key_frames', `expr:gte(t,n_forced*${LADDER_GOP_SECONDS})`],
-    ...codec.args,
-    ...(settings.threads !== undefined ? ['-threads', String(settings.threads)] : []),
+    ...rungArgs(settings, plan, rung, `expr:gte(t,n_forced*${LADDER_GOP_SECONDS})`),
     ...['-movflags', '+faststart'],
   ];
   return childSpec(spec, `rung-${rung.name}`, ladderScratch.rung(plan, rung), args);
+}
+
+/**
+ * The job that encodes one chunk of one rung from its piece: keyframes at the chunk's first
+ * frame and at every multiple of 2 s of the source inside it (the same frames the whole
+ * encode would make keyframes), timestamps as they are, so it holds exactly its planned frames.
+ */
+export function rungChunkJobSpec(
+  spec: JobSpec,
+  settings: LadderSettings,
+  plan: LadderPlan,
+  rung: PlannedRung,
+  chunk: Chunk,
+): JobSpec {
+  const times = chunkKeyframeTimes(chunk, LADDER_GOP_SECONDS, plan.videoStartSeconds ?? 0);
+  const args = [
+    ...rungArgs(
+      settings,
+      plan,
+      rung,
+      times.map((t) => t.toFixed(6)).join(','),
+      rotationFilter(plan.rotation ?? 0),
+    ),
+    ...['-fps_mode', 'passthrough'],
+  ];
+  return childSpec(
+    spec,
+    `rung-${rung.name}.c${chunk.index}`,
+    ladderScratch.chunk(plan, rung, chunk.index),
+    args,
+    {
+      url: ladderScratch.piece(plan, chunk.index),
+    },
+  );
 }
 
 /** The job that encodes the audio once: the first audio stream, AAC stereo. */
@@ -92,8 +194,14 @@ export function ladderAudioJobSpec(spec: JobSpec, settings: LadderSettings, plan
   return childSpec(spec, 'audio', ladderScratch.audio(plan), args);
 }
 
-function childSpec(spec: JobSpec, step: string, output: string, args: string[]): JobSpec {
-  const input = spec.inputs[0]!;
+/** A child of the ladder: the job's source (or `input`, a scratch piece) in, `output` out. */
+function childSpec(
+  spec: JobSpec,
+  step: string,
+  output: string,
+  args: string[],
+  input: { url: string; options?: string } = spec.inputs[0]!,
+): JobSpec {
   const child: JobSpec = {
     name: `${spec.name.slice(0, 100)}.${step}`.slice(0, 128),
     compute: spec.compute,

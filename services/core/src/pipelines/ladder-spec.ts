@@ -11,6 +11,8 @@ import type { Pool } from '../pools/registry.ts';
 /** Every rung has a keyframe every this many seconds of the source, at the same times. */
 export const LADDER_GOP_SECONDS = 2;
 export const MAX_RUNGS = 12;
+/** Rungs of a longer source are encoded in chunks of about this many seconds unless the job says otherwise. */
+export const DEFAULT_LADDER_CHUNK_SECONDS = 60;
 
 const Segment = (fallback: number, what: string) =>
   Type.Union(
@@ -77,6 +79,14 @@ export const LadderSpecSchema = Type.Object(
     audioBitrateKbps: Type.Optional(
       Type.Integer({ minimum: 32, maximum: 512, description: 'AAC audio bitrate (default 128)' }),
     ),
+    chunkSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 3600,
+        multipleOf: LADDER_GOP_SECONDS,
+        description: `Encode each rung in chunks of about this many seconds, cut on the ${LADDER_GOP_SECONDS} s keyframe grid, spread over the pool (default ${DEFAULT_LADDER_CHUNK_SECONDS}; a source shorter than one and a half chunks is encoded whole); 0 encodes every rung whole`,
+      }),
+    ),
     hls: Type.Optional(Segment(6, 'HLS')),
     dash: Type.Optional(Segment(2, 'DASH')),
   },
@@ -124,6 +134,8 @@ export interface LadderSettings {
   preset: string;
   threads: number | undefined;
   audioBitrateKbps: number;
+  /** Chunk length of a rung's encode, or undefined when every rung is encoded whole. */
+  chunkSeconds: number | undefined;
   /** Segment lengths, or undefined when that packaging is off. */
   hlsSegmentSeconds: number | undefined;
   dashSegmentSeconds: number | undefined;
@@ -139,6 +151,8 @@ export function ladderSettings(ladder: LadderSpec): LadderSettings {
     preset: ladder.preset ?? LADDER_ENCODERS[codec].defaultPreset,
     threads: ladder.threads,
     audioBitrateKbps: ladder.audioBitrateKbps ?? 128,
+    chunkSeconds:
+      ladder.chunkSeconds === 0 ? undefined : (ladder.chunkSeconds ?? DEFAULT_LADDER_CHUNK_SECONDS),
     hlsSegmentSeconds: segment(ladder.hls, 6),
     dashSegmentSeconds: segment(ladder.dash, 2),
   };

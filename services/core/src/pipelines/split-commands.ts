@@ -214,16 +214,33 @@ export function joinArgs(
   plan: SplitPlan,
   files: { list: string; audio?: string; output: string },
 ): string[] {
+  const audio =
+    files.audio !== undefined && plan.audioStartSeconds !== undefined
+      ? { file: files.audio, offsetSeconds: plan.audioStartSeconds - plan.videoStartSeconds }
+      : undefined;
+  return concatArgs(
+    { list: files.list, output: files.output, ...(audio ? { audio } : {}) },
+    optionArgs(job.split.muxer),
+  );
+}
+
+/**
+ * The chunks of an ffconcat list joined into one video by stream copy, with an audio file
+ * muxed in at its offset from the video when there is one, and `muxer` options for the output.
+ */
+export function concatArgs(
+  files: { list: string; audio?: { file: string; offsetSeconds: number }; output: string },
+  muxer: readonly string[] = [],
+): string[] {
   const argv = [...PREAMBLE, ...hardened(files.list, 'concat')];
-  const audio = files.audio !== undefined && plan.audioStartSeconds !== undefined;
-  if (audio) {
-    const offset = plan.audioStartSeconds! - plan.videoStartSeconds;
-    if (Math.abs(offset) > 1e-6) argv.push('-itsoffset', offset.toFixed(6));
-    argv.push(...hardened(files.audio!));
+  if (files.audio) {
+    if (Math.abs(files.audio.offsetSeconds) > 1e-6)
+      argv.push('-itsoffset', files.audio.offsetSeconds.toFixed(6));
+    argv.push(...hardened(files.audio.file));
   }
   argv.push(
-    ...['-map', '0:v', ...(audio ? ['-map', '1:a'] : []), '-c', 'copy'],
-    ...optionArgs(job.split.muxer),
+    ...['-map', '0:v', ...(files.audio ? ['-map', '1:a'] : []), '-c', 'copy'],
+    ...muxer,
     files.output,
   );
   return argv;

@@ -105,6 +105,13 @@ const ChildStateSchema = Type.Union([
   Type.Literal('failed'),
 ]);
 
+const ChildCountsSchema = Type.Object({
+  total: Type.Integer(),
+  done: Type.Integer(),
+  running: Type.Integer(),
+  failed: Type.Integer(),
+});
+
 /** A ladder as the job view shows it: the rungs kept with their state, and why others went. */
 export const LadderViewSchema = Type.Object(
   {
@@ -119,24 +126,30 @@ export const LadderViewSchema = Type.Object(
           bitrateKbps: Type.Integer(),
           state: ChildStateSchema,
           percent: Type.Number(),
+          /** A chunked rung's chunks encoded of its total. */
+          chunks: Type.Optional(Type.Object({ done: Type.Integer(), total: Type.Integer() })),
         }),
       ),
       Type.Null(),
     ]),
     dropped: Type.Array(DroppedRungSchema),
     note: Type.Optional(Type.String()),
+    /** Every rung's chunks together, or null when each rung is encoded whole. */
+    chunks: Type.Optional(Type.Union([ChildCountsSchema, Type.Null()])),
+    /** Why a source long enough to be chunked has its rungs encoded whole. */
+    chunkNote: Type.Optional(Type.String()),
+    /** Frames encoded of every rung's frames together. */
+    frames: Type.Optional(
+      Type.Union([Type.Object({ done: Type.Number(), total: Type.Integer() }), Type.Null()]),
+    ),
     audio: Type.Union([Type.Literal('none'), ChildStateSchema]),
   },
-  { description: 'An ABR ladder: each rung kept and its state, the rungs dropped and why, the audio' },
+  {
+    description:
+      'An ABR ladder: each rung kept and its state, the rungs dropped and why, chunks and frames encoded, the audio',
+  },
 );
 export type LadderView = Static<typeof LadderViewSchema>;
-
-const ChildCountsSchema = Type.Object({
-  total: Type.Integer(),
-  done: Type.Integer(),
-  running: Type.Integer(),
-  failed: Type.Integer(),
-});
 
 /** Previews as the job view shows them: the sprite sheets and snippets made of their totals. */
 export const PreviewsViewSchema = Type.Object(

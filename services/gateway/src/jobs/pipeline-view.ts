@@ -122,8 +122,9 @@ async function splitView(
 }
 
 /**
- * A ladder as its view shows it: every rung kept (its size, bitrate, state and percent), the
- * rungs dropped with the reason, and the audio.
+ * A ladder as its view shows it: every rung kept (its size, bitrate, state and percent, and its
+ * chunks when it is encoded in chunks), the rungs dropped with the reason, the chunks and the
+ * frames encoded across every rung, and the audio.
  */
 async function ladderView(
   redis: RedisClient,
@@ -134,21 +135,61 @@ async function ladderView(
   const plan = state.plan;
   if (!plan) return { kind: 'ladder', step: state.step, rungs: null, dropped: [], audio: 'none' };
   const parentId = job.id!;
-  const ids = plan.rungs.kept.map((r) => ladderChildId.rung(parentId, r));
+  // Each rung's children: its chunks, or the rung itself with every frame of the source.
+  const parts = plan.rungs.kept.map((rung) =>
+    plan.chunks
+      ? plan.chunks.map((c) => ({ id: ladderChildId.chunk(parentId, rung, c.index), frames: c.frames }))
+      : [{ id: ladderChildId.rung(parentId, rung), frames: plan.frames ?? 0 }],
+  );
+  const ids = parts.flat().map((p) => p.id);
   if (plan.audio) ids.push(ladderChildId.audio(parentId));
   const { states, progress } = await childStates(redis, queue, parentId, ids);
+  const stateOf = new Map(ids.map((id, i) => [id, states[i]!]));
+  let framesDone = 0;
+  const rungs = plan.rungs.kept.map((rung, i) => {
+    const own = parts[i]!.map((p) => ({ ...p, state: stateOf.get(p.id)! }));
+    let done = 0;
+    for (const p of own)
+      done +=
+        p.state === 'done'
+          ? p.frames
+          : p.state === 'running'
+            ? (p.frames * (progress.get(p.id) ?? 0)) / 100
+            : 0;
+    framesDone += done;
+    const frames = own.reduce((sum, p) => sum + p.frames, 0);
+    const percent =
+      frames > 0 ? (100 * done) / frames : own[0]!.state === 'done' ? 100 : (progress.get(own[0]!.id) ?? 0);
+    const doneChunks = own.filter((p) => p.state === 'done').length;
+    return {
+      ...rung,
+      state: rungState(own.map((p) => p.state)),
+      percent: Math.round(percent),
+      ...(plan.chunks ? { chunks: { done: doneChunks, total: own.length } } : {}),
+    };
+  });
+  const chunkStates = plan.chunks ? states.slice(0, plan.audio ? -1 : undefined) : undefined;
   return {
     kind: 'ladder',
     step: state.step,
-    rungs: plan.rungs.kept.map((rung, i) => ({
-      ...rung,
-      state: states[i]!,
-      percent: states[i] === 'done' ? 100 : Math.round(progress.get(ids[i]!) ?? 0),
-    })),
+    rungs,
     dropped: plan.rungs.dropped,
     ...(plan.rungs.note ? { note: plan.rungs.note } : {}),
+    chunks: chunkStates ? counts(chunkStates) : null,
+    ...(plan.chunkNote ? { chunkNote: plan.chunkNote } : {}),
+    frames:
+      plan.frames !== undefined
+        ? { done: Math.round(framesDone), total: plan.frames * plan.rungs.kept.length }
+        : null,
     audio: plan.audio ? states.at(-1)! : 'none',
   };
+}
+
+/** A rung's state from its children's: failed if one failed, done when all are, running if one is. */
+function rungState(states: readonly ChildState[]): ChildState {
+  if (states.includes('failed')) return 'failed';
+  if (states.every((s) => s === 'done')) return 'done';
+  return states.some((s) => s === 'running' || s === 'done') ? 'running' : 'queued';
 }
 
 /** Stages a child passes after its encode: its frames are all done. */

@@ -89,7 +89,7 @@ export function toJobView(
   };
 }
 
-/** While a parent waits: chunks by frames done, rungs by their mean percent, previews by children done. */
+/** While a parent waits: chunks and rungs by frames done, previews by children done. */
 function childrenProgress(pipeline: PipelineView): JobProgress | undefined {
   if (pipeline.kind === 'split')
     return pipeline.frames ? { stage: 'chunks', percent: percentOf(pipeline.frames) } : undefined;
@@ -100,6 +100,8 @@ function childrenProgress(pipeline: PipelineView): JobProgress | undefined {
     return { stage: 'previews', percent: percentOf({ done: parts.reduce((s, c) => s + c.done, 0), total }) };
   }
   if (!pipeline.rungs || pipeline.rungs.length === 0) return undefined;
+  if (pipeline.frames && pipeline.frames.total > 0)
+    return { stage: 'rungs', percent: percentOf(pipeline.frames) };
   const sum = pipeline.rungs.reduce((s, r) => s + r.percent, 0);
   return { stage: 'rungs', percent: percentOf({ done: sum, total: 100 * pipeline.rungs.length }) };
 }

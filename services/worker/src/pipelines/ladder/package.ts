@@ -1,6 +1,7 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  concatArgs,
   dashArgs,
   formatStorageUrl,
   fragments,
@@ -15,6 +16,7 @@ import {
   masterPlaylist,
   measuredBandwidth,
   mediaSegments,
+  mpdWithCodecs,
   parseStorageUrl,
   SPAN,
   videoCodecString,
@@ -24,14 +26,15 @@ import type { JobContext } from '../../pipeline/context.ts';
 import { FfmpegFailedError } from '../../pipeline/errors.ts';
 import { publishing } from '../../pipeline/publish.ts';
 import { stage } from '../../pipeline/stage.ts';
+import { checkJoinedVideo, downloadChunkList } from '../split/join.ts';
 import { STEP_TIMEOUT_MS } from '../split/plan.ts';
 
 /** AAC-LC, which the audio child always encodes. */
 const AUDIO_CODEC = 'mp4a.40.2';
 
 /**
- * The package step: the rungs and the audio downloaded from scratch and packaged by stream
- * copy: HLS (a media and an I-frame playlist per rung, the audio as its own rendition, a
+ * The package step: the rungs and the audio downloaded from scratch (a chunked rung's chunks
+ * joined by stream copy and checked first) and packaged by stream copy: HLS (a media and an I-frame playlist per rung, the audio as its own rendition, a
  * master playlist with measured bandwidths) and DASH (one MPD, 2 s segments by default).
  * Segments are uploaded first and the playlists and MPD last, so a player never finds a
  * playlist whose segments are not there yet.
@@ -42,19 +45,27 @@ export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<
   const out = ctx.layout.outputDir(0);
   const files = await stage(ctx, 'download', () => downloadRungs(ctx, plan, inDir));
   await stage(ctx, 'ffmpeg', async ({ span }) => {
+    if (plan.chunks) await joinRungs(ctx, plan, inDir);
     if (settings.hlsSegmentSeconds !== undefined)
       await packageHls(ctx, plan, files, out, settings.hlsSegmentSeconds);
     if (settings.dashSegmentSeconds !== undefined) {
       await mkdir(join(out, 'dash'), { recursive: true });
-      await ffmpeg(
-        ctx,
-        dashArgs(files.rungs, files.audio, join(out, 'manifest.mpd'), settings.dashSegmentSeconds),
-      );
+      const manifest = join(out, 'manifest.mpd');
+      await ffmpeg(ctx, dashArgs(files.rungs, files.audio, manifest, settings.dashSegmentSeconds));
+      await writeCodecs(manifest, plan, join(out, 'dash'));
     }
     span.setAttribute(SPAN.rung, plan.rungs.kept.map((r) => r.name).join(','));
   });
   ctx.facts.mediaDurationSeconds = plan.durationSeconds;
   await stage(ctx, 'upload', () => publish(ctx, out), { percent: 100 });
+}
+
+/** Each rung's full codec string (from its DASH init segment) written into the MPD, which may hold a bare one. */
+async function writeCodecs(manifest: string, plan: LadderPlan, folder: string): Promise<void> {
+  const codecs = new Map<string, string>();
+  for (const i of plan.rungs.kept.keys())
+    codecs.set(String(i), videoCodecString(await readFile(join(folder, `init-${i}.m4s`))));
+  await writeFile(manifest, mpdWithCodecs(await readFile(manifest, 'utf8'), codecs));
 }
 
 async function downloadRungs(
@@ -73,9 +84,34 @@ async function downloadRungs(
     return file;
   };
   const rungs = [];
-  for (const rung of plan.rungs.kept)
-    rungs.push(await get(ladderScratch.rung(plan, rung), `${rung.name}.mp4`));
+  for (const rung of plan.rungs.kept) {
+    const file = join(dir, `${rung.name}.mp4`);
+    if (plan.chunks)
+      await downloadChunkList(
+        ctx,
+        join(dir, rung.name),
+        plan.chunks.map((chunk) => ({ url: ladderScratch.chunk(plan, rung, chunk.index), chunk })),
+      );
+    else await get(ladderScratch.rung(plan, rung), `${rung.name}.mp4`);
+    rungs.push(file);
+  }
   return plan.audio ? { rungs, audio: await get(ladderScratch.audio(plan), 'audio.m4a') } : { rungs };
+}
+
+/**
+ * Each rung's chunks, downloaded into `<dir>/<rung>/` with their ffconcat list, joined by stream
+ * copy into `<dir>/<rung>.mp4`, which must hold every frame of the source and last as long.
+ */
+async function joinRungs(ctx: JobContext, plan: LadderPlan, dir: string): Promise<void> {
+  for (const rung of plan.rungs.kept) {
+    const output = join(dir, `${rung.name}.mp4`);
+    await ffmpeg(ctx, concatArgs({ list: join(dir, rung.name, 'chunks.ffconcat'), output }));
+    await checkJoinedVideo(ctx, output, {
+      frames: plan.chunks!.reduce((sum, c) => sum + c.frames, 0),
+      seconds: plan.durationSeconds,
+      frameRate: plan.frameRate,
+    });
+  }
 }
 
 async function ffmpeg(ctx: JobContext, argv: string[]): Promise<void> {

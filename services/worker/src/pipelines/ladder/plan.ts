@@ -1,4 +1,5 @@
 import {
+  type Chunk,
   decideRungs,
   FfleetError,
   type JobData,
@@ -7,7 +8,11 @@ import {
   ladderAudioJobSpec,
   ladderChildId,
   ladderSettings,
+  longestFirst,
+  type PlannedRung,
   parseStorageUrl,
+  planLadderChunks,
+  rungChunkJobSpec,
   rungJobSpec,
   SPAN,
   scratchFolder,
@@ -16,13 +21,15 @@ import type { JobContext } from '../../pipeline/context.ts';
 import { stage } from '../../pipeline/stage.ts';
 import { downloadInputs } from '../../pipeline/stages/download.ts';
 import type { ChildJob, Flow } from '../flow.ts';
-import { analyse } from '../split/plan.ts';
+import { analyse, cutPieces, uploadPieces } from '../split/plan.ts';
 
 /**
  * The plan step: the source analysed, the rungs decided (never above the source), then one
  * child per rung (the biggest first, so the longest encode starts first) and one for the
- * audio. The children are added before the plan is stored: a worker lost in between makes
- * the next one plan again, and the same ids add nothing twice.
+ * audio. A longer source is cut into pieces on the keyframe grid (stream copy, into scratch)
+ * and every rung gets one child per piece instead, the biggest encodes first. The children
+ * are added before the plan is stored: a worker lost in between makes the next one plan
+ * again, and the same ids add nothing twice.
  */
 export async function planLadder(
   ctx: JobContext,
@@ -41,15 +48,26 @@ export async function planLadder(
     ...((video.bitRate ?? media.bitRate) ? { bitRate: video.bitRate ?? media.bitRate } : {}),
   });
   const output = parseStorageUrl(ctx.spec.outputs[0]!.url, ctx.deps.config.urlPolicy);
+  const { chunks, note } = planLadderChunks(video, settings.chunkSeconds, ctx.spec.inputs[0]!.options);
   const plan: LadderPlan = {
     rungs,
     frameRate: video.frameRate,
     durationSeconds: video.endSeconds - video.startSeconds,
     audio: media.audio.length > 0,
     scratch: scratchFolder(output, ctx.deps.scratchPrefix ?? 'ffleet-scratch', ctx.job.id),
+    frames: video.frameTimes.length,
+    videoStartSeconds: video.startSeconds,
+    rotation: video.rotation,
+    ...(chunks ? { chunks } : {}),
+    ...(note ? { chunkNote: note } : {}),
   };
   planned(plan);
   ctx.jobSpan.setAttribute(SPAN.rung, rungs.kept.map((r) => r.name).join(','));
+  if (chunks) {
+    ctx.jobSpan.setAttribute(SPAN.chunks, chunks.length);
+    const pieces = await stage(ctx, 'split', () => cutPieces(ctx, media, chunks, false));
+    await stage(ctx, 'upload', () => uploadPieces(ctx, plan, chunks, pieces, false), { percent: 100 });
+  }
   await flow.addChildren(childrenOf(ctx, settings, plan));
   ctx.timings.total = Math.round(performance.now() - ctx.started);
   await flow.saveState({
@@ -59,7 +77,10 @@ export async function planLadder(
     planTimings: { ...ctx.timings },
     planFinishedAt: Date.now(),
   });
-  ctx.log.info({ rungs: rungs.kept.map((r) => r.name), dropped: rungs.dropped.length }, 'rungs queued');
+  ctx.log.info(
+    { rungs: rungs.kept.map((r) => r.name), dropped: rungs.dropped.length, chunks: chunks?.length ?? 1 },
+    'rungs queued',
+  );
 }
 
 function childrenOf(ctx: JobContext, settings: LadderSettings, plan: LadderPlan): ChildJob[] {
@@ -69,14 +90,30 @@ function childrenOf(ctx: JobContext, settings: LadderSettings, plan: LadderPlan)
     submittedAt: Date.now(),
     ...(ctx.job.data.traceparent ? { traceparent: ctx.job.data.traceparent } : {}),
   };
-  const children: ChildJob[] = [...plan.rungs.kept].reverse().map((rung) => {
-    const data: JobData = {
-      ...base,
-      spec: rungJobSpec(ctx.spec, settings, plan, rung),
-      role: { kind: 'rung', parentId, rung: rung.name, durationSeconds: plan.durationSeconds },
-    };
-    return { id: ladderChildId.rung(parentId, rung), name: data.spec.name, data };
-  });
+  const children: ChildJob[] = plan.chunks
+    ? chunkChildren(plan.chunks, plan.rungs.kept).map(({ rung, chunk }) => {
+        const data: JobData = {
+          ...base,
+          spec: rungChunkJobSpec(ctx.spec, settings, plan, rung, chunk),
+          role: {
+            kind: 'chunk',
+            parentId,
+            rung: rung.name,
+            index: chunk.index,
+            frames: chunk.frames,
+            durationSeconds: chunk.endSeconds - chunk.startSeconds,
+          },
+        };
+        return { id: ladderChildId.chunk(parentId, rung, chunk.index), name: data.spec.name, data };
+      })
+    : [...plan.rungs.kept].reverse().map((rung) => {
+        const data: JobData = {
+          ...base,
+          spec: rungJobSpec(ctx.spec, settings, plan, rung),
+          role: { kind: 'rung', parentId, rung: rung.name, durationSeconds: plan.durationSeconds },
+        };
+        return { id: ladderChildId.rung(parentId, rung), name: data.spec.name, data };
+      });
   if (plan.audio) {
     const spec = ladderAudioJobSpec(ctx.spec, settings, plan);
     children.push({
@@ -86,4 +123,25 @@ function childrenOf(ctx: JobContext, settings: LadderSettings, plan: LadderPlan)
     });
   }
   return children;
+}
+
+/**
+ * Every rung's every chunk, the biggest encodes first (pixels times seconds), so the last to
+ * finish is a small one and the pool stays busy to the end.
+ */
+function chunkChildren(
+  chunks: readonly Chunk[],
+  rungs: readonly PlannedRung[],
+): { rung: PlannedRung; chunk: Chunk }[] {
+  const size = (rung: PlannedRung, chunk: Chunk) =>
+    rung.width * rung.height * (chunk.endSeconds - chunk.startSeconds);
+  const order = new Map(longestFirst(chunks).map((c, i) => [c.index, i]));
+  return rungs
+    .flatMap((rung) => chunks.map((chunk) => ({ rung, chunk })))
+    .sort(
+      (a, b) =>
+        size(b.rung, b.chunk) - size(a.rung, a.chunk) ||
+        b.rung.bitrateKbps - a.rung.bitrateKbps ||
+        order.get(a.chunk.index)! - order.get(b.chunk.index)!,
+    );
 }

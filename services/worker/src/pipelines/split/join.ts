@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
+  type Chunk,
   checkTargetQuality,
   concatList,
   DEFAULT_TIMEOUT_SECONDS,
@@ -74,47 +75,73 @@ async function downloadChunks(
   plan: SplitPlan,
   dir: string,
 ): Promise<{ list: string; audio?: string }> {
-  await mkdir(dir, { recursive: true });
-  const get = async (url: string) => {
-    const file = join(dir, basename(url));
-    ctx.facts.inputBytes += await ctx.deps.storage.download(
-      parseStorageUrl(url, ctx.deps.config.urlPolicy),
-      file,
-      ctx.signal,
-    );
-    return file;
-  };
-  const chunks = [];
-  for (const chunk of plan.chunks) {
-    const file = await get(splitScratch.chunk(plan, chunk.index));
-    chunks.push({ file: basename(file), chunk });
-  }
-  const list = join(dir, 'chunks.ffconcat');
-  await writeFile(list, concatList(chunks));
+  const list = await downloadChunkList(
+    ctx,
+    dir,
+    plan.chunks.map((chunk) => ({ url: splitScratch.chunk(plan, chunk.index), chunk })),
+  );
   if (plan.audioStartSeconds === undefined) return { list };
-  return { list, audio: await get(splitScratch.audio(plan)) };
+  return { list, audio: await download(ctx, dir, splitScratch.audio(plan)) };
+}
+
+/** Downloads one object into `dir` under its own name. */
+async function download(ctx: JobContext, dir: string, url: string): Promise<string> {
+  const file = join(dir, basename(url));
+  ctx.facts.inputBytes += await ctx.deps.storage.download(
+    parseStorageUrl(url, ctx.deps.config.urlPolicy),
+    file,
+    ctx.signal,
+  );
+  return file;
+}
+
+/**
+ * Downloads encoded chunks (named by the plan, never a listing) into `dir` and writes the
+ * ffconcat list that places each at its planned time. Returns the list's path.
+ */
+export async function downloadChunkList(
+  ctx: JobContext,
+  dir: string,
+  chunks: readonly { url: string; chunk: Chunk }[],
+): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const files = [];
+  for (const { url, chunk } of chunks) files.push({ file: basename(await download(ctx, dir, url)), chunk });
+  const list = join(dir, 'chunks.ffconcat');
+  await writeFile(list, concatList(files));
+  return list;
 }
 
 /** The joined video holds every planned frame and lasts the source's duration, within a frame. */
 async function checkJoined(ctx: JobContext, plan: SplitPlan, output: string): Promise<void> {
-  const planned = totalFrames(plan);
-  const expected = plan.videoEndSeconds - plan.videoStartSeconds;
-  const { frames, seconds } = await videoStreamLength(ctx.deps.ffprobePath, output);
   // A job that sets a new frame rate has as many frames as its encoder made: its duration still holds.
-  if (!splitJobOf(ctx.spec, ctx.plan).split.changesFrameRate && frames !== planned)
+  const frames = splitJobOf(ctx.spec, ctx.plan).split.changesFrameRate ? undefined : totalFrames(plan);
+  await checkJoinedVideo(ctx, output, {
+    ...(frames !== undefined ? { frames } : {}),
+    seconds: plan.videoEndSeconds - plan.videoStartSeconds,
+    frameRate: plan.frameRate,
+  });
+}
+
+/** A joined video has the frames (when given) and lasts the seconds it should, within a frame. */
+export async function checkJoinedVideo(
+  ctx: JobContext,
+  output: string,
+  expected: { frames?: number; seconds: number; frameRate: number },
+): Promise<void> {
+  const { frames, seconds } = await videoStreamLength(ctx.deps.ffprobePath, output);
+  const planned = expected.frames;
+  if (planned !== undefined && frames !== planned)
     throw new FfleetError(
       'chunk_mismatch',
       `the joined video has ${frames} frames where the plan has ${planned}`,
       422,
-      {
-        planned,
-        frames,
-      },
+      { planned, frames },
     );
-  if (seconds !== undefined && Math.abs(seconds - expected) > 1 / plan.frameRate + 0.05)
+  if (seconds !== undefined && Math.abs(seconds - expected.seconds) > 1 / expected.frameRate + 0.05)
     throw new FfleetError(
       'chunk_mismatch',
-      `the joined video lasts ${seconds.toFixed(3)} s where the source's video lasts ${expected.toFixed(3)} s`,
+      `the joined video lasts ${seconds.toFixed(3)} s where the source's video lasts ${expected.seconds.toFixed(3)} s`,
       422,
     );
 }

@@ -57,8 +57,9 @@ export async function planAndSplit(
   );
   planned(plan);
   ctx.jobSpan.setAttributes({ [SPAN.chunks]: plan.chunks.length, [SPAN.frames]: totalFrames(plan) });
-  const pieces = await stage(ctx, 'split', () => cutPieces(ctx, media, plan));
-  await stage(ctx, 'upload', () => uploadPieces(ctx, plan, pieces), { percent: 100 });
+  const audio = plan.audioStartSeconds !== undefined;
+  const pieces = await stage(ctx, 'split', () => cutPieces(ctx, media, plan.chunks, audio));
+  await stage(ctx, 'upload', () => uploadPieces(ctx, plan, plan.chunks, pieces, audio), { percent: 100 });
   await flow.addChildren(childrenOf(ctx, job, media, plan));
   ctx.timings.total = Math.round(performance.now() - ctx.started);
   await flow.saveState({
@@ -86,13 +87,21 @@ export async function analyse(ctx: JobContext): Promise<MediaAnalysis> {
   return media;
 }
 
-/** Cuts the source into one piece per chunk and extracts its audio, both by stream copy. */
-async function cutPieces(ctx: JobContext, media: MediaAnalysis, plan: SplitPlan): Promise<string> {
+/**
+ * Cuts the source into one piece per chunk (and, with `audio`, extracts its audio), both by
+ * stream copy. Returns the folder of the pieces.
+ */
+export async function cutPieces(
+  ctx: JobContext,
+  media: MediaAnalysis,
+  chunks: readonly Chunk[],
+  audio: boolean,
+): Promise<string> {
   const dir = join(ctx.workDir, 'pieces');
   await mkdir(dir, { recursive: true });
-  const argv = splitSourceArgs(inputPath(ctx.plan, ctx.layout, 0), media, plan.chunks, {
+  const argv = splitSourceArgs(inputPath(ctx.plan, ctx.layout, 0), media, chunks, {
     piecePattern: join(dir, '%06d.nut'),
-    ...(plan.audioStartSeconds !== undefined ? { audio: join(ctx.workDir, 'audio-source.nut') } : {}),
+    ...(audio ? { audio: join(ctx.workDir, 'audio-source.nut') } : {}),
   });
   const run = await runLimitedFfmpeg(ctx.deps.ffmpegLimits, {
     binary: ctx.deps.ffmpegPath,
@@ -104,27 +113,33 @@ async function cutPieces(ctx: JobContext, media: MediaAnalysis, plan: SplitPlan)
   ctx.throwIfAborted();
   if (run.exitCode !== 0) throw new FfmpegFailedError(run.exitCode, run.stderrTail);
   const cut = (await readdir(dir)).length;
-  if (cut !== plan.chunks.length)
+  if (cut !== chunks.length)
     throw new FfleetError(
       'chunk_mismatch',
-      `cutting the source at its keyframes gave ${cut} pieces where the plan has ${plan.chunks.length}`,
+      `cutting the source at its keyframes gave ${cut} pieces where the plan has ${chunks.length}`,
       422,
     );
   return dir;
 }
 
-async function uploadPieces(ctx: JobContext, plan: SplitPlan, dir: string): Promise<void> {
+/** Puts the pieces (and the extracted audio) in the job's scratch folder, under their planned names. */
+export async function uploadPieces(
+  ctx: JobContext,
+  scratch: { scratch: string },
+  chunks: readonly Chunk[],
+  dir: string,
+  audio: boolean,
+): Promise<void> {
   const { storage, config } = ctx.deps;
   const put = (file: string, url: string) =>
     storage.upload(file, parseStorageUrl(url, config.urlPolicy), ctx.signal);
   let bytes = 0;
-  for (const chunk of plan.chunks)
+  for (const chunk of chunks)
     bytes += await put(
       join(dir, `${String(chunk.index).padStart(6, '0')}.nut`),
-      splitScratch.piece(plan, chunk.index),
+      splitScratch.piece(scratch, chunk.index),
     );
-  if (plan.audioStartSeconds !== undefined)
-    bytes += await put(join(ctx.workDir, 'audio-source.nut'), splitScratch.audioSource(plan));
+  if (audio) bytes += await put(join(ctx.workDir, 'audio-source.nut'), splitScratch.audioSource(scratch));
   ctx.facts.outputBytes = bytes;
 }
 
