@@ -274,6 +274,20 @@ describe('ladder chunks: cut only on the 2 s keyframe grid', () => {
     expect(options).toContain('-force_key_frames 0.000000,2.000000,4.000000,6.000000,8.000000');
     expect(options).toContain('-vf transpose=cclock,scale=720:1280');
     expect(options).toContain('-fps_mode passthrough');
+    expect(spec.inputs[0]!.options).toBeUndefined();
+    expect(spec.globalOptions).toBeUndefined();
+
+    // With threads set, the rung's decoding and filtering get them too, not only its encoder.
+    const single = rungChunkJobSpec(
+      ladderJob() as never,
+      ladderSettings({ threads: 1 }),
+      plan,
+      rung,
+      chunks[1]!,
+    );
+    expect(single.inputs[0]!.options).toBe('-threads 1');
+    expect(single.globalOptions).toBe('-filter_threads 1');
+    expect(single.outputs[0]!.options).toContain('-threads 1');
   });
 });
 

@@ -139,7 +139,9 @@ export function rungJobSpec(
     ...rungArgs(settings, plan, rung, `expr:gte(t,n_forced*${LADDER_GOP_SECONDS})`),
     ...['-movflags', '+faststart'],
   ];
-  return childSpec(spec, `rung-${rung.name}`, ladderScratch.rung(plan, rung), args);
+  return childSpec(spec, `rung-${rung.name}`, ladderScratch.rung(plan, rung), args, {
+    threads: settings.threads,
+  });
 }
 
 /**
@@ -170,9 +172,7 @@ export function rungChunkJobSpec(
     `rung-${rung.name}.c${chunk.index}`,
     ladderScratch.chunk(plan, rung, chunk.index),
     args,
-    {
-      url: ladderScratch.piece(plan, chunk.index),
-    },
+    { input: { url: ladderScratch.piece(plan, chunk.index) }, threads: settings.threads },
   );
 }
 
@@ -194,22 +194,31 @@ export function ladderAudioJobSpec(spec: JobSpec, settings: LadderSettings, plan
   return childSpec(spec, 'audio', ladderScratch.audio(plan), args);
 }
 
-/** A child of the ladder: the job's source (or `input`, a scratch piece) in, `output` out. */
+/**
+ * A child of the ladder: the job's source (or `input`, a scratch piece) in, `output` out. With
+ * `threads`, its decoding and filtering get that many threads too, not only its encoder: ffmpeg
+ * decodes on every core otherwise, and one rung would take the cores meant for others.
+ */
 function childSpec(
   spec: JobSpec,
   step: string,
   output: string,
   args: string[],
-  input: { url: string; options?: string } = spec.inputs[0]!,
+  options: { input?: { url: string; options?: string }; threads?: number } = {},
 ): JobSpec {
+  const input = options.input ?? spec.inputs[0]!;
+  const threads = options.threads;
+  const join = (...parts: (string | undefined)[]) => parts.filter(Boolean).join(' ');
+  const inputOptions = join(input.options, threads ? `-threads ${threads}` : undefined);
+  const globalOptions = join(spec.globalOptions, threads ? `-filter_threads ${threads}` : undefined);
   const child: JobSpec = {
     name: `${spec.name.slice(0, 100)}.${step}`.slice(0, 128),
     compute: spec.compute,
-    inputs: [{ url: input.url, ...(input.options ? { options: input.options } : {}) }],
+    inputs: [{ url: input.url, ...(inputOptions ? { options: inputOptions } : {}) }],
     outputs: [{ url: output, options: quoteOptions(args) }],
     quality: false,
   };
-  if (spec.globalOptions) child.globalOptions = spec.globalOptions;
+  if (globalOptions) child.globalOptions = globalOptions;
   if (spec.instanceType) child.instanceType = spec.instanceType;
   for (const key of ['priority', 'timeoutSeconds', 'attempts'] as const)
     if (spec[key] !== undefined) child[key] = spec[key];

@@ -73,7 +73,7 @@ export const LadderSpecSchema = Type.Object(
         minimum: 1,
         maximum: 64,
         description:
-          "Encoder threads of each rung (default: the encoder's own choice); 1 packs more rungs per node",
+          "Threads of each rung's encode, for decoding, scaling and encoding alike (default: ffmpeg's own choice, up to the pool's cap); 1 packs more rungs per node",
       }),
     ),
     audioBitrateKbps: Type.Optional(
