@@ -58,6 +58,7 @@ export async function podmanRunArgs(pod: K8sObject['spec'], run: PodRun): Promis
   for (const cap of security.capabilities?.drop ?? []) args.push(`--cap-drop=${cap}`);
   if (container.resources?.limits?.memory) args.push(`--memory=${memory(container.resources.limits.memory)}`);
 
+  await mkdir(run.workDir, { recursive: true });
   for (const mount of container.volumeMounts ?? []) {
     const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name);
     const dir = await mkdtemp(join(run.workDir, `${mount.name}-`));
