@@ -14,6 +14,7 @@ import { ffmpegOutput, splitChunks } from '@ffleet/core';
 import { localPool, startLocalFleet } from '../scripts/lib/local-fleet.ts';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
 import { followToTheEnd } from './follow-job.ts';
+import { type PartOptions, runPartAlone } from './part-alone.ts';
 
 const COMMAND = '-c:v libx264 -preset veryfast -crf 23 -threads 1 -c:a aac -b:a 128k';
 /**
@@ -25,13 +26,7 @@ const GLOBAL_OPTIONS = '-filter_threads 1';
 const SEGMENT_SECONDS = 6;
 const MODEL_WORKERS = 16;
 
-interface Options {
-  quick: boolean;
-  work: string;
-  print: (name: string, value: string | number) => void;
-}
-
-export async function measureChunked({ quick, work, print }: Options): Promise<void> {
+export async function measureChunked({ quick, work, print }: PartOptions): Promise<void> {
   const seconds = quick ? 24 : 120;
   const clip = join(work, 'chunked-input.mp4');
   await makeSampleClip(clip, { seconds, size: '1920x1080', rate: 25 });
@@ -128,17 +123,4 @@ export function makespan(tasks: readonly number[], workers: number): number {
 }
 
 // `node bench/chunked.ts` (BENCH_QUICK=1 for a 24 s clip): this part alone.
-if (import.meta.main) {
-  const { mkdtemp, rm } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const work = await mkdtemp(join(tmpdir(), 'ffleet-bench-'));
-  try {
-    await measureChunked({
-      quick: process.env.BENCH_QUICK === '1',
-      work,
-      print: (name, value) => process.stdout.write(`${name}: ${value}\n`),
-    });
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-}
+if (import.meta.main) await runPartAlone('chunked', measureChunked);

@@ -10,17 +10,12 @@
  */
 import { join } from 'node:path';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
+import { type PartOptions, runPartAlone } from './part-alone.ts';
 import { pipelineOnWorkers } from './pipeline-on-workers.ts';
 
 const PRESET = 'veryfast';
 
-interface Options {
-  quick: boolean;
-  work: string;
-  print: (name: string, value: string | number) => void;
-}
-
-export async function measureLadder({ quick, work, print }: Options): Promise<void> {
+export async function measureLadder({ quick, work, print }: PartOptions): Promise<void> {
   const seconds = quick ? 12 : 60;
   const clip = join(work, 'ladder-input.mp4');
   await makeSampleClip(clip, { seconds, size: '1920x1080', rate: 25 });
@@ -46,17 +41,4 @@ async function ladderOnWorkers(clip: string, workers: number): Promise<{ ms: num
   return { ms, rungs: job.pipeline?.kind === 'ladder' ? (job.pipeline.rungs?.length ?? 0) : 0 };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { mkdtemp, rm } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const work = await mkdtemp(join(tmpdir(), 'ffleet-bench-ladder-'));
-  try {
-    await measureLadder({
-      quick: process.env.BENCH_QUICK === '1',
-      work,
-      print: (name, value) => process.stdout.write(`${name}: ${value}\n`),
-    });
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-}
+if (import.meta.main) await runPartAlone('ladder', measureLadder);

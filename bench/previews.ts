@@ -10,18 +10,13 @@
  */
 import { join } from 'node:path';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
+import { type PartOptions, runPartAlone } from './part-alone.ts';
 import { pipelineOnWorkers } from './pipeline-on-workers.ts';
 
 const SNIPPET_SECONDS = 30;
 const SIZE = '640x360';
 
-interface Options {
-  quick: boolean;
-  work: string;
-  print: (name: string, value: string | number) => void;
-}
-
-export async function measurePreviews({ quick, work, print }: Options): Promise<void> {
+export async function measurePreviews({ quick, work, print }: PartOptions): Promise<void> {
   const seconds = quick ? 60 : 600;
   const clip = join(work, 'previews-input.mp4');
   await makeSampleClip(clip, { seconds, size: SIZE, rate: 25 });
@@ -52,17 +47,4 @@ async function previewsOnWorkers(clip: string, workers: number): Promise<{ ms: n
   return { ms, snippets: job.pipeline?.kind === 'previews' ? (job.pipeline.snippets?.total ?? 0) : 0 };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { mkdtemp, rm } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const work = await mkdtemp(join(tmpdir(), 'ffleet-bench-previews-'));
-  try {
-    await measurePreviews({
-      quick: process.env.BENCH_QUICK === '1',
-      work,
-      print: (name, value) => process.stdout.write(`${name}: ${value}\n`),
-    });
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-}
+if (import.meta.main) await runPartAlone('previews', measurePreviews);

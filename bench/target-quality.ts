@@ -14,17 +14,12 @@ import type { TargetQualityResult } from '@ffleet/core';
 import { localPool, startLocalFleet } from '../scripts/lib/local-fleet.ts';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
 import { followToTheEnd } from './follow-job.ts';
+import { type PartOptions, runPartAlone } from './part-alone.ts';
 
 const COMMAND = '-c:v libx264 -preset veryfast -c:a aac -b:a 96k';
 const TARGET = { metric: 'ssim', min: 0.97, max: 0.975 };
 
-interface Options {
-  quick: boolean;
-  work: string;
-  print: (name: string, value: string | number) => void;
-}
-
-export async function measureTargetQuality({ quick, work, print }: Options): Promise<void> {
+export async function measureTargetQuality({ quick, work, print }: PartOptions): Promise<void> {
   const size = quick ? '640x360' : '1280x720';
   const clip = join(work, 'target-input.mp4');
   await makeSampleClip(clip, { seconds: 120, size, rate: 25 });
@@ -69,17 +64,4 @@ export async function measureTargetQuality({ quick, work, print }: Options): Pro
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { mkdtemp, rm } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const work = await mkdtemp(join(tmpdir(), 'ffleet-bench-target-'));
-  try {
-    await measureTargetQuality({
-      quick: process.env.BENCH_QUICK === '1',
-      work,
-      print: (name, value) => process.stdout.write(`${name}: ${value}\n`),
-    });
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-}
+if (import.meta.main) await runPartAlone('target', measureTargetQuality);
