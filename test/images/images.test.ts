@@ -153,7 +153,9 @@ beforeAll(async () => {
 
   // The containers, as the chart runs them, against a local Redis and S3 server on loopback.
   stack = await startStack();
-  const objects = parseManifests(await renderChart({ gateway: { auth: { tokens: [TOKEN] } } }));
+  const objects = parseManifests(
+    await renderChart({ gateway: { auth: { tokens: [TOKEN] } }, fleet: { allowedBuckets: [stack.bucket] } }),
+  );
   const configMap = find(objects, 'ConfigMap', 'ffleet-pools');
   const podSpec = (kind: string, name: string) =>
     find(objects, kind, name).spec.template.spec as K8sObject['spec'];
