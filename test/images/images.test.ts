@@ -298,7 +298,8 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
       body: JSON.stringify({
         name: 'images-test',
         compute: 'intel',
-        quality: true,
+        // Every frame measured (the default samples some), so the count is the clip's.
+        quality: { mode: 'full' },
         inputs: [{ url: `s3://${stack!.bucket}/inputs/sample.mp4` }],
         outputs: [
           {
