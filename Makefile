@@ -38,7 +38,7 @@ test-redis-cluster: $(SETUP_STAMP) ## the end-to-end suite on a local three-mast
 test-cluster: $(SETUP_STAMP) ## the chart on a local control plane with kwok nodes, and autoscaling with the real KEDA and Karpenter (first run builds them into the cache; docs/development.md)
 	pnpm exec vitest run --config test/cluster/vitest.config.ts
 
-test-images: $(SETUP_STAMP) ## build the gateway and CPU worker images with podman and run a job through them as the chart runs them (~10 min)
+test-images: $(SETUP_STAMP) ## build the gateway and CPU worker images with podman and run a job through them as the chart runs them (about 25 min on 2 cores, most of it compiling FFmpeg; docs/images.md)
 	scripts/setup-images.sh
 	pnpm exec vitest run --config test/images/vitest.config.ts
 
