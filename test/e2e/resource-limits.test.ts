@@ -2,7 +2,8 @@
  * A pool's resource limits on real ffmpeg: a job over one (an allocation bomb, an output frame
  * over the pool's size, an input longer than the pool allows) fails once with `resource_limit`
  * naming the limit, is not retried, and the same worker runs the next job; a job asking for
- * more threads than the pool's cap runs with the cap, counted from /proc while ffmpeg runs.
+ * more threads than the pool's cap runs with the cap, and one asking for fewer runs with fewer
+ * (counted from /proc while ffmpeg runs).
  */
 import { spawn } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
@@ -103,6 +104,22 @@ async function expectWorkerServes(before: string[], name: string): Promise<void>
   expect(await workerIds()).toEqual(before);
 }
 
+/** Runs `body` and counts the most threads its ffmpeg had at once. */
+async function peakThreadsOfJob(body: ReturnType<typeof job>): Promise<{ peak: number; done: JobView }> {
+  const id = await submit(body);
+  let pid: number | undefined;
+  while (pid === undefined) {
+    [pid] = await ffmpegProcesses(worker.workDir);
+    if (pid === undefined) {
+      const { body } = await fleet.api<JobView>('GET', `/v1/jobs/${id}`);
+      if (finished(body)) throw new Error(`the job ended before its ffmpeg was seen: ${body.state}`);
+      await sleep(10);
+    }
+  }
+  const peak = await peakThreads(pid);
+  return { peak, done: await fleet.waitFor<JobView>(id, finished, 120_000) };
+}
+
 /** The most threads process `pid` had at once, sampled from /proc/<pid>/task until it ends. */
 async function peakThreads(pid: number): Promise<number> {
   let peak = 0;
@@ -178,22 +195,26 @@ describe('resource limits', () => {
     );
     const uncapped = await peakThreads(bare.pid!);
 
-    const id = await submit(job('threads', asked, 'busy.mp4', '-threads 16'));
-    let pid: number | undefined;
-    while (pid === undefined) {
-      [pid] = await ffmpegProcesses(worker.workDir);
-      if (pid === undefined) {
-        const { body } = await fleet.api<JobView>('GET', `/v1/jobs/${id}`);
-        if (finished(body)) throw new Error(`the job ended before its ffmpeg was seen: ${body.state}`);
-        await sleep(10);
-      }
-    }
-    const capped = await peakThreads(pid);
-    const done = await fleet.waitFor<JobView>(id, finished, 120_000);
+    const { peak: capped, done } = await peakThreadsOfJob(job('threads', asked, 'busy.mp4', '-threads 16'));
     expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
     // ffmpeg's threads: its own (main, and in FFmpeg 7 one per demuxer, decoder, filter graph,
     // encoder and muxer) plus up to the cap each for the decoder, the filters and the encoder.
     expect(capped, `capped ${capped}, uncapped ${uncapped}`).toBeLessThanOrEqual(4 * THREAD_CAP + 8);
     expect(uncapped, `capped ${capped}, uncapped ${uncapped}`).toBeGreaterThan(2 * capped);
+  });
+
+  it('runs a job asking for one thread everywhere with one: the cap is a ceiling, not a setting', async () => {
+    const one = '-threads 1 -filter_threads 1 -vf scale=640:360 -c:v libx264 -preset veryfast';
+    // What ffmpeg itself starts for that command.
+    const bare = spawn(
+      'ffmpeg',
+      ['-nostdin', '-v', 'error', '-threads', '1', '-i', busyClip, ...one.split(' '), '-f', 'null', '-'],
+      { stdio: 'ignore' },
+    );
+    const alone = await peakThreads(bare.pid!);
+    const { peak, done } = await peakThreadsOfJob(job('one-thread', one, 'busy.mp4', '-threads 1'));
+    expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
+    // With the cap after the job's own counts, this ffmpeg had 6 threads (2 each).
+    expect(peak, `in the job ${peak}, alone ${alone}`).toBeLessThanOrEqual(alone + 1);
   });
 });

@@ -38,11 +38,11 @@ describe('limitPlan and buildArgv with limits', () => {
     expect(valuesOf(argv, /^-max_pixels$/)).toEqual(['8294400', '8294400']);
     expect(valuesOf(argv, /^-filter(_complex)?_threads$/)).toEqual(['2', '2']);
     expect(valuesOf(argv, /^-max_alloc$/)).toEqual([String(512 << 20)]);
-    // Each input's cap comes before its -i; each output's before its file name.
+    // Each input's cap comes before its -i; each output's options sit between its cap and its -max_pixels.
     const inputs = argv.flatMap((a, i) => (a === '-i' ? [i] : []));
     expect(argv.slice(inputs[0]! - 8, inputs[0])).toContain('-threads');
     const out = argv.indexOf('/work/job-1/out/0/a.mp4');
-    expect(argv.slice(out - 4, out)).toEqual(['-threads', '2', '-max_pixels', '8294400']);
+    expect(argv.slice(out - 6, out)).toEqual(['-threads', '2', '-c:v', 'libx264', '-max_pixels', '8294400']);
   });
 
   it("lowers a job's own thread counts above the cap, auto and 0 included, and keeps lower ones", () => {
@@ -59,7 +59,7 @@ describe('limitPlan and buildArgv with limits', () => {
       }),
     );
     const argv = buildArgv(plan, layout, limits);
-    expect(valuesOf(argv, /^-threads(:.*)?$/)).toEqual(['2', '2', '2', '1', '2', '2']);
+    expect(valuesOf(argv, /^-threads(:.*)?$/)).toEqual(['2', '2', '2', '2', '1', '2']);
     expect(valuesOf(argv, /^-filter(_complex)?_threads$/)).toEqual(['2', '2', '2', '2']);
     expect(valuesOf(argv, /^-crf$/)).toEqual(['20']);
     // The parsed options say the same, for whoever rebuilds options from them.
@@ -70,6 +70,25 @@ describe('limitPlan and buildArgv with limits', () => {
       '2',
     ]);
     expect(plan.outputs[0]!.options.find((o) => o.token === '-threads:v')?.value).toBe('16');
+  });
+
+  it("lets a job's own lower thread counts win: the cap comes before them in each scope", () => {
+    const plan = planCommand(
+      job({
+        globalOptions: '-filter_threads 1',
+        inputs: [{ url: 's3://media/in/a.mp4', options: '-threads 1' }],
+        outputs: [{ url: 's3://media/out/a.mp4', options: '-c:v libx264 -threads 1 -c:a aac' }],
+      }),
+    );
+    const argv = buildArgv(plan, layout, limits);
+    const input = argv.indexOf('-i');
+    const output = argv.indexOf('/work/job-1/out/0/a.mp4');
+    // ffmpeg takes the last value given in a scope: the job's 1 everywhere it set one.
+    expect(valuesOf(argv.slice(0, input), /^-filter_threads$/).at(-1)).toBe('1');
+    expect(valuesOf(argv.slice(0, input), /^-threads$/).at(-1)).toBe('1');
+    expect(valuesOf(argv.slice(input, output), /^-threads$/).at(-1)).toBe('1');
+    // Where the job set none, the cap applies.
+    expect(valuesOf(argv.slice(0, input), /^-filter_complex_threads$/)).toEqual(['2']);
   });
 
   it('lowers thread counts inside encoder parameter strings and leaves the other parameters', () => {

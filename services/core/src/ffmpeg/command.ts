@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { UnsafeJobError } from '../errors.ts';
 import type { JobSpec } from '../jobs/spec.ts';
 import { baseName, parseStorageUrl, type UrlPolicy } from '../storage/url.ts';
-import { type FfmpegLimits, limitGlobalArgs, limitPlan, NO_LIMITS } from './limits.ts';
+import { type FfmpegLimits, limitPlan, NO_LIMITS } from './limits.ts';
 import { LIST_DEMUXERS, type ListDemuxer, MEDIA_DEMUXERS } from './option-table.ts';
 import { type ParsedOption, parseOptions } from './options.ts';
 import { tokenize } from './tokenize.ts';
@@ -172,11 +172,7 @@ export function planCommand(spec: JobSpec, policy: UrlPolicy = {}): CommandPlan 
  */
 export function buildArgv(plan: CommandPlan, layout: WorkLayout, limits: FfmpegLimits = NO_LIMITS): string[] {
   plan = limitPlan(plan, limits);
-  const argv = [
-    ...['-hide_banner', '-nostdin', '-y', '-nostats', '-progress', 'pipe:1'],
-    ...plan.global,
-    ...limitGlobalArgs(limits),
-  ];
+  const argv = [...['-hide_banner', '-nostdin', '-y', '-nostats', '-progress', 'pipe:1'], ...plan.global];
   plan.inputs.forEach((input, i) => {
     argv.push(...input.args, ...inputHardening(input), '-i', inputPath(plan, layout, i));
   });

@@ -22,8 +22,9 @@ export const NO_LIMITS: FfmpegLimits = { memoryBytes: 0, maxAllocBytes: 0, threa
 const THREAD_OPTIONS = new Set(['threads', 'filter_threads', 'filter_complex_threads']);
 
 /**
- * Global options that enforce the limits: `-max_alloc`, and the filter graphs' threads.
- * They come after the job's global options (the last value wins).
+ * Global options that enforce the limits: `-max_alloc`, and the filter graphs' threads. They go
+ * before the job's own global options, so a job's lower `-filter_threads` wins; a job cannot
+ * set `-max_alloc` (the option table refuses it).
  */
 export function limitGlobalArgs(limits: FfmpegLimits): string[] {
   return [
@@ -34,43 +35,51 @@ export function limitGlobalArgs(limits: FfmpegLimits): string[] {
   ];
 }
 
-/** Options of an input, before its `-i`: its decoders' threads. */
-export function limitInputArgs(limits: FfmpegLimits): string[] {
+/**
+ * The cap as an input's or output's `-threads`. It goes before that input's or output's own
+ * options: ffmpeg takes the last value that matches a stream, so a job's own count (already
+ * lowered to the cap) wins where it applies, and the cap covers every other stream.
+ */
+export function threadArgs(limits: FfmpegLimits): string[] {
   return limits.threads ? ['-threads', String(limits.threads)] : [];
 }
 
 /**
- * Options of an output, before its file name: its encoders' threads, and `-max_pixels`, with
- * which ffmpeg refuses to open an encoder for bigger frames ("Picture size WxH exceeds
- * specified max pixel count N"; every encoder, FFmpeg 5.1 and 7.1 alike, checks it on open).
+ * After an output's own options: `-max_pixels`, with which ffmpeg refuses to open an encoder
+ * for bigger frames ("Picture size WxH exceeds specified max pixel count N"; every encoder,
+ * FFmpeg 5.1 and 7.1 alike, checks it on open).
  */
-export function limitOutputArgs(limits: FfmpegLimits): string[] {
-  return [
-    ...limitInputArgs(limits),
-    ...(limits.maxOutputPixels ? ['-max_pixels', String(limits.maxOutputPixels)] : []),
-  ];
+export function maxPixelsArgs(limits: FfmpegLimits): string[] {
+  return limits.maxOutputPixels ? ['-max_pixels', String(limits.maxOutputPixels)] : [];
 }
 
 /**
  * The plan with the pool's limits written in: any thread count the job set itself
- * (`-threads`, `-threads:v`, `-filter_threads`, `auto` or 0 included) lowered to the cap, and
- * every input's and output's limit options appended. A thread count only changes speed, so a
- * job asking for more is not refused: it runs with what the pool allows.
+ * (`-threads`, `-threads:v`, `-filter_threads`, `auto` or 0 included) lowered to the cap, the
+ * cap itself before the job's own options of each scope (global, every input, every output),
+ * and `-max_pixels` after every output's. A thread count only changes speed, so a job asking
+ * for more is not refused: it runs with what the pool allows; one asking for fewer gets fewer.
  */
 export function limitPlan(plan: CommandPlan, limits: FfmpegLimits): CommandPlan {
   const global = capThreads(plan.globalOptions, limits.threads);
+  const threads = threadArgs(limits);
   return {
     ...plan,
-    global: withCapped(plan.global, global),
+    global: [...limitGlobalArgs(limits), ...withCapped(plan.global, global)],
     globalOptions: global,
     inputs: plan.inputs.map((input): PlannedInput => {
       const options = capThreads(input.options, limits.threads);
-      return { ...input, options, args: [...withCapped(input.args, options), ...limitInputArgs(limits)] };
+      return { ...input, options, args: [...threads, ...withCapped(input.args, options)] };
     }),
-    // Appended, so the indices of the output's placed file names stay right.
     outputs: plan.outputs.map((output): PlannedOutput => {
       const options = capThreads(output.options, limits.threads);
-      return { ...output, options, args: [...withCapped(output.args, options), ...limitOutputArgs(limits)] };
+      return {
+        ...output,
+        options,
+        args: [...threads, ...withCapped(output.args, options), ...maxPixelsArgs(limits)],
+        // The file names buildArgv places moved along with the options.
+        placed: output.placed.map((arg) => ({ ...arg, at: arg.at + threads.length })),
+      };
     }),
   };
 }

@@ -19,9 +19,8 @@ import {
   inputHardening,
   inputPath,
   limitGlobalArgs,
-  limitInputArgs,
-  limitOutputArgs,
   limitPlan,
+  maxPixelsArgs,
   NO_LIMITS,
   nextProbeCrf,
   optionArgs,
@@ -30,6 +29,7 @@ import {
   runFfmpeg,
   type TargetPlan,
   type TargetQualityResult,
+  threadArgs,
   type WorkLayout,
 } from '@ffleet/core';
 import { limitFailure } from '../ffmpeg/limits.ts';
@@ -206,13 +206,15 @@ async function samplesProber(
   return async (crf, n) => {
     const distorted = join(dir, `probe-${n}.mkv`);
     await runProbe(ctx, [
+      // plan.global starts with the global limits.
       ...['-hide_banner', '-nostdin', '-y', '-nostats', '-loglevel', 'error', ...plan.global],
-      ...limitGlobalArgs(limits),
-      ...limitInputArgs(limits),
+      ...threadArgs(limits),
       ...['-protocol_whitelist', 'file', '-f', 'matroska', '-i', reference],
+      // The cap first: the job's own (capped) thread counts win.
+      ...threadArgs(limits),
       ...video,
       ...crfArgs(target, crf),
-      ...limitOutputArgs(limits),
+      ...maxPixelsArgs(limits),
       ...['-an', '-sn', '-dn', '-f', 'matroska', distorted],
     ]);
     return {
