@@ -84,7 +84,7 @@ export const WorkerSettings = settings({
     integer({
       maximum: 256,
       description:
-        "threads of each decoder, encoder and filter graph of one ffmpeg (`-threads`, `-filter_threads`, `-filter_complex_threads`); a job's own higher `-threads` is lowered to it. 0: ffmpeg's own choice (about one per CPU each)",
+        "threads of each decoder, encoder and filter graph of one ffmpeg (`-threads`, `-filter_threads`, `-filter_complex_threads`); a job's own higher `-threads` is lowered to it, a lower one kept. 0: ffmpeg's own choice (about one per CPU each)",
       documentedDefault: 'CPUs / concurrency',
     }),
   ),
