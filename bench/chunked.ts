@@ -16,7 +16,12 @@ import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
 import { followToTheEnd } from './follow-job.ts';
 import { type PartOptions, runPartAlone } from './part-alone.ts';
 
-const COMMAND = '-c:v libx264 -preset veryfast -crf 23 -threads 1 -c:a aac -b:a 128k';
+/**
+ * x264's default preset, the one a ladder uses too: splitting pays off on encodes that take a
+ * while. A chunk's fixed costs (its pickup, download, probe, upload and records) and the plan
+ * and join are the same whatever the preset, so a very fast preset makes them weigh more.
+ */
+const COMMAND = '-c:v libx264 -preset medium -crf 23 -threads 1 -c:a aac -b:a 128k';
 /**
  * One thread for decoding and filtering too, on both sides: each worker stands for a machine of
  * its own, so neither side may borrow the other's core (ffmpeg decodes on every core by default).
