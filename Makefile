@@ -57,7 +57,7 @@ typecheck: $(SETUP_STAMP)
 bench: $(SETUP_STAMP) ## end-to-end overhead, queue pickup latency, submit rate, tracing and quality cost
 	node bench/run.ts
 
-soak: $(SETUP_STAMP) ## 10 000 short jobs on four workers killed at random, Redis and S3 restarted: nothing lost, nothing twice, memory flat (about 2.5 h on a 2-core machine, 14 min with SOAK_JOBS=1000; docs/development.md)
+soak: $(SETUP_STAMP) ## 10 000 short jobs on four workers killed at random, Redis and S3 restarted: nothing lost, nothing twice, memory flat (about 1 h 40 min on a 2-core machine, 10 min with SOAK_JOBS=1000; docs/development.md)
 	node scripts/soak.ts
 
 clean:

@@ -6,7 +6,8 @@
  * latency, and gateway and worker memory at the start, middle and end (growth under 10%).
  *
  * Settings (environment): SOAK_JOBS (10000), SOAK_WORKERS (4), SOAK_IN_FLIGHT (jobs submitted
- * and not yet finished, 8), SOAK_KILL_EVERY_MS (5000). Exit code 1 when a check fails.
+ * and not yet finished, 8), SOAK_KILL_EVERY_MS (10000: one of the workers that may be killed goes
+ * down every 5 to 15 s). Exit code 1 when a check fails.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -23,7 +24,7 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const JOBS = Number(process.env.SOAK_JOBS ?? 10_000);
 const WORKERS = Number(process.env.SOAK_WORKERS ?? 4);
 const IN_FLIGHT = Number(process.env.SOAK_IN_FLIGHT ?? 8);
-const KILL_EVERY_MS = Number(process.env.SOAK_KILL_EVERY_MS ?? 5000);
+const KILL_EVERY_MS = Number(process.env.SOAK_KILL_EVERY_MS ?? 10_000);
 /** With no job finishing for this long, what is still pending counts as lost. */
 const STUCK_MS = 5 * 60_000;
 
@@ -138,10 +139,14 @@ try {
   // Workers 1.. are killed at random, one at a time, and started again.
   let chaos = true;
   let kills = 0;
+  // Ends the wait for the next kill when the jobs are done.
+  const chaosDone = new AbortController();
   const chaosLoop = (async () => {
     while (chaos) {
-      await sleep(KILL_EVERY_MS * (0.5 + Math.random()));
-      if (!chaos || WORKERS < 2) break;
+      const waited = await sleep(KILL_EVERY_MS * (0.5 + Math.random()), true, {
+        signal: chaosDone.signal,
+      }).catch(() => false);
+      if (!waited || !chaos || WORKERS < 2) break;
       const index = 1 + Math.floor(Math.random() * (WORKERS - 1));
       await stopChild(workers[index]!, Math.random() < 0.5 ? 'SIGKILL' : 'SIGTERM');
       kills++;
@@ -226,6 +231,7 @@ try {
     await sleep(200);
   }
   chaos = false;
+  chaosDone.abort();
   await chaosLoop;
 
   const states = [...finalStates.values()];
