@@ -104,6 +104,19 @@ async function expectWorkerServes(before: string[], name: string): Promise<void>
   expect(await workerIds()).toEqual(before);
 }
 
+/** Runs the busy clip through ffmpeg itself with these options and counts its most threads at once. */
+async function peakThreadsWithoutFfleet(inputOptions: string, outputOptions: string): Promise<number> {
+  const bare = spawn(
+    'ffmpeg',
+    [
+      ...['-nostdin', '-v', 'error', ...inputOptions.split(' '), '-i', busyClip],
+      ...[...outputOptions.split(' '), '-f', 'null', '-'],
+    ],
+    { stdio: 'ignore' },
+  );
+  return peakThreads(bare.pid!);
+}
+
 /** Runs `body` and counts the most threads its ffmpeg had at once. */
 async function peakThreadsOfJob(body: ReturnType<typeof job>): Promise<{ peak: number; done: JobView }> {
   const id = await submit(body);
@@ -188,12 +201,7 @@ describe('resource limits', () => {
   it('runs a job asking for 16 threads with the pool’s cap of 2, counted from /proc', async () => {
     const asked = '-threads 16 -filter_threads 16 -vf scale=640:360 -c:v libx264 -preset veryfast';
     // The same command without ffleet: what ffmpeg starts when nothing caps it.
-    const bare = spawn(
-      'ffmpeg',
-      ['-nostdin', '-v', 'error', '-threads', '16', '-i', busyClip, ...asked.split(' '), '-f', 'null', '-'],
-      { stdio: 'ignore' },
-    );
-    const uncapped = await peakThreads(bare.pid!);
+    const uncapped = await peakThreadsWithoutFfleet('-threads 16', asked);
 
     const { peak: capped, done } = await peakThreadsOfJob(job('threads', asked, 'busy.mp4', '-threads 16'));
     expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
@@ -206,12 +214,7 @@ describe('resource limits', () => {
   it('runs a job asking for one thread everywhere with one: the cap is a ceiling, not a setting', async () => {
     const one = '-threads 1 -filter_threads 1 -vf scale=640:360 -c:v libx264 -preset veryfast';
     // What ffmpeg itself starts for that command.
-    const bare = spawn(
-      'ffmpeg',
-      ['-nostdin', '-v', 'error', '-threads', '1', '-i', busyClip, ...one.split(' '), '-f', 'null', '-'],
-      { stdio: 'ignore' },
-    );
-    const alone = await peakThreads(bare.pid!);
+    const alone = await peakThreadsWithoutFfleet('-threads 1', one);
     const { peak, done } = await peakThreadsOfJob(job('one-thread', one, 'busy.mp4', '-threads 1'));
     expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
     // With the cap after the job's own counts, this ffmpeg had 6 threads (2 each).
