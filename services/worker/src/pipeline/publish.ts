@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { childUrl, formatStorageUrl, type StorageUrl } from '@ffleet/core';
 import type { JobContext } from './context.ts';
+import { inBatches } from './in-batches.ts';
 import { removeObjects } from './remove-objects.ts';
 
 const PARALLEL_UPLOADS = 8;
@@ -57,19 +58,16 @@ export class Publication {
   /** Files into a folder output, group after group (see `publishGroups`), some at a time. */
   async folder(target: StorageUrl, files: readonly LocalFile[]): Promise<{ url: string; bytes: number }[]> {
     const uploaded: { url: string; bytes: number }[] = [];
+    // A batch's uploads all end before a failure goes on: none may land after the take-back.
     for (const group of await publishGroups(files))
-      for (let i = 0; i < group.length; i += PARALLEL_UPLOADS) {
-        // Every upload of the batch ends before a failure goes on: none may land after the take-back.
-        const batch = await Promise.allSettled(
-          group
-            .slice(i, i + PARALLEL_UPLOADS)
-            .map((f) => this.file(f.path, childUrl(target, f.relativePath))),
-        );
-        const failed = batch.find((r) => r.status === 'rejected');
-        if (failed) throw failed.reason;
-        for (const r of batch) if (r.status === 'fulfilled') uploaded.push(r.value);
-        this.#ctx.throwIfAborted();
-      }
+      uploaded.push(
+        ...(await inBatches(
+          group,
+          PARALLEL_UPLOADS,
+          (f) => this.file(f.path, childUrl(target, f.relativePath)),
+          () => this.#ctx.throwIfAborted(),
+        )),
+      );
     return uploaded;
   }
 

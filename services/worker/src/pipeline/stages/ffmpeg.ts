@@ -29,10 +29,16 @@ const PROGRESS_EVENT_INTERVAL_MS = 10_000;
 /**
  * The first input's duration (ffprobe, with the job's own input hardening), which ffmpeg's
  * progress is a percent of; unknown for stills and streams. Learnt before the ffmpeg stage,
- * whose progress means ffmpeg is running.
+ * whose progress means ffmpeg is running. A pipeline's child is told the seconds it covers by
+ * its parent, which analysed the source: it probes only when the pool limits input durations.
  */
 export async function probeInputDuration(ctx: JobContext): Promise<void> {
   const maxSeconds = ctx.deps.maxInputSeconds ?? 0;
+  const covered = ctx.job.data.role?.durationSeconds;
+  if (covered !== undefined && !maxSeconds) {
+    ctx.facts.mediaDurationSeconds = covered;
+    return;
+  }
   // Every input counts against the pool's duration limit; only the first when there is none.
   const count = maxSeconds ? ctx.plan.inputs.length : 1;
   const durations: (number | undefined)[] = [];

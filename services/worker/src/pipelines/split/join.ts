@@ -19,6 +19,7 @@ import { runLimitedFfmpeg } from '../../ffmpeg/limits.ts';
 import { videoStreamLength } from '../../ffmpeg/probe.ts';
 import type { JobContext } from '../../pipeline/context.ts';
 import { FfmpegFailedError, JobTimeoutError } from '../../pipeline/errors.ts';
+import { inBatches } from '../../pipeline/in-batches.ts';
 import { stage } from '../../pipeline/stage.ts';
 import { downloadInputs } from '../../pipeline/stages/download.ts';
 import { jobQualityDecision, measureOutputQuality } from '../../pipeline/stages/quality.ts';
@@ -26,7 +27,7 @@ import { uploadOutputs } from '../../pipeline/stages/upload.ts';
 import { chunkedTargetResult } from '../../target/chunks.ts';
 import { finalScore } from '../../target/search.ts';
 import type { Flow } from '../flow.ts';
-import { totalFrames } from './plan.ts';
+import { PARALLEL_TRANSFERS, totalFrames } from './plan.ts';
 
 /**
  * The join: the encoded chunks (from the plan's scratch names, never a listing) and the audio
@@ -105,8 +106,10 @@ export async function downloadChunkList(
   chunks: readonly { url: string; chunk: Chunk }[],
 ): Promise<string> {
   await mkdir(dir, { recursive: true });
-  const files = [];
-  for (const { url, chunk } of chunks) files.push({ file: basename(await download(ctx, dir, url)), chunk });
+  const files = await inBatches(chunks, PARALLEL_TRANSFERS, async ({ url, chunk }) => ({
+    file: basename(await download(ctx, dir, url)),
+    chunk,
+  }));
   const list = join(dir, 'chunks.ffconcat');
   await writeFile(list, concatList(files));
   return list;

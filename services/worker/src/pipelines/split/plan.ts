@@ -28,18 +28,23 @@ import {
 import { runLimitedFfmpeg } from '../../ffmpeg/limits.ts';
 import type { JobContext } from '../../pipeline/context.ts';
 import { FfmpegFailedError } from '../../pipeline/errors.ts';
+import { inBatches } from '../../pipeline/in-batches.ts';
 import { stage } from '../../pipeline/stage.ts';
 import { downloadInputs } from '../../pipeline/stages/download.ts';
 import type { ChildJob, Flow } from '../flow.ts';
+
+/** Pieces and chunks moved to and from scratch at once: S3 serves several requests faster than one. */
+export const PARALLEL_TRANSFERS = 4;
 
 /** How long probing and splitting may take: stream copies of the whole source. */
 export const STEP_TIMEOUT_MS = 3 * 3600 * 1000;
 
 /**
  * The plan step: the source downloaded and analysed, the chunks planned at its keyframes,
- * the pieces and the audio cut by stream copy and put in scratch, then one child per chunk
- * (longest first) and one for the audio. The children are added before the plan is stored, so
- * a worker lost in between only makes the next one plan again (the same ids add nothing).
+ * the pieces and the audio cut by stream copy and put in scratch, one child per chunk added as
+ * soon as its piece is up (longest first), and one for the audio. The children are added before
+ * the plan is stored, so a worker lost in between only makes the next one plan again (the same
+ * ids add nothing, the same pieces are put again).
  */
 export async function planAndSplit(
   ctx: JobContext,
@@ -59,8 +64,19 @@ export async function planAndSplit(
   ctx.jobSpan.setAttributes({ [SPAN.chunks]: plan.chunks.length, [SPAN.frames]: totalFrames(plan) });
   const audio = plan.audioStartSeconds !== undefined;
   const pieces = await stage(ctx, 'split', () => cutPieces(ctx, media, plan.chunks, audio));
-  await stage(ctx, 'upload', () => uploadPieces(ctx, plan, plan.chunks, pieces, audio), { percent: 100 });
-  await flow.addChildren(childrenOf(ctx, job, media, plan));
+  // Each chunk's child goes to the queue as soon as its piece is up, longest first, so the
+  // pool's other workers start encoding while the rest of the pieces are uploaded.
+  const children = childrenOf(ctx, job, media, plan);
+  await stage(
+    ctx,
+    'upload',
+    () =>
+      uploadPieces(ctx, plan, longestFirst(plan.chunks), pieces, audio, (uploaded) =>
+        flow.addChildren(uploaded.map((chunk) => children.chunks.get(chunk.index)!)),
+      ),
+    { percent: 100 },
+  );
+  if (children.audio) await flow.addChildren([children.audio]);
   ctx.timings.total = Math.round(performance.now() - ctx.started);
   await flow.saveState({
     kind: 'split',
@@ -122,29 +138,41 @@ export async function cutPieces(
   return dir;
 }
 
-/** Puts the pieces (and the extracted audio) in the job's scratch folder, under their planned names. */
+/**
+ * Puts the pieces (and the extracted audio, last) in the job's scratch folder under their
+ * planned names, a few at a time in the order of `chunks`; `uploaded` is told of each batch of
+ * chunks whose pieces are up.
+ */
 export async function uploadPieces(
   ctx: JobContext,
   scratch: { scratch: string },
   chunks: readonly Chunk[],
   dir: string,
   audio: boolean,
+  uploaded?: (chunks: readonly Chunk[]) => Promise<void>,
 ): Promise<void> {
   const { storage, config } = ctx.deps;
   const put = (file: string, url: string) =>
     storage.upload(file, parseStorageUrl(url, config.urlPolicy), ctx.signal);
-  let bytes = 0;
-  for (const chunk of chunks)
-    bytes += await put(
-      join(dir, `${String(chunk.index).padStart(6, '0')}.nut`),
-      splitScratch.piece(scratch, chunk.index),
-    );
+  const sizes = await inBatches(
+    chunks,
+    PARALLEL_TRANSFERS,
+    (chunk) =>
+      put(join(dir, `${String(chunk.index).padStart(6, '0')}.nut`), splitScratch.piece(scratch, chunk.index)),
+    uploaded,
+  );
+  let bytes = sizes.reduce((sum, size) => sum + size, 0);
   if (audio) bytes += await put(join(ctx.workDir, 'audio-source.nut'), splitScratch.audioSource(scratch));
   ctx.facts.outputBytes = bytes;
 }
 
-/** One ordinary job per chunk (longest first) and one for the audio, each knowing its role. */
-function childrenOf(ctx: JobContext, job: SplitJob, media: MediaAnalysis, plan: SplitPlan): ChildJob[] {
+/** One ordinary job per chunk (by its index) and one for the audio, each knowing its role. */
+function childrenOf(
+  ctx: JobContext,
+  job: SplitJob,
+  media: MediaAnalysis,
+  plan: SplitPlan,
+): { chunks: Map<number, ChildJob>; audio?: ChildJob } {
   const parentId = ctx.job.id;
   const base = { pool: ctx.job.data.pool, submittedAt: Date.now() };
   const traceparent = ctx.job.data.traceparent ? { traceparent: ctx.job.data.traceparent } : {};
@@ -164,19 +192,18 @@ function childrenOf(ctx: JobContext, job: SplitJob, media: MediaAnalysis, plan: 
     };
     return { id: splitChildId.chunk(parentId, c.index), name: data.spec.name, data };
   };
-  const children = longestFirst(plan.chunks).map(chunk);
-  if (plan.audioStartSeconds !== undefined) {
-    const spec = audioJobSpec(job, plan);
-    children.push({
-      id: splitChildId.audio(parentId),
-      name: spec.name,
-      data: {
-        ...base,
-        ...traceparent,
-        spec,
-        role: { kind: 'audio', parentId, durationSeconds: plan.videoEndSeconds - plan.videoStartSeconds },
-      },
-    });
-  }
-  return children;
+  const chunks = new Map(plan.chunks.map((c) => [c.index, chunk(c)]));
+  if (plan.audioStartSeconds === undefined) return { chunks };
+  const spec = audioJobSpec(job, plan);
+  const audio: ChildJob = {
+    id: splitChildId.audio(parentId),
+    name: spec.name,
+    data: {
+      ...base,
+      ...traceparent,
+      spec,
+      role: { kind: 'audio', parentId, durationSeconds: plan.videoEndSeconds - plan.videoStartSeconds },
+    },
+  };
+  return { chunks, audio };
 }
