@@ -13,6 +13,9 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PoolRegistry } from '@ffleet/core';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { startLocalFleet } from '../scripts/lib/local-fleet.ts';
 import { withServiceRuntime } from '../scripts/lib/service-env.ts';
 import { freePort, stopChild } from '../scripts/lib/stack.ts';
@@ -20,6 +23,8 @@ import { cpuMs } from './process-cpu.ts';
 import { wrkPostRate } from './wrk.ts';
 
 const BARE_ROUTE = new URL('./bare-submit-route.ts', import.meta.url).pathname;
+const BARE_QUEUE = 'bench-bare-route';
+const BARE_PREFIX = 'bench';
 
 /** The job both submit benchmarks send: valid, with options to tokenize and check, for `pool`. */
 export function submitBenchJob(bucket: string, pool: string) {
@@ -52,8 +57,10 @@ export async function measureSubmitVsBareRoute(options: {
   /** The gateway's process, for its CPU time. */
   gatewayPid: number;
   redisUrl: string;
+  /** The gateway's queue prefix (`FFLEET_QUEUE_PREFIX`). */
+  queuePrefix?: string;
   /** A valid job for a pool no worker serves, so nothing but the submissions runs. */
-  body: object;
+  body: { compute: string };
   inFlight: number;
 }): Promise<void> {
   const { quick, work, print, inFlight } = options;
@@ -61,6 +68,7 @@ export async function measureSubmitVsBareRoute(options: {
   const seconds = quick ? 2 : 3;
   const body = JSON.stringify(options.body);
 
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const port = await freePort();
   // With the gateway's runtime settings, so the ratio leaves only ffleet's own work.
   const bare = spawn(process.execPath, [BARE_ROUTE], {
@@ -68,8 +76,8 @@ export async function measureSubmitVsBareRoute(options: {
       ...process.env,
       PORT: String(port),
       REDIS_URL: options.redisUrl,
-      QUEUE: 'bench-bare-route',
-      PREFIX: 'bench',
+      QUEUE: BARE_QUEUE,
+      PREFIX: BARE_PREFIX,
     }),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -81,8 +89,19 @@ export async function measureSubmitVsBareRoute(options: {
       gateway: `${options.gatewayUrl}/v1/jobs`,
       bare: `http://127.0.0.1:${port}/v1/jobs`,
     };
+    // Each run starts on empty queues: neither side meets the pool's `maxQueued` nor a Redis
+    // grown by the runs before it.
+    const pool = PoolRegistry.load().get(options.body.compute)!;
+    const queues = [
+      new Queue(pool.queue, { connection: redis, prefix: options.queuePrefix ?? 'ffleet' }),
+      new Queue(BARE_QUEUE, { connection: redis, prefix: BARE_PREFIX }),
+    ];
+    const postRate = async (url: string, seconds: number) => {
+      for (const queue of queues) await queue.drain(true);
+      return wrkPostRate(url, body, inFlight, seconds, work);
+    };
     // A short first run warms each side's JIT and connections.
-    for (const url of Object.values(routes)) await wrkPostRate(url, body, inFlight, 1, work);
+    for (const url of Object.values(routes)) await postRate(url, 1);
     const pids = { gateway: options.gatewayPid, bare: bare.pid! };
     const rates = { gateway: [] as number[], bare: [] as number[] };
     const cpuPerSubmit = { gateway: [] as number[], bare: [] as number[] };
@@ -92,7 +111,7 @@ export async function measureSubmitVsBareRoute(options: {
       const rate = { gateway: 0, bare: 0 };
       for (const side of order) {
         const cpuBefore = await cpuMs(pids[side]);
-        rate[side] = await wrkPostRate(routes[side], body, inFlight, seconds, work);
+        rate[side] = await postRate(routes[side], seconds);
         cpuPerSubmit[side].push(((await cpuMs(pids[side])) - cpuBefore) / (rate[side] * seconds));
       }
       rates.gateway.push(rate.gateway);
@@ -111,6 +130,7 @@ export async function measureSubmitVsBareRoute(options: {
     print('submit_vs_bare_route_ratio', round(median(ratios)));
   } finally {
     await stopChild(bare);
+    redis.disconnect();
   }
 }
 
