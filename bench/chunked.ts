@@ -19,7 +19,7 @@ import { type PartOptions, runPartAlone } from './part-alone.ts';
 
 /**
  * x264's default preset, the one a ladder uses too: splitting pays off on encodes that take a
- * while. A chunk's fixed costs (its pickup, download, probe, upload and records) and the plan
+ * while. A chunk's fixed costs (its pickup, download, upload and records) and the plan
  * and join are the same whatever the preset, so a very fast preset makes them weigh more.
  */
 const COMMAND = '-c:v libx264 -preset medium -crf 23 -threads 1 -c:a aac -b:a 128k';
@@ -108,7 +108,7 @@ export async function measureChunked({ quick, work, print }: PartOptions): Promi
     print('chunked_first_chunk_queued_ms', Math.min(...tasks.map((t) => t.readyMs)));
     print('chunked_plan_ms', planMs);
     print('chunked_join_ms', joinMs);
-    print('chunked_chunk_ms_max', Math.max(...tasks.map((t) => t.ms)));
+    print('chunked_chunk_ms_max', Math.max(...children.slice(0, chunks).map((c) => c.timings!.total!)));
     print('chunked_audio_ms', children.at(-1)!.timings!.total!);
     print(
       'chunked_model_assumptions',
