@@ -1,5 +1,6 @@
 import { parseStorageUrl } from '@ffleet/core';
 import type { JobContext } from './context.ts';
+import { inBatches } from './in-batches.ts';
 
 const PARALLEL_DELETES = 16;
 
@@ -9,15 +10,9 @@ const PARALLEL_DELETES = 16;
  * lifecycle rule on its prefix is the backstop (docs/pipelines.md).
  */
 export async function removeObjects(ctx: JobContext, urls: readonly string[]): Promise<void> {
-  for (let i = 0; i < urls.length; i += PARALLEL_DELETES) {
-    await Promise.all(
-      urls
-        .slice(i, i + PARALLEL_DELETES)
-        .map((url) =>
-          ctx.deps.storage
-            .remove(parseStorageUrl(url, ctx.deps.config.urlPolicy))
-            .catch((error) => ctx.log.warn({ err: error, url }, 'could not remove an object')),
-        ),
-    );
-  }
+  await inBatches(urls, PARALLEL_DELETES, (url) =>
+    ctx.deps.storage
+      .remove(parseStorageUrl(url, ctx.deps.config.urlPolicy))
+      .catch((error) => ctx.log.warn({ err: error, url }, 'could not remove an object')),
+  );
 }

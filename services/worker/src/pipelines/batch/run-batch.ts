@@ -34,6 +34,7 @@ import {
   removeWorkDir,
 } from '../../pipeline/context.ts';
 import { JobCancelledError } from '../../pipeline/errors.ts';
+import { inBatches } from '../../pipeline/in-batches.ts';
 import { failedAttempt, resultOf } from '../../pipeline/run-job.ts';
 import { stage } from '../../pipeline/stage.ts';
 import type { BatchRecords } from './batch-records.ts';
@@ -111,13 +112,10 @@ async function manifestItems(
   });
   // The code each failed item's worker logged (input_missing, ffmpeg_failed, …).
   const failedItems = items.filter((i) => i.state === 'failed' && i.error?.code === 'failed');
-  for (let i = 0; i < failedItems.length; i += READ_CONCURRENCY)
-    await Promise.all(
-      failedItems.slice(i, i + READ_CONCURRENCY).map(async (item) => {
-        const failure = await records.failureOf(item.index);
-        if (failure) item.error = { code: failure.code, message: failure.message };
-      }),
-    );
+  await inBatches(failedItems, READ_CONCURRENCY, async (item) => {
+    const failure = await records.failureOf(item.index);
+    if (failure) item.error = { code: failure.code, message: failure.message };
+  });
   return items;
 }
 
