@@ -239,6 +239,44 @@ describe('a chunk that fails for good', () => {
   });
 });
 
+describe('a chunk encode that loses frames', () => {
+  it('fails the job with chunk_mismatch, naming the frames written and planned', {
+    timeout: 300_000,
+  }, async () => {
+    // A worker whose chunk encodes stop after 7 frames (an option slipped in before the output),
+    // and which otherwise runs ffmpeg as it is: the encode itself succeeds.
+    const wrapper = join(fleet.dir, 'ffmpeg-short-chunks');
+    await writeFile(
+      wrapper,
+      [
+        '#!/bin/sh',
+        'case "$*" in *force_key_frames*) ;; *) exec ffmpeg "$@";; esac',
+        'n=$#',
+        'for arg do',
+        '  [ "$n" -eq 1 ] && set -- "$@" -frames:v 7',
+        '  set -- "$@" "$arg"',
+        '  shift',
+        '  n=$((n - 1))',
+        'done',
+        'exec ffmpeg "$@"',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    await useWorkers(1, { FFMPEG_PATH: wrapper });
+    const id = await submit(chunkedJob('short-chunk'));
+    const job = await fleet.waitFor<JobView>(id, finished, 240_000);
+    expect(job.state).toBe('failed');
+    expect(job.error).toMatchObject({ code: 'chunk_mismatch' });
+    // 4 s chunks of a 25 fps source: 100 frames planned for each.
+    expect(job.error!.message).toMatch(
+      new RegExp(`^${id}-c\\d+ failed: the chunk encode wrote 7 frames where the plan has 100$`),
+    );
+    expect(await waitingChildren()).toEqual([]);
+    await expect.poll(() => scratchObjects(id), { timeout: 10_000 }).toEqual([]);
+  });
+});
+
 describe('cancelling a chunked encode', () => {
   it('stops its running chunks (no ffmpeg left after 2 s), removes the queued ones and ends cancelled', {
     timeout: 300_000,

@@ -80,6 +80,8 @@ export interface JobFacts {
   outputs: OutputResult[];
   mediaDurationSeconds?: number;
   speed?: number;
+  /** Frames ffmpeg encoded for the first video output, by its own closing report. */
+  framesEncoded?: number;
   quality?: QualityOutcome;
   /** A job with a quality target: how its CRF was chosen. */
   target?: TargetQualityResult;

@@ -84,6 +84,7 @@ export function runCommand(ctx: JobContext, plan: CommandPlan = ctx.plan): Promi
     if (run.exitCode !== 0) throw new FfmpegFailedError(run.exitCode, run.stderrTail);
 
     ctx.facts.speed = speed;
+    if (run.lastProgress?.done) ctx.facts.framesEncoded = run.lastProgress.frame;
     if (duration !== undefined) ctx.jobSpan.setAttribute(SPAN.mediaDurationSeconds, duration);
     if (speed) ctx.jobSpan.setAttribute(SPAN.speed, speed);
   });
@@ -142,15 +143,16 @@ function progressAttributes(progress: JobProgress): Record<string, number> {
 
 /**
  * A chunk of a chunked encode must hold exactly the frames its plan counted: a frame lost or
- * added would shift everything after it in the join. Checked before the chunk is uploaded.
+ * added would shift everything after it in the join. Checked before the chunk is uploaded,
+ * against ffmpeg's own count of the frames it encoded (its closing progress report: no
+ * second process per chunk), or ffprobe's count of the written file when ffmpeg gave none.
  */
 export async function checkPlannedFrames(ctx: JobContext): Promise<void> {
   const planned = ctx.job.data.role?.frames;
   if (planned === undefined) return;
-  const { frames: written } = await videoStreamLength(
-    ctx.deps.ffprobePath,
-    outputPath(ctx.plan, ctx.layout, 0),
-  );
+  const written =
+    ctx.facts.framesEncoded ??
+    (await videoStreamLength(ctx.deps.ffprobePath, outputPath(ctx.plan, ctx.layout, 0))).frames;
   ctx.jobSpan.setAttribute(SPAN.frames, written);
   if (written !== planned)
     throw new FfleetError(
