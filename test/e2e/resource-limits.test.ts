@@ -3,10 +3,10 @@
  * over the pool's size, an input longer than the pool allows) fails once with `resource_limit`
  * naming the limit, is not retried, and the same worker runs the next job; a job asking for
  * more threads than the pool's cap runs with the cap, and one asking for fewer runs with fewer
- * (counted from /proc while ffmpeg runs).
+ * (counted from /proc while ffmpeg runs); the quality pass runs under the same limits.
  */
 import { spawn } from 'node:child_process';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobView } from '@ffleet/gateway';
@@ -209,6 +209,46 @@ describe('resource limits', () => {
     // encoder and muxer) plus up to the cap each for the decoder, the filters and the encoder.
     expect(capped, `capped ${capped}, uncapped ${uncapped}`).toBeLessThanOrEqual(4 * THREAD_CAP + 8);
     expect(uncapped, `capped ${capped}, uncapped ${uncapped}`).toBeGreaterThan(2 * capped);
+  });
+
+  it('measures quality under the same limits: the pool’s memory limit and thread cap, read from /proc', async () => {
+    const id = await submit({
+      ...job('quality-capped', '-vf scale=640:360 -c:v libx264 -preset veryfast', 'busy.mp4'),
+      quality: { mode: 'full' },
+    });
+    // The quality pass is the worker's ffmpeg comparing with psnr, after the encode.
+    let pid: number | undefined;
+    while (pid === undefined) {
+      for (const candidate of await ffmpegProcesses(worker.workDir)) {
+        const cmdline = await readFile(`/proc/${candidate}/cmdline`, 'utf8').catch(() => '');
+        if (cmdline.includes('psnr=')) pid = candidate;
+      }
+      if (pid === undefined) {
+        const { body } = await fleet.api<JobView>('GET', `/v1/jobs/${id}`);
+        if (finished(body)) throw new Error(`the job ended before its quality pass was seen: ${body.state}`);
+        await sleep(5);
+      }
+    }
+    const limits = await readFile(`/proc/${pid}/limits`, 'utf8').catch(() => '');
+    const peak = await peakThreads(pid);
+    const done = await fleet.waitFor<JobView & { quality: { status: string } | null }>(id, finished, 120_000);
+    expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.quality?.status).toBe('measured');
+    // Read while it ran (empty if it ended first, which fails here too).
+    expect(limits).toMatch(new RegExp(`^Max address space\\s+${1024 * 1024 * 1024}\\s`, 'm'));
+
+    // The same comparison (both decoders, the scale, psnr and ssim) by ffmpeg alone, uncapped.
+    const output = join(fleet.dir, 'quality-capped.mp4');
+    await writeFile(output, await fleet.get('out/quality-capped.mp4'));
+    const graph = '[0:v]scale=1280:720,split=2[a][b];[1:v]split=2[c][d];[a][c]psnr;[b][d]ssim';
+    const bare = spawn(
+      'ffmpeg',
+      ['-nostdin', '-v', 'error', '-i', output, '-i', busyClip, '-filter_complex', graph, '-f', 'null', '-'],
+      { stdio: 'ignore' },
+    );
+    const uncapped = await peakThreads(bare.pid!);
+    expect(peak, `capped ${peak}, uncapped ${uncapped}`).toBeLessThan(uncapped);
+    expect(peak, `capped ${peak}`).toBeLessThanOrEqual(4 * THREAD_CAP + 2);
   });
 
   it('runs a job asking for one thread everywhere with one: the cap is a ceiling, not a setting', async () => {

@@ -124,28 +124,22 @@ export function seconds(value: number): string {
   return value.toFixed(6);
 }
 
-/** The whole ffmpeg command line; only file inputs, no stdin, output discarded. */
-export function qualityArgv(distortedPath: string, referencePath: string, graph: string): string[] {
+/**
+ * The whole ffmpeg command line; only file inputs, no stdin, output discarded. `inputOptions`
+ * go before each input (the pool's decoder thread cap).
+ */
+export function qualityArgv(
+  distortedPath: string,
+  referencePath: string,
+  graph: string,
+  inputOptions: string[] = [],
+): string[] {
+  const input = (path: string) => ['-protocol_whitelist', 'file', ...inputOptions, '-i', path];
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-nostats',
-    '-loglevel',
-    'info',
-    '-protocol_whitelist',
-    'file',
-    '-i',
-    distortedPath,
-    '-protocol_whitelist',
-    'file',
-    '-i',
-    referencePath,
-    '-filter_complex',
-    graph,
-    '-an',
-    '-f',
-    'null',
-    '-',
+    ...['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'],
+    ...input(distortedPath),
+    ...input(referencePath),
+    ...['-filter_complex', graph, '-an', '-f', 'null', '-'],
   ];
 }
 
@@ -164,16 +158,19 @@ export interface InputWindow {
 /**
  * The command line of a batch of windows: per window, the output's and the reference's
  * window as two inputs, each decoded from the keyframe before its start; then the graph.
+ * `inputOptions` go before each input (the pool's decoder thread cap).
  */
 export function windowArgv(
   distortedPath: string,
   referencePath: string,
   windows: InputWindow[],
   graph: string,
+  inputOptions: string[] = [],
 ): string[] {
   const input = (start: number, duration: number, path: string) => [
     '-protocol_whitelist',
     'file',
+    ...inputOptions,
     '-ss',
     seconds(start),
     '-t',

@@ -1,7 +1,14 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { runFfmpegChecked } from '@ffleet/core';
+import {
+  type FfmpegLimits,
+  type FfmpegRunResult,
+  FfmpegToolError,
+  NO_LIMITS,
+  threadArgs,
+} from '@ffleet/core';
+import { runLimitedFfmpeg } from '../ffmpeg/limits.ts';
 import {
   type GraphOptions,
   qualityArgv,
@@ -32,6 +39,8 @@ export interface MeasureQualityOptions {
   workDir: string;
   ffmpegPath?: string;
   ffprobePath?: string;
+  /** The pool's limits on ffmpeg (memory, threads), as on the job's own encode; none unless told. */
+  limits?: FfmpegLimits;
   /** false skips VMAF even where libvmaf exists (it is by far the slowest metric). */
   vmaf?: boolean;
   /** `full` (the default here) compares every frame; `sampled` windows of them (see windows.ts). */
@@ -122,6 +131,7 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
   const ffprobe = options.ffprobePath ?? 'ffprobe';
   const timeoutMs = options.timeoutMs ?? 3_600_000;
   const sampled = options.mode === 'sampled';
+  const limits = options.limits ?? NO_LIMITS;
   const started = performance.now();
   const [filters, distorted, reference] = await Promise.all([
     probeQualityFilters(ffmpeg),
@@ -143,9 +153,9 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
     distorted,
     reference,
     vmaf: vmafStatus.available,
-    vmafThreads: Math.min(availableParallelism(), 8),
+    vmafThreads: Math.min(availableParallelism(), 8, limits.threads || Number.POSITIVE_INFINITY),
   };
-  const run = { ...options, ffmpeg, timeoutMs };
+  const run: Run = { ...options, ffmpeg, timeoutMs, limits };
 
   await rm(options.workDir, { recursive: true, force: true });
   await mkdir(options.workDir, { recursive: true });
@@ -192,21 +202,18 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
   return measurement;
 }
 
-type Run = MeasureQualityOptions & { ffmpeg: string; timeoutMs: number };
+type Run = MeasureQualityOptions & { ffmpeg: string; timeoutMs: number; limits: FfmpegLimits };
 /** The graph's options, with where each file's video starts (for seeking). */
 type WindowsGraph = Omit<GraphOptions, 'subsample'> & { distorted: VideoInfo; reference: VideoInfo };
 
 /** One pass over both files whole: every frame, or every `subsample`-th output frame. */
 async function compareWhole(run: Run, graph: GraphOptions): Promise<Compared> {
-  const result = await runFfmpegChecked({
-    binary: run.ffmpeg,
-    argv: qualityArgv(run.distorted, run.reference, qualityFilterGraph(graph)),
-    cwd: run.workDir,
-    timeoutMs: run.timeoutMs,
-    signal: run.signal,
+  const result = await runComparison(
+    run,
+    qualityArgv(run.distorted, run.reference, qualityFilterGraph(graph), threadArgs(run.limits)),
     // The psnr and ssim summary lines are the last ones ffmpeg prints.
-    stderrLines: 40,
-  });
+    40,
+  );
   const read = (name: string) => readFile(join(run.workDir, name), 'utf8');
   const subsample = graph.subsample ?? 1;
   return {
@@ -233,9 +240,9 @@ async function compareWindows(
       index: first + i,
       lead: Math.min(REFERENCE_LEAD_SECONDS, window.start),
     }));
-    await runFfmpegChecked({
-      binary: run.ffmpeg,
-      argv: windowArgv(
+    await runComparison(
+      run,
+      windowArgv(
         run.distorted,
         run.reference,
         batch.map(({ window, lead }) => ({
@@ -245,11 +252,9 @@ async function compareWindows(
           referenceDuration: window.duration + lead,
         })),
         windowsFilterGraph(graph, batch),
+        threadArgs(run.limits),
       ),
-      cwd: run.workDir,
-      timeoutMs: run.timeoutMs,
-      signal: run.signal,
-    });
+    );
   }
   const compared: Compared = { psnr: [], ssim: [], vmaf: graph.vmaf ? [] : undefined, ffmpegSummary: {} };
   for (const [index, window] of windows.entries()) {
@@ -267,6 +272,24 @@ async function compareWindows(
     }
   }
   return compared;
+}
+
+/**
+ * One comparison, under the pool's limits as the job's own encode: its memory limit and thread
+ * cap (the inputs' decoders get `inputOptions`, the graph the global options). Throws when
+ * ffmpeg failed, with `resource_limit` when it went over a limit.
+ */
+async function runComparison(run: Run, argv: string[], stderrLines?: number): Promise<FfmpegRunResult> {
+  const result = await runLimitedFfmpeg(run.limits, {
+    binary: run.ffmpeg,
+    argv,
+    cwd: run.workDir,
+    timeoutMs: run.timeoutMs,
+    signal: run.signal,
+    ...(stderrLines ? { stderrLines } : {}),
+  });
+  if (result.exitCode !== 0 || result.stoppedBy) throw new FfmpegToolError(run.ffmpeg, result);
+  return result;
 }
 
 /**

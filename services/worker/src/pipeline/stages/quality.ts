@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   type CommandPlan,
   DEFAULT_TIMEOUT_SECONDS,
+  type FfmpegLimits,
   inputPath,
   type JobSpec,
   outputPath,
@@ -44,6 +45,7 @@ export async function measureOutputQuality(ctx: JobContext): Promise<void> {
             workDir: join(ctx.workDir, 'quality'),
             ffmpegPath: deps.ffmpegPath,
             ffprobePath: deps.ffprobePath,
+            ...(deps.ffmpegLimits ? { limits: deps.ffmpegLimits } : {}),
             mode: decision.mode,
             subsample: decision.subsample,
             timeoutMs: (ctx.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
@@ -131,6 +133,7 @@ export async function measureJobQuality(options: {
   workDir: string;
   ffmpegPath: string;
   ffprobePath: string;
+  limits?: FfmpegLimits;
   mode: QualityMode;
   subsample: number;
   timeoutMs: number;
