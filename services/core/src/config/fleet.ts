@@ -50,6 +50,13 @@ export const S3_SETTINGS = {
     maximum: 5120,
     description: 'multipart upload part size (S3 needs at least 5 MiB)',
   }),
+  S3_REQUEST_TIMEOUT_SECONDS: integer({
+    default: 120,
+    minimum: 1,
+    maximum: 3600,
+    description:
+      'how long an S3 request may wait for a connection, or go without a byte in either direction, before it is given up and retried: an S3 that hangs fails the request instead of holding the job',
+  }),
 };
 
 export const FLEET_SETTINGS = {
@@ -199,6 +206,7 @@ export function s3SettingsFrom(values: Static<typeof S3SettingsSchema>): S3Setti
     accessKeyId: values.AWS_ACCESS_KEY_ID,
     secretAccessKey: values.AWS_SECRET_ACCESS_KEY,
     partSize: values.S3_PART_SIZE_MB * 1024 * 1024,
+    requestTimeoutMs: values.S3_REQUEST_TIMEOUT_SECONDS * 1000,
   };
 }
 

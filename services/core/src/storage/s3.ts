@@ -35,17 +35,28 @@ export interface S3Settings {
   /** Multipart part size in bytes for uploads. */
   partSize: number;
   /**
+   * How long a request may wait for a connection, or go without a byte moving, before it is
+   * given up (and retried like any network error); unset: 120 s.
+   */
+  requestTimeoutMs?: number;
+  /**
    * How long writes (uploads, their parts, deletes, aborts) keep retrying an S3 that does not
    * answer, in seconds; unset: a few quick tries, as every other request.
    */
   writeRetrySeconds?: number;
 }
 
+/** As the AWS SDKs before v3 waited on an idle socket. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+
 /** `retrySeconds`: retry for about that long (writes that ride out an outage); unset: 3 quick tries. */
 export function createS3Client(settings: S3Settings, retrySeconds?: number): S3Client {
+  const timeoutMs = settings.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const config: S3ClientConfig = {
     region: settings.region,
     forcePathStyle: settings.forcePathStyle,
+    // Without these an S3 that takes the connection and never answers holds the request forever.
+    requestHandler: { connectionTimeout: timeoutMs, socketTimeout: timeoutMs },
     // Retries with backoff inside the SDK for throttling, 5xx and network errors; the job retries on top.
     ...(retrySeconds === undefined ? { maxAttempts: 3 } : budget(retrySeconds)),
   };
