@@ -186,6 +186,28 @@ describe('resource limits', () => {
     expect(await workerIds()).toEqual(before);
   });
 
+  it('says why even when the job asks ffmpeg to be quiet: its errors are still read', async () => {
+    const quiet = await submit({
+      ...job('big-frame-quiet', '-vf scale=8000:8000 -c:v libx264 -preset ultrafast'),
+      globalOptions: '-v quiet',
+    });
+    await expectResourceLimit(
+      quiet,
+      'big-frame-quiet',
+      /output frame size 8000×8000 \(64000000 pixels\)/,
+      /limit of 8294400 pixels \(FFLEET_MAX_OUTPUT_PIXELS\)/,
+    );
+    // A quiet job that fails otherwise still carries ffmpeg's own last lines.
+    const broken = await submit({
+      ...job('quiet-broken', '-vf scale=320:240 -c:v libx264 -preset no-such-preset'),
+      globalOptions: '-loglevel panic',
+    });
+    const failed = await fleet.waitFor<JobView>(broken, finished, 120_000);
+    expect(failed.state).toBe('failed');
+    expect(failed.error?.code).toBe('ffmpeg_failed');
+    expect(failed.error?.stderr?.join('\n')).toMatch(/no-such-preset|Error setting/i);
+  });
+
   it('fails an input longer than the pool allows before ffmpeg runs, naming the duration and the limit', async () => {
     const before = await workerIds();
     const long = await submit(job('long-input', '-c:v libx264 -preset ultrafast', 'long.mp4'));

@@ -168,3 +168,34 @@ describe('planCommand and buildArgv', () => {
     );
   });
 });
+
+describe("a job's log level", () => {
+  /** What ffmpeg ends up with: the last -v or -loglevel value of the global options. */
+  const levelOf = (globalOptions: string) => {
+    const argv = buildArgv(planCommand(job({ globalOptions })), layout);
+    const global = argv.slice(0, argv.indexOf('-i'));
+    const at = Math.max(global.lastIndexOf('-v'), global.lastIndexOf('-loglevel'));
+    return at < 0 ? undefined : global[at + 1];
+  };
+
+  it('is raised to error when below it, so the worker can still read why ffmpeg failed', () => {
+    for (const quiet of [
+      '-v quiet',
+      '-loglevel panic',
+      '-v fatal',
+      '-v 8',
+      '-v -8',
+      '-loglevel repeat+level+quiet',
+    ])
+      expect(levelOf(quiet), quiet).toBe('error');
+  });
+
+  it('is kept when it is error or louder, or only sets flags', () => {
+    expect(levelOf('-v error')).toBe('error');
+    expect(levelOf('-v warning')).toBe('warning');
+    expect(levelOf('-loglevel level+debug')).toBe('level+debug');
+    expect(levelOf('-v 24')).toBe('24');
+    expect(levelOf('-loglevel repeat')).toBe('repeat');
+    expect(levelOf('-y')).toBeUndefined();
+  });
+});

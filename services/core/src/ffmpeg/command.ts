@@ -164,6 +164,34 @@ export function planCommand(spec: JobSpec, policy: UrlPolicy = {}): CommandPlan 
   return { global: flatten(globalOptions), globalOptions, inputs, outputs };
 }
 
+/** ffmpeg's numbers for its named log levels. */
+const LOG_LEVELS: Readonly<Record<string, number>> = {
+  quiet: -8,
+  panic: 0,
+  fatal: 8,
+  error: 16,
+  warning: 24,
+  info: 32,
+  verbose: 40,
+  debug: 48,
+  trace: 56,
+};
+const ERROR_LEVEL = LOG_LEVELS.error!;
+
+/**
+ * A job's `-v`/`-loglevel` below `error` (`quiet`, `panic`, `fatal`) is raised to `error`,
+ * written after the job's own: the worker reads ffmpeg's errors to say why a run failed (a
+ * pool limit, a bad option), and a silent ffmpeg would fail with no reason. Louder levels
+ * are kept.
+ */
+function logLevelFloor(options: readonly ParsedOption[]): string[] {
+  const asked = options.filter((o) => o.name === 'v' || o.name === 'loglevel').at(-1)?.value;
+  // The level is the last `+` part; a flag alone (`repeat`) keeps ffmpeg's `info`.
+  const last = asked?.split('+').at(-1) ?? '';
+  const level = /^-?\d+$/.test(last) ? Number(last) : LOG_LEVELS[last];
+  return level !== undefined && level < ERROR_LEVEL ? ['-loglevel', 'error'] : [];
+}
+
 /**
  * The full argv (without the ffmpeg binary). Fixed hardening comes first and cannot be
  * overridden: no stdin, progress on stdout, only local files as inputs, and per input a
@@ -172,7 +200,11 @@ export function planCommand(spec: JobSpec, policy: UrlPolicy = {}): CommandPlan 
  */
 export function buildArgv(plan: CommandPlan, layout: WorkLayout, limits: FfmpegLimits = NO_LIMITS): string[] {
   plan = limitPlan(plan, limits);
-  const argv = [...['-hide_banner', '-nostdin', '-y', '-nostats', '-progress', 'pipe:1'], ...plan.global];
+  const argv = [
+    ...['-hide_banner', '-nostdin', '-y', '-nostats', '-progress', 'pipe:1'],
+    ...plan.global,
+    ...logLevelFloor(plan.globalOptions),
+  ];
   plan.inputs.forEach((input, i) => {
     argv.push(...input.args, ...inputHardening(input), '-i', inputPath(plan, layout, i));
   });
