@@ -275,8 +275,8 @@ async function compareWindows(
 }
 
 /**
- * One comparison, under the pool's limits as the job's own encode: its memory limit and thread
- * cap (the inputs' decoders get `inputOptions`, the graph the global options). Throws when
+ * One comparison under the pool's limits, as the job's own encode: `argv` carries the thread
+ * cap on each input; the memory limit and the global limit options are added here. Throws when
  * ffmpeg failed, with `resource_limit` when it went over a limit.
  */
 async function runComparison(run: Run, argv: string[], stderrLines?: number): Promise<FfmpegRunResult> {
