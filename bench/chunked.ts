@@ -1,14 +1,14 @@
 /**
  * What splitting a long encode over workers gains, measured on this machine in one run:
  *
- *   chunked_speedup_w2         one 1080p encode as a single single-threaded ffmpeg ÷ the same
- *                              encode as a chunked job on two single-threaded workers (one slot each)
+ *   chunked_speedup_w2         one 1080p encode as a single single-threaded ffmpeg (the mean of a
+ *                              run before the fleet's and one after) ÷ the same encode as a
+ *                              chunked job on two single-threaded workers (one slot each)
  *   chunked_model_speedup_w16  from that job's measured times (the plan, when it queued each
  *                              child, each chunk, the audio, the join), the critical path on 16
  *                              workers vs the same pipeline on one: a simulation (assumptions
  *                              printed with it)
  */
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GatewayClient, type JobView } from '@ffleet/cli';
 import { ffmpegOutput, splitChunks } from '@ffleet/core';
@@ -42,7 +42,24 @@ export async function measureChunked({ quick, work, print }: PartOptions): Promi
   const clip = join(work, 'chunked-input.mp4');
   await makeSampleClip(clip, { seconds, size: '1920x1080', rate: 25 });
 
-  // The baseline: the whole encode as one ffmpeg on one thread.
+  print(
+    'chunked_input',
+    `${seconds}s 1920x1080 25 fps h264+aac, segments of ${SEGMENT_SECONDS}s, command: ${GLOBAL_OPTIONS} ${INPUT_OPTIONS} -i … ${COMMAND}`,
+  );
+  // The baseline, alone on the machine before the fleet starts and again after it stops: this
+  // VM's speed drifts by up to a third within minutes, and the mean meets the drift as the job did.
+  const singleBefore = await encodeAlone(clip, work);
+  const chunkedMs = await chunkedOnFleet(clip, print);
+  const singleAfter = await encodeAlone(clip, work);
+  const singleMs = (singleBefore + singleAfter) / 2;
+  print('chunked_single_ffmpeg_ms', Math.round(singleMs));
+  print('chunked_single_ffmpeg_before_after_ms', `${Math.round(singleBefore)} ${Math.round(singleAfter)}`);
+  print('chunked_job_w2_ms', Math.round(chunkedMs));
+  print('chunked_speedup_w2', (singleMs / chunkedMs).toFixed(2));
+}
+
+/** The whole encode as one ffmpeg on one thread; its wall time. */
+async function encodeAlone(clip: string, work: string): Promise<number> {
   const started = performance.now();
   await ffmpegOutput(
     'ffmpeg',
@@ -61,8 +78,14 @@ export async function measureChunked({ quick, work, print }: PartOptions): Promi
     ],
     { timeoutMs: 3_600_000 },
   );
-  const singleMs = performance.now() - started;
+  return performance.now() - started;
+}
 
+/**
+ * The same encode as a chunked job on a fleet of two single-slot workers; prints what its
+ * children took and the 16-worker model, returns the job's wall time.
+ */
+async function chunkedOnFleet(clip: string, print: PartOptions['print']): Promise<number> {
   const pool = localPool();
   const fleet = await startLocalFleet({
     quiet: process.env.BENCH_VERBOSE !== '1',
@@ -102,13 +125,6 @@ export async function measureChunked({ quick, work, print }: PartOptions): Promi
     const serial = planMs + tasks.reduce((sum, t) => sum + t.ms, 0) + joinMs;
     const parallel = criticalPath(tasks, MODEL_WORKERS, planMs) + joinMs;
 
-    print(
-      'chunked_input',
-      `${seconds}s 1920x1080 25 fps h264+aac, segments of ${SEGMENT_SECONDS}s, command: ${GLOBAL_OPTIONS} ${INPUT_OPTIONS} -i … ${COMMAND}`,
-    );
-    print('chunked_single_ffmpeg_ms', Math.round(singleMs));
-    print('chunked_job_w2_ms', Math.round(chunkedMs));
-    print('chunked_speedup_w2', (singleMs / chunkedMs).toFixed(2));
     print('chunked_chunks', chunks);
     print('chunked_first_chunk_queued_ms', Math.min(...tasks.map((t) => t.readyMs)));
     print('chunked_plan_ms', planMs);
@@ -125,7 +141,7 @@ export async function measureChunked({ quick, work, print }: PartOptions): Promi
     print('chunked_model_w1_ms', Math.round(serial));
     print(`chunked_model_w${MODEL_WORKERS}_ms`, Math.round(parallel));
     print(`chunked_model_speedup_w${MODEL_WORKERS}`, (serial / parallel).toFixed(2));
-    await writeFile(join(work, 'chunked-job.json'), JSON.stringify(job));
+    return chunkedMs;
   } finally {
     await fleet.stop();
   }
