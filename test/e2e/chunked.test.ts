@@ -13,9 +13,11 @@ import type { JobView } from '@ffleet/gateway';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  failingFfmpeg,
   ffmpegProcesses,
   finished,
   killWorker,
+  shellScript,
   startFleet,
   type TestFleet,
   timingRecords,
@@ -203,12 +205,7 @@ describe('a chunk that fails for good', () => {
     timeout: 300_000,
   }, async () => {
     // A worker whose ffmpeg fails every chunk encode (and only those), like a broken node would.
-    const wrapper = join(fleet.dir, 'ffmpeg-failing-chunks');
-    await writeFile(
-      wrapper,
-      '#!/bin/sh\ncase "$*" in *force_key_frames*) echo "simulated encoder fault" >&2; exit 1;; esac\nexec ffmpeg "$@"\n',
-      { mode: 0o755 },
-    );
+    const wrapper = await failingFfmpeg(fleet.dir, 'ffmpeg-failing-chunks', '*force_key_frames*');
     await useWorkers(1, { FFMPEG_PATH: wrapper });
     const id = await submit(chunkedJob('failing-chunk'));
     const job = await fleet.waitFor<JobView>(id, finished, 240_000);
@@ -245,24 +242,17 @@ describe('a chunk encode that loses frames', () => {
   }, async () => {
     // A worker whose chunk encodes stop after 7 frames (an option slipped in before the output),
     // and which otherwise runs ffmpeg as it is: the encode itself succeeds.
-    const wrapper = join(fleet.dir, 'ffmpeg-short-chunks');
-    await writeFile(
-      wrapper,
-      [
-        '#!/bin/sh',
-        'case "$*" in *force_key_frames*) ;; *) exec ffmpeg "$@";; esac',
-        'n=$#',
-        'for arg do',
-        '  [ "$n" -eq 1 ] && set -- "$@" -frames:v 7',
-        '  set -- "$@" "$arg"',
-        '  shift',
-        '  n=$((n - 1))',
-        'done',
-        'exec ffmpeg "$@"',
-        '',
-      ].join('\n'),
-      { mode: 0o755 },
-    );
+    const wrapper = await shellScript(fleet.dir, 'ffmpeg-short-chunks', [
+      'case "$*" in *force_key_frames*) ;; *) exec ffmpeg "$@";; esac',
+      'n=$#',
+      'for arg do',
+      '  [ "$n" -eq 1 ] && set -- "$@" -frames:v 7',
+      '  set -- "$@" "$arg"',
+      '  shift',
+      '  n=$((n - 1))',
+      'done',
+      'exec ffmpeg "$@"',
+    ]);
     await useWorkers(1, { FFMPEG_PATH: wrapper });
     const id = await submit(chunkedJob('short-chunk'));
     const job = await fleet.waitFor<JobView>(id, finished, 240_000);

@@ -18,6 +18,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlayServer } from '../../services/cli/src/play/server.ts';
 import {
+  failingFfmpeg,
   ffmpegProcesses,
   finished,
   killWorker,
@@ -334,12 +335,7 @@ describe('a ladder from a 720p source', () => {
 describe('a rung that fails for good', () => {
   it('fails the ladder with its error and publishes nothing', { timeout: 300_000 }, async () => {
     // A worker whose ffmpeg fails the 360p rung (queued first, the biggest), like a broken encoder would.
-    const wrapper = join(fleet.dir, 'ffmpeg-failing-rung');
-    await writeFile(
-      wrapper,
-      '#!/bin/sh\ncase "$*" in *scale=640:360*) echo "simulated encoder fault" >&2; exit 1;; esac\nexec ffmpeg "$@"\n',
-      { mode: 0o755 },
-    );
+    const wrapper = await failingFfmpeg(fleet.dir, 'ffmpeg-failing-rung', '*scale=640:360*');
     await useWorkers(1, { FFMPEG_PATH: wrapper });
     const rungs = [
       { height: 234, bitrateKbps: 145 },
@@ -566,12 +562,7 @@ describe('a ladder over a longer source, encoded in chunks', () => {
     timeout: 300_000,
   }, async () => {
     // A worker whose ffmpeg fails every chunk of the 180p rung (queued first, the biggest).
-    const wrapper = join(fleet.dir, 'ffmpeg-failing-chunk');
-    await writeFile(
-      wrapper,
-      '#!/bin/sh\ncase "$*" in *scale=320:180*) echo "simulated encoder fault" >&2; exit 1;; esac\nexec ffmpeg "$@"\n',
-      { mode: 0o755 },
-    );
+    const wrapper = await failingFfmpeg(fleet.dir, 'ffmpeg-failing-chunk', '*scale=320:180*');
     await useWorkers(1, { FFMPEG_PATH: wrapper });
     const failing = await submit(
       ladderJob('chunked-failing', { rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS }, 'inputs/long.mp4'),

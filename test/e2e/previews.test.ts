@@ -12,7 +12,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { JobView } from '@ffleet/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebVTTParser } from 'webvtt-parser';
-import { finished, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
+import { failingFfmpeg, finished, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
 import { ffmpeg } from '../support/media.ts';
 import { LOCAL_WEBHOOKS, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
@@ -345,12 +345,7 @@ describe('previews that cannot be made', () => {
     timeout: 200_000,
   }, async () => {
     // A worker whose ffmpeg fails the second snippet, like a broken encoder would.
-    const wrapper = join(fleet.dir, 'ffmpeg-failing-snippet');
-    await writeFile(
-      wrapper,
-      '#!/bin/sh\ncase "$*" in *"-ss 5 -t 5"*) echo "simulated encoder fault" >&2; exit 1;; esac\nexec ffmpeg "$@"\n',
-      { mode: 0o755 },
-    );
+    const wrapper = await failingFfmpeg(fleet.dir, 'ffmpeg-failing-snippet', '*"-ss 5 -t 5"*');
     await useWorkers(1, { FFMPEG_PATH: wrapper });
     const id = await submit({
       // One try: the failure is the point, not the retries.

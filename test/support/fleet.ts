@@ -221,6 +221,25 @@ export async function writeJson(file: string, value: unknown): Promise<void> {
   await writeFile(file, JSON.stringify(value));
 }
 
+/** A shell script `dir/name` made of `lines`, executable; returns its path. */
+export async function shellScript(dir: string, name: string, lines: string[]): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, `#!/bin/sh\n${lines.join('\n')}\n`, { mode: 0o755 });
+  return path;
+}
+
+/**
+ * An ffmpeg (`dir/name`) that fails, as a broken encoder would, every run whose arguments match
+ * the shell `case` pattern `args`, printing "simulated encoder fault"; any other run is the real
+ * ffmpeg. Returns its path, for a worker's FFMPEG_PATH.
+ */
+export function failingFfmpeg(dir: string, name: string, args: string): Promise<string> {
+  return shellScript(dir, name, [
+    `case "$*" in ${args}) echo "simulated encoder fault" >&2; exit 1;; esac`,
+    'exec ffmpeg "$@"',
+  ]);
+}
+
 /** Pids of ffmpeg processes working inside a worker's scratch dir. */
 export async function ffmpegProcesses(workDir: string): Promise<number[]> {
   return new Promise((resolve) => {
