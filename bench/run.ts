@@ -11,6 +11,8 @@
  *                            plain POST /v1/jobs (batch_submit_vs_jobs_ratio)
  *   quality_cost_ratio       the quality stage ÷ the ffmpeg stage of the e2e job, measured by default
  *                            (sampled), with the sampled PSNR/SSIM against a full measurement
+ *   ffmpeg_malloc_*_speedup  the e2e encode and its sampled quality measurement with glibc's malloc
+ *                            defaults ÷ with the settings ffleet gives ffmpeg (bench/ffmpeg-malloc.ts)
  *   chunked_speedup_w2       a 120 s 1080p encode, one single-threaded ffmpeg ÷ a chunked job on two
  *                            single-threaded workers; chunked_model_speedup_w16 simulates 16 (bench/chunked.ts)
  *   ladder_speedup_w2        a 60 s 1080p ladder job on one worker ÷ on two, single-threaded encodes (bench/ladder.ts)
@@ -34,6 +36,7 @@ import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
 import { measureBatchSubmit } from './batch-submit.ts';
 import { measureChunked } from './chunked.ts';
 import { E2E_COMMAND, e2eClip } from './e2e-job.ts';
+import { measureMallocSettings } from './ffmpeg-malloc.ts';
 import { followToTheEnd } from './follow-job.ts';
 import { measureIdleMemory } from './idle-memory.ts';
 import { measureLadder } from './ladder.ts';
@@ -235,6 +238,8 @@ try {
     localPath: (url) => localObjectPath(fleet.stack.dataDir, url),
     print,
   });
+  // 5b. The malloc settings ffleet gives ffmpeg, against glibc's defaults.
+  await measureMallocSettings({ quick, work, print });
   // 6. One long encode split over two workers, on a fleet of its own (after this one stops using the cores).
   await fleet.stop();
   await measureChunked({ quick, work, print });

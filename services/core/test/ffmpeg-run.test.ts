@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProgressSnapshot } from '../src/ffmpeg/progress.ts';
 import {
+  FFMPEG_GLIBC_TUNABLES,
   FfmpegToolError,
   ffmpegEnvironment,
   ffmpegOutput,
@@ -12,14 +13,23 @@ import {
 } from '../src/ffmpeg/run.ts';
 
 describe("ffmpeg's environment", () => {
-  it('holds only PATH by default, never credentials', () => {
+  it('holds only PATH and the malloc settings by default, never credentials', () => {
     const env = ffmpegEnvironment({
       PATH: '/usr/bin',
       AWS_SECRET_ACCESS_KEY: 's',
       REDIS_URL: 'redis://x',
       HOME: '/root',
     });
-    expect(env).toEqual({ PATH: '/usr/bin' });
+    expect(env).toEqual({ PATH: '/usr/bin', GLIBC_TUNABLES: FFMPEG_GLIBC_TUNABLES });
+  });
+
+  it("lets the operator's own GLIBC_TUNABLES replace the malloc settings", () => {
+    const env = ffmpegEnvironment({
+      PATH: '/usr/bin',
+      FFLEET_FFMPEG_ENV: 'GLIBC_TUNABLES',
+      GLIBC_TUNABLES: 'glibc.malloc.arena_max=2',
+    });
+    expect(env).toEqual({ PATH: '/usr/bin', GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' });
   });
 
   it('passes through the variables FFLEET_FFMPEG_ENV names, but never secrets', () => {
@@ -32,7 +42,12 @@ describe("ffmpeg's environment", () => {
       API_TOKEN: 't',
       lower: 'x',
     });
-    expect(env).toEqual({ PATH: '/usr/bin', XILINX_XRT: '/opt/xilinx/xrt', XRM_DEVICE_ID: '0' });
+    expect(env).toEqual({
+      PATH: '/usr/bin',
+      GLIBC_TUNABLES: FFMPEG_GLIBC_TUNABLES,
+      XILINX_XRT: '/opt/xilinx/xrt',
+      XRM_DEVICE_ID: '0',
+    });
   });
 
   it('is what every process the runner starts gets', async () => {
@@ -46,7 +61,11 @@ describe("ffmpeg's environment", () => {
       // `env` prints the environment it was given: the same one ffmpeg and ffprobe get.
       const printed = await ffmpegOutput('env', []);
       expect(printed.trim().split('\n').sort()).toEqual(
-        [`PATH=${process.env.PATH}`, 'XILINX_XRT=/opt/xilinx/xrt'].sort(),
+        [
+          `PATH=${process.env.PATH}`,
+          `GLIBC_TUNABLES=${FFMPEG_GLIBC_TUNABLES}`,
+          'XILINX_XRT=/opt/xilinx/xrt',
+        ].sort(),
       );
     } finally {
       process.env = saved;

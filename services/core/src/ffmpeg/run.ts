@@ -46,12 +46,31 @@ const MAX_STDOUT_CHARS = 16 * 1024 * 1024;
 const MAX_STDERR_LINE = 500;
 
 /**
- * The whole environment of ffmpeg and ffprobe: PATH, plus the variables named in
- * FFLEET_FFMPEG_ENV (vendor builds need some, e.g. the Xilinx Video SDK's XILINX_XRT). Nothing
- * else of the worker's environment (credentials, tokens) reaches them.
+ * How glibc's malloc serves ffmpeg unless FFLEET_FFMPEG_ENV passes the operator's own
+ * `GLIBC_TUNABLES`. By default glibc maps every frame-sized buffer on its own and unmaps it
+ * when freed, so each new frame costs page faults again; with these, frames come from a
+ * heap on transparent huge pages that is kept between frames (`make bench` prints the
+ * difference as `ffmpeg_malloc_*`). Other C libraries ignore the variable.
+ */
+export const FFMPEG_GLIBC_TUNABLES = [
+  // Huge pages where the kernel allows them on request (transparent_hugepage `madvise`).
+  'glibc.malloc.hugetlb=1',
+  // Buffers below 32 MiB (the most glibc accepts here), 4K frame planes included, from the heap…
+  'glibc.malloc.mmap_threshold=33554432',
+  // …which keeps up to 128 MiB of freed memory for the next frames instead of returning it.
+  'glibc.malloc.trim_threshold=134217728',
+].join(':');
+
+/**
+ * The whole environment of ffmpeg and ffprobe: PATH, the malloc settings above, plus the
+ * variables named in FFLEET_FFMPEG_ENV (vendor builds need some, e.g. the Xilinx Video SDK's
+ * XILINX_XRT). Nothing else of the worker's environment (credentials, tokens) reaches them.
  */
 export function ffmpegEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const result: Record<string, string> = { PATH: env.PATH ?? '/usr/bin:/bin' };
+  const result: Record<string, string> = {
+    PATH: env.PATH ?? '/usr/bin:/bin',
+    GLIBC_TUNABLES: FFMPEG_GLIBC_TUNABLES,
+  };
   for (const name of (env.FFLEET_FFMPEG_ENV ?? '').split(',').map((s) => s.trim())) {
     if (
       /^[A-Z_][A-Z0-9_]*$/.test(name) &&

@@ -1,0 +1,101 @@
+/**
+ * What the malloc settings ffleet gives ffmpeg (`FFMPEG_GLIBC_TUNABLES`) change: the e2e job's
+ * encode and the default (sampled) quality measurement of its output, each run alternately
+ * with them and with glibc's defaults (the operator's way to turn them off: FFLEET_FFMPEG_ENV
+ * naming an empty GLIBC_TUNABLES). Each ratio is the median time with glibc's defaults ÷ the
+ * median time with ffleet's settings: above 1, the settings save time.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ffmpegOutput } from '@ffleet/core';
+import { measureQuality } from '@ffleet/worker';
+import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
+import { E2E_COMMAND, e2eClip } from './e2e-job.ts';
+
+type Setting = 'ffleet' | 'glibc_default';
+
+export async function measureMallocSettings(options: {
+  quick: boolean;
+  work: string;
+  print: (name: string, value: string | number) => void;
+}): Promise<void> {
+  const { quick, work, print } = options;
+  const clip = join(work, 'malloc-input.mp4');
+  const output = join(work, 'malloc-output.mp4');
+  await makeSampleClip(clip, e2eClip(quick));
+  const encode = () =>
+    ffmpegOutput('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', clip, ...E2E_COMMAND.split(' '), output], {
+      timeoutMs: 600_000,
+    });
+  const measure = () =>
+    measureQuality({
+      reference: clip,
+      distorted: output,
+      workDir: join(work, 'malloc-quality'),
+      mode: 'sampled',
+    });
+
+  const times: Record<'encode' | 'quality', Record<Setting, number[]>> = {
+    encode: { ffleet: [], glibc_default: [] },
+    quality: { ffleet: [], glibc_default: [] },
+  };
+  const runs = quick ? 1 : 3;
+  for (let run = 0; run < runs; run++) {
+    // Alternate which goes first, so machine drift hits both alike.
+    const order: Setting[] = run % 2 === 0 ? ['ffleet', 'glibc_default'] : ['glibc_default', 'ffleet'];
+    for (const setting of order) {
+      await withSetting(setting, async () => {
+        times.encode[setting].push(await timed(encode));
+        times.quality[setting].push(await timed(measure));
+      });
+    }
+  }
+  for (const part of ['encode', 'quality'] as const) {
+    const [ours, glibc] = [median(times[part].ffleet), median(times[part].glibc_default)];
+    print(`ffmpeg_malloc_${part}_ms`, `${Math.round(ours)} (glibc defaults: ${Math.round(glibc)})`);
+    print(`ffmpeg_malloc_${part}_speedup`, Number((glibc / ours).toFixed(3)));
+  }
+}
+
+/** Runs `fn` with ffmpeg getting ffleet's malloc settings or, through FFLEET_FFMPEG_ENV, none. */
+async function withSetting(setting: Setting, fn: () => Promise<void>): Promise<void> {
+  const saved = { env: process.env.FFLEET_FFMPEG_ENV, tunables: process.env.GLIBC_TUNABLES };
+  if (setting === 'glibc_default') {
+    process.env.FFLEET_FFMPEG_ENV = 'GLIBC_TUNABLES';
+    process.env.GLIBC_TUNABLES = '';
+  }
+  try {
+    await fn();
+  } finally {
+    restore('FFLEET_FFMPEG_ENV', saved.env);
+    restore('GLIBC_TUNABLES', saved.tunables);
+  }
+}
+
+function restore(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return performance.now() - started;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** `node bench/ffmpeg-malloc.ts`: this part alone. BENCH_QUICK=1 shortens it. */
+if (import.meta.main) {
+  const work = await mkdtemp(join(tmpdir(), 'ffleet-bench-malloc-'));
+  try {
+    await measureMallocSettings({
+      quick: process.env.BENCH_QUICK === '1',
+      work,
+      print: (name, value) => process.stdout.write(`${name}: ${value}\n`),
+    });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
