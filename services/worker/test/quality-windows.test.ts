@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ffmpegOutput } from '@ffleet/core';
+import { ffmpegOutput, NO_LIMITS } from '@ffleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { windowArgv, windowsFilterGraph } from '../src/quality/graph.ts';
 import { measureQuality, type QualityMeasurement } from '../src/quality/measure.ts';
@@ -222,6 +223,56 @@ describe('windowed sampling on real media', () => {
     const same = sameFrames(full, sampled);
     expect(sampled.psnr).toEqual(same.psnr);
     expect(sampled.ssim).toEqual(same.ssim);
+  }, 120_000);
+
+  it("runs the windows side by side, as many runs at once as the pool's thread cap, with the same results", async () => {
+    await ffmpeg('-i', file('ref.mp4'), '-c:v', 'libx264', '-crf', '30', file('side.mp4'));
+    // An ffmpeg that writes when each comparison run started and ended, and how many inputs it read.
+    const log = file('runs.log');
+    const logging = file('logging-ffmpeg');
+    await writeFile(
+      logging,
+      [
+        '#!/bin/sh',
+        'case "$*" in *-filter_complex*) ;; *) exec ffmpeg "$@";; esac',
+        'inputs=$(printf "%s\\n" "$@" | grep -c "^-i$")',
+        `echo "start $(date +%s%N) $inputs" >> ${log}`,
+        'ffmpeg "$@"; status=$?',
+        `echo "end $(date +%s%N)" >> ${log}`,
+        'exit $status',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const runs = async (threads: number) => {
+      await writeFile(log, '');
+      const measurement = await measureQuality({
+        reference: file('ref.mp4'),
+        distorted: file('side.mp4'),
+        workDir: file(`q-side-${threads}`),
+        ffmpegPath: logging,
+        limits: { ...NO_LIMITS, threads },
+        mode: 'sampled',
+      });
+      const lines = (await readFile(log, 'utf8')).trim().split('\n');
+      const starts = lines.filter((l) => l.startsWith('start')).map((l) => l.split(' ').map(Number));
+      const ends = lines.filter((l) => l.startsWith('end')).map((l) => Number(l.split(' ')[1]));
+      return {
+        measurement,
+        inputs: starts.map(([, , n]) => n),
+        lastStart: Math.max(...starts.map(([, t]) => t!)),
+        firstEnd: Math.min(...ends),
+      };
+    };
+    // One thread: the three windows in one run, six inputs.
+    const one = await runs(1);
+    expect(one.inputs).toEqual([6]);
+    // Two: two runs (two windows and one) that overlap in time.
+    const two = await runs(2);
+    expect(two.inputs.sort()).toEqual([2, 4]);
+    expect(two.lastStart).toBeLessThan(two.firstEnd);
+    expect(two.measurement.windows).toEqual(one.measurement.windows);
+    expect(two.measurement.psnr).toEqual(one.measurement.psnr);
+    expect(two.measurement.ssim).toEqual(one.measurement.ssim);
   }, 120_000);
 
   it('samples the whole video when windows do not pair up: an input of one frame a second', async () => {

@@ -9,6 +9,7 @@ import {
   threadArgs,
 } from '@ffleet/core';
 import { runLimitedFfmpeg } from '../ffmpeg/limits.ts';
+import { inBatches } from '../pipeline/in-batches.ts';
 import {
   type GraphOptions,
   qualityArgv,
@@ -73,8 +74,11 @@ export const DEFAULT_QUALITY_SUBSAMPLE = 7;
  * the window (other frame rates). Enough for references of 4 frames per second and more.
  */
 export const REFERENCE_LEAD_SECONDS = 0.25;
-/** Windows compared by one ffmpeg run: each open window holds two decoders. */
+/** Most windows compared by one ffmpeg run: each open window holds two decoders. */
 export const WINDOWS_PER_RUN = 4;
+
+/** Before each window's inputs: one decoding thread (never more than a pool's cap). */
+const ONE_DECODER_THREAD = ['-threads', '1'];
 
 /** PSNR/SSIM/VMAF of one output against its reference, per frame and summarised. */
 export interface QualityMeasurement {
@@ -227,6 +231,11 @@ async function compareWhole(run: Run, graph: GraphOptions): Promise<Compared> {
 /**
  * The windows, a few per ffmpeg run, each output window with the reference's at the same
  * time. Undefined when a window did not compare every one of its frames.
+ *
+ * One ffmpeg run filters its frames on one thread, so the runs go side by side, as many at
+ * once as the pool lets ffmpeg have threads (else one per core), each run on one thread
+ * throughout (decoders and libvmaf): the windows are short, and a frame-threaded decoder per
+ * window only adds start-up work. The first round of runs takes every window when it can.
  */
 async function compareWindows(
   run: Run,
@@ -234,13 +243,20 @@ async function compareWindows(
   windows: QualityWindow[],
 ): Promise<Compared | undefined> {
   const { distorted, reference } = graph;
-  for (let first = 0; first < windows.length; first += WINDOWS_PER_RUN) {
-    const batch = windows.slice(first, first + WINDOWS_PER_RUN).map((window, i) => ({
-      window,
-      index: first + i,
-      lead: Math.min(REFERENCE_LEAD_SECONDS, window.start),
-    }));
-    await runComparison(
+  const sideBySide = run.limits.threads || availableParallelism();
+  const perRun = Math.min(WINDOWS_PER_RUN, Math.ceil(windows.length / sideBySide));
+  const batches: { window: QualityWindow; index: number; lead: number }[][] = [];
+  for (let first = 0; first < windows.length; first += perRun) {
+    batches.push(
+      windows.slice(first, first + perRun).map((window, i) => ({
+        window,
+        index: first + i,
+        lead: Math.min(REFERENCE_LEAD_SECONDS, window.start),
+      })),
+    );
+  }
+  await inBatches(batches, sideBySide, (batch) =>
+    runComparison(
       run,
       windowArgv(
         run.distorted,
@@ -251,11 +267,11 @@ async function compareWindows(
           referenceStart: reference.videoStartSeconds + window.start - lead,
           referenceDuration: window.duration + lead,
         })),
-        windowsFilterGraph(graph, batch),
-        threadArgs(run.limits),
+        windowsFilterGraph({ ...graph, vmafThreads: 1 }, batch),
+        ONE_DECODER_THREAD,
       ),
-    );
-  }
+    ),
+  );
   const compared: Compared = { psnr: [], ssim: [], vmaf: graph.vmaf ? [] : undefined, ffmpegSummary: {} };
   for (const [index, window] of windows.entries()) {
     const files = windowStatsFiles(index);
