@@ -1,19 +1,20 @@
 /**
- * What the malloc settings ffleet gives ffmpeg (`FFMPEG_GLIBC_TUNABLES`) change: the e2e job's
- * encode and the default (sampled) quality measurement of its output, each run alternately
- * with them and with glibc's defaults (the operator's way to turn them off: FFLEET_FFMPEG_ENV
- * naming an empty GLIBC_TUNABLES). Each ratio is the median time with glibc's defaults ÷ the
- * median time with ffleet's settings: above 1, the settings save time.
+ * What the glibc malloc settings ffleet gives its quality comparisons (`FRAMES_GLIBC_TUNABLES`)
+ * change, and why a job's own encode does not get them: the e2e job's encode and the default
+ * (sampled) quality measurement of its output, each run alternately with the settings and with
+ * glibc's defaults, forced both ways through the operator's switch (FFLEET_FFMPEG_ENV naming
+ * GLIBC_TUNABLES). Each ratio is the median time with glibc's defaults ÷ the median time with
+ * the settings: above 1, they save time.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ffmpegOutput } from '@ffleet/core';
+import { FRAMES_GLIBC_TUNABLES, ffmpegOutput } from '@ffleet/core';
 import { measureQuality } from '@ffleet/worker';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
 import { E2E_COMMAND, e2eClip } from './e2e-job.ts';
 
-type Setting = 'ffleet' | 'glibc_default';
+type Setting = 'tuned' | 'glibc_default';
 
 export async function measureMallocSettings(options: {
   quick: boolean;
@@ -37,13 +38,13 @@ export async function measureMallocSettings(options: {
     });
 
   const times: Record<'encode' | 'quality', Record<Setting, number[]>> = {
-    encode: { ffleet: [], glibc_default: [] },
-    quality: { ffleet: [], glibc_default: [] },
+    encode: { tuned: [], glibc_default: [] },
+    quality: { tuned: [], glibc_default: [] },
   };
   const runs = quick ? 1 : 3;
   for (let run = 0; run < runs; run++) {
     // Alternate which goes first, so machine drift hits both alike.
-    const order: Setting[] = run % 2 === 0 ? ['ffleet', 'glibc_default'] : ['glibc_default', 'ffleet'];
+    const order: Setting[] = run % 2 === 0 ? ['tuned', 'glibc_default'] : ['glibc_default', 'tuned'];
     for (const setting of order) {
       await withSetting(setting, async () => {
         times.encode[setting].push(await timed(encode));
@@ -52,19 +53,17 @@ export async function measureMallocSettings(options: {
     }
   }
   for (const part of ['encode', 'quality'] as const) {
-    const [ours, glibc] = [median(times[part].ffleet), median(times[part].glibc_default)];
+    const [ours, glibc] = [median(times[part].tuned), median(times[part].glibc_default)];
     print(`ffmpeg_malloc_${part}_ms`, `${Math.round(ours)} (glibc defaults: ${Math.round(glibc)})`);
     print(`ffmpeg_malloc_${part}_speedup`, Number((glibc / ours).toFixed(3)));
   }
 }
 
-/** Runs `fn` with ffmpeg getting ffleet's malloc settings or, through FFLEET_FFMPEG_ENV, none. */
+/** Runs `fn` with every ffmpeg getting the settings, or glibc's defaults, whatever it asks for. */
 async function withSetting(setting: Setting, fn: () => Promise<void>): Promise<void> {
   const saved = { env: process.env.FFLEET_FFMPEG_ENV, tunables: process.env.GLIBC_TUNABLES };
-  if (setting === 'glibc_default') {
-    process.env.FFLEET_FFMPEG_ENV = 'GLIBC_TUNABLES';
-    process.env.GLIBC_TUNABLES = '';
-  }
+  process.env.FFLEET_FFMPEG_ENV = 'GLIBC_TUNABLES';
+  process.env.GLIBC_TUNABLES = setting === 'tuned' ? FRAMES_GLIBC_TUNABLES : '';
   try {
     await fn();
   } finally {

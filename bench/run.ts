@@ -12,7 +12,7 @@
  *   quality_cost_ratio       the quality stage ÷ the ffmpeg stage of the e2e job, measured by default
  *                            (sampled), with the sampled PSNR/SSIM against a full measurement
  *   ffmpeg_malloc_*_speedup  the e2e encode and its sampled quality measurement with glibc's malloc
- *                            defaults ÷ with the settings ffleet gives ffmpeg (bench/ffmpeg-malloc.ts)
+ *                            defaults ÷ with the settings the quality comparisons get (bench/ffmpeg-malloc.ts)
  *   chunked_speedup_w2       a 120 s 1080p encode, one single-threaded ffmpeg ÷ a chunked job on two
  *                            single-threaded workers; chunked_model_speedup_w16 simulates 16 (bench/chunked.ts)
  *   ladder_speedup_w2        a 60 s 1080p ladder job on one worker ÷ on two, single-threaded encodes (bench/ladder.ts)
@@ -238,7 +238,7 @@ try {
     localPath: (url) => localObjectPath(fleet.stack.dataDir, url),
     print,
   });
-  // 5b. The malloc settings ffleet gives ffmpeg, against glibc's defaults.
+  // 5b. The malloc settings of the quality comparisons, against glibc's defaults, on the encode too.
   await measureMallocSettings({ quick, work, print });
   // 6. One long encode split over two workers, on a fleet of its own (after this one stops using the cores).
   await fleet.stop();

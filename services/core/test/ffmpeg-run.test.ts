@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProgressSnapshot } from '../src/ffmpeg/progress.ts';
 import {
-  FFMPEG_GLIBC_TUNABLES,
   FfmpegToolError,
+  FRAMES_GLIBC_TUNABLES,
   ffmpegEnvironment,
   ffmpegOutput,
   runFfmpeg,
@@ -13,23 +13,34 @@ import {
 } from '../src/ffmpeg/run.ts';
 
 describe("ffmpeg's environment", () => {
-  it('holds only PATH and the malloc settings by default, never credentials', () => {
+  it('holds only PATH by default, never credentials', () => {
     const env = ffmpegEnvironment({
       PATH: '/usr/bin',
       AWS_SECRET_ACCESS_KEY: 's',
       REDIS_URL: 'redis://x',
       HOME: '/root',
     });
-    expect(env).toEqual({ PATH: '/usr/bin', GLIBC_TUNABLES: FFMPEG_GLIBC_TUNABLES });
+    expect(env).toEqual({ PATH: '/usr/bin' });
   });
 
-  it("lets the operator's own GLIBC_TUNABLES replace the malloc settings", () => {
-    const env = ffmpegEnvironment({
+  it("adds the frame malloc settings when asked, and lets the operator's own GLIBC_TUNABLES replace them", () => {
+    expect(ffmpegEnvironment({ PATH: '/usr/bin' }, { framesMalloc: true })).toEqual({
+      PATH: '/usr/bin',
+      GLIBC_TUNABLES: FRAMES_GLIBC_TUNABLES,
+    });
+    const operator = {
       PATH: '/usr/bin',
       FFLEET_FFMPEG_ENV: 'GLIBC_TUNABLES',
       GLIBC_TUNABLES: 'glibc.malloc.arena_max=2',
+    };
+    expect(ffmpegEnvironment(operator, { framesMalloc: true })).toEqual({
+      PATH: '/usr/bin',
+      GLIBC_TUNABLES: 'glibc.malloc.arena_max=2',
     });
-    expect(env).toEqual({ PATH: '/usr/bin', GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' });
+    expect(ffmpegEnvironment(operator)).toEqual({
+      PATH: '/usr/bin',
+      GLIBC_TUNABLES: 'glibc.malloc.arena_max=2',
+    });
   });
 
   it('passes through the variables FFLEET_FFMPEG_ENV names, but never secrets', () => {
@@ -42,12 +53,7 @@ describe("ffmpeg's environment", () => {
       API_TOKEN: 't',
       lower: 'x',
     });
-    expect(env).toEqual({
-      PATH: '/usr/bin',
-      GLIBC_TUNABLES: FFMPEG_GLIBC_TUNABLES,
-      XILINX_XRT: '/opt/xilinx/xrt',
-      XRM_DEVICE_ID: '0',
-    });
+    expect(env).toEqual({ PATH: '/usr/bin', XILINX_XRT: '/opt/xilinx/xrt', XRM_DEVICE_ID: '0' });
   });
 
   it('is what every process the runner starts gets', async () => {
@@ -61,12 +67,16 @@ describe("ffmpeg's environment", () => {
       // `env` prints the environment it was given: the same one ffmpeg and ffprobe get.
       const printed = await ffmpegOutput('env', []);
       expect(printed.trim().split('\n').sort()).toEqual(
-        [
-          `PATH=${process.env.PATH}`,
-          `GLIBC_TUNABLES=${FFMPEG_GLIBC_TUNABLES}`,
-          'XILINX_XRT=/opt/xilinx/xrt',
-        ].sort(),
+        [`PATH=${process.env.PATH}`, 'XILINX_XRT=/opt/xilinx/xrt'].sort(),
       );
+      const framesRun = await runFfmpeg({
+        binary: 'env',
+        argv: [],
+        stdout: true,
+        framesMalloc: true,
+        timeoutMs: 10_000,
+      });
+      expect(framesRun.stdout).toContain(`GLIBC_TUNABLES=${FRAMES_GLIBC_TUNABLES}\n`);
     } finally {
       process.env = saved;
     }

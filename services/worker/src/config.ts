@@ -106,7 +106,7 @@ export const WorkerSettings = settings({
   FFLEET_FFMPEG_ENV: commaList({
     itemPattern: '^[A-Z_][A-Z0-9_]*$',
     description:
-      "variables passed to ffmpeg besides `PATH` and its malloc settings (vendor SDKs; naming `GLIBC_TUNABLES` passes yours instead of ffleet's, see docs/benchmarks.md); names with `AWS_`, `SECRET`, `TOKEN`, `PASSWORD` never pass",
+      'variables passed to ffmpeg besides `PATH` (vendor SDKs; naming `GLIBC_TUNABLES` sets yours for every ffmpeg, replacing the malloc settings of quality comparisons, see docs/benchmarks.md); names with `AWS_`, `SECRET`, `TOKEN`, `PASSWORD` never pass',
   }),
   FFLEET_WORKER_PORT: integer({
     default: 9090,

@@ -28,6 +28,8 @@ export interface FfmpegRunOptions {
    * killing the worker's whole pod for memory.
    */
   addressSpaceBytes?: number;
+  /** glibc malloc settings for runs that open many short-lived decoders (FRAMES_GLIBC_TUNABLES). */
+  framesMalloc?: boolean;
 }
 
 export interface FfmpegRunResult {
@@ -46,13 +48,15 @@ const MAX_STDOUT_CHARS = 16 * 1024 * 1024;
 const MAX_STDERR_LINE = 500;
 
 /**
- * How glibc's malloc serves ffmpeg unless FFLEET_FFMPEG_ENV passes the operator's own
- * `GLIBC_TUNABLES`. By default glibc maps every frame-sized buffer on its own and unmaps it
- * when freed, so each new frame costs page faults again; with these, frames come from a
- * heap on transparent huge pages that is kept between frames (`make bench` prints the
- * difference as `ffmpeg_malloc_*`). Other C libraries ignore the variable.
+ * glibc malloc settings for runs that open many short-lived decoders (`framesMalloc`: the
+ * quality comparisons, a pair of decoders per window). By default glibc maps every
+ * frame-sized buffer on its own and unmaps it when freed, so each new decoder's frames cost
+ * page faults again; with these, frames come from a heap on transparent huge pages that is
+ * kept between them. Not given to a job's own encode: there `make bench` finds no gain it can
+ * tell from noise (`ffmpeg_malloc_*_speedup`), and huge pages may stall on a node short of
+ * free memory. Other C libraries ignore the variable.
  */
-export const FFMPEG_GLIBC_TUNABLES = [
+export const FRAMES_GLIBC_TUNABLES = [
   // Huge pages where the kernel allows them on request (transparent_hugepage `madvise`).
   'glibc.malloc.hugetlb=1',
   // Buffers below 32 MiB (the most glibc accepts here), 4K frame planes included, from the heap…
@@ -62,15 +66,17 @@ export const FFMPEG_GLIBC_TUNABLES = [
 ].join(':');
 
 /**
- * The whole environment of ffmpeg and ffprobe: PATH, the malloc settings above, plus the
- * variables named in FFLEET_FFMPEG_ENV (vendor builds need some, e.g. the Xilinx Video SDK's
- * XILINX_XRT). Nothing else of the worker's environment (credentials, tokens) reaches them.
+ * The whole environment of ffmpeg and ffprobe: PATH, the malloc settings above when asked
+ * for, plus the variables named in FFLEET_FFMPEG_ENV (vendor builds need some, e.g. the Xilinx
+ * Video SDK's XILINX_XRT; an operator's own GLIBC_TUNABLES replaces ffleet's). Nothing else of
+ * the worker's environment (credentials, tokens) reaches them.
  */
-export function ffmpegEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const result: Record<string, string> = {
-    PATH: env.PATH ?? '/usr/bin:/bin',
-    GLIBC_TUNABLES: FFMPEG_GLIBC_TUNABLES,
-  };
+export function ffmpegEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { framesMalloc?: boolean } = {},
+): Record<string, string> {
+  const result: Record<string, string> = { PATH: env.PATH ?? '/usr/bin:/bin' };
+  if (options.framesMalloc) result.GLIBC_TUNABLES = FRAMES_GLIBC_TUNABLES;
   for (const name of (env.FFLEET_FFMPEG_ENV ?? '').split(',').map((s) => s.trim())) {
     if (
       /^[A-Z_][A-Z0-9_]*$/.test(name) &&
@@ -94,7 +100,7 @@ export function runFfmpeg(options: FfmpegRunOptions): Promise<FfmpegRunResult> {
       : [options.binary, options.argv];
     const child = spawn(binary, argv, {
       cwd: options.cwd,
-      env: ffmpegEnvironment(),
+      env: ffmpegEnvironment(process.env, { framesMalloc: options.framesMalloc === true }),
       stdio: ['ignore', wantsStdout ? 'pipe' : 'ignore', 'pipe'],
       // Its own process group, so a kill reaches anything it started.
       detached: true,

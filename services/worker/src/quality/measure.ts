@@ -300,6 +300,8 @@ async function runComparison(run: Run, argv: string[], stderrLines?: number): Pr
     binary: run.ffmpeg,
     argv,
     cwd: run.workDir,
+    // Each window opens two decoders, each scaled frame is new: see FRAMES_GLIBC_TUNABLES.
+    framesMalloc: true,
     timeoutMs: run.timeoutMs,
     signal: run.signal,
     ...(stderrLines ? { stderrLines } : {}),
