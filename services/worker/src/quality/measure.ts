@@ -232,10 +232,10 @@ async function compareWhole(run: Run, graph: GraphOptions): Promise<Compared> {
  * The windows, a few per ffmpeg run, each output window with the reference's at the same
  * time. Undefined when a window did not compare every one of its frames.
  *
- * One ffmpeg run filters its frames on one thread, so the runs go side by side, as many at
- * once as the pool lets ffmpeg have threads (else one per core), each run on one thread
- * throughout (decoders and libvmaf): the windows are short, and a frame-threaded decoder per
- * window only adds start-up work. The first round of runs takes every window when it can.
+ * One ffmpeg run mostly works on one thread, so the runs go side by side, as many at once as
+ * the pool lets ffmpeg have threads (else one per core). Each window is decoded on one thread
+ * and libvmaf gets one: the windows are short, and a frame-threaded decoder per window only
+ * adds start-up work. The first round of runs takes every window when it can.
  */
 async function compareWindows(
   run: Run,
