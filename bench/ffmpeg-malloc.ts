@@ -6,21 +6,17 @@
  * GLIBC_TUNABLES). Each ratio is the median time with glibc's defaults ÷ the median time with
  * the settings: above 1, they save time.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FRAMES_GLIBC_TUNABLES, ffmpegOutput } from '@ffleet/core';
 import { measureQuality } from '@ffleet/worker';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
 import { E2E_COMMAND, e2eClip } from './e2e-job.ts';
+import { median } from './median.ts';
+import { type PartOptions, runPartAlone } from './part-alone.ts';
 
 type Setting = 'tuned' | 'glibc_default';
 
-export async function measureMallocSettings(options: {
-  quick: boolean;
-  work: string;
-  print: (name: string, value: string | number) => void;
-}): Promise<void> {
+export async function measureMallocSettings(options: PartOptions): Promise<void> {
   const { quick, work, print } = options;
   const clip = join(work, 'malloc-input.mp4');
   const output = join(work, 'malloc-output.mp4');
@@ -83,18 +79,5 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 /** `node bench/ffmpeg-malloc.ts`: this part alone. BENCH_QUICK=1 shortens it. */
-if (import.meta.main) {
-  const work = await mkdtemp(join(tmpdir(), 'ffleet-bench-malloc-'));
-  try {
-    await measureMallocSettings({
-      quick: process.env.BENCH_QUICK === '1',
-      work,
-      print: (name, value) => process.stdout.write(`${name}: ${value}\n`),
-    });
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-}
+if (import.meta.main) await runPartAlone('malloc', measureMallocSettings);

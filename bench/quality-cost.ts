@@ -17,6 +17,7 @@ import { ffmpegOutput, isFinishedState, type QualitySummary } from '@ffleet/core
 import { startLocalFleet } from '../scripts/lib/local-fleet.ts';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
 import { E2E_COMMAND, e2eClip } from './e2e-job.ts';
+import { median } from './median.ts';
 
 type QualityJob = JobView & {
   quality: QualitySummary | null;
@@ -85,7 +86,6 @@ export async function measureQualityCost(options: {
   if ((await sampledBytes) !== (await fullBytes))
     throw new Error('the sampled and full jobs wrote different outputs: not the same pair');
 
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const ratio = (j: QualityJob) => j.timings!.quality! / j.timings!.ffmpeg;
   const ffmpegMs = median([...sampled, ...full].map((j) => j.timings!.ffmpeg));
   print('quality_input', `${options.input}, command: ${options.command}, ${runs} runs of each mode`);

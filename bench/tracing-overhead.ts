@@ -15,6 +15,7 @@ import { GatewayClient } from '@ffleet/cli';
 import { isFinishedState } from '@ffleet/core';
 import { type LocalFleet, startLocalFleet, type TracingMode } from '../scripts/lib/local-fleet.ts';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
+import { median } from './median.ts';
 import { cpuMs } from './process-cpu.ts';
 
 interface Side {
@@ -136,7 +137,6 @@ export async function measureTracingOverhead(options: {
     // Best of N: on a shared machine other load only ever adds time, so the fastest run of
     // each side is the closest to its own cost. Medians are printed beside it.
     const best = (values: number[]) => Math.min(...values);
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     print('tracing_input', `${seconds}s 1280x720 h264, command: ${options720}, ${runs} pairs of runs`);
     print('tracing_spans_per_job', trace.spans.length);
     print('tracing_off_job_ms', Math.round(best(off.times)));
