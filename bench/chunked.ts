@@ -4,6 +4,10 @@
  *   chunked_speedup_w2         one 1080p encode as a single single-threaded ffmpeg (the mean of a
  *                              run before the fleet's and one after) ÷ the same encode as a
  *                              chunked job on two single-threaded workers (one slot each)
+ *   chunked_pair_ceiling_w2    the same single encode ÷ its two halves encoded by two plain
+ *                              ffmpegs at once, no fleet: the most any split over two workers can
+ *                              gain on this machine at this time (two encodes at once each run
+ *                              slower than one alone); chunked_w2_of_ceiling is the job's share of it
  *   chunked_model_speedup_w16  from that job's measured times (the plan, when it queued each
  *                              child, each chunk, the audio, the join), the critical path on 16
  *                              workers vs the same pipeline on one: a simulation (assumptions
@@ -49,36 +53,57 @@ export async function measureChunked({ quick, work, print }: PartOptions): Promi
   // The baseline, alone on the machine before the fleet starts and again after it stops: this
   // VM's speed drifts by up to a third within minutes, and the mean meets the drift as the job did.
   const singleBefore = await encodeAlone(clip, work);
+  const pairMs = await encodeHalvesAtOnce(clip, work, seconds);
   const chunkedMs = await chunkedOnFleet(clip, print);
   const singleAfter = await encodeAlone(clip, work);
   const singleMs = (singleBefore + singleAfter) / 2;
+  const speedup = singleMs / chunkedMs;
+  const ceiling = singleMs / pairMs;
   print('chunked_single_ffmpeg_ms', Math.round(singleMs));
   print('chunked_single_ffmpeg_before_after_ms', `${Math.round(singleBefore)} ${Math.round(singleAfter)}`);
+  print('chunked_pair_ffmpeg_ms', Math.round(pairMs));
+  print('chunked_pair_ceiling_w2', ceiling.toFixed(2));
   print('chunked_job_w2_ms', Math.round(chunkedMs));
-  print('chunked_speedup_w2', (singleMs / chunkedMs).toFixed(2));
+  print('chunked_w2_of_ceiling', (speedup / ceiling).toFixed(2));
+  print('chunked_speedup_w2', speedup.toFixed(2));
 }
 
 /** The whole encode as one ffmpeg on one thread; its wall time. */
 async function encodeAlone(clip: string, work: string): Promise<number> {
   const started = performance.now();
+  await encode(clip, [], join(work, 'single.mp4'));
+  return performance.now() - started;
+}
+
+/**
+ * The clip's first and second halves encoded by two ffmpegs at once, each on one thread, with
+ * nothing else running; the wall time until both end. The halves meet at a keyframe of the
+ * sample clip (one every 2 s), so neither decodes frames it does not encode.
+ */
+async function encodeHalvesAtOnce(clip: string, work: string, seconds: number): Promise<number> {
+  const half = String(Math.round(seconds / 4) * 2);
+  const started = performance.now();
+  await Promise.all([
+    encode(clip, ['-t', half], join(work, 'first-half.mp4')),
+    encode(clip, ['-ss', half], join(work, 'second-half.mp4')),
+  ]);
+  return performance.now() - started;
+}
+
+async function encode(clip: string, range: string[], output: string): Promise<void> {
   await ffmpegOutput(
     'ffmpeg',
     [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-nostdin',
-      '-y',
+      ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'],
       ...GLOBAL_OPTIONS.split(' '),
       ...INPUT_OPTIONS.split(' '),
-      '-i',
-      clip,
+      ...range,
+      ...['-i', clip],
       ...COMMAND.split(' '),
-      join(work, 'single.mp4'),
+      output,
     ],
     { timeoutMs: 3_600_000 },
   );
-  return performance.now() - started;
 }
 
 /**
@@ -131,6 +156,20 @@ async function chunkedOnFleet(clip: string, print: PartOptions['print']): Promis
     print('chunked_join_ms', joinMs);
     print('chunked_chunk_ms_max', Math.max(...children.slice(0, chunks).map((c) => c.timings!.total!)));
     print('chunked_audio_ms', children.at(-1)!.timings!.total!);
+    // Where the job's time went: the parent's steps (plan and join together), and each step
+    // summed over the children.
+    print(
+      'chunked_parent_steps_ms',
+      Object.entries(job.timings ?? {})
+        .map(([step, ms]) => `${step} ${ms}`)
+        .join(', '),
+    );
+    const sum = (step: 'download' | 'ffmpeg' | 'upload' | 'total') =>
+      children.reduce((total, c) => total + (c.timings?.[step] ?? 0), 0);
+    print(
+      'chunked_children_steps_ms',
+      `download ${sum('download')}, ffmpeg ${sum('ffmpeg')}, upload ${sum('upload')}, total ${sum('total')}`,
+    );
     print(
       'chunked_model_assumptions',
       `${MODEL_WORKERS} workers of one slot each, one of them running the plan; every chunk and the audio ` +

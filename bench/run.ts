@@ -14,7 +14,8 @@
  *   ffmpeg_malloc_*_speedup  the e2e encode and its sampled quality measurement with glibc's malloc
  *                            defaults ÷ with the settings the quality comparisons get (bench/ffmpeg-malloc.ts)
  *   chunked_speedup_w2       a 120 s 1080p encode, one single-threaded ffmpeg ÷ a chunked job on two
- *                            single-threaded workers; chunked_model_speedup_w16 simulates 16 (bench/chunked.ts)
+ *                            single-threaded workers; chunked_pair_ceiling_w2 is what two plain ffmpegs at once
+ *                            reach; chunked_model_speedup_w16 simulates 16 (bench/chunked.ts)
  *   ladder_speedup_w2        a 60 s 1080p ladder job on one worker ÷ on two, single-threaded encodes (bench/ladder.ts)
  *   previews_speedup_w2      GIF/WebP previews of a 10-minute clip, one job on one worker ÷ on two (bench/previews.ts)
  *   target_quality_probe_cost  a quality target's CRF search (samples, probes, their SSIM) ÷ the final
