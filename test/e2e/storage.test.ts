@@ -1,11 +1,13 @@
 /**
  * The object store against the local S3 server (versitygw): objects larger than one part go up
- * in a multipart upload, come back byte for byte, and can be removed.
+ * in a multipart upload, come back byte for byte, and can be removed; files up to the parts in
+ * flight at once are read whole, larger ones streamed, with the same result either side.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { parseStorageUrl, S3Store, s3SettingsFromEnv } from '@ffleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../scripts/lib/stack.ts';
@@ -40,5 +42,34 @@ describe('the S3 store', () => {
 
     await store.remove(url);
     await expect(store.download(url, join(dir, 'gone.bin'))).rejects.toMatchObject({ code: 'input_missing' });
+  });
+
+  it('sends a file read whole and a file streamed as the same parts, each unchanged', async () => {
+    const part = 5 * 1024 * 1024;
+    const small = new S3Store({ ...s3SettingsFromEnv({ ...process.env, ...stack.env }), partSize: part });
+    try {
+      // 1 KiB: one PUT; four parts exactly: read whole; one byte more: streamed.
+      for (const [name, size, parts] of [
+        ['one.bin', 1024, 1],
+        ['whole.bin', 4 * part, 4],
+        ['streamed.bin', 4 * part + 1, 5],
+      ] as const) {
+        const file = join(dir, name);
+        const bytes = randomBytes(size);
+        await writeFile(file, bytes);
+        const url = parseStorageUrl(`s3://${stack.bucket}/storage/${name}`, {});
+        expect(await small.upload(file, url)).toBe(size);
+        const head = await small.client.send(
+          new HeadObjectCommand({ Bucket: stack.bucket, Key: `storage/${name}` }),
+        );
+        // A multipart object's ETag ends in its number of parts.
+        expect(head.ETag?.match(/-(\d+)"?$/)?.[1] ?? '1').toBe(String(parts));
+        const back = join(dir, `back-${name}`);
+        expect(await small.download(url, back)).toBe(size);
+        expect((await readFile(back)).equals(bytes)).toBe(true);
+      }
+    } finally {
+      small.client.destroy();
+    }
   });
 });
