@@ -20,6 +20,8 @@
  *   previews_speedup_w2      GIF/WebP previews of a 10-minute clip, one job on one worker ÷ on two (bench/previews.ts)
  *   target_quality_probe_cost  a quality target's CRF search (samples, probes, their SSIM) ÷ the final
  *                            encode, for a 120 s 720p clip (bench/target-quality.ts)
+ *   upload_cpu_saving        a worker's uploads: CPU through lib-storage from a file stream ÷ through
+ *                            S3Store.upload, which reads files of up to four parts whole (bench/upload.ts)
  * Quality measurement is off in parts 1–4 (a second pass over the media, not overhead); part 5
  * measures what it costs.
  * Prints `name: value` lines. BENCH_QUICK=1 shortens every part (for a smoke run).
@@ -46,6 +48,7 @@ import { localObjectPath, measureQualityCost } from './quality-cost.ts';
 import { measureSubmitVsBareRoute, submitBenchJob } from './submit-route.ts';
 import { measureTargetQuality } from './target-quality.ts';
 import { measureTracingOverhead } from './tracing-overhead.ts';
+import { measureUploads } from './upload.ts';
 import { wrkPostRate } from './wrk.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -250,6 +253,8 @@ try {
   await measurePreviews({ quick, work, print });
   // 9. A quality target's CRF search on samples, against the final encode it chose.
   await measureTargetQuality({ quick, work, print });
+  // 10. What a worker's uploads cost its CPU.
+  await measureUploads({ quick, work, print });
 } finally {
   await fleet.stop();
   await rm(work, { recursive: true, force: true });
