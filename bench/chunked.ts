@@ -52,16 +52,20 @@ export async function measureChunked({ quick, work, print }: PartOptions): Promi
   );
   // The baseline, alone on the machine before the fleet starts and again after it stops: this
   // VM's speed drifts by up to a third within minutes, and the mean meets the drift as the job did.
+  // The pair of halves brackets the job the same way, just inside the single runs.
   const singleBefore = await encodeAlone(clip, work);
-  const pairMs = await encodeHalvesAtOnce(clip, work, seconds);
+  const pairBefore = await encodeHalvesAtOnce(clip, work, seconds);
   const chunkedMs = await chunkedOnFleet(clip, print);
+  const pairAfter = await encodeHalvesAtOnce(clip, work, seconds);
   const singleAfter = await encodeAlone(clip, work);
   const singleMs = (singleBefore + singleAfter) / 2;
+  const pairMs = (pairBefore + pairAfter) / 2;
   const speedup = singleMs / chunkedMs;
   const ceiling = singleMs / pairMs;
   print('chunked_single_ffmpeg_ms', Math.round(singleMs));
   print('chunked_single_ffmpeg_before_after_ms', `${Math.round(singleBefore)} ${Math.round(singleAfter)}`);
   print('chunked_pair_ffmpeg_ms', Math.round(pairMs));
+  print('chunked_pair_ffmpeg_before_after_ms', `${Math.round(pairBefore)} ${Math.round(pairAfter)}`);
   print('chunked_pair_ceiling_w2', ceiling.toFixed(2));
   print('chunked_job_w2_ms', Math.round(chunkedMs));
   print('chunked_w2_of_ceiling', (speedup / ceiling).toFixed(2));
