@@ -19,6 +19,7 @@ const MIB = 1024 * 1024;
 
 export async function measureUploads({ quick, work, print }: PartOptions): Promise<void> {
   const files: string[] = [];
+  let mebibytes = 0;
   for (const [count, mib] of [
     [quick ? 2 : 8, 12],
     [quick ? 5 : 20, 2],
@@ -27,9 +28,9 @@ export async function measureUploads({ quick, work, print }: PartOptions): Promi
       const file = join(work, `upload-${mib}-${i}.bin`);
       await writeFile(file, randomBytes(mib * MIB));
       files.push(file);
+      mebibytes += mib;
     }
   }
-  const mebibytes = (await Promise.all(files.map((f) => stat(f)))).reduce((sum, s) => sum + s.size, 0) / MIB;
 
   const stack = await startStack();
   const settings = s3SettingsFromEnv({ ...process.env, ...stack.env });
