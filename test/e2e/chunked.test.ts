@@ -119,6 +119,15 @@ describe('a chunked encode', () => {
     });
     // Two workers each took chunks at the same time.
     expect(seen.has('running:2')).toBe(true);
+    // The audio (the whole running time in one job) was queued right after the first four
+    // chunks, not behind every chunk: here after chunks 0 to 3, before chunk 4's piece was put.
+    const queuedAt = async (child: string) =>
+      Date.parse((await fleet.api<JobView>('GET', `/v1/jobs/${id}-${child}`)).body.createdAt);
+    expect(chunks).toHaveLength(5);
+    const firstBatch = await Promise.all(['c0', 'c1', 'c2', 'c3'].map(queuedAt));
+    const audioQueued = await queuedAt('a');
+    expect(audioQueued).toBeGreaterThanOrEqual(Math.max(...firstBatch));
+    expect(audioQueued).toBeLessThan(await queuedAt('c4'));
 
     const output = join(fleet.dir, 'chunked.mp4');
     await writeFile(output, await fleet.get('out/chunked.mp4'));

@@ -42,9 +42,9 @@ export const STEP_TIMEOUT_MS = 3 * 3600 * 1000;
 /**
  * The plan step: the source downloaded and analysed, the chunks planned at its keyframes,
  * the pieces and the audio cut by stream copy and put in scratch, one child per chunk added as
- * soon as its piece is up (longest first), and one for the audio. The children are added before
- * the plan is stored, so a worker lost in between only makes the next one plan again (the same
- * ids add nothing, the same pieces are put again).
+ * soon as its piece is up (longest first), and one for the audio right after the first chunks'.
+ * The children are added before the plan is stored, so a worker lost in between only makes the
+ * next one plan again (the same ids add nothing, the same pieces are put again).
  */
 export async function planAndSplit(
   ctx: JobContext,
@@ -65,18 +65,24 @@ export async function planAndSplit(
   const audio = plan.audioStartSeconds !== undefined;
   const pieces = await stage(ctx, 'split', () => cutPieces(ctx, media, plan.chunks, audio));
   // Each chunk's child goes to the queue as soon as its piece is up, longest first, so the
-  // pool's other workers start encoding while the rest of the pieces are uploaded.
+  // pool's other workers start encoding while the rest of the pieces are uploaded. The audio
+  // encodes the whole running time in one job, on a long source the longest of all: its source
+  // is put first and its child queued right after the first chunks', so it runs in the first
+  // round instead of after every chunk, where it would add its whole time to the job's.
   const children = childrenOf(ctx, job, media, plan);
+  let audioChild = children.audio;
   await stage(
     ctx,
     'upload',
     () =>
-      uploadPieces(ctx, plan, longestFirst(plan.chunks), pieces, audio, (uploaded) =>
-        flow.addChildren(uploaded.map((chunk) => children.chunks.get(chunk.index)!)),
-      ),
+      uploadPieces(ctx, plan, longestFirst(plan.chunks), pieces, audio, (uploaded) => {
+        const queued = uploaded.map((chunk) => children.chunks.get(chunk.index)!);
+        if (audioChild) queued.push(audioChild);
+        audioChild = undefined;
+        return flow.addChildren(queued);
+      }),
     { percent: 100 },
   );
-  if (children.audio) await flow.addChildren([children.audio]);
   ctx.timings.total = Math.round(performance.now() - ctx.started);
   await flow.saveState({
     kind: 'split',
@@ -139,9 +145,9 @@ export async function cutPieces(
 }
 
 /**
- * Puts the pieces (and the extracted audio, last) in the job's scratch folder under their
- * planned names, a few at a time in the order of `chunks`; `uploaded` is told of each batch of
- * chunks whose pieces are up.
+ * Puts the extracted audio (first) and the pieces in the job's scratch folder under their
+ * planned names, the pieces a few at a time in the order of `chunks`; `uploaded` is told of each
+ * batch of chunks whose pieces are up.
  */
 export async function uploadPieces(
   ctx: JobContext,
@@ -154,6 +160,7 @@ export async function uploadPieces(
   const { storage, config } = ctx.deps;
   const put = (file: string, url: string) =>
     storage.upload(file, parseStorageUrl(url, config.urlPolicy), ctx.signal);
+  let bytes = audio ? await put(join(ctx.workDir, 'audio-source.nut'), splitScratch.audioSource(scratch)) : 0;
   const sizes = await inBatches(
     chunks,
     PARALLEL_TRANSFERS,
@@ -161,8 +168,7 @@ export async function uploadPieces(
       put(join(dir, `${String(chunk.index).padStart(6, '0')}.nut`), splitScratch.piece(scratch, chunk.index)),
     uploaded,
   );
-  let bytes = sizes.reduce((sum, size) => sum + size, 0);
-  if (audio) bytes += await put(join(ctx.workDir, 'audio-source.nut'), splitScratch.audioSource(scratch));
+  bytes += sizes.reduce((sum, size) => sum + size, 0);
   ctx.facts.outputBytes = bytes;
 }
 

@@ -3,7 +3,7 @@
  *
  *   plan   download the source, analyse it, plan the chunks, cut it into pieces and extract
  *          its audio (stream copy), put them in scratch, and add one child job per chunk
- *          (longest first) and one for the audio; then wait for them
+ *          (longest first) and one for the audio (right after the first chunks); then wait
  *   join   when every child is done: the chunks (placed by the plan) and the audio become the
  *          job's output by stream copy; quality and records as for any job; scratch removed
  *
