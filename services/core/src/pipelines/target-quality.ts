@@ -195,9 +195,10 @@ export interface Probe {
  * The next CRF to probe, or undefined when the search is over (a probe landed in the window,
  * the probes are spent, or no CRF is left to try). The first probe is the encoder's default
  * CRF (so the size saved against it is measured, not guessed); then the search bisects the
- * side the target lies on, and once two probes bracket the target (one meets min, one does
- * not) it interpolates linearly between them for the middle of the window. Two probes on the
- * same side are extrapolated along their line, clamped to the range.
+ * side the target lies on; from then on it follows the line through the two probes nearest the
+ * middle of the window (a secant step), kept between the highest CRF known to meet min and the
+ * lowest known to miss it. Lines are drawn on the metric's scale where it is near-straight
+ * against CRF (see onLine).
  */
 export function nextProbeCrf(target: TargetPlan, probes: readonly Probe[]): number | undefined {
   if (probes.length >= MAX_PROBES) return undefined;
@@ -212,27 +213,39 @@ export function nextProbeCrf(target: TargetPlan, probes: readonly Probe[]): numb
   const low = good ? good.crf : range.min;
   const high = bad ? bad.crf : range.max;
   if (high - low <= range.step) return undefined;
-  const aim = (target.min + target.max) / 2;
+  const line = (score: number) => onLine(target.metric, score);
+  const aim = (line(target.min) + line(target.max)) / 2;
   let crf: number;
   if (probes.length === 1) {
     // Bisect the side the target is on.
     crf = (low + high) / 2;
-  } else if (good && bad) {
-    crf = interpolate(good, bad, aim);
   } else {
-    // Every probe on one side: follow the line through the two nearest the target (most of
-    // these curves are close to straight over a few CRF); a flat line says nothing, so bisect.
-    const sorted = [...probes].sort((x, y) => x.crf - y.crf);
-    const [p, q] = (good ? sorted.slice(-2) : sorted.slice(0, 2)) as [Probe, Probe];
-    crf = p.score === q.score ? (low + high) / 2 : interpolate(p, q, aim);
+    // Follow the line through the two probes whose scores are nearest the aim (these curves
+    // are close to straight over a few CRF), whichever side they are on: a line kept through a
+    // far probe that brackets the target would creep toward it a little at each probe.
+    const [p, q] = [...probes].sort(
+      (x, y) => Math.abs(line(x.score) - aim) - Math.abs(line(y.score) - aim),
+    ) as [Probe, Probe];
+    crf = p.score === q.score ? (low + high) / 2 : interpolate(p, q, aim, line);
   }
   return snap(range, Math.min(high - range.step, Math.max(low + range.step, crf)), probes);
 }
 
-/** The CRF where the line through two probes reaches `score`. */
-function interpolate(a: Probe, b: Probe, score: number): number {
-  if (a.score === b.score) return (a.crf + b.crf) / 2;
-  return a.crf + ((score - a.score) * (b.crf - a.crf)) / (b.score - a.score);
+/**
+ * A score on the scale where it falls close to a straight line as CRF rises: SSIM in decibels,
+ * -10·log10(1 − SSIM) as x264 reports it (SSIM itself flattens toward 1, so a line through two
+ * SSIM probes falls short of the CRF it aims at); PSNR is already decibels, and VMAF is
+ * near-straight over the CRFs a target picks.
+ */
+function onLine(metric: TargetMetric, score: number): number {
+  return metric === 'ssim' ? -10 * Math.log10(Math.max(1 - score, 1e-10)) : score;
+}
+
+/** The CRF where the line through two probes (on the scale `line`) reaches `aim`. */
+function interpolate(a: Probe, b: Probe, aim: number, line: (score: number) => number): number {
+  const [from, to] = [line(a.score), line(b.score)];
+  if (from === to) return (a.crf + b.crf) / 2;
+  return a.crf + ((aim - from) * (b.crf - a.crf)) / (to - from);
 }
 
 /** On the range's step, inside it, and not a CRF already probed (moved one step toward the middle). */
