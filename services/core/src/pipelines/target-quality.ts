@@ -226,7 +226,8 @@ export function nextProbeCrf(target: TargetPlan, probes: readonly Probe[]): numb
     const [p, q] = [...probes].sort(
       (x, y) => Math.abs(line(x.score) - aim) - Math.abs(line(y.score) - aim),
     ) as [Probe, Probe];
-    crf = p.score === q.score ? (low + high) / 2 : interpolate(p, q, aim, line);
+    // A flat line says nothing about where the target lies: bisect instead.
+    crf = line(p.score) === line(q.score) ? (low + high) / 2 : interpolate(p, q, aim, line);
   }
   return snap(range, Math.min(high - range.step, Math.max(low + range.step, crf)), probes);
 }
@@ -241,10 +242,9 @@ function onLine(metric: TargetMetric, score: number): number {
   return metric === 'ssim' ? -10 * Math.log10(Math.max(1 - score, 1e-10)) : score;
 }
 
-/** The CRF where the line through two probes (on the scale `line`) reaches `aim`. */
+/** The CRF where the line through two probes of different scores (on the scale `line`) reaches `aim`. */
 function interpolate(a: Probe, b: Probe, aim: number, line: (score: number) => number): number {
   const [from, to] = [line(a.score), line(b.score)];
-  if (from === to) return (a.crf + b.crf) / 2;
   return a.crf + ((aim - from) * (b.crf - a.crf)) / (to - from);
 }
 
