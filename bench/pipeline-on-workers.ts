@@ -5,15 +5,17 @@ import { followToTheEnd } from './follow-job.ts';
 /**
  * One pipeline job on a fresh local fleet of `workers` single-slot workers: the clip uploaded
  * as `bench/<name>.mp4`, the job made by `body` from its input URL, an output folder and the
- * pool, followed to its end. Returns its wall time (submission to end) and its last view; a job
- * that did not succeed throws.
+ * pool, followed to its end. Returns its wall time (submission to end), its last view and the
+ * views of the children named by `childIds` (read before the fleet stops); a job that did not
+ * succeed throws.
  */
 export async function pipelineOnWorkers(
   clip: string,
   workers: number,
   name: string,
   body: (job: { input: string; folder: string; pool: string }) => Record<string, unknown>,
-): Promise<{ ms: number; job: JobView }> {
+  childIds: (job: JobView) => string[] = () => [],
+): Promise<{ ms: number; job: JobView; children: JobView[] }> {
   const pool = localPool();
   const fleet = await startLocalFleet({
     quiet: process.env.BENCH_VERBOSE !== '1',
@@ -37,7 +39,10 @@ export async function pipelineOnWorkers(
     const job = await followToTheEnd(fleet.gatewayUrl, id);
     const ms = performance.now() - submitted;
     if (job.state !== 'succeeded') throw new Error(`${name} bench job failed: ${JSON.stringify(job.error)}`);
-    return { ms, job };
+    const children = await Promise.all(
+      childIds(job).map((child) => client.request<JobView>('GET', `/v1/jobs/${child}`)),
+    );
+    return { ms, job, children };
   } finally {
     await fleet.stop();
   }

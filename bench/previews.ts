@@ -6,9 +6,13 @@
  *                         its snippets one after another ÷ the same job on two workers
  *
  * Both runs include the plan (download and analysis) and the manifest, which one worker does alone.
+ * Beside it, the snippet children's steps summed over each run (download, ffmpeg, upload).
  * `node bench/previews.ts` runs this part on its own.
  */
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { JobView } from '@ffleet/cli';
+import { previewsChildId } from '@ffleet/core';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
 import { type PartOptions, runPartAlone } from './part-alone.ts';
 import { pipelineOnWorkers } from './pipeline-on-workers.ts';
@@ -27,24 +31,48 @@ export async function measurePreviews({ quick, work, print }: PartOptions): Prom
     `${seconds}s ${SIZE} 25 fps h264+aac, GIF and WebP per ${SNIPPET_SECONDS} s snippet (10 fps, 240 px), 1 thread per child`,
   );
   print('previews_snippets', w2.snippets);
+  print('previews_source_mib', ((await stat(clip)).size / 2 ** 20).toFixed(1));
+  // Where the children's time went, summed over them: each downloads the whole source today.
+  print('previews_children_w1_steps_ms', w1.childSteps);
+  print('previews_children_w2_steps_ms', w2.childSteps);
   print('previews_job_w1_ms', Math.round(w1.ms));
   print('previews_job_w2_ms', Math.round(w2.ms));
   print('previews_speedup_w2', (w1.ms / w2.ms).toFixed(2));
 }
 
-/** The previews job on a fresh local fleet of `workers` single-slot workers: its wall time, submit to end. */
-async function previewsOnWorkers(clip: string, workers: number): Promise<{ ms: number; snippets: number }> {
-  const { ms, job } = await pipelineOnWorkers(clip, workers, 'previews', ({ input, folder }) => ({
-    inputs: [{ url: input }],
-    outputs: [{ url: folder }],
-    previews: {
-      poster: false,
-      sprite: false,
-      animations: { snippetSeconds: SNIPPET_SECONDS, fps: 10, width: 240, formats: ['gif', 'webp'] },
-      threads: 1,
-    },
-  }));
-  return { ms, snippets: job.pipeline?.kind === 'previews' ? (job.pipeline.snippets?.total ?? 0) : 0 };
+/**
+ * The previews job on a fresh local fleet of `workers` single-slot workers: its wall time
+ * (submit to end), its snippets, and its children's steps summed.
+ */
+async function previewsOnWorkers(
+  clip: string,
+  workers: number,
+): Promise<{ ms: number; snippets: number; childSteps: string }> {
+  const snippetIds = (job: JobView) =>
+    Array.from({ length: snippetsOf(job) }, (_, i) => previewsChildId.snippet(job.id, i));
+  const { ms, job, children } = await pipelineOnWorkers(
+    clip,
+    workers,
+    'previews',
+    ({ input, folder }) => ({
+      inputs: [{ url: input }],
+      outputs: [{ url: folder }],
+      previews: {
+        poster: false,
+        sprite: false,
+        animations: { snippetSeconds: SNIPPET_SECONDS, fps: 10, width: 240, formats: ['gif', 'webp'] },
+        threads: 1,
+      },
+    }),
+    snippetIds,
+  );
+  const sum = (step: 'download' | 'ffmpeg' | 'upload' | 'total') =>
+    children.reduce((total, child) => total + (child.timings?.[step] ?? 0), 0);
+  const childSteps = `download ${sum('download')}, ffmpeg ${sum('ffmpeg')}, upload ${sum('upload')}, total ${sum('total')}`;
+  return { ms, snippets: snippetsOf(job), childSteps };
 }
+
+const snippetsOf = (job: JobView) =>
+  job.pipeline?.kind === 'previews' ? (job.pipeline.snippets?.total ?? 0) : 0;
 
 if (import.meta.main) await runPartAlone('previews', measurePreviews);
