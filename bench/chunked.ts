@@ -14,12 +14,11 @@
  *                              printed with it)
  */
 import { join } from 'node:path';
-import { GatewayClient, type JobView } from '@ffleet/cli';
-import { ffmpegOutput, splitChunks } from '@ffleet/core';
-import { localPool, startLocalFleet } from '../scripts/lib/local-fleet.ts';
+import type { JobView } from '@ffleet/cli';
+import { ffmpegOutput, splitChildId, splitChunks } from '@ffleet/core';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
-import { followToTheEnd } from './follow-job.ts';
 import { type PartOptions, runPartAlone } from './part-alone.ts';
+import { childStepsSummary, pipelineOnWorkers } from './pipeline-on-workers.ts';
 
 /**
  * x264's default preset, the one a ladder uses too: splitting pays off on encodes that take a
@@ -115,79 +114,59 @@ async function encode(clip: string, range: string[], output: string): Promise<vo
  * children took and the 16-worker model, returns the job's wall time.
  */
 async function chunkedOnFleet(clip: string, print: PartOptions['print']): Promise<number> {
-  const pool = localPool();
-  const fleet = await startLocalFleet({
-    quiet: process.env.BENCH_VERBOSE !== '1',
-    pools: [pool, pool],
-    extraEnv: { FFLEET_QUALITY_DEFAULT: 'false', FFLEET_CONCURRENCY: '1' },
-  });
-  try {
-    const bucket = fleet.stack.bucket;
-    await fleet.stack.putFile('bench/chunked.mp4', clip);
-    const client = new GatewayClient(fleet.gatewayUrl);
-    const submitted = performance.now();
-    const { id } = await client.request<{ id: string }>('POST', '/v1/jobs', {
-      name: 'bench-chunked',
-      compute: pool,
+  const chunkIds = (job: JobView) =>
+    Array.from({ length: splitChunks(job.pipeline)!.total }, (_, i) => splitChildId.chunk(job.id, i));
+  const { ms, job, children } = await pipelineOnWorkers(
+    clip,
+    2,
+    'chunked',
+    ({ input, folder }) => ({
       globalOptions: GLOBAL_OPTIONS,
-      inputs: [{ url: `s3://${bucket}/bench/chunked.mp4`, options: INPUT_OPTIONS }],
-      outputs: [{ url: `s3://${bucket}/bench/chunked-out.mp4`, options: COMMAND }],
+      inputs: [{ url: input, options: INPUT_OPTIONS }],
+      outputs: [{ url: `${folder}out.mp4`, options: COMMAND }],
       split: { segmentSeconds: SEGMENT_SECONDS },
-    });
-    const job = await followToTheEnd(fleet.gatewayUrl, id);
-    const chunkedMs = performance.now() - submitted;
-    if (job.state !== 'succeeded') throw new Error(`chunked bench job failed: ${JSON.stringify(job.error)}`);
+    }),
+    // The chunks in order, then the audio.
+    (job) => [...chunkIds(job), splitChildId.audio(job.id)],
+  );
+  const chunks = children.length - 1;
+  const at = (time: string | null) => Date.parse(time!) - Date.parse(job.createdAt);
+  // Each child as it ran here: when the plan queued it, and how long it took.
+  const tasks = children
+    .map((c) => ({ readyMs: at(c.createdAt), ms: c.timings!.total! }))
+    .sort((a, b) => a.readyMs - b.readyMs);
+  // The plan's last act is queueing the audio; the join runs from the last child's end to the job's.
+  const planMs = Math.max(...tasks.map((t) => t.readyMs));
+  const joinMs = at(job.finishedAt) - Math.max(...children.map((c) => at(c.finishedAt)));
+  const serial = planMs + tasks.reduce((sum, t) => sum + t.ms, 0) + joinMs;
+  const parallel = criticalPath(tasks, MODEL_WORKERS, planMs) + joinMs;
 
-    const chunks = splitChunks(job.pipeline)!.total;
-    const children = await Promise.all([
-      ...Array.from({ length: chunks }, (_, i) => client.request<JobView>('GET', `/v1/jobs/${id}-c${i}`)),
-      client.request<JobView>('GET', `/v1/jobs/${id}-a`),
-    ]);
-    const at = (time: string | null) => Date.parse(time!) - Date.parse(job.createdAt);
-    // Each child as it ran here: when the plan queued it, and how long it took.
-    const tasks = children
-      .map((c) => ({ readyMs: at(c.createdAt), ms: c.timings!.total! }))
-      .sort((a, b) => a.readyMs - b.readyMs);
-    // The plan's last act is queueing the audio; the join runs from the last child's end to the job's.
-    const planMs = Math.max(...tasks.map((t) => t.readyMs));
-    const joinMs = at(job.finishedAt) - Math.max(...children.map((c) => at(c.finishedAt)));
-    const serial = planMs + tasks.reduce((sum, t) => sum + t.ms, 0) + joinMs;
-    const parallel = criticalPath(tasks, MODEL_WORKERS, planMs) + joinMs;
-
-    print('chunked_chunks', chunks);
-    print('chunked_first_chunk_queued_ms', Math.min(...tasks.map((t) => t.readyMs)));
-    print('chunked_plan_ms', planMs);
-    print('chunked_join_ms', joinMs);
-    print('chunked_chunk_ms_max', Math.max(...children.slice(0, chunks).map((c) => c.timings!.total!)));
-    print('chunked_audio_ms', children.at(-1)!.timings!.total!);
-    // Where the job's time went: the parent's steps (plan and join together), and each step
-    // summed over the children.
-    print(
-      'chunked_parent_steps_ms',
-      Object.entries(job.timings ?? {})
-        .map(([step, ms]) => `${step} ${ms}`)
-        .join(', '),
-    );
-    const sum = (step: 'download' | 'ffmpeg' | 'upload' | 'total') =>
-      children.reduce((total, c) => total + (c.timings?.[step] ?? 0), 0);
-    print(
-      'chunked_children_steps_ms',
-      `download ${sum('download')}, ffmpeg ${sum('ffmpeg')}, upload ${sum('upload')}, total ${sum('total')}`,
-    );
-    print(
-      'chunked_model_assumptions',
-      `${MODEL_WORKERS} workers of one slot each, one of them running the plan; every chunk and the audio ` +
-        'take what they took here (on 2 workers of this machine) and can start when the plan queued them ' +
-        '(measured here), in that order; the join runs alone after the last; ' +
-        'no pickup latency and no contention on S3 or Redis',
-    );
-    print('chunked_model_w1_ms', Math.round(serial));
-    print(`chunked_model_w${MODEL_WORKERS}_ms`, Math.round(parallel));
-    print(`chunked_model_speedup_w${MODEL_WORKERS}`, (serial / parallel).toFixed(2));
-    return chunkedMs;
-  } finally {
-    await fleet.stop();
-  }
+  print('chunked_chunks', chunks);
+  print('chunked_first_chunk_queued_ms', Math.min(...tasks.map((t) => t.readyMs)));
+  print('chunked_plan_ms', planMs);
+  print('chunked_join_ms', joinMs);
+  print('chunked_chunk_ms_max', Math.max(...children.slice(0, chunks).map((c) => c.timings!.total!)));
+  print('chunked_audio_ms', children.at(-1)!.timings!.total!);
+  // Where the job's time went: the parent's steps (plan and join together), and each step
+  // summed over the children.
+  print(
+    'chunked_parent_steps_ms',
+    Object.entries(job.timings ?? {})
+      .map(([step, ms]) => `${step} ${ms}`)
+      .join(', '),
+  );
+  print('chunked_children_steps_ms', childStepsSummary(children));
+  print(
+    'chunked_model_assumptions',
+    `${MODEL_WORKERS} workers of one slot each, one of them running the plan; every chunk and the audio ` +
+      'take what they took here (on 2 workers of this machine) and can start when the plan queued them ' +
+      '(measured here), in that order; the join runs alone after the last; ' +
+      'no pickup latency and no contention on S3 or Redis',
+  );
+  print('chunked_model_w1_ms', Math.round(serial));
+  print(`chunked_model_w${MODEL_WORKERS}_ms`, Math.round(parallel));
+  print(`chunked_model_speedup_w${MODEL_WORKERS}`, (serial / parallel).toFixed(2));
+  return ms;
 }
 
 /**

@@ -47,3 +47,10 @@ export async function pipelineOnWorkers(
     await fleet.stop();
   }
 }
+
+/** Each step summed over a pipeline's children, one line: `download …, ffmpeg …, upload …, total …` (ms). */
+export function childStepsSummary(children: readonly JobView[]): string {
+  const sum = (step: 'download' | 'ffmpeg' | 'upload' | 'total') =>
+    children.reduce((total, child) => total + (child.timings?.[step] ?? 0), 0);
+  return `download ${sum('download')}, ffmpeg ${sum('ffmpeg')}, upload ${sum('upload')}, total ${sum('total')}`;
+}

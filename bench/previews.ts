@@ -15,7 +15,7 @@ import type { JobView } from '@ffleet/cli';
 import { previewsChildId } from '@ffleet/core';
 import { makeSampleClip } from '../scripts/lib/sample-clip.ts';
 import { type PartOptions, runPartAlone } from './part-alone.ts';
-import { pipelineOnWorkers } from './pipeline-on-workers.ts';
+import { childStepsSummary, pipelineOnWorkers } from './pipeline-on-workers.ts';
 
 const SNIPPET_SECONDS = 30;
 const SIZE = '640x360';
@@ -66,10 +66,7 @@ async function previewsOnWorkers(
     }),
     snippetIds,
   );
-  const sum = (step: 'download' | 'ffmpeg' | 'upload' | 'total') =>
-    children.reduce((total, child) => total + (child.timings?.[step] ?? 0), 0);
-  const childSteps = `download ${sum('download')}, ffmpeg ${sum('ffmpeg')}, upload ${sum('upload')}, total ${sum('total')}`;
-  return { ms, snippets: snippetsOf(job), childSteps };
+  return { ms, snippets: snippetsOf(job), childSteps: childStepsSummary(children) };
 }
 
 const snippetsOf = (job: JobView) =>
