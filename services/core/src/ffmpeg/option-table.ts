@@ -160,8 +160,9 @@ export const OPTIONS: Readonly<Record<string, OptionDef>> = {
   stream_loop: o(I, ints(-1, 1_000_000)),
   accurate_seek: o(I, none),
   noaccurate_seek: o(I, none),
-  seek_timestamp: o(I, none),
-  autorotate: o(I, none),
+  // Both take a value (`-autorotate 0`), not a bare flag.
+  seek_timestamp: o(I, ints(0, 1)),
+  autorotate: o(I, ints(0, 1), true),
   noautorotate: o(I, none),
   discard: o(I, name, true),
   skip_frame: o(I, name, true),

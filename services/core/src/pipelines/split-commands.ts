@@ -134,9 +134,7 @@ export function chunkJobSpec(
   keyframeTimes: readonly number[] = [0],
 ): JobSpec {
   const input = job.plan.inputs[0]!.options;
-  const turn = input.some((o) => o.name === 'noautorotate')
-    ? undefined
-    : rotationFilter(media.video!.rotation);
+  const turn = pieceTurn(input, media.video!.rotation);
   const output = [
     ...withFilterFirst(job.split.video, turn),
     ...['-an', '-sn', '-dn'],
@@ -244,6 +242,17 @@ export function concatArgs(
     files.output,
   );
   return argv;
+}
+
+/**
+ * The filter that turns a piece (which has no display matrix) upright as ffmpeg's autorotation
+ * turns its source, unless the job's input options switch autorotation off.
+ */
+export function pieceTurn(inputOptions: readonly ParsedOption[], rotation: number): string | undefined {
+  const off = inputOptions.some(
+    (o) => o.name === 'noautorotate' || (o.name === 'autorotate' && Number(o.value) === 0),
+  );
+  return off ? undefined : rotationFilter(rotation);
 }
 
 /** The filter ffmpeg's autorotation inserts for a display rotation (as ffprobe reports it), if any. */
