@@ -5,8 +5,9 @@
  *                         snippet, every child's ffmpeg single-threaded) as a job on one worker,
  *                         its snippets one after another ÷ the same job on two workers
  *
- * Both runs include the plan (download and analysis) and the manifest, which one worker does alone.
- * Beside it, the snippet children's steps summed over each run (download, ffmpeg, upload).
+ * Both runs include the plan (download, analysis, cutting each child's piece) and the manifest,
+ * which one worker does alone. Beside it, the snippet children's steps summed over each run
+ * (download of their pieces, ffmpeg, upload).
  * `node bench/previews.ts` runs this part on its own.
  */
 import { stat } from 'node:fs/promises';
@@ -32,7 +33,7 @@ export async function measurePreviews({ quick, work, print }: PartOptions): Prom
   );
   print('previews_snippets', w2.snippets);
   print('previews_source_mib', ((await stat(clip)).size / 2 ** 20).toFixed(1));
-  // Where the children's time went, summed over them: each downloads the whole source today.
+  // Where the children's time went, summed over them: each downloads its own piece of the source.
   print('previews_children_w1_steps_ms', w1.childSteps);
   print('previews_children_w2_steps_ms', w2.childSteps);
   print('previews_job_w1_ms', Math.round(w1.ms));

@@ -296,6 +296,13 @@ describe('previews of a 12 s source on two workers', () => {
     }
   });
 
+  it('runs each child on its own piece of the source, and leaves no piece behind', async () => {
+    const scratch = `${fleet.env.FFLEET_SCRATCH_PREFIX ?? 'ffleet-scratch'}/${id}/`;
+    const child = (await fleet.api<JobView>('GET', `/v1/jobs/${id}-s1`)).body;
+    expect(child.spec.inputs[0]!.url).toBe(`s3://${fleet.bucket}/${scratch}pieces/s00001.nut`);
+    expect(await keys(scratch)).toEqual([]);
+  });
+
   it('lists in its manifest exactly what is in the folder, with the right sizes', async () => {
     const files = [
       ...manifest.thumbnails.map((t) => [t.file, t.bytes] as const),
@@ -345,7 +352,8 @@ describe('previews that cannot be made', () => {
     timeout: 200_000,
   }, async () => {
     // A worker whose ffmpeg fails the second snippet, like a broken encoder would.
-    const wrapper = await failingFfmpeg(fleet.dir, 'ffmpeg-failing-snippet', '*"-ss 5 -t 5"*');
+    // Its seek is on its piece's timeline, where the video starts at 100 s.
+    const wrapper = await failingFfmpeg(fleet.dir, 'ffmpeg-failing-snippet', '*"-ss 105 -t 5"*');
     await useWorkers(1, { FFMPEG_PATH: wrapper });
     const id = await submit({
       // One try: the failure is the point, not the retries.
@@ -362,5 +370,8 @@ describe('previews that cannot be made', () => {
     expect(job.error!.message).toMatch(new RegExp(`^${id}-s1 failed: ffmpeg exited with code 1`));
     expect(job.error!.stderr).toContain('simulated encoder fault');
     expect(await keys('out/failing/')).toEqual([]);
+    await expect
+      .poll(() => keys(`${fleet.env.FFLEET_SCRATCH_PREFIX ?? 'ffleet-scratch'}/${id}/`), { timeout: 10_000 })
+      .toEqual([]);
   });
 });

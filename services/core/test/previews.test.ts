@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { validateJob } from '../src/jobs/validate.ts';
 import {
+  piecesRead,
   planPreviews,
   previewsFiles,
   previewsManifest,
+  previewsScratch,
   sheetJobSpec,
   snippetJobSpec,
   snippets,
@@ -16,6 +18,7 @@ import { PoolRegistry } from '../src/pools/registry.ts';
 const policy = { allowedBuckets: ['media'] };
 const pools = PoolRegistry.load();
 const FOLDER = 's3://media/out/film/';
+const SCRATCH = 's3://media/ffleet-scratch/job-1/';
 
 function previewsJob(overrides: Record<string, unknown> = {}, previews: Record<string, unknown> = {}) {
   return {
@@ -116,24 +119,64 @@ describe('previews jobs: validation', () => {
     expect(() => validateJob(gifOnly, pools, policy)).not.toThrow();
   });
 
-  it('writes child jobs that pass the same checks as any job', () => {
-    const { spec } = validateJob(
+  it('writes child jobs that pass the same checks as any job, each reading its own piece', () => {
+    const { spec, plan: command } = validateJob(
       previewsJob({}, { sprite: { format: 'webp' }, thumbnails: { times: [1] } }),
       pools,
       policy,
     );
-    const plan = planPreviews(previewsSettings(spec.previews!), source, FOLDER);
+    const plan = planPreviews(previewsSettings(spec.previews!), source, FOLDER, SCRATCH);
+    const read = piecesRead(command, 0);
     for (const sheet of spriteSheets(plan))
-      expect(() => validateJob(sheetJobSpec(spec, plan, sheet), pools, policy)).not.toThrow();
+      expect(() => validateJob(sheetJobSpec(spec, plan, sheet, read), pools, policy)).not.toThrow();
     for (const snippet of snippets(plan))
-      expect(() => validateJob(snippetJobSpec(spec, plan, snippet), pools, policy)).not.toThrow();
-    expect(snippetJobSpec(spec, plan, snippets(plan)[1]!).inputs[0]!.options).toBe('-ss 30 -t 30');
+      expect(() => validateJob(snippetJobSpec(spec, plan, snippet, read), pools, policy)).not.toThrow();
+    // The second snippet: 30 s from the video's first frame, which a piece puts at 100 s.
+    const second = snippetJobSpec(spec, plan, snippets(plan)[1]!, read);
+    expect(second.inputs[0]).toEqual({
+      url: `${SCRATCH}pieces/s00001.nut`,
+      options: '-seek_timestamp 1 -ss 130 -t 30',
+    });
+    expect(previewsScratch.all(plan)).toEqual([
+      `${SCRATCH}pieces/t0000.nut`,
+      ...snippets(plan).map((s) => `${SCRATCH}pieces/s${String(s.index).padStart(5, '0')}.nut`),
+    ]);
     const single = validateJob(previewsJob({}, { threads: 1 }), pools, policy).spec;
-    const child = snippetJobSpec(single, plan, snippets(plan)[1]!);
+    const child = snippetJobSpec(single, plan, snippets(plan)[1]!, read);
     expect(() => validateJob(child, pools, policy)).not.toThrow();
-    expect(child.inputs[0]!.options).toBe('-threads 1 -ss 30 -t 30');
+    expect(child.inputs[0]!.options).toBe('-threads 1 -seek_timestamp 1 -ss 130 -t 30');
     expect(child.globalOptions).toBe('-filter_threads 1');
     for (const output of child.outputs) expect(output.options).toMatch(/ -threads 1$/);
+  });
+
+  it("keeps the job's decoder options, not its demuxer, and turns a rotated picture upright", () => {
+    const job = (options: string) =>
+      validateJob(previewsJob({ inputs: [{ url: 's3://media/in/film.mov', options }] }), pools, policy);
+    const { spec, plan: command } = job('-f mov -c:v h264');
+    const plan = planPreviews(previewsSettings(spec.previews!), { ...source, rotation: 90 }, FOLDER, SCRATCH);
+    const child = snippetJobSpec(spec, plan, snippets(plan)[0]!, piecesRead(command, 90));
+    expect(child.inputs[0]!.options).toBe('-c:v h264 -seek_timestamp 1 -ss 100 -t 30');
+    expect(child.outputs[1]!.options).toMatch(/-vf transpose=cclock,fps=/);
+    // Autorotation switched off: the picture stays as stored, as it would reading the source.
+    for (const off of ['-noautorotate', '-autorotate 0']) {
+      const { plan: unturned } = job(off);
+      expect(piecesRead(unturned, 90)).toEqual({ inputArgs: off.split(' ') });
+    }
+  });
+
+  it('refuses input and global options that would move the frames each child seeks to', () => {
+    const job = (overrides: Record<string, unknown>) =>
+      reasons(() => validateJob(previewsJob(overrides), pools, policy));
+    expect(
+      job({ inputs: [{ url: 's3://media/in/film.mov', options: '-ss 10 -itsoffset 2 -r 30' }] }),
+    ).toEqual([
+      'inputs[0] -ss: input seeking is not supported with previews (ask for the times in "previews")',
+      'inputs[0] -itsoffset: input time offsets is not supported with previews (ask for the times in "previews")',
+      'inputs[0] -r: input frame-rate overrides is not supported with previews (ask for the times in "previews")',
+    ]);
+    expect(job({ globalOptions: '-copyts' })).toEqual([
+      'globalOptions -copyts: each child sets its own timestamps',
+    ]);
   });
 });
 
@@ -144,7 +187,7 @@ describe('previews plan', () => {
       sprite: { intervalSeconds: 10, columns: 3, rows: 2 },
       animations: { snippetSeconds: 30, fps: 10 },
     });
-    const plan = planPreviews(settings, { ...source, width: 1920, height: 816 }, FOLDER);
+    const plan = planPreviews(settings, { ...source, width: 1920, height: 816 }, FOLDER, SCRATCH);
     expect(plan.pictures.map((p) => [p.kind, p.time, p.width, p.height])).toEqual([
       ['thumbnail', 2.5, 320, 136],
       ['thumbnail', 0, 320, 136],
@@ -168,7 +211,7 @@ describe('previews plan', () => {
   it('takes the last frame for a time after it starts, and refuses none before the end', () => {
     // One frame a second: the last starts at 94 s and is shown until 95 s.
     const settings = previewsSettings({ thumbnails: { times: [94.5], percents: [100] }, poster: false });
-    const plan = planPreviews(settings, { ...source, lastFrameSeconds: 94 }, FOLDER);
+    const plan = planPreviews(settings, { ...source, lastFrameSeconds: 94 }, FOLDER, SCRATCH);
     expect(plan.pictures.map((p) => p.time)).toEqual([94, 94]);
   });
 
@@ -177,23 +220,30 @@ describe('previews plan', () => {
       previewsSettings({ poster: { width: 360 } }),
       { ...source, rotation: 90 },
       FOLDER,
+      SCRATCH,
     );
     expect(plan.pictures[0]).toMatchObject({ width: 360, height: 640 });
   });
 
   it('refuses a time past the end and a fan-out above its bounds, before making anything', () => {
-    expect(() => planPreviews(previewsSettings({ thumbnails: { times: [95] } }), source, FOLDER)).toThrow(
-      /past the end of the video/,
-    );
+    expect(() =>
+      planPreviews(previewsSettings({ thumbnails: { times: [95] } }), source, FOLDER, SCRATCH),
+    ).toThrow(/past the end of the video/);
     const week = { ...source, durationSeconds: 7 * 24 * 3600 };
     expect(() =>
-      planPreviews(previewsSettings({ sprite: false, animations: { snippetSeconds: 1 } }), week, FOLDER),
+      planPreviews(
+        previewsSettings({ sprite: false, animations: { snippetSeconds: 1 } }),
+        week,
+        FOLDER,
+        SCRATCH,
+      ),
     ).toThrow(/ask for longer snippets/);
     expect(() =>
       planPreviews(
         previewsSettings({ animations: false, sprite: { intervalSeconds: 1, columns: 1, rows: 1 } }),
         week,
         FOLDER,
+        SCRATCH,
       ),
     ).toThrow(/sprite sheets/);
   });
@@ -207,6 +257,7 @@ describe('previews plan', () => {
       }),
       source,
       FOLDER,
+      SCRATCH,
     );
     const vtt = spritesVtt(plan);
     expect(vtt.startsWith('WEBVTT\n\n')).toBe(true);

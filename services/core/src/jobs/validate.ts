@@ -1,7 +1,7 @@
 import { InvalidJobError } from '../errors.ts';
 import { type CommandPlan, planCommand } from '../ffmpeg/command.ts';
 import { checkLadderJob, ladderCommandSpec } from '../pipelines/ladder-spec.ts';
-import { checkPreviewsJob, previewsCommandSpec } from '../pipelines/previews-spec.ts';
+import { checkPreviewsCommand, checkPreviewsJob, previewsCommandSpec } from '../pipelines/previews-spec.ts';
 import { splitOptions } from '../pipelines/split-rules.ts';
 import { checkTargetQuality } from '../pipelines/target-quality.ts';
 import type { Pool, PoolRegistry } from '../pools/registry.ts';
@@ -43,6 +43,7 @@ export function validateJob(body: unknown, pools: PoolRegistry, policy: UrlPolic
       : spec;
   const plan = planCommand(commandSpec, policy);
   if (spec.split) splitOptions(plan);
+  if (spec.previews) checkPreviewsCommand(plan);
   if (spec.targetQuality) checkTargetQuality(spec.targetQuality, plan);
   if (spec.webhook) checkWebhookUrl(spec.webhook.url, policy.webhooks);
   return { spec, pool, plan };

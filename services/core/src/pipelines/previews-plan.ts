@@ -1,26 +1,31 @@
 /**
  * The steps of a previews job. The parent plans (reads the source's duration and size, resolves
  * the asked times), makes the few still pictures itself from the source it already has, and
- * queues one ordinary job per sprite sheet and one per snippet; each writes straight into the
- * output folder. The parent then writes the WebVTT track and, last, the manifest, so a folder
- * without a manifest is never a finished one.
+ * queues one ordinary job per sprite sheet and one per snippet; each reads its own piece of the
+ * source from scratch and writes straight into the output folder. The parent then writes the
+ * WebVTT track and, last, the manifest, so a folder without a manifest is never a finished one.
  *
  *   picture  (parent) a thumbnail or the poster: one frame at its time, scaled
+ *   piece    (parent) each child's span of the source's video, whole GOPs, by stream copy
  *   sheet    (a job) one sprite sheet: a frame every N s over its span, scaled and tiled
  *   snippet  (a job) one snippet: an animated GIF (a palette made from the snippet's frames first,
  *            then applied) and/or an animated WebP, at the snippet's time and length
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { FfleetError } from '../errors.ts';
+import type { CommandPlan } from '../ffmpeg/command.ts';
 import { MEDIA_DEMUXERS } from '../ffmpeg/option-table.ts';
 import { quoteOptions } from '../ffmpeg/tokenize.ts';
 import type { JobSpec } from '../jobs/spec.ts';
+import type { VideoTrack } from './media-analysis.ts';
 import {
   type ImageFormatName,
   MAX_SNIPPETS,
   MAX_SPRITE_SHEETS,
   type PreviewsSettings,
 } from './previews-spec.ts';
+import { PIECE_FORMAT, pieceTurn } from './split-commands.ts';
+import { optionArgs } from './split-rules.ts';
 
 const Format = Type.Union([Type.Literal('jpeg'), Type.Literal('webp')]);
 
@@ -44,6 +49,8 @@ export type PicturePlan = Static<typeof PicturePlanSchema>;
 export const PreviewsPlanSchema = Type.Object({
   /** The output folder (ending in /). */
   folder: Type.String(),
+  /** Folder URL (ending in /) of the pieces the children read; absent in plans made before pieces. */
+  scratch: Type.Optional(Type.String()),
   durationSeconds: Type.Number(),
   width: Type.Integer(),
   height: Type.Integer(),
@@ -98,6 +105,7 @@ export function planPreviews(
   settings: PreviewsSettings,
   source: PreviewsSource,
   folder: string,
+  scratch: string,
 ): PreviewsPlan {
   const turned = source.rotation % 180 !== 0;
   const width = turned ? source.height : source.width;
@@ -153,7 +161,7 @@ export function planPreviews(
     });
   }
 
-  const plan: PreviewsPlan = { folder, durationSeconds: duration, width, height, pictures };
+  const plan: PreviewsPlan = { folder, scratch, durationSeconds: duration, width, height, pictures };
   const s = settings.sprite;
   if (s) {
     const tiles = Math.ceil(duration / s.intervalSeconds - 1e-9);
@@ -308,29 +316,127 @@ export function pictureArgs(source: string, picture: PicturePlan, out: string): 
   ];
 }
 
+/**
+ * Where a piece puts the video's time 0 (its first frame): every time in a piece is the source's
+ * plus a shift that lands there. Well clear of zero, so no muxer moves a piece's timestamps to
+ * keep its first decode times from going negative (B-frames decode before they are shown).
+ */
+export const PIECE_ZERO_SECONDS = 100;
+
+/** The scratch objects of a previews job: one piece per child, by deterministic name. */
+export const previewsScratch = {
+  sheet: (plan: Pick<PreviewsPlan, 'scratch'>, index: number) =>
+    `${scratchOf(plan)}pieces/t${String(index).padStart(4, '0')}.${PIECE_FORMAT}`,
+  snippet: (plan: Pick<PreviewsPlan, 'scratch'>, index: number) =>
+    `${scratchOf(plan)}pieces/s${String(index).padStart(5, '0')}.${PIECE_FORMAT}`,
+  /** Every object the job may have put there, for its cleanup (none in a plan made before pieces). */
+  all(plan: PreviewsPlan): string[] {
+    if (plan.scratch === undefined) return [];
+    return [
+      ...spriteSheets(plan).map((s) => this.sheet(plan, s.index)),
+      ...snippets(plan).map((s) => this.snippet(plan, s.index)),
+    ];
+  },
+};
+
+function scratchOf(plan: Pick<PreviewsPlan, 'scratch'>): string {
+  if (plan.scratch === undefined)
+    throw new Error('this previews plan was made before pieces: it has no scratch');
+  return plan.scratch;
+}
+
+/** A child's span of the video, in seconds from its first frame. */
+export interface PreviewsSpan {
+  startSeconds: number;
+  durationSeconds: number;
+}
+
+export const sheetSpan = (sheet: SpriteSheet): PreviewsSpan => ({
+  startSeconds: sheet.startSeconds,
+  durationSeconds: sheet.endSeconds - sheet.startSeconds,
+});
+
+/**
+ * ffmpeg's argv for one child's piece: the source's video from the last clean keyframe at or
+ * before the span to the first at or after its end (whole GOPs, so every frame of the span
+ * decodes as it does in the source), by stream copy, with the source's timestamps shifted so
+ * the video's first frame is at PIECE_ZERO_SECONDS. `input` is the source's input arguments
+ * (demuxer, hardening, `-i` path). Without a clean keyframe on a side the piece runs to the
+ * source's start or end.
+ */
+export function previewsPieceArgs(
+  input: readonly string[],
+  video: Pick<VideoTrack, 'index' | 'startSeconds' | 'keyframes'>,
+  span: PreviewsSpan,
+  out: string,
+): string[] {
+  const start = video.startSeconds + span.startSeconds;
+  const end = start + span.durationSeconds;
+  const from = video.keyframes.findLast((k) => k <= start + 1e-6);
+  const to = video.keyframes.find((k) => k >= end - 1e-6);
+  return [
+    ...['-hide_banner', '-nostdin', '-y', '-nostats', '-copyts'],
+    ...(from !== undefined ? ['-seek_timestamp', '1', '-ss', from.toFixed(6)] : []),
+    ...input,
+    ...['-map', `0:${video.index}`, '-c', 'copy', '-an', '-sn', '-dn'],
+    ...(to !== undefined ? ['-to', to.toFixed(6)] : []),
+    ...['-output_ts_offset', (PIECE_ZERO_SECONDS - video.startSeconds).toFixed(6)],
+    ...['-f', PIECE_FORMAT, out],
+  ];
+}
+
+/** What every child of a job reads the same way. */
+export interface PiecesRead {
+  /** The job's input options a child keeps: decoder options, not a demuxer (a piece is NUT). */
+  inputArgs: string[];
+  /** The filter that turns a rotated picture upright: a piece has no display matrix. */
+  turn?: string;
+}
+
+export function piecesRead(command: CommandPlan, rotation: number): PiecesRead {
+  const options = command.inputs[0]!.options;
+  const turn = pieceTurn(options, rotation);
+  return { inputArgs: optionArgs(options.filter((o) => o.name !== 'f')), ...(turn ? { turn } : {}) };
+}
+
 /** The job that makes one sprite sheet: a frame every interval over the sheet's span, tiled. */
-export function sheetJobSpec(spec: JobSpec, plan: PreviewsPlan, sheet: SpriteSheet): JobSpec {
+export function sheetJobSpec(
+  spec: JobSpec,
+  plan: PreviewsPlan,
+  sheet: SpriteSheet,
+  read: PiecesRead,
+): JobSpec {
   const s = plan.sprite!;
   const args = [
     ...['-map', '0:v:0', '-an', '-sn', '-dn'],
     // A frame at each multiple of the interval: the first frame at or after it.
     ...[
       '-vf',
-      `fps=1/${s.intervalSeconds}:round=up,${scale(s.tileWidth, s.tileHeight)},tile=${sheet.columns}x${sheet.rows}`,
+      filters(
+        read,
+        `fps=1/${s.intervalSeconds}:round=up,${scale(s.tileWidth, s.tileHeight)},tile=${sheet.columns}x${sheet.rows}`,
+      ),
     ],
     ...['-frames:v', '1', '-update', '1'],
     ...imageCodec(s.format),
   ];
-  const span = sheet.endSeconds - sheet.startSeconds;
-  return childSpec(spec, `sheet-${sheet.index}`, sheet.startSeconds, span, [
-    { url: `${plan.folder}${sheet.file}`, options: quoteOptions(args) },
-  ]);
+  return childSpec(
+    spec,
+    `sheet-${sheet.index}`,
+    { url: previewsScratch.sheet(plan, sheet.index), span: sheetSpan(sheet), read },
+    [{ url: `${plan.folder}${sheet.file}`, options: quoteOptions(args) }],
+  );
 }
 
 /** The job that makes one snippet's animations: GIF with its own palette, and/or WebP. */
-export function snippetJobSpec(spec: JobSpec, plan: PreviewsPlan, snippet: Snippet): JobSpec {
+export function snippetJobSpec(
+  spec: JobSpec,
+  plan: PreviewsPlan,
+  snippet: Snippet,
+  read: PiecesRead,
+): JobSpec {
   const a = plan.animations!;
-  const frames = `fps=${a.fps},${scale(a.width, a.height)}`;
+  const frames = filters(read, `fps=${a.fps},${scale(a.width, a.height)}`);
   const outputs = snippet.files.map(({ format, file }) => {
     const args =
       format === 'gif'
@@ -348,24 +454,40 @@ export function snippetJobSpec(spec: JobSpec, plan: PreviewsPlan, snippet: Snipp
       options: quoteOptions(['-map', '0:v:0', '-an', '-sn', '-dn', ...args]),
     };
   });
-  return childSpec(spec, `snippet-${snippet.index}`, snippet.startSeconds, snippet.durationSeconds, outputs);
+  return childSpec(
+    spec,
+    `snippet-${snippet.index}`,
+    { url: previewsScratch.snippet(plan, snippet.index), span: snippet, read },
+    outputs,
+  );
 }
 
-/** A child job reading `duration` seconds of the source from `start` (an accurate input seek). */
+/** The upright turn, if any, before the child's own filters, as autorotation would place it. */
+function filters(read: PiecesRead, own: string): string {
+  return read.turn ? `${read.turn},${own}` : own;
+}
+
+/**
+ * A child job reading its span from its piece: an accurate seek to the span's start on the
+ * piece's timeline (PIECE_ZERO_SECONDS is the video's first frame), then its duration.
+ */
 function childSpec(
   spec: JobSpec,
   step: string,
-  start: number,
-  duration: number,
+  input: { url: string; span: PreviewsSpan; read: PiecesRead },
   outputs: JobSpec['outputs'],
 ): JobSpec {
-  const input = spec.inputs[0]!;
   const threads = spec.previews?.threads;
-  const seek = `${threads ? `-threads ${threads} ` : ''}-ss ${seconds(start)} -t ${seconds(duration)}`;
+  const args = [
+    ...(threads ? ['-threads', String(threads)] : []),
+    ...input.read.inputArgs,
+    ...['-seek_timestamp', '1', '-ss', seconds(PIECE_ZERO_SECONDS + input.span.startSeconds)],
+    ...['-t', seconds(input.span.durationSeconds)],
+  ];
   const child: JobSpec = {
     name: `${spec.name.slice(0, 100)}.${step}`.slice(0, 128),
     compute: spec.compute,
-    inputs: [{ url: input.url, options: input.options ? `${input.options} ${seek}` : seek }],
+    inputs: [{ url: input.url, options: quoteOptions(args) }],
     outputs: threads ? outputs.map((o) => ({ ...o, options: `${o.options} -threads ${threads}` })) : outputs,
     quality: false,
   };

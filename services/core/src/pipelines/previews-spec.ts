@@ -6,8 +6,10 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { InvalidJobError } from '../errors.ts';
+import type { CommandPlan } from '../ffmpeg/command.ts';
 import type { JobSpec } from '../jobs/spec.ts';
 import type { Pool } from '../pools/registry.ts';
+import { refusedInputOptions } from './split-rules.ts';
 
 /** The longest source a time may point into: a week. */
 export const MAX_PREVIEW_SECONDS = 7 * 24 * 3600;
@@ -243,6 +245,27 @@ export function checkPreviewsJob(spec: JobSpec, pool: Pool): void {
     );
   if (!settings.thumbnails && !settings.poster && !settings.sprite && !settings.animations)
     problems.push('previews: everything is off, nothing would be made');
+  if (problems.length > 0)
+    throw new InvalidJobError(`these previews cannot be made: ${problems.join('; ')}`, { reasons: problems });
+}
+
+/** Global options that would undo how the children seek inside their pieces or map their streams. */
+const GLOBAL_REFUSED: Record<string, string> = {
+  copyts: 'each child sets its own timestamps',
+  start_at_zero: 'each child sets its own timestamps',
+  copytb: 'each child sets its own timestamps',
+  filter_complex: 'each child writes its own filters',
+  lavfi: 'each child writes its own filters',
+};
+
+/** The options a previews job cannot take, once its command is parsed: every reason, in one 400. */
+export function checkPreviewsCommand(plan: CommandPlan): void {
+  const problems = [
+    ...plan.globalOptions
+      .filter((o) => GLOBAL_REFUSED[o.name])
+      .map((o) => `globalOptions ${o.token}: ${GLOBAL_REFUSED[o.name]}`),
+    ...refusedInputOptions(plan.inputs[0]?.options ?? [], 'previews (ask for the times in "previews")'),
+  ];
   if (problems.length > 0)
     throw new InvalidJobError(`these previews cannot be made: ${problems.join('; ')}`, { reasons: problems });
 }

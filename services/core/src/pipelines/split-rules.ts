@@ -135,6 +135,16 @@ const AUDIO_OPTIONS = new Set([
 const SHARED_OPTIONS = new Set(['threads', 'max_muxing_queue_size', 'strict', 'y']);
 
 /**
+ * Why a pipeline whose children each read a piece of the source cannot take these input
+ * options: each changes which frames the source has or when they are.
+ */
+export function refusedInputOptions(options: readonly ParsedOption[], pipeline: string): string[] {
+  return options
+    .filter((o) => INPUT_REFUSED[o.name])
+    .map((o) => `inputs[0] ${o.token}: ${INPUT_REFUSED[o.name]} is not supported with ${pipeline}`);
+}
+
+/**
  * Checks that a job can be encoded in chunks and divides its output options between the
  * steps. Throws a 400 `not_splittable` listing every reason it cannot.
  */
@@ -150,9 +160,7 @@ export function splitOptions(plan: CommandPlan): SplitOptions {
   for (const option of plan.globalOptions)
     if (GLOBAL_REFUSED[option.name])
       reasons.push(`globalOptions ${option.token}: ${GLOBAL_REFUSED[option.name]}`);
-  for (const option of input.options)
-    if (INPUT_REFUSED[option.name])
-      reasons.push(`inputs[0] ${option.token}: ${INPUT_REFUSED[option.name]} is not supported with split`);
+  reasons.push(...refusedInputOptions(input.options, 'split'));
 
   const divided: SplitOptions = { video: [], audio: [], muxer: [], noAudio: false, changesFrameRate: false };
   for (const option of output.options) {

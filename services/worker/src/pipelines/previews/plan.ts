@@ -4,13 +4,19 @@ import {
   FfleetError,
   inputPath,
   type JobData,
+  type PiecesRead,
   type PreviewsPlan,
+  parseStorageUrl,
   pictureArgs,
+  piecesRead,
   planPreviews,
   previewsChildId,
+  previewsScratch,
   previewsSettings,
   SPAN,
+  scratchFolder,
   sheetJobSpec,
+  sheetSpan,
   snippetJobSpec,
   snippets,
   spriteSheets,
@@ -20,16 +26,18 @@ import type { JobContext } from '../../pipeline/context.ts';
 import { FfmpegFailedError } from '../../pipeline/errors.ts';
 import { stage } from '../../pipeline/stage.ts';
 import { downloadInputs } from '../../pipeline/stages/download.ts';
-import type { ChildJob, Flow } from '../flow.ts';
+import type { Flow } from '../flow.ts';
 import { analyse, STEP_TIMEOUT_MS } from '../split/plan.ts';
+import { type PieceChild, putPieces } from './pieces.ts';
 import { uploadFiles } from './upload-files.ts';
 
 /**
  * The plan step: the source downloaded and analysed, the times resolved and every size
  * decided; the still pictures (thumbnails, poster) made from the downloaded source and
- * uploaded; then one child per sprite sheet and one per snippet (each reads its own span of
- * the source and writes into the output folder). The children are added before the plan is
- * stored: a worker lost in between makes the next one plan again, and the same ids add nothing.
+ * uploaded; then one child per sprite sheet and one per snippet, each added as soon as its
+ * piece of the source is in scratch (a child downloads its span, not the whole source) and
+ * writing into the output folder. The children are added before the plan is stored: a worker
+ * lost in between makes the next one plan again, and the same ids add nothing.
  */
 export async function planPreviewsJob(
   ctx: JobContext,
@@ -41,6 +49,11 @@ export async function planPreviewsJob(
   const video = media.video;
   if (!video) throw new FfleetError('no_video', 'the input has no video stream to make previews of', 422);
   const folder = ctx.spec.outputs[0]!.url;
+  const scratch = scratchFolder(
+    parseStorageUrl(folder, ctx.deps.config.urlPolicy),
+    ctx.deps.scratchPrefix ?? 'ffleet-scratch',
+    ctx.job.id,
+  );
   const plan = planPreviews(
     previewsSettings(ctx.spec.previews!),
     {
@@ -51,6 +64,7 @@ export async function planPreviewsJob(
       lastFrameSeconds: (video.frameTimes.at(-1) ?? video.startSeconds) - video.startSeconds,
     },
     folder,
+    scratch,
   );
   planned(plan);
   const sheets = spriteSheets(plan);
@@ -89,7 +103,10 @@ export async function planPreviewsJob(
     for (const picture of plan.pictures) picture.bytes = uploaded.get(picture.file);
   }
 
-  await flow.addChildren(childrenOf(ctx, plan));
+  const children = childrenOf(ctx, plan, piecesRead(ctx.plan, video.rotation));
+  await stage(ctx, 'split', () => putPieces(ctx, video, children, (added) => flow.addChildren(added)), {
+    percent: 100,
+  });
   ctx.timings.total = Math.round(performance.now() - ctx.started);
   await flow.saveState({
     kind: 'previews',
@@ -104,35 +121,41 @@ export async function planPreviewsJob(
   );
 }
 
-/** The snippets (in order: the first animations are the first a viewer scrubs to) and the sheets. */
-function childrenOf(ctx: JobContext, plan: PreviewsPlan): ChildJob[] {
+/** One child per sheet, then one per snippet (in order: the first a viewer scrubs to first). */
+function childrenOf(ctx: JobContext, plan: PreviewsPlan, read: PiecesRead): PieceChild[] {
   const parentId = ctx.job.id;
   const base = {
     pool: ctx.job.data.pool,
     submittedAt: Date.now(),
     ...(ctx.job.data.traceparent ? { traceparent: ctx.job.data.traceparent } : {}),
   };
-  const children: ChildJob[] = [];
+  const children: PieceChild[] = [];
   for (const sheet of spriteSheets(plan)) {
+    const span = sheetSpan(sheet);
     const data: JobData = {
       ...base,
-      spec: sheetJobSpec(ctx.spec, plan, sheet),
-      role: {
-        kind: 'sheet',
-        parentId,
-        index: sheet.index,
-        durationSeconds: sheet.endSeconds - sheet.startSeconds,
-      },
+      spec: sheetJobSpec(ctx.spec, plan, sheet, read),
+      role: { kind: 'sheet', parentId, index: sheet.index, durationSeconds: span.durationSeconds },
     };
-    children.push({ id: previewsChildId.sheet(parentId, sheet.index), name: data.spec.name, data });
+    const id = previewsChildId.sheet(parentId, sheet.index);
+    children.push({
+      child: { id, name: data.spec.name, data },
+      url: previewsScratch.sheet(plan, sheet.index),
+      span,
+    });
   }
   for (const snippet of snippets(plan)) {
     const data: JobData = {
       ...base,
-      spec: snippetJobSpec(ctx.spec, plan, snippet),
+      spec: snippetJobSpec(ctx.spec, plan, snippet, read),
       role: { kind: 'snippet', parentId, index: snippet.index, durationSeconds: snippet.durationSeconds },
     };
-    children.push({ id: previewsChildId.snippet(parentId, snippet.index), name: data.spec.name, data });
+    const id = previewsChildId.snippet(parentId, snippet.index);
+    children.push({
+      child: { id, name: data.spec.name, data },
+      url: previewsScratch.snippet(plan, snippet.index),
+      span: snippet,
+    });
   }
   return children;
 }

@@ -2,11 +2,14 @@
  * A previews parent job, in two steps on any worker of its pool:
  *
  *   plan      download and analyse the source, resolve the times, make and upload the still
- *             pictures, add one child job per sprite sheet and one per snippet; then wait
- *   manifest  when every child is done: the WebVTT track, then the manifest, uploaded last
+ *             pictures, put each child's piece of the source in scratch and add one child job
+ *             per sprite sheet and one per snippet; then wait
+ *   manifest  when every child is done: the WebVTT track, then the manifest, uploaded last;
+ *             the pieces removed
  *
  * A child that fails for good brings the parent back early: it stops the other children,
- * removes every file the pipeline wrote into the folder and fails with that child's error.
+ * removes the pieces and every file the pipeline wrote into the folder, and fails with that
+ * child's error.
  */
 import {
   type JobResult,
@@ -14,6 +17,7 @@ import {
   PREVIEWS_MANIFEST,
   type PreviewsPlan,
   previewsFiles,
+  previewsScratch,
 } from '@ffleet/core';
 import type { PipelineDeps, PipelineJob } from '../../pipeline/context.ts';
 import type { Flow, WAIT_FOR_CHILDREN } from '../flow.ts';
@@ -31,8 +35,8 @@ export function runPreviewsJob(
     finishSpan: PIPELINE_SPAN.manifest,
     plan: planPreviewsJob,
     finish: writePreviewsManifest,
-    // Children write straight into the output folder: nothing goes through scratch.
-    scratch: () => [],
+    // Children read their pieces from scratch and write straight into the output folder.
+    scratch: (plan) => previewsScratch.all(plan),
     unfinished: (plan) => [...previewsFiles(plan), PREVIEWS_MANIFEST].map((file) => `${plan.folder}${file}`),
   });
 }
