@@ -149,7 +149,7 @@ describe('previews jobs: validation', () => {
     for (const output of child.outputs) expect(output.options).toMatch(/ -threads 1$/);
   });
 
-  it("keeps the job's decoder options, not its demuxer, and turns a rotated picture upright", () => {
+  it("keeps the job's decoder options, not its demuxer, and always turns a rotated picture upright", () => {
     const job = (options: string) =>
       validateJob(previewsJob({ inputs: [{ url: 's3://media/in/film.mov', options }] }), pools, policy);
     const { spec, plan: command } = job('-f mov -c:v h264');
@@ -157,11 +157,9 @@ describe('previews jobs: validation', () => {
     const child = snippetJobSpec(spec, plan, snippets(plan)[0]!, piecesRead(command, 90));
     expect(child.inputs[0]!.options).toBe('-c:v h264 -seek_timestamp 1 -ss 100 -t 30');
     expect(child.outputs[1]!.options).toMatch(/-vf transpose=cclock,fps=/);
-    // Autorotation switched off: the picture stays as stored, as it would reading the source.
-    for (const off of ['-noautorotate', '-autorotate 0']) {
-      const { plan: unturned } = job(off);
-      expect(piecesRead(unturned, 90)).toEqual({ inputArgs: off.split(' ') });
-    }
+    // Previews are upright, as the pictures and the planned sizes are, whatever the options say.
+    const { plan: unturned } = job('-noautorotate');
+    expect(piecesRead(unturned, 90)).toEqual({ inputArgs: ['-noautorotate'], turn: 'transpose=cclock' });
   });
 
   it('refuses input and global options that would move the frames each child seeks to', () => {

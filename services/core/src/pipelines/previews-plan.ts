@@ -24,7 +24,7 @@ import {
   MAX_SPRITE_SHEETS,
   type PreviewsSettings,
 } from './previews-spec.ts';
-import { PIECE_FORMAT, pieceTurn } from './split-commands.ts';
+import { PIECE_FORMAT, rotationFilter } from './split-commands.ts';
 import { optionArgs } from './split-rules.ts';
 
 const Format = Type.Union([Type.Literal('jpeg'), Type.Literal('webp')]);
@@ -393,9 +393,13 @@ export interface PiecesRead {
   turn?: string;
 }
 
+/**
+ * Previews are shown upright whatever the input options say, like the pictures the parent
+ * makes from the source and the sizes the plan turned: a rotated source's children turn it.
+ */
 export function piecesRead(command: CommandPlan, rotation: number): PiecesRead {
   const options = command.inputs[0]!.options;
-  const turn = pieceTurn(options, rotation);
+  const turn = rotationFilter(rotation);
   return { inputArgs: optionArgs(options.filter((o) => o.name !== 'f')), ...(turn ? { turn } : {}) };
 }
 
