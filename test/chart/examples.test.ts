@@ -54,7 +54,7 @@ describe('the EKS example values and IAM policy', () => {
     );
   }, 120_000);
 
-  it('grants objects Get/Put/AbortMultipartUpload/Delete and buckets ListBucket, for the allowed buckets only', () => {
+  it('grants objects Get/Put/AbortMultipartUpload/Delete and buckets ListBucket/ListBucketMultipartUploads, for the allowed buckets only', () => {
     const policy = JSON.parse(readFileSync(join(repoRoot, 'k8s/examples/iam-policy-s3.json'), 'utf8')) as {
       Statement: { Effect: string; Action: string[]; Resource: string[] }[];
     };
@@ -64,7 +64,7 @@ describe('the EKS example values and IAM policy', () => {
     const buckets = values.fleet.allowedBuckets.map((b) => `arn:aws:s3:::${b}`).sort();
     expect(grants).toEqual({
       's3:AbortMultipartUpload,s3:DeleteObject,s3:GetObject,s3:PutObject': buckets.map((b) => `${b}/*`),
-      's3:ListBucket': buckets,
+      's3:ListBucket,s3:ListBucketMultipartUploads': buckets,
     });
     expect(policy.Statement.every((s) => s.Effect === 'Allow')).toBe(true);
   });

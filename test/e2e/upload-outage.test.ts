@@ -4,6 +4,11 @@
  * `storage_unavailable` and nothing is left at its output URL, neither objects (those it wrote
  * are removed) nor multipart uploads (aborted once S3 answers again). A folder output publishes
  * its playlists after everything they name.
+ *
+ * The kill comes as soon as the upload is listed, so now and then it cuts off the reply to
+ * CreateMultipartUpload: S3 has an upload whose id the worker never got, and the SDK's retry
+ * starts another. Either way none may be left (services/core/test/s3-lost-reply.test.ts loses
+ * that reply every time).
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';

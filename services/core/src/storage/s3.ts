@@ -6,6 +6,7 @@ import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -89,7 +90,8 @@ export class S3Store implements ObjectStore {
         ? client
         : createS3Client(settings, settings.writeRetrySeconds);
     this.#partSize = Math.max(settings.partSize, 5 * 1024 * 1024);
-    this.#leftovers = new LeftoverUploads(this.#writer, (settings.writeRetrySeconds ?? 10) * 1000);
+    // Quick tries are enough: it tries again on its own timer, and a finished job waits on no more.
+    this.#leftovers = new LeftoverUploads(client, (settings.writeRetrySeconds ?? 10) * 1000);
   }
 
   async download(url: StorageUrl, destination: string, signal?: AbortSignal): Promise<number> {
@@ -109,6 +111,8 @@ export class S3Store implements ObjectStore {
    * One object, whole or not at all: a file of more than one part goes up as a multipart
    * upload, which S3 shows only once it is complete. One that fails is aborted (lib-storage does,
    * retrying like every write); when S3 is still away for that, the abort is tried again later.
+   * Either way the uploads this write started at its key and did not complete are then looked
+   * for and aborted (`LeftoverUploads`): one S3 created but whose reply was lost is known to no one else.
    */
   async upload(source: string, url: StorageUrl, signal?: AbortSignal): Promise<number> {
     const { bucket, key } = s3(url);
@@ -126,13 +130,21 @@ export class S3Store implements ObjectStore {
       queueSize: UPLOAD_QUEUE_SIZE,
       leavePartsOnError: false,
     });
+    // lib-storage PUTs a file of one part; anything larger is a multipart upload.
+    const multipart = length > this.#partSize;
+    const began = Date.now();
     const onAbort = () => void upload.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await upload.done();
+      // Awaited, so that a job that has finished has left no upload at its key (S3 answering).
+      const sweep = { Bucket: bucket, Key: key, from: began, to: Date.now(), keep: upload.uploadId };
+      if (multipart) await this.#leftovers.sweep(sweep);
       return length;
     } catch (error) {
-      if (upload.uploadId) this.#leftovers.add({ Bucket: bucket, Key: key, UploadId: upload.uploadId });
+      // Not awaited: S3 is likely away, and the job need not wait to fail.
+      const sweep = { Bucket: bucket, Key: key, from: began, to: Date.now(), failed: upload.uploadId };
+      if (multipart) void this.#leftovers.sweep(sweep);
       throw classify(error, url);
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -198,16 +210,27 @@ function s3(url: StorageUrl): { bucket: string; key: string } {
 }
 
 /**
- * Failed multipart uploads whose abort has not been confirmed: lib-storage aborts on failure,
- * but when S3 is away that abort fails too. Each is aborted again every `intervalMs` in the
- * background until S3 says it is gone (an upload id is never reused, so a late abort touches
- * nothing else), for up to a day; a bucket lifecycle rule (`AbortIncompleteMultipartUpload`) is
- * the backstop for a worker that stops first.
+ * Multipart uploads a write left behind at its key, found by listing it and aborted. Two kinds:
+ * its own failed upload when lib-storage's abort of it failed too (S3 away), and one S3 created
+ * but whose CreateMultipartUpload reply never came (S3 killed, or the connection cut, in between):
+ * the SDK retried the create and the write went on with a second upload, so the first one's id
+ * was never known here and only a listing finds it.
+ *
+ * A sweep lists exactly the write's key (Prefix, then Key ===: another key's uploads, another
+ * job's, are never touched) and aborts those initiated while the write ran (give or take
+ * CLOCK_TOLERANCE_MS for S3's clock), but the one it completed. A second writer of the same key at
+ * the same moment (two attempts of one job) could lose its upload: it then fails as
+ * `storage_unavailable` and is retried, never a wrong object. A sweep S3 does not answer is tried
+ * again every `intervalMs` in the background until it does, for up to a day (an upload id is never
+ * reused, so a late abort touches nothing else); a bucket lifecycle rule
+ * (`AbortIncompleteMultipartUpload`) is the backstop for a worker that stops first, or for a role
+ * not allowed to list uploads (`s3:ListBucketMultipartUploads`).
  */
 class LeftoverUploads {
   readonly #client: S3Client;
   readonly #intervalMs: number;
-  readonly #pending = new Map<string, { upload: Leftover; since: number }>();
+  /** Sweeps S3 has not answered yet, with when they were first tried. */
+  readonly #pending = new Map<Sweep, number>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(client: S3Client, intervalMs: number) {
@@ -215,33 +238,82 @@ class LeftoverUploads {
     this.#intervalMs = Math.max(intervalMs, 1000);
   }
 
-  add(upload: Leftover): void {
-    this.#pending.set(upload.UploadId, { upload, since: Date.now() });
-    this.#schedule(0);
+  /** Sweeps once now, and in the background until S3 answers when it does not. Never throws. */
+  async sweep(sweep: Sweep): Promise<void> {
+    if (await this.#try(sweep)) return;
+    this.#pending.set(sweep, Date.now());
+    this.#schedule();
   }
 
-  #schedule(delayMs: number): void {
+  #schedule(): void {
     if (this.#timer || this.#pending.size === 0) return;
-    this.#timer = setTimeout(() => void this.#abortAll(), delayMs);
+    this.#timer = setTimeout(() => void this.#retryAll(), this.#intervalMs);
     // Never what keeps a stopping process alive.
     this.#timer.unref();
   }
 
-  async #abortAll(): Promise<void> {
-    for (const [id, { upload, since }] of this.#pending) {
-      try {
-        await this.#client.send(new AbortMultipartUploadCommand(upload));
-        this.#pending.delete(id);
-      } catch (error) {
-        const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-        // Already aborted (by lib-storage, or an earlier round): done.
-        if (e.name === 'NoSuchUpload' || e.$metadata?.httpStatusCode === 404) this.#pending.delete(id);
-        else if (Date.now() - since > LEFTOVER_GIVE_UP_MS) this.#pending.delete(id);
-      }
+  async #retryAll(): Promise<void> {
+    for (const [sweep, since] of this.#pending) {
+      if ((await this.#try(sweep)) || Date.now() - since > LEFTOVER_GIVE_UP_MS) this.#pending.delete(sweep);
     }
     this.#timer = undefined;
-    this.#schedule(this.#intervalMs);
+    this.#schedule();
   }
+
+  /** Done: every upload found aborted (or already gone), or S3 will not let us. */
+  async #try(sweep: Sweep): Promise<boolean> {
+    const { Bucket, Key } = sweep;
+    const abort = (UploadId: string) =>
+      this.#client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch((error) => {
+        // Already gone (aborted by lib-storage or an earlier round, or completed): done.
+        if (!isNotFound(error)) throw error;
+      });
+    try {
+      // Its own failed upload first, by id: that needs no permission to list.
+      if (sweep.failed) await abort(sweep.failed);
+      for (const UploadId of await this.#find(sweep)) await abort(UploadId);
+      return true;
+    } catch (error) {
+      const status = (error as { $metadata?: SdkMetadata }).$metadata?.httpStatusCode;
+      // No bucket (nothing to clean), or no permission to list (left to the lifecycle rule).
+      return isNotFound(error) || status === 403;
+    }
+  }
+
+  async #find({ Bucket, Key, from, to, keep }: Sweep): Promise<string[]> {
+    const found: string[] = [];
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    do {
+      const page = await this.#client.send(
+        new ListMultipartUploadsCommand({ Bucket, Prefix: Key, KeyMarker, UploadIdMarker }),
+      );
+      for (const upload of page.Uploads ?? []) {
+        const id = upload.UploadId;
+        if (upload.Key !== Key || !id || id === keep) continue;
+        const at = upload.Initiated?.getTime() ?? Number.NaN;
+        if (at >= from - CLOCK_TOLERANCE_MS && at <= to + CLOCK_TOLERANCE_MS) found.push(id);
+      }
+      KeyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      UploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (KeyMarker);
+    return found;
+  }
+}
+
+/**
+ * One write's leftovers: `failed`, the upload it gave up, and its key's uploads initiated from
+ * `from` to `to` (this clock, in ms) but `keep`, the one it completed.
+ */
+type Sweep = { Bucket: string; Key: string; from: number; to: number; keep?: string; failed?: string };
+
+/** How far S3's clock may be from this one; versitygw also gives whole seconds. */
+const CLOCK_TOLERANCE_MS = 5000;
+const LEFTOVER_GIVE_UP_MS = 24 * 3600 * 1000;
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: SdkMetadata };
+  return e.name === 'NoSuchUpload' || e.name === 'NoSuchBucket' || e.$metadata?.httpStatusCode === 404;
 }
 
 type SdkError = Parameters<typeof isTransientError>[0];
@@ -256,9 +328,6 @@ function whatFailed(error: unknown): string {
 }
 
 type SdkMetadata = { httpStatusCode?: number; attempts?: number; totalRetryDelay?: number };
-
-type Leftover = { Bucket: string; Key: string; UploadId: string };
-const LEFTOVER_GIVE_UP_MS = 24 * 3600 * 1000;
 
 /**
  * Missing objects and refused access are permanent; a server that does not answer (network
