@@ -14,11 +14,9 @@ import { inBatches } from '../../pipeline/in-batches.ts';
 import type { ChildJob } from '../flow.ts';
 import { PARALLEL_TRANSFERS, STEP_TIMEOUT_MS } from '../split/plan.ts';
 
-/** A child and the piece of the source it reads. */
+/** A child (whose input is its piece's scratch URL) and the span of the source its piece holds. */
 export interface PieceChild {
   child: ChildJob;
-  /** Scratch URL of its piece. */
-  url: string;
   span: PreviewsSpan;
 }
 
@@ -39,7 +37,8 @@ export async function putPieces(
   const sizes = await inBatches(
     children,
     PARALLEL_TRANSFERS,
-    async ({ url, span }) => {
+    async ({ child, span }) => {
+      const url = child.data.spec.inputs[0]!.url;
       const file = join(dir, basename(url));
       const run = await runLimitedFfmpeg(ctx.deps.ffmpegLimits, {
         binary: ctx.deps.ffmpegPath,

@@ -11,7 +11,6 @@ import {
   piecesRead,
   planPreviews,
   previewsChildId,
-  previewsScratch,
   previewsSettings,
   SPAN,
   scratchFolder,
@@ -26,7 +25,7 @@ import type { JobContext } from '../../pipeline/context.ts';
 import { FfmpegFailedError } from '../../pipeline/errors.ts';
 import { stage } from '../../pipeline/stage.ts';
 import { downloadInputs } from '../../pipeline/stages/download.ts';
-import type { Flow } from '../flow.ts';
+import type { ChildJob, Flow } from '../flow.ts';
 import { analyse, STEP_TIMEOUT_MS } from '../split/plan.ts';
 import { type PieceChild, putPieces } from './pieces.ts';
 import { uploadFiles } from './upload-files.ts';
@@ -137,12 +136,7 @@ function childrenOf(ctx: JobContext, plan: PreviewsPlan, read: PiecesRead): Piec
       spec: sheetJobSpec(ctx.spec, plan, sheet, read),
       role: { kind: 'sheet', parentId, index: sheet.index, durationSeconds: span.durationSeconds },
     };
-    const id = previewsChildId.sheet(parentId, sheet.index);
-    children.push({
-      child: { id, name: data.spec.name, data },
-      url: previewsScratch.sheet(plan, sheet.index),
-      span,
-    });
+    children.push({ child: childJob(previewsChildId.sheet(parentId, sheet.index), data), span });
   }
   for (const snippet of snippets(plan)) {
     const data: JobData = {
@@ -150,12 +144,9 @@ function childrenOf(ctx: JobContext, plan: PreviewsPlan, read: PiecesRead): Piec
       spec: snippetJobSpec(ctx.spec, plan, snippet, read),
       role: { kind: 'snippet', parentId, index: snippet.index, durationSeconds: snippet.durationSeconds },
     };
-    const id = previewsChildId.snippet(parentId, snippet.index);
-    children.push({
-      child: { id, name: data.spec.name, data },
-      url: previewsScratch.snippet(plan, snippet.index),
-      span: snippet,
-    });
+    children.push({ child: childJob(previewsChildId.snippet(parentId, snippet.index), data), span: snippet });
   }
   return children;
 }
+
+const childJob = (id: string, data: JobData): ChildJob => ({ id, name: data.spec.name, data });
