@@ -12,7 +12,9 @@ import {
   type JobResult,
   type JobTimings,
   PIPELINE_SPAN,
+  parseStorageUrl,
   SPAN,
+  scratchFolder,
   TRACER_NAME,
 } from '@ffleet/core';
 import { trace } from '@opentelemetry/api';
@@ -30,6 +32,12 @@ import { failedAttempt, resultOf } from '../pipeline/run-job.ts';
 import { writeJobRecords } from '../pipeline/stages/records.ts';
 import { type Flow, WAIT_FOR_CHILDREN } from './flow.ts';
 import { ChildFailedError } from './split/child-failed.ts';
+
+/** The job's scratch folder: beside its output, under the fleet's scratch prefix, named by its id. */
+export function jobScratchFolder(ctx: JobContext): string {
+  const output = parseStorageUrl(ctx.spec.outputs[0]!.url, ctx.deps.config.urlPolicy);
+  return scratchFolder(output, ctx.deps.scratchPrefix ?? 'ffleet-scratch', ctx.job.id);
+}
 
 /** What a two-step pipeline keeps between its steps. */
 interface TwoStepState<Plan> {

@@ -10,17 +10,16 @@ import {
   ladderSettings,
   longestFirst,
   type PlannedRung,
-  parseStorageUrl,
   planLadderChunks,
   rungChunkJobSpec,
   rungJobSpec,
   SPAN,
-  scratchFolder,
 } from '@ffleet/core';
 import type { JobContext } from '../../pipeline/context.ts';
 import { stage } from '../../pipeline/stage.ts';
 import { downloadInputs } from '../../pipeline/stages/download.ts';
 import type { ChildJob, Flow } from '../flow.ts';
+import { jobScratchFolder } from '../parent-job.ts';
 import { analyse, cutPieces, uploadPieces } from '../split/plan.ts';
 
 /**
@@ -47,14 +46,13 @@ export async function planLadder(
     rotation: video.rotation,
     ...((video.bitRate ?? media.bitRate) ? { bitRate: video.bitRate ?? media.bitRate } : {}),
   });
-  const output = parseStorageUrl(ctx.spec.outputs[0]!.url, ctx.deps.config.urlPolicy);
   const { chunks, note } = planLadderChunks(video, settings.chunkSeconds, ctx.spec.inputs[0]!.options);
   const plan: LadderPlan = {
     rungs,
     frameRate: video.frameRate,
     durationSeconds: video.endSeconds - video.startSeconds,
     audio: media.audio.length > 0,
-    scratch: scratchFolder(output, ctx.deps.scratchPrefix ?? 'ffleet-scratch', ctx.job.id),
+    scratch: jobScratchFolder(ctx),
     frames: video.frameTimes.length,
     videoStartSeconds: video.startSeconds,
     rotation: video.rotation,

@@ -6,14 +6,12 @@ import {
   type JobData,
   type PiecesRead,
   type PreviewsPlan,
-  parseStorageUrl,
   pictureArgs,
   piecesRead,
   planPreviews,
   previewsChildId,
   previewsSettings,
   SPAN,
-  scratchFolder,
   sheetJobSpec,
   sheetSpan,
   snippetJobSpec,
@@ -26,6 +24,7 @@ import { FfmpegFailedError } from '../../pipeline/errors.ts';
 import { stage } from '../../pipeline/stage.ts';
 import { downloadInputs } from '../../pipeline/stages/download.ts';
 import type { ChildJob, Flow } from '../flow.ts';
+import { jobScratchFolder } from '../parent-job.ts';
 import { analyse, STEP_TIMEOUT_MS } from '../split/plan.ts';
 import { type PieceChild, putPieces } from './pieces.ts';
 import { uploadFiles } from './upload-files.ts';
@@ -48,11 +47,6 @@ export async function planPreviewsJob(
   const video = media.video;
   if (!video) throw new FfleetError('no_video', 'the input has no video stream to make previews of', 422);
   const folder = ctx.spec.outputs[0]!.url;
-  const scratch = scratchFolder(
-    parseStorageUrl(folder, ctx.deps.config.urlPolicy),
-    ctx.deps.scratchPrefix ?? 'ffleet-scratch',
-    ctx.job.id,
-  );
   const plan = planPreviews(
     previewsSettings(ctx.spec.previews!),
     {
@@ -63,7 +57,7 @@ export async function planPreviewsJob(
       lastFrameSeconds: (video.frameTimes.at(-1) ?? video.startSeconds) - video.startSeconds,
     },
     folder,
-    scratch,
+    jobScratchFolder(ctx),
   );
   planned(plan);
   const sheets = spriteSheets(plan);

@@ -19,7 +19,6 @@ import {
   SPAN,
   type SplitJob,
   type SplitPlan,
-  scratchFolder,
   splitChildId,
   splitJobOf,
   splitScratch,
@@ -32,6 +31,7 @@ import { inBatches } from '../../pipeline/in-batches.ts';
 import { stage } from '../../pipeline/stage.ts';
 import { downloadInputs } from '../../pipeline/stages/download.ts';
 import type { ChildJob, Flow } from '../flow.ts';
+import { jobScratchFolder } from '../parent-job.ts';
 
 /** Pieces and chunks moved to and from scratch at once: S3 serves several requests faster than one. */
 export const PARALLEL_TRANSFERS = 4;
@@ -54,12 +54,7 @@ export async function planAndSplit(
   await downloadInputs(ctx);
   const job = splitJobOf(ctx.spec, ctx.plan);
   const media = await stage(ctx, 'analyse', () => analyse(ctx));
-  const output = parseStorageUrl(ctx.spec.outputs[0]!.url, ctx.deps.config.urlPolicy);
-  const plan = planSplit(
-    job,
-    media,
-    scratchFolder(output, ctx.deps.scratchPrefix ?? 'ffleet-scratch', ctx.job.id),
-  );
+  const plan = planSplit(job, media, jobScratchFolder(ctx));
   planned(plan);
   ctx.jobSpan.setAttributes({ [SPAN.chunks]: plan.chunks.length, [SPAN.frames]: totalFrames(plan) });
   const audio = plan.audioStartSeconds !== undefined;
