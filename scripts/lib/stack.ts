@@ -17,6 +17,18 @@ const run = promisify(execFile);
 
 export const TOOL_DIR = join(process.env.FFLEET_CACHE ?? join(homedir(), '.cache', 'ffleet'), 'bin');
 
+/** An S3 client for a stack's server and bucket (the caller destroys it). */
+export function stackS3Client(
+  stack: Pick<Stack, 's3Endpoint' | 'accessKeyId' | 'secretAccessKey'>,
+): S3Client {
+  return new S3Client({
+    endpoint: stack.s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: stack.accessKeyId, secretAccessKey: stack.secretAccessKey },
+  });
+}
+
 export interface Stack {
   /** Where Redis and S3 keep their data; S3 objects are files under `<dataDir>/s3/<bucket>/`. */
   dataDir: string;
@@ -168,12 +180,7 @@ export async function startStack(
     server.stderr?.on('data', (d) => {
       serverErr += d;
     });
-    const s3 = new S3Client({
-      endpoint: s3Endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId, secretAccessKey },
-    });
+    const s3 = stackS3Client({ s3Endpoint, accessKeyId, secretAccessKey });
     try {
       await waitFor(async () => {
         if (server.exitCode !== null) throw new Error(`versitygw exited: ${serverErr}`);
@@ -196,12 +203,7 @@ export async function startStack(
   };
   let s3Server = await startS3();
   const putFile = async (key: string, file: string) => {
-    const client = new S3Client({
-      endpoint: s3Endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId, secretAccessKey },
-    });
+    const client = stackS3Client({ s3Endpoint, accessKeyId, secretAccessKey });
     try {
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(file) }));
     } finally {

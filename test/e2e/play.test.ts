@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { join } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../scripts/lib/stack.ts';
+import { type Stack, stackS3Client, startStack } from '../../scripts/lib/stack.ts';
 import { startPlayServer } from '../../services/cli/src/play/server.ts';
 
 let stack: Stack | undefined;
@@ -16,12 +16,7 @@ let s3: S3Client;
 
 beforeAll(async () => {
   stack = await startStack();
-  s3 = new S3Client({
-    endpoint: stack.s3Endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: stack.accessKeyId, secretAccessKey: stack.secretAccessKey },
-  });
+  s3 = stackS3Client(stack);
 }, 60_000);
 
 afterAll(async () => {

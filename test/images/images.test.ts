@@ -11,10 +11,18 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { isFinishedState } from '@ffleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, type Stack, startStack, stopChild, TOOL_DIR, waitFor } from '../../scripts/lib/stack.ts';
+import {
+  freePort,
+  type Stack,
+  stackS3Client,
+  startStack,
+  stopChild,
+  TOOL_DIR,
+  waitFor,
+} from '../../scripts/lib/stack.ts';
 import { find, type K8sObject, parseManifests, renderChart, repoRoot } from '../chart/support/chart.ts';
 import { parseDockerfile } from '../support/dockerfile.ts';
 import { makeSampleClip, probe } from '../support/media.ts';
@@ -280,12 +288,7 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
   });
 
   it('runs a real job: submitted to the gateway container, encoded by the worker container, measured with VMAF', async () => {
-    const s3 = new S3Client({
-      endpoint: stack!.s3Endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: stack!.accessKeyId, secretAccessKey: stack!.secretAccessKey },
-    });
+    const s3 = stackS3Client(stack!);
     const clip = join(workDir, 'sample.mp4');
     await makeSampleClip(clip, { seconds: 2, size: '640x360' });
     await s3.send(

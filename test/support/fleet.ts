@@ -13,7 +13,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import {
   isFinishedState,
@@ -25,7 +25,7 @@ import {
 } from '@ffleet/core';
 import { buildGateway, type GatewayOptions } from '@ffleet/gateway';
 import { withServiceRuntime } from '../../scripts/lib/service-env.ts';
-import { type Stack, startStack, stopChild } from '../../scripts/lib/stack.ts';
+import { type Stack, stackS3Client, startStack, stopChild } from '../../scripts/lib/stack.ts';
 
 const WORKER_MAIN = new URL('../../services/worker/src/main.ts', import.meta.url).pathname;
 
@@ -95,12 +95,7 @@ export async function startFleet(
   await gateway.listen({ host: '127.0.0.1', port: 0 });
   const address = gateway.server.address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const s3 = new S3Client({
-    endpoint: stack.s3Endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: stack.accessKeyId, secretAccessKey: stack.secretAccessKey },
-  });
+  const s3 = stackS3Client(stack);
   const workers: WorkerProcess[] = [];
   const connections: RedisClient[] = [];
   const poolWorkerIds = async (pool: string): Promise<string[]> => {

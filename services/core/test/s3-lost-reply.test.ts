@@ -15,10 +15,10 @@ import {
   CreateMultipartUploadCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../../scripts/lib/stack.ts';
+import { type Stack, stackS3Client, startStack } from '../../../scripts/lib/stack.ts';
 import { parseStorageUrl, S3Store } from '../src/index.ts';
 
 const SIZE = 11 * 1024 * 1024; // three parts of 5 MiB
@@ -41,12 +41,7 @@ const lost: string[] = [];
 
 beforeAll(async () => {
   stack = await startStack();
-  s3 = new S3Client({
-    endpoint: stack.s3Endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: stack.accessKeyId, secretAccessKey: stack.secretAccessKey },
-  });
+  s3 = stackS3Client(stack);
   dir = await mkdtemp(join(tmpdir(), 'ffleet-lost-reply-'));
   file = join(dir, 'big.bin');
   await writeFile(file, Buffer.alloc(SIZE, 7));
