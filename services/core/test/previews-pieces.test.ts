@@ -131,24 +131,25 @@ async function expectSameFrames(source: string, name: string): Promise<void> {
   expect(results.at(-1)!.pieceBytes).toBeLessThan(sourceBytes * 0.75);
 }
 
+/** An MP4 with audio and two B-frames between references, a keyframe every second. */
+async function bFramesMp4(name: string): Promise<string> {
+  const file = join(dir, name);
+  await ffmpeg([
+    ...['-f', 'lavfi', '-i', PICTURE, '-f', 'lavfi', '-i', `sine=duration=${SECONDS}`],
+    ...X264,
+    ...['-g', '25', '-bf', '2', '-c:a', 'aac', file],
+  ]);
+  return file;
+}
+
 describe('previews pieces give each child exactly its span', { timeout: 240_000 }, () => {
   it('an MP4 with B-frames starting at 0 (its first decode times are negative)', async () => {
-    const file = join(dir, 'bframes.mp4');
-    await ffmpeg([
-      ...['-f', 'lavfi', '-i', PICTURE, '-f', 'lavfi', '-i', `sine=duration=${SECONDS}`],
-      ...X264,
-      ...['-g', '25', '-bf', '2', '-c:a', 'aac', file],
-    ]);
+    const file = await bFramesMp4('bframes.mp4');
     await expectSameFrames(file, 'bframes.mp4');
   });
 
   it('an MPEG-TS whose video starts at 2.8 s, after its audio', async () => {
-    const mp4 = join(dir, 'for-ts.mp4');
-    await ffmpeg([
-      ...['-f', 'lavfi', '-i', PICTURE, '-f', 'lavfi', '-i', `sine=duration=${SECONDS}`],
-      ...X264,
-      ...['-g', '25', '-bf', '2', '-c:a', 'aac', mp4],
-    ]);
+    const mp4 = await bFramesMp4('for-ts.mp4');
     const file = join(dir, 'late.ts');
     await ffmpeg(['-i', mp4, '-c', 'copy', '-output_ts_offset', '1.4', '-f', 'mpegts', file]);
     const video = (await analyseFile(file)).video!;
