@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MEDIA_DEMUXERS, MUXERS, OPTIONS, REFUSED_OPTIONS } from '../src/ffmpeg/option-table.ts';
-import { type OptionContext, parseOptions } from '../src/ffmpeg/options.ts';
+import { type OptionContext, parseOptionString, parseOptions } from '../src/ffmpeg/options.ts';
 import { tokenize } from '../src/ffmpeg/tokenize.ts';
 
 const output: OptionContext = { field: 'outputs[0].options', scope: 'output', inputCount: 2 };
@@ -136,6 +136,37 @@ describe('parseOptions', () => {
         details: { field: 'outputs[0].options', token: '-attach', position: 2 },
       });
       expect((err as Error).message).toMatch(/^outputs\[0\]\.options: "-attach" is refused/);
+    }
+  });
+});
+
+describe('parseOptionString', () => {
+  it('gives a string it checked before the same options, frozen', () => {
+    const first = parseOptionString('-c:v libx264 -crf 23 -an', output);
+    expect(first).toEqual(parse('-c:v libx264 -crf 23 -an', output));
+    const again = parseOptionString('-c:v libx264 -crf 23 -an', { ...output, field: 'outputs[3].options' });
+    expect(again).toBe(first);
+    expect(Object.isFrozen(again) && again.every(Object.isFrozen)).toBe(true);
+    expect(() => (again as unknown as { token: string }[]).push({ token: '-y' })).toThrow(TypeError);
+    expect(() => {
+      (again[0] as { value?: string }).value = 'libx265';
+    }).toThrow(TypeError);
+  });
+
+  it('checks a string again where its meaning depends on the job: the scope and the number of inputs', () => {
+    expect(parseOptionString('-map 1:a', { ...output, inputCount: 2 })).toHaveLength(1);
+    expect(() => parseOptionString('-map 1:a', { ...output, inputCount: 1 })).toThrow(
+      /refers to input 1, but the job has 1/,
+    );
+    expect(parseOptionString('-ss 10', input)).toHaveLength(1);
+    expect(() => parseOptionString('-ss 10', global)).toThrow(/-ss is a per-file option/);
+  });
+
+  it('refuses a bad string every time, naming the field it came from', () => {
+    for (const field of ['outputs[0].options', 'outputs[1].options']) {
+      expect(() => parseOptionString('-c copy -attach /etc/passwd', { ...output, field })).toThrow(
+        `${field}: "-attach" is refused`,
+      );
     }
   });
 });

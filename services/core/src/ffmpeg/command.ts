@@ -4,8 +4,7 @@ import type { JobSpec } from '../jobs/spec.ts';
 import { baseName, parseStorageUrl, type UrlPolicy } from '../storage/url.ts';
 import { type FfmpegLimits, limitPlan, NO_LIMITS } from './limits.ts';
 import { LIST_DEMUXERS, type ListDemuxer, MEDIA_DEMUXERS } from './option-table.ts';
-import { type ParsedOption, parseOptions } from './options.ts';
-import { tokenize } from './tokenize.ts';
+import { type ParsedOption, parseOptionString } from './options.ts';
 
 /**
  * The FFmpeg command model: a job's option strings become checked argv fragments, and the
@@ -24,14 +23,14 @@ import { tokenize } from './tokenize.ts';
 export interface CommandPlan {
   global: string[];
   /** The same options, parsed (global options written in globalOptions). */
-  globalOptions: ParsedOption[];
+  globalOptions: readonly ParsedOption[];
   inputs: PlannedInput[];
   outputs: PlannedOutput[];
 }
 
 export interface PlannedInput {
   args: string[];
-  options: ParsedOption[];
+  options: readonly ParsedOption[];
   localName: string;
   /** The input URL as the job gave it. */
   url: string;
@@ -43,7 +42,7 @@ export interface PlannedInput {
 
 export interface PlannedOutput {
   args: string[];
-  options: ParsedOption[];
+  options: readonly ParsedOption[];
   localName: string;
   folder: boolean;
   /** The output URL as the job gave it. */
@@ -92,7 +91,7 @@ const FOLDER_FILENAME = /^[A-Za-z0-9_][A-Za-z0-9_.%-]{0,127}$/;
 /** Validates every option and URL of a job; throws UnsafeJobError naming the first problem. */
 export function planCommand(spec: JobSpec, policy: UrlPolicy = {}): CommandPlan {
   const inputCount = spec.inputs.length;
-  const globalOptions = parseOptions(tokenize(spec.globalOptions, 'globalOptions'), {
+  const globalOptions = parseOptionString(spec.globalOptions, {
     field: 'globalOptions',
     scope: 'global',
     inputCount,
@@ -103,7 +102,7 @@ export function planCommand(spec: JobSpec, policy: UrlPolicy = {}): CommandPlan 
     if (url.folder) {
       throw new UnsafeJobError(`inputs[${i}].url is a folder; inputs must be objects`, { url: input.url });
     }
-    const options = parseOptions(tokenize(input.options, field), { field, scope: 'input', inputCount });
+    const options = parseOptionString(input.options, { field, scope: 'input', inputCount });
     const planned: PlannedInput = {
       args: flatten(options),
       options,
@@ -118,7 +117,7 @@ export function planCommand(spec: JobSpec, policy: UrlPolicy = {}): CommandPlan 
   const outputs = spec.outputs.map((output, i): PlannedOutput => {
     const field = `outputs[${i}].options`;
     const url = parseStorageUrl(output.url, policy);
-    const options = parseOptions(tokenize(output.options, field), { field, scope: 'output', inputCount });
+    const options = parseOptionString(output.options, { field, scope: 'output', inputCount });
     const args = flatten(options);
     const muxer = lastValue(options, 'f');
     let localName: string;
@@ -273,7 +272,7 @@ function inside(workDir: string, path: string): string {
   return resolved;
 }
 
-function flatten(options: ParsedOption[]): string[] {
+function flatten(options: readonly ParsedOption[]): string[] {
   const args: string[] = [];
   for (const o of options) {
     args.push(o.token);
@@ -282,11 +281,11 @@ function flatten(options: ParsedOption[]): string[] {
   return args;
 }
 
-function lastValue(options: ParsedOption[], name: string): string | undefined {
+function lastValue(options: readonly ParsedOption[], name: string): string | undefined {
   return options.findLast((o) => o.name === name)?.value;
 }
 
-function placedArgs(options: ParsedOption[]): PlacedArg[] {
+function placedArgs(options: readonly ParsedOption[]): PlacedArg[] {
   const placed: PlacedArg[] = [];
   let at = 0;
   for (const option of options) {

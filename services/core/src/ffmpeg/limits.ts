@@ -88,7 +88,7 @@ export function limitPlan(plan: CommandPlan, limits: FfmpegLimits): CommandPlan 
  * Options with every thread count above `cap` lowered to it; `auto` and 0 (one per CPU or more)
  * too, and so are the thread counts inside encoder parameter strings (`-x264-params threads=16`).
  */
-function capThreads(options: ParsedOption[], cap: number): ParsedOption[] {
+function capThreads(options: readonly ParsedOption[], cap: number): readonly ParsedOption[] {
   if (!cap) return options;
   return options.map((option) => {
     if (option.value === undefined) return option;
@@ -131,7 +131,7 @@ function capCount(value: string, cap: number): string {
 }
 
 /** `args` (the flattened options, maybe with more after them) with the options' values put back. */
-function withCapped(args: string[], options: ParsedOption[]): string[] {
+function withCapped(args: string[], options: readonly ParsedOption[]): string[] {
   const result = [...args];
   let at = 0;
   for (const option of options) {

@@ -12,6 +12,7 @@ import {
 } from './option-table.ts';
 import { type ValueKind, valueCheck } from './option-values.ts';
 import { referenceProblem } from './references.ts';
+import { tokenize } from './tokenize.ts';
 
 export type { Scope } from './option-table.ts';
 
@@ -37,6 +38,35 @@ export interface OptionContext {
 }
 
 const SPECIFIER = /^[A-Za-z0-9_#.:-]{1,64}$/;
+
+/** How many checked option strings are kept, and the longest kept. */
+const KEPT_STRINGS = 1000;
+const KEPT_LENGTH = 4096;
+/** Checked option strings, most recently used last: fleets send one preset with many inputs. */
+const checkedStrings = new Map<string, readonly ParsedOption[]>();
+
+/**
+ * The options of one option string (a job's `globalOptions` or an input's or output's `options`),
+ * split and checked. A string that passed is kept, frozen, for the next job that sends it: the
+ * gateway and the workers see the same few presets again and again. One that fails is checked
+ * anew each time, so its error always names the field it came from.
+ */
+export function parseOptionString(text: string | undefined, ctx: OptionContext): readonly ParsedOption[] {
+  if (text === undefined || text === '') return [];
+  const key = `${ctx.scope} ${ctx.inputCount} ${text}`;
+  const kept = checkedStrings.get(key);
+  if (kept) {
+    checkedStrings.delete(key);
+    checkedStrings.set(key, kept);
+    return kept;
+  }
+  const parsed = Object.freeze(parseOptions(tokenize(text, ctx.field), ctx).map((o) => Object.freeze(o)));
+  if (text.length <= KEPT_LENGTH) {
+    checkedStrings.set(key, parsed);
+    if (checkedStrings.size > KEPT_STRINGS) checkedStrings.delete(checkedStrings.keys().next().value!);
+  }
+  return parsed;
+}
 
 /**
  * Reads tokens as `-option [value]` pairs using the option table: every option must be in
