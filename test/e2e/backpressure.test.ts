@@ -285,4 +285,44 @@ describe('per-token rate limits', () => {
       fleet.stack.signalRedis('SIGCONT');
     }
   });
+
+  it("count a token's own limit on a gateway without one, and nothing where no limit is set", async () => {
+    const app = await buildGateway({
+      config: loadFleetConfig({ ...process.env, ...fleet.env }),
+      apiTokens: [
+        { name: 'limited', token: 'limited-token-0123456789', rateLimit: 1 },
+        { name: 'free', token: 'free-token-0123456789' },
+      ],
+      redisTimeoutMs: 1000,
+    });
+    try {
+      expect([
+        (await call(app, 'limited-token-0123456789')).status,
+        (await call(app, 'limited-token-0123456789')).status,
+      ]).toEqual([200, 429]);
+      for (let i = 0; i < 3; i++) expect((await call(app, 'free-token-0123456789')).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+    // No limit anywhere: requests are not counted, so uploads, which need only S3, go on while
+    // Redis does not answer.
+    const unlimited = await buildGateway({
+      config: loadFleetConfig({ ...process.env, ...fleet.env }),
+      apiTokens: ['unlimited-token-0123456789'],
+      redisTimeoutMs: 1000,
+    });
+    fleet.stack.signalRedis('SIGSTOP');
+    try {
+      const answer = await unlimited.inject({
+        method: 'POST',
+        url: '/v1/uploads',
+        headers: { authorization: 'Bearer unlimited-token-0123456789', 'content-type': 'application/json' },
+        payload: { url: `s3://${fleet.bucket}/in/unlimited.mp4` },
+      });
+      expect(answer.statusCode, answer.body).toBe(200);
+    } finally {
+      fleet.stack.signalRedis('SIGCONT');
+      await unlimited.close();
+    }
+  });
 });

@@ -11,7 +11,6 @@ import { infrastructurePlugin } from './plugins/infrastructure.ts';
 import { jsonLimitsPlugin } from './plugins/json-limits.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { type RateLimitSettings, rateLimitPlugin } from './plugins/rate-limit.ts';
-import { redisAvailabilityPlugin } from './plugins/redis-availability.ts';
 import { tracingPlugin } from './plugins/tracing.ts';
 import { batchRoutes } from './routes/batch.ts';
 import { batchesRoutes } from './routes/batches.ts';
@@ -36,7 +35,7 @@ export interface GatewayOptions {
   tracer?: Tracer;
   /** The tracing UI's address of a trace without its id (e.g. http://jaeger:16686/trace/), for job links. */
   traceUiUrl?: string;
-  /** The longest a route that needs Redis takes before it answers 503 `unavailable` (default 2000). */
+  /** The longest one Redis command may take; a route that meets it answers 503 `unavailable` (default 2000). */
   redisTimeoutMs?: number;
   /** Serve /metrics (default true). */
   metrics?: boolean;
@@ -59,14 +58,17 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     traceUiUrl: options.traceUiUrl,
     redisTimeoutMs,
   });
-  await app.register(redisAvailabilityPlugin, { timeoutMs: redisTimeoutMs });
   await app.register(swagger, openapiOptions({ auth: tokens.length > 0 }));
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(errorsPlugin);
   await app.register(jsonLimitsPlugin);
   await app.register(tracingPlugin, { tracer: options.tracer });
   if (options.metrics !== false) await app.register(metricsPlugin);
-  await app.register(rateLimitPlugin, options.rateLimit ?? { max: 0, windowSeconds: 60 });
+  const rateLimit = options.rateLimit ?? { max: 0, windowSeconds: 60 };
+  await app.register(rateLimitPlugin, {
+    ...rateLimit,
+    counted: rateLimit.max > 0 || tokens.some((t) => t.rateLimit !== undefined),
+  });
   await app.register(authPlugin, { tokens, failuresPerMinute: options.authFailuresPerMinute ?? 30 });
   await app.register(healthRoutes);
   await app.register(jobRoutes);

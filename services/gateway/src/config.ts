@@ -52,7 +52,7 @@ export const GatewaySettings = settings({
     default: 2000,
     minimum: 100,
     description:
-      'the longest a request that needs Redis waits for it; then `503 unavailable` with `Retry-After`',
+      'the longest one Redis command of the gateway waits for an answer; a request whose command meets it answers `503 unavailable` with `Retry-After`',
   }),
   FFLEET_TRACE_UI_URL: optional(
     text({

@@ -10,7 +10,7 @@ import { redisUnavailable } from './redis-availability.ts';
  */
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((raw: FastifyError | FfleetError | Error, request, reply) => {
-    // Redis away under a hook (the rate limit's count) answers like a route that needs Redis.
+    // Redis away, in a route or under a hook (the rate limit's count): 503 with Retry-After.
     const error = redisUnavailable(app, raw) ?? raw;
     if (error instanceof FfleetError) {
       // 503 unavailable, 429 queue_full and rate_limited say when to come back.

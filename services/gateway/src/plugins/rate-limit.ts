@@ -28,17 +28,19 @@ function counted(request: FastifyRequest): string {
  * gateway replica shares them (@fastify/rate-limit's Redis store, on the gateway's connection:
  * its commands are bounded like the routes', and a Redis that is away makes the request a 503
  * `unavailable`, see errors.ts). Past the limit: 429 `rate_limited` with `Retry-After`.
- * A token's own `rateLimit` (tokens file) overrides the gateway's.
+ * A token's own `rateLimit` (tokens file) overrides the gateway's. `counted` is false when
+ * neither the gateway nor any token has a limit: then no request is counted.
  */
 export const rateLimitPlugin = fp(
-  async (app: FastifyInstance, settings: RateLimitSettings) => {
+  async (app: FastifyInstance, settings: RateLimitSettings & { counted: boolean }) => {
     const maxOf = (request: FastifyRequest) => request.caller?.rateLimit ?? settings.max;
     app.decorate('rateLimitOf', (request: FastifyRequest) => {
       const max = maxOf(request);
       return max > 0 ? { max, windowSeconds: settings.windowSeconds } : undefined;
     });
     await app.register(rateLimit, {
-      global: true,
+      // Without a limit anywhere nothing is counted; the store still counts refused tokens (auth.ts).
+      global: settings.counted,
       // After auth (an onRequest hook), so the count is the token's.
       hook: 'preValidation',
       redis: app.redis,
