@@ -42,7 +42,7 @@ const SPECIFIER = /^[A-Za-z0-9_#.:-]{1,64}$/;
 /** How many checked option strings are kept, and the longest kept. */
 const KEPT_STRINGS = 1000;
 const KEPT_LENGTH = 4096;
-/** Checked option strings, most recently used last: fleets send one preset with many inputs. */
+/** Checked option strings, oldest first: fleets send one preset with many inputs. */
 const checkedStrings = new Map<string, readonly ParsedOption[]>();
 
 /**
@@ -55,11 +55,7 @@ export function parseOptionString(text: string | undefined, ctx: OptionContext):
   if (text === undefined || text === '') return [];
   const key = `${ctx.scope} ${ctx.inputCount} ${text}`;
   const kept = checkedStrings.get(key);
-  if (kept) {
-    checkedStrings.delete(key);
-    checkedStrings.set(key, kept);
-    return kept;
-  }
+  if (kept) return kept;
   const parsed = Object.freeze(parseOptions(tokenize(text, ctx.field), ctx).map((o) => Object.freeze(o)));
   if (text.length <= KEPT_LENGTH) {
     checkedStrings.set(key, parsed);

@@ -102,14 +102,17 @@ function parseS3(raw: string, policy: UrlPolicy): StorageUrl {
 /** Returns the key unchanged when every segment is plain, else throws naming the problem. */
 function checkKey(key: string, raw: string): string {
   if (key.length === 0) throw new InvalidJobError('URL has no path', { url: raw });
-  if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
+  // Most keys are plain ASCII: one byte a character, nothing to fold, no format characters.
+  const ascii = !NON_ASCII.test(key);
+  if ((ascii ? key.length : Buffer.byteLength(key)) > MAX_KEY_BYTES) {
     throw new UnsafeJobError(`object key is longer than ${MAX_KEY_BYTES} bytes`, { url: raw.slice(0, 80) });
   }
-  if (!key.isWellFormed()) throw new UnsafeJobError('object key is not valid Unicode', { url: raw });
+  if (!ascii && !key.isWellFormed())
+    throw new UnsafeJobError('object key is not valid Unicode', { url: raw });
   if (FORBIDDEN_KEY_CHARS.test(key)) {
     throw new UnsafeJobError('object key contains a control character or backslash', { url: raw });
   }
-  if (FORMAT_CHARS.test(key)) {
+  if (!ascii && FORMAT_CHARS.test(key)) {
     throw new UnsafeJobError('object key contains an invisible Unicode format character', { url: raw });
   }
   if (key.startsWith('/')) throw new UnsafeJobError('object key must not be absolute', { url: raw });
@@ -119,7 +122,7 @@ function checkKey(key: string, raw: string): string {
       throw new UnsafeJobError(`object key has a "${segment || '//'}" path segment`, { url: raw });
     }
     // A plain ASCII segment reads as it is written: nothing to fold.
-    if (!NON_ASCII.test(segment)) continue;
+    if (ascii || !NON_ASCII.test(segment)) continue;
     const folded = [...segment.normalize('NFKC')].map((c) => SLASH_OR_DOT_LOOKALIKES[c] ?? c).join('');
     if (folded === '.' || folded === '..' || folded.includes('/') || folded.includes('\\')) {
       throw new UnsafeJobError(
