@@ -15,6 +15,15 @@ describe('parseStorageUrl', () => {
     expect(baseName(parseStorageUrl('s3://media/dir/Café 東京.mov'))).toBe('Café 東京.mov');
   });
 
+  it('takes names that only look like dot segments', () => {
+    for (const key of ['.hidden/a..b.mp4', 'out/.../x.mp4', 'out/..x/.y', 'a/b.', 'out/x../']) {
+      expect(parseStorageUrl(`s3://media/${key}`)).toMatchObject({ key });
+    }
+    for (const key of ['out/./', 'out//', 'out/..', './x.mp4']) {
+      expect(() => parseStorageUrl(`s3://media/${key}`), key).toThrow(/path segment/);
+    }
+  });
+
   it.each([
     ['s3://media/../../etc/passwd', /".." path segment/],
     ['s3://media/out/../../../etc/cron.d/x', /".." path segment/],

@@ -39,11 +39,19 @@ export interface OptionContext {
 
 const SPECIFIER = /^[A-Za-z0-9_#.:-]{1,64}$/;
 
-/** How many checked option strings are kept, and the longest kept. */
-const KEPT_STRINGS = 1000;
+/** How many checked option strings are kept in each scope, and the longest kept. */
+const KEPT_STRINGS = 500;
 const KEPT_LENGTH = 4096;
-/** Checked option strings, oldest first: fleets send one preset with many inputs. */
-const checkedStrings = new Map<string, readonly ParsedOption[]>();
+/**
+ * Checked option strings of each scope, oldest first: fleets send one preset with many inputs.
+ * Keyed by the string as it came, so a lookup builds nothing; `-map 1:a` and filtergraph
+ * labels also depend on the job's number of inputs, kept beside the options.
+ */
+const checkedStrings: Record<Scope, Map<string, { inputCount: number; options: readonly ParsedOption[] }>> = {
+  global: new Map(),
+  input: new Map(),
+  output: new Map(),
+};
 
 /**
  * The options of one option string (a job's `globalOptions` or an input's or output's `options`),
@@ -53,15 +61,15 @@ const checkedStrings = new Map<string, readonly ParsedOption[]>();
  */
 export function parseOptionString(text: string | undefined, ctx: OptionContext): readonly ParsedOption[] {
   if (text === undefined || text === '') return [];
-  const key = `${ctx.scope} ${ctx.inputCount} ${text}`;
-  const kept = checkedStrings.get(key);
-  if (kept) return kept;
-  const parsed = Object.freeze(parseOptions(tokenize(text, ctx.field), ctx).map((o) => Object.freeze(o)));
+  const kept = checkedStrings[ctx.scope].get(text);
+  if (kept?.inputCount === ctx.inputCount) return kept.options;
+  const options = Object.freeze(parseOptions(tokenize(text, ctx.field), ctx).map((o) => Object.freeze(o)));
   if (text.length <= KEPT_LENGTH) {
-    checkedStrings.set(key, parsed);
-    if (checkedStrings.size > KEPT_STRINGS) checkedStrings.delete(checkedStrings.keys().next().value!);
+    const scope = checkedStrings[ctx.scope];
+    scope.set(text, { inputCount: ctx.inputCount, options });
+    if (scope.size > KEPT_STRINGS) scope.delete(scope.keys().next().value!);
   }
-  return parsed;
+  return options;
 }
 
 /**

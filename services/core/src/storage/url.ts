@@ -45,6 +45,8 @@ const SLASH_OR_DOT_LOOKALIKES: Record<string, string> = {
 };
 // Every look-alike above is outside ASCII, and NFKC leaves ASCII as it is.
 const NON_ASCII = /[^\u0000-\u007f]/;
+// An empty, `.` or `..` segment.
+const ODD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
 
 export function parseStorageUrl(raw: string, policy: UrlPolicy = {}): StorageUrl {
   if (typeof raw !== 'string' || raw.length === 0) throw new InvalidJobError('URL is empty');
@@ -116,6 +118,8 @@ function checkKey(key: string, raw: string): string {
     throw new UnsafeJobError('object key contains an invisible Unicode format character', { url: raw });
   }
   if (key.startsWith('/')) throw new UnsafeJobError('object key must not be absolute', { url: raw });
+  // Plain ASCII with no empty, `.` or `..` segment is plain: nothing more to look at.
+  if (ascii && !ODD_SEGMENT.test(key.endsWith('/') ? key.slice(0, -1) : key)) return key;
   const segments = (key.endsWith('/') ? key.slice(0, -1) : key).split('/');
   for (const segment of segments) {
     if (segment === '' || segment === '.' || segment === '..') {
