@@ -47,8 +47,10 @@ const env: Record<string, string> = {
   FFLEET_LOCK_DURATION_MS: '4000',
 };
 const children = new Set<ChildProcess>();
-/** Runs to success per job id, from the workers' own log lines. */
-const successfulRuns = new Map<string, number>();
+/** Runs to success per job id, from the workers' own log lines: which worker, which attempt, when. */
+const successfulRuns = new Map<string, string[]>();
+const soakStart = Date.now();
+const secondsIn = () => ((Date.now() - soakStart) / 1000).toFixed(1);
 
 function start(main: string, extra: Record<string, string>, logs: 'parse' | 'ignore'): ChildProcess {
   const child = spawn(process.execPath, [join(ROOT, main)], {
@@ -60,8 +62,11 @@ function start(main: string, extra: Record<string, string>, logs: 'parse' | 'ign
   if (logs === 'parse')
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.includes('job ran to success')) return;
-      const jobId = (JSON.parse(line) as { jobId?: string }).jobId;
-      if (jobId) successfulRuns.set(jobId, (successfulRuns.get(jobId) ?? 0) + 1);
+      const { jobId, attempt } = JSON.parse(line) as { jobId?: string; attempt?: number };
+      if (!jobId) return;
+      const runs = successfulRuns.get(jobId) ?? [];
+      runs.push(`worker pid ${child.pid} attempt ${attempt} at ${secondsIn()} s`);
+      successfulRuns.set(jobId, runs);
     });
   return child;
 }
@@ -138,7 +143,7 @@ try {
 
   // Workers 1.. are killed at random, one at a time, and started again.
   let chaos = true;
-  let kills = 0;
+  const kills: string[] = [];
   // Ends the wait for the next kill when the jobs are done.
   const chaosDone = new AbortController();
   const chaosLoop = (async () => {
@@ -148,8 +153,9 @@ try {
       }).catch(() => false);
       if (!waited || !chaos || WORKERS < 2) break;
       const index = 1 + Math.floor(Math.random() * (WORKERS - 1));
-      await stopChild(workers[index]!, Math.random() < 0.5 ? 'SIGKILL' : 'SIGTERM');
-      kills++;
+      const signal = Math.random() < 0.5 ? 'SIGKILL' : 'SIGTERM';
+      kills.push(`${signal} to worker pid ${workers[index]!.pid} at ${secondsIn()} s`);
+      await stopChild(workers[index]!, signal);
       workers[index] = await startWorker(index);
     }
   })();
@@ -213,7 +219,7 @@ try {
     const done = finalStates.size;
     while (faults[0] && done >= faults[0].at) {
       const fault = faults.shift()!;
-      say(`  ${done} finished: restarting ${fault.what}`);
+      say(`  ${done} finished: restarting ${fault.what} at ${secondsIn()} s`);
       await fault.restart();
     }
     while (memoryPoints[0] && done >= memoryPoints[0].at) {
@@ -236,13 +242,17 @@ try {
 
   const states = [...finalStates.values()];
   const lost = JOBS - states.filter((s) => s !== 'lost').length;
-  const twice = [...successfulRuns.values()].filter((runs) => runs > 1).length;
+  const runTwice = [...successfulRuns].filter(([, runs]) => runs.length > 1);
+  const twice = runTwice.length;
   const failures = states.filter((s) => s === 'failed' || s === 'cancelled').length;
   pickupMs.sort((a, b) => a - b);
   say(`soak_seconds: ${Math.round((Date.now() - began) / 1000)}`);
-  say(`soak_worker_restarts: ${kills}`);
+  say(`soak_worker_restarts: ${kills.length}`);
   check('soak_jobs_lost', lost, lost === 0);
   check('soak_jobs_succeeded_twice', twice, twice === 0);
+  // Which workers ran it and when, beside the kills and restarts, to tell a lost lock from a kill.
+  for (const [jobId, runs] of runTwice) say(`  ${jobId}: ${runs.join('; ')}`);
+  if (twice > 0) say(`  worker restarts: ${kills.join('; ')}`);
   check('soak_jobs_failed', failures, failures === 0);
   say(`soak_pickup_p50_ms: ${percentile(pickupMs, 50)}`);
   say(`soak_pickup_p95_ms: ${percentile(pickupMs, 95)}`);
