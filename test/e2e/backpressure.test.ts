@@ -5,12 +5,14 @@
  * gateway replicas on the same Redis share it (`429 rate_limited` with Retry-After). Both show
  * in `GET /v1/pools` and `/metrics`; with Redis away the rate limit answers 503 in time.
  */
+import { once } from 'node:events';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadFleetConfig } from '@ffleet/core';
 import { buildGateway } from '@ffleet/gateway';
 import type { FastifyInstance } from 'fastify';
+import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type TestFleet } from '../support/fleet.ts';
 
@@ -180,8 +182,16 @@ describe("a pool's queue cap", () => {
 describe('a cap far away', () => {
   /** Scripts Redis has run so far: each submission adds a job with one, and a depth reading is another. */
   async function scriptCalls(): Promise<number> {
-    const stats = await fleet.redis().info('commandstats');
-    return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    // On a Redis Cluster each node counts its own: INFO asks one node, so every master is asked.
+    const redis = fleet.redis();
+    if (redis.status !== 'ready') await once(redis, 'ready');
+    const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+    let calls = 0;
+    for (const node of nodes) {
+      const stats = await node.info('commandstats');
+      calls += Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    }
+    return calls;
   }
 
   it("is not read from Redis on every submission, and the depth shown stays the queue's own", async () => {
