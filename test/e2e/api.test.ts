@@ -5,7 +5,6 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadFleetConfig } from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import { buildGateway } from '@ffleet/gateway';
 import { Redis } from 'ioredis';
@@ -121,7 +120,7 @@ describe('Server-Sent Events', () => {
   it('a client reconnecting to a restarted gateway with Last-Event-ID gets the state changes it missed, none twice', async () => {
     // A gateway of its own, to restart (the fleet's keeps serving the API meanwhile).
     const openGateway = async () => {
-      const app = await buildGateway({ config: loadFleetConfig({ ...process.env, ...fleet.env }) });
+      const app = await buildGateway({ config: fleet.config() });
       await app.listen({ host: '127.0.0.1', port: 0 });
       const address = app.server.address() as { port: number };
       return { app, url: `http://127.0.0.1:${address.port}` };
@@ -227,7 +226,7 @@ describe('presigned uploads', () => {
 describe('auth and docs', () => {
   it('with API tokens, /v1 and /batch need a bearer token; probes and docs stay open', async () => {
     const app = await buildGateway({
-      config: loadFleetConfig({ ...process.env, ...fleet.env }),
+      config: fleet.config(),
       apiTokens: ['s3cret-token'],
     });
     try {
@@ -281,7 +280,7 @@ describe("the gateway's connections", () => {
           .filter(Boolean).length;
       try {
         const before = await clients();
-        const app = await buildGateway({ config: loadFleetConfig({ ...process.env, ...fleet.env }) });
+        const app = await buildGateway({ config: fleet.config() });
         await app.ready();
         // An event stream opens its own connection per pool.
         await app.poolEvents.get('intel').waitUntilReady();
@@ -303,7 +302,7 @@ describe("the gateway's connections", () => {
     process.on('unhandledRejection', collect);
     try {
       for (let round = 0; round < 5; round++) {
-        const app = await buildGateway({ config: loadFleetConfig({ ...process.env, ...fleet.env }) });
+        const app = await buildGateway({ config: fleet.config() });
         await app.inject({ method: 'GET', url: '/docs/json' });
         await app.close();
       }

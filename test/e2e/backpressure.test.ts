@@ -9,7 +9,6 @@ import { once } from 'node:events';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadFleetConfig } from '@ffleet/core';
 import { buildGateway } from '@ffleet/gateway';
 import type { FastifyInstance } from 'fastify';
 import { Cluster } from 'ioredis';
@@ -75,7 +74,7 @@ beforeAll(async () => {
   fleet = await startFleet({ env: { FFLEET_POOLS_FILE: poolsFile } });
   for (let i = 0; i < 2; i++) {
     const app = await buildGateway({
-      config: loadFleetConfig({ ...process.env, ...fleet.env }),
+      config: fleet.config(),
       apiTokens: [
         TOKENS.plain,
         { name: 'small', token: TOKENS.small, rateLimit: 2 },
@@ -298,7 +297,7 @@ describe('per-token rate limits', () => {
 
   it("count a token's own limit on a gateway without one, and nothing where no limit is set", async () => {
     const app = await buildGateway({
-      config: loadFleetConfig({ ...process.env, ...fleet.env }),
+      config: fleet.config(),
       apiTokens: [
         { name: 'limited', token: 'limited-token-0123456789', rateLimit: 1 },
         { name: 'free', token: 'free-token-0123456789' },
@@ -317,7 +316,7 @@ describe('per-token rate limits', () => {
     // No limit anywhere: requests are not counted, so uploads, which need only S3, go on while
     // Redis does not answer.
     const unlimited = await buildGateway({
-      config: loadFleetConfig({ ...process.env, ...fleet.env }),
+      config: fleet.config(),
       apiTokens: ['unlimited-token-0123456789'],
       redisTimeoutMs: 1000,
     });

@@ -6,7 +6,6 @@
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadFleetConfig } from '@ffleet/core';
 import { buildGateway, type JobView } from '@ffleet/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
@@ -171,7 +170,7 @@ describe('Redis there, the route slow', () => {
     // A bound far below what queueing 10 000 items takes, with Redis answering all along (a bound
     // much shorter would also bound each Redis command, which a busy machine can take longer over).
     const gateway = await buildGateway({
-      config: loadFleetConfig({ ...process.env, ...fleet.env }),
+      config: fleet.config(),
       redisTimeoutMs: 1000,
     });
     try {

@@ -16,6 +16,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import {
+  type FleetConfig,
   isFinishedState,
   isTimingRecord,
   loadFleetConfig,
@@ -51,6 +52,8 @@ export interface TestFleet {
     done: (job: T & { state: string }) => boolean,
     timeoutMs?: number,
   ): Promise<T & { state: string }>;
+  /** The fleet's configuration as its gateway reads it, for another gateway on the same fleet. */
+  config(): FleetConfig;
   /** A connection to the fleet's Redis (one server or a cluster), closed when the fleet stops. */
   redis(): RedisClient;
   put(key: string, file: string): Promise<void>;
@@ -88,10 +91,8 @@ export async function startFleet(
     FFLEET_QUALITY_DEFAULT: 'false',
     ...options.env,
   };
-  const gateway = await buildGateway({
-    ...options.gateway,
-    config: loadFleetConfig({ ...process.env, ...env }),
-  });
+  const config = () => loadFleetConfig({ ...process.env, ...env });
+  const gateway = await buildGateway({ ...options.gateway, config: config() });
   await gateway.listen({ host: '127.0.0.1', port: 0 });
   const address = gateway.server.address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -173,6 +174,7 @@ export async function startFleet(
       }
       throw new Error(`job ${id} did not reach the expected state: ${JSON.stringify(last)}`);
     },
+    config,
     redis() {
       const connection = openRedis(stack, { maxRetriesPerRequest: null });
       connections.push(connection);
