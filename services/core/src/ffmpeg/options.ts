@@ -61,13 +61,13 @@ const checkedStrings: Record<Scope, Map<string, { inputCount: number; options: r
  */
 export function parseOptionString(text: string | undefined, ctx: OptionContext): readonly ParsedOption[] {
   if (text === undefined || text === '') return [];
-  const kept = checkedStrings[ctx.scope].get(text);
+  const checked = checkedStrings[ctx.scope];
+  const kept = checked.get(text);
   if (kept?.inputCount === ctx.inputCount) return kept.options;
   const options = Object.freeze(parseOptions(tokenize(text, ctx.field), ctx).map((o) => Object.freeze(o)));
   if (text.length <= KEPT_LENGTH) {
-    const scope = checkedStrings[ctx.scope];
-    scope.set(text, { inputCount: ctx.inputCount, options });
-    if (scope.size > KEPT_STRINGS) scope.delete(scope.keys().next().value!);
+    checked.set(text, { inputCount: ctx.inputCount, options });
+    if (checked.size > KEPT_STRINGS) checked.delete(checked.keys().next().value!);
   }
   return options;
 }

@@ -118,10 +118,10 @@ function checkKey(key: string, raw: string): string {
     throw new UnsafeJobError('object key contains an invisible Unicode format character', { url: raw });
   }
   if (key.startsWith('/')) throw new UnsafeJobError('object key must not be absolute', { url: raw });
+  const path = key.endsWith('/') ? key.slice(0, -1) : key;
   // Plain ASCII with no empty, `.` or `..` segment is plain: nothing more to look at.
-  if (ascii && !ODD_SEGMENT.test(key.endsWith('/') ? key.slice(0, -1) : key)) return key;
-  const segments = (key.endsWith('/') ? key.slice(0, -1) : key).split('/');
-  for (const segment of segments) {
+  if (ascii && !ODD_SEGMENT.test(path)) return key;
+  for (const segment of path.split('/')) {
     if (segment === '' || segment === '.' || segment === '..') {
       throw new UnsafeJobError(`object key has a "${segment || '//'}" path segment`, { url: raw });
     }
