@@ -49,6 +49,7 @@ const env: Record<string, string> = {
 const children = new Set<ChildProcess>();
 /** Runs to success per job id, from the workers' own log lines: which worker, which attempt, when. */
 const successfulRuns = new Map<string, string[]>();
+// One clock for every "at N s" the soak prints (soak_seconds counts from the first submission).
 const soakStart = Date.now();
 const secondsIn = () => ((Date.now() - soakStart) / 1000).toFixed(1);
 
@@ -231,7 +232,7 @@ try {
       };
       memory.push(reading);
       say(
-        `  ${done} finished (${Math.round((Date.now() - began) / 1000)} s): gateway ${reading.gateway.toFixed(1)} MiB, worker ${reading.worker.toFixed(1)} MiB`,
+        `  ${done} finished at ${secondsIn()} s: gateway ${reading.gateway.toFixed(1)} MiB, worker ${reading.worker.toFixed(1)} MiB`,
       );
     }
     await sleep(200);
