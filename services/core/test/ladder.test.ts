@@ -155,6 +155,18 @@ describe('ladder jobs: validation', () => {
     expect(found.join('\n')).toMatch(/repeats 360p/);
   });
 
+  it('refuses switching autorotation off: rungs are sized as the source is shown, players ignore a display matrix', () => {
+    const withInput = (options: string) =>
+      reasons(() =>
+        validateJob(ladderJob({ inputs: [{ url: 's3://media/in/film.mov', options }] }), pools, policy),
+      );
+    expect(withInput('-noautorotate')).toEqual([
+      'inputs[0] -noautorotate: autorotation cannot be switched off with ladders, which always turn a rotated source upright',
+    ]);
+    expect(withInput('-autorotate 0')).toHaveLength(1);
+    expect(withInput('-autorotate 1 -c:v h264')).toEqual([]);
+  });
+
   it('refuses odd heights, segment lengths that are not a multiple of the GOP, unknown fields', () => {
     for (const ladder of [
       { rungs: [{ height: 361, bitrateKbps: 800 }] },

@@ -157,9 +157,10 @@ describe('previews jobs: validation', () => {
     const child = snippetJobSpec(spec, plan, snippets(plan)[0]!, piecesRead(command, 90));
     expect(child.inputs[0]!.options).toBe('-c:v h264 -seek_timestamp 1 -ss 100 -t 30');
     expect(child.outputs[1]!.options).toMatch(/-vf transpose=cclock,fps=/);
-    // Previews are upright, as the pictures and the planned sizes are, whatever the options say.
-    const { plan: unturned } = job('-noautorotate');
-    expect(piecesRead(unturned, 90)).toEqual({ inputArgs: ['-noautorotate'], turn: 'transpose=cclock' });
+    // Previews are upright, as the pictures and the planned sizes are: autorotation stays on.
+    for (const off of ['-noautorotate', '-autorotate 0'])
+      expect(() => job(off)).toThrow(`inputs[0] ${off}: autorotation cannot be switched off with previews`);
+    expect(() => job('-autorotate 1')).not.toThrow();
   });
 
   it('refuses input and global options that would move the frames each child seeks to', () => {

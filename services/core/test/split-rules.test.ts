@@ -113,6 +113,20 @@ describe('split jobs', () => {
     ]);
   });
 
+  it('refuse switching autorotation off: chunks turn a rotated source upright, pieces carry no display matrix', () => {
+    const withInput = (options: string) => ({
+      ...job('-c:v libx264'),
+      inputs: [{ url: 's3://media/in/a.mp4', options }],
+    });
+    expect(refusals(withInput('-noautorotate'))).toEqual([
+      'inputs[0] -noautorotate: autorotation cannot be switched off with split encodes, which always turn a rotated source upright',
+    ]);
+    expect(refusals(withInput('-autorotate 0'))).toEqual([
+      'inputs[0] -autorotate 0: autorotation cannot be switched off with split encodes, which always turn a rotated source upright',
+    ]);
+    expect(refusals(withInput('-autorotate 1'))).toEqual([]);
+  });
+
   it('say in the message how to run the job instead', () => {
     try {
       validateJob(job('-c:v libx264 -vf reverse'), pools, {});

@@ -1,6 +1,6 @@
 import { InvalidJobError } from '../errors.ts';
 import { type CommandPlan, planCommand } from '../ffmpeg/command.ts';
-import { checkLadderJob, ladderCommandSpec } from '../pipelines/ladder-spec.ts';
+import { checkLadderCommand, checkLadderJob, ladderCommandSpec } from '../pipelines/ladder-spec.ts';
 import { checkPreviewsCommand, checkPreviewsJob, previewsCommandSpec } from '../pipelines/previews-spec.ts';
 import { splitOptions } from '../pipelines/split-rules.ts';
 import { checkTargetQuality } from '../pipelines/target-quality.ts';
@@ -44,6 +44,7 @@ export function validateJob(body: unknown, pools: PoolRegistry, policy: UrlPolic
   const plan = planCommand(commandSpec, policy);
   if (spec.split) splitOptions(plan);
   if (spec.previews) checkPreviewsCommand(plan);
+  if (spec.ladder) checkLadderCommand(plan);
   if (spec.targetQuality) checkTargetQuality(spec.targetQuality, plan);
   if (spec.webhook) checkWebhookUrl(spec.webhook.url, policy.webhooks);
   return { spec, pool, plan };

@@ -5,8 +5,10 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { InvalidJobError } from '../errors.ts';
+import type { CommandPlan } from '../ffmpeg/command.ts';
 import type { JobSpec } from '../jobs/spec.ts';
 import type { Pool } from '../pools/registry.ts';
+import { refusedAutorotationOff } from './split-rules.ts';
 
 /** Every rung has a keyframe every this many seconds of the source, at the same times. */
 export const LADDER_GOP_SECONDS = 2;
@@ -156,6 +158,16 @@ export function ladderSettings(ladder: LadderSpec): LadderSettings {
     hlsSegmentSeconds: segment(ladder.hls, 6),
     dashSegmentSeconds: segment(ladder.dash, 2),
   };
+}
+
+/**
+ * What a ladder's parsed command cannot say: its rungs are sized as the source is shown and
+ * players ignore a display matrix, so autorotation stays on. A 400 naming the option.
+ */
+export function checkLadderCommand(plan: CommandPlan): void {
+  const problems = refusedAutorotationOff(plan.inputs[0]?.options ?? [], 'ladders');
+  if (problems.length > 0)
+    throw new InvalidJobError(`this ladder cannot run: ${problems.join('; ')}`, { reasons: problems });
 }
 
 /**

@@ -394,8 +394,8 @@ export interface PiecesRead {
 }
 
 /**
- * Previews are shown upright whatever the input options say, like the pictures the parent
- * makes from the source and the sizes the plan turned: a rotated source's children turn it.
+ * Previews are shown upright, like the pictures the parent makes from the source and the sizes
+ * the plan turned (a job cannot switch autorotation off): a rotated source's children turn it.
  */
 export function piecesRead(command: CommandPlan, rotation: number): PiecesRead {
   const options = command.inputs[0]!.options;

@@ -9,7 +9,7 @@ import { InvalidJobError } from '../errors.ts';
 import type { CommandPlan } from '../ffmpeg/command.ts';
 import type { JobSpec } from '../jobs/spec.ts';
 import type { Pool } from '../pools/registry.ts';
-import { refusedInputOptions } from './split-rules.ts';
+import { refusedAutorotationOff, refusedInputOptions } from './split-rules.ts';
 
 /** The longest source a time may point into: a week. */
 export const MAX_PREVIEW_SECONDS = 7 * 24 * 3600;
@@ -265,6 +265,7 @@ export function checkPreviewsCommand(plan: CommandPlan): void {
       .filter((o) => GLOBAL_REFUSED[o.name])
       .map((o) => `globalOptions ${o.token}: ${GLOBAL_REFUSED[o.name]}`),
     ...refusedInputOptions(plan.inputs[0]?.options ?? [], 'previews (ask for the times in "previews")'),
+    ...refusedAutorotationOff(plan.inputs[0]?.options ?? [], 'previews'),
   ];
   if (problems.length > 0)
     throw new InvalidJobError(`these previews cannot be made: ${problems.join('; ')}`, { reasons: problems });

@@ -124,7 +124,7 @@ export function splitExtension(job: SplitJob): string {
  * pipeline's own (no audio, timestamps kept unless the job sets a rate, a keyframe at each of
  * `keyframeTimes` (relative to the chunk), the source's colour tags), the chunk out. A piece
  * carries no display matrix, so a rotated source is turned here as ffmpeg's autorotation turns
- * it in a single-pass encode (before the job's own filters), unless the job says `-noautorotate`.
+ * it in a single-pass encode (before the job's own filters); a split job cannot switch that off.
  */
 export function chunkJobSpec(
   job: SplitJob,
@@ -134,7 +134,7 @@ export function chunkJobSpec(
   keyframeTimes: readonly number[] = [0],
 ): JobSpec {
   const input = job.plan.inputs[0]!.options;
-  const turn = pieceTurn(input, media.video!.rotation);
+  const turn = rotationFilter(media.video!.rotation);
   const output = [
     ...withFilterFirst(job.split.video, turn),
     ...['-an', '-sn', '-dn'],
@@ -242,17 +242,6 @@ export function concatArgs(
     files.output,
   );
   return argv;
-}
-
-/**
- * The filter that turns a piece (which has no display matrix) upright as ffmpeg's autorotation
- * turns its source, unless the job's input options switch autorotation off.
- */
-export function pieceTurn(inputOptions: readonly ParsedOption[], rotation: number): string | undefined {
-  const off = inputOptions.some(
-    (o) => o.name === 'noautorotate' || (o.name === 'autorotate' && Number(o.value) === 0),
-  );
-  return off ? undefined : rotationFilter(rotation);
 }
 
 /** The filter ffmpeg's autorotation inserts for a display rotation (as ffprobe reports it), if any. */

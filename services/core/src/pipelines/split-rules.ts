@@ -145,6 +145,20 @@ export function refusedInputOptions(options: readonly ParsedOption[], pipeline: 
 }
 
 /**
+ * Why a pipeline cannot take `-noautorotate` or `-autorotate 0`: it turns a rotated source
+ * upright as ffmpeg does by default, because what its children read and make (pieces, pictures,
+ * rungs sized as the source is shown) carries no display matrix to show the picture otherwise.
+ */
+export function refusedAutorotationOff(options: readonly ParsedOption[], pipeline: string): string[] {
+  return options
+    .filter((o) => o.name === 'noautorotate' || (o.name === 'autorotate' && Number(o.value) === 0))
+    .map(
+      (o) =>
+        `inputs[0] ${o.token}${o.value === undefined ? '' : ` ${o.value}`}: autorotation cannot be switched off with ${pipeline}, which always turn a rotated source upright`,
+    );
+}
+
+/**
  * Checks that a job can be encoded in chunks and divides its output options between the
  * steps. Throws a 400 `not_splittable` listing every reason it cannot.
  */
@@ -161,6 +175,7 @@ export function splitOptions(plan: CommandPlan): SplitOptions {
     if (GLOBAL_REFUSED[option.name])
       reasons.push(`globalOptions ${option.token}: ${GLOBAL_REFUSED[option.name]}`);
   reasons.push(...refusedInputOptions(input.options, 'split'));
+  reasons.push(...refusedAutorotationOff(input.options, 'split encodes'));
 
   const divided: SplitOptions = { video: [], audio: [], muxer: [], noAudio: false, changesFrameRate: false };
   for (const option of output.options) {
