@@ -27,7 +27,7 @@ import {
   timingRecords,
   type WorkerProcess,
 } from '../support/fleet.ts';
-import { analyseFile, ffmpeg, packets, probe } from '../support/media.ts';
+import { analyseFile, ffmpeg, packets, probe, psnr } from '../support/media.ts';
 
 const POOL = 'intel';
 const run = promisify(execFile);
@@ -576,6 +576,57 @@ describe('a ladder over a longer source, encoded in chunks', () => {
     expect(await keys('out/chunked-failing/')).toEqual([]);
     expect(await keys(`${scratchPrefix()}/${failing}/`)).toEqual([]);
   });
+});
+
+describe('a rotated source (a phone video shot upright)', () => {
+  const RUNG = { height: 240, bitrateKbps: 400 };
+  let rotated: string;
+
+  beforeAll(async () => {
+    longSource = await smallSource('long', LONG_SECONDS);
+    // 320x180 coded, shown 180x320: the display matrix says turn it a quarter.
+    rotated = join(fleet.dir, 'rotated.mp4');
+    await ffmpeg(['-i', longSource, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', rotated]);
+    expect((await analyseFile(rotated)).video!.rotation).toBe(90);
+    await fleet.put('inputs/rotated.mp4', rotated);
+    await useWorkers(2);
+  }, 120_000);
+
+  for (const [label, chunkSeconds] of [
+    ['in chunks', CHUNK_SECONDS],
+    ['whole', 0],
+  ] as const)
+    it(`encoded ${label}: every rung upright and portrait, turned as ffmpeg turns it`, {
+      timeout: 300_000,
+    }, async () => {
+      const base = `out/rotated-${chunkSeconds}/`;
+      const id = await submit(
+        ladderJob(`rotated-${chunkSeconds}`, { rungs: [RUNG], chunkSeconds }, 'inputs/rotated.mp4'),
+      );
+      const job = await fleet.waitFor<JobView>(id, finished, 240_000);
+      expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+      const plan = await storedPlan(id);
+      expect(Boolean(plan.chunks), 'encoded in chunks').toBe(chunkSeconds > 0);
+      // Sized as the source is shown: 240 high, the width from 180:320.
+      const [rung] = plan.rungs.kept;
+      expect(rung).toMatchObject({ height: 240, width: 134 });
+      const master = HLS.parse(await text(`${base}master.m3u8`)) as HLS.types.MasterPlaylist;
+      const variant = master.variants.find((v) => !v.isIFrameOnly)!;
+      expect(variant.resolution).toEqual({ width: 134, height: 240 });
+      const file = await renditionFile(base, variant.uri);
+      const video = (await analyseFile(file)).video!;
+      // Turned in the pixels, no matrix left for a player to apply (MSE players ignore one).
+      expect([video.width, video.height, video.rotation]).toEqual([134, 240, 0]);
+      expect(video.frameTimes).toHaveLength((await analyseFile(rotated)).video!.frameTimes.length);
+      // Turned the way ffmpeg's own autorotation turns it: the same picture, not a mirror.
+      const reference = join(fleet.dir, `rotated-reference-${chunkSeconds}.mp4`);
+      await ffmpeg(['-i', rotated, '-vf', 'scale=134:240', '-c:v', 'libx264', '-qp', '0', '-an', reference]);
+      const mirrored = join(fleet.dir, `rotated-mirrored-${chunkSeconds}.mp4`);
+      await ffmpeg(['-i', reference, '-vf', 'hflip,vflip', '-c:v', 'libx264', '-qp', '0', mirrored]);
+      const [right, wrong] = await Promise.all([psnr(reference, file), psnr(mirrored, file)]);
+      expect(right).toBeGreaterThan(25);
+      expect(right - wrong).toBeGreaterThan(8);
+    });
 });
 
 describe('HEVC and AV1 ladders', () => {
