@@ -49,6 +49,8 @@ const env: Record<string, string> = {
 const children = new Set<ChildProcess>();
 /** Runs to success per job id, from the workers' own log lines: which worker, which attempt, when. */
 const successfulRuns = new Map<string, string[]>();
+/** Jobs whose completion was refused (lock lost) and recorded by a later attempt without running again. */
+let completionsRecordedLater = 0;
 // One clock for every "at N s" the soak prints (soak_seconds counts from the first submission).
 const soakStart = Date.now();
 const secondsIn = () => ((Date.now() - soakStart) / 1000).toFixed(1);
@@ -62,6 +64,7 @@ function start(main: string, extra: Record<string, string>, logs: 'parse' | 'ign
   child.once('exit', () => children.delete(child));
   if (logs === 'parse')
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('job had already run to success')) completionsRecordedLater++;
       if (!line.includes('job ran to success')) return;
       const { jobId, attempt } = JSON.parse(line) as { jobId?: string; attempt?: number };
       if (!jobId) return;
@@ -251,6 +254,7 @@ try {
   say(`soak_worker_restarts: ${kills.length}`);
   check('soak_jobs_lost', lost, lost === 0);
   check('soak_jobs_succeeded_twice', twice, twice === 0);
+  say(`soak_completions_recorded_later: ${completionsRecordedLater}`);
   // Which workers ran it and when, beside the kills and restarts, to tell a lost lock from a kill.
   for (const [jobId, runs] of runTwice) say(`  ${jobId}: ${runs.join('; ')}`);
   if (twice > 0) say(`  worker restarts: ${kills.join('; ')}`);

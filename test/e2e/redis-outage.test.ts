@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { keys } from '@ffleet/core';
 import { buildGateway, type JobView } from '@ffleet/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
@@ -160,6 +161,61 @@ describe('Redis away', { timeout: 300_000 }, () => {
     expect(worker.child.exitCode).toBeNull();
     expect(worker.output()).not.toMatch(/uncaught|unhandled/i);
     expect(worker.output()).not.toMatch(/"level":60/); // nothing fatal
+  });
+});
+
+describe('Redis away for longer than a running job holds its lock', () => {
+  it('the refused completion is recorded by the next attempt, which does not run the job again', {
+    timeout: 180_000,
+  }, async () => {
+    // One job at a time, and its log lines: the second attempt waits for the first to end.
+    const witness = await fleet.startWorker('intel', { FFLEET_CONCURRENCY: '1', LOG_LEVEL: 'info' });
+    const clip = join(fleet.dir, 'long.mp4');
+    await makeSampleClip(clip, { seconds: 4, size: '1280x720' });
+    await fleet.put('inputs/long.mp4', clip);
+    const { status, body } = await fleet.api<{ id: string }>('POST', '/v1/jobs', {
+      name: 'lock-lost',
+      compute: 'intel',
+      inputs: [{ url: `s3://${fleet.bucket}/inputs/long.mp4` }],
+      outputs: [
+        {
+          url: `s3://${fleet.bucket}/out/lock-lost.mp4`,
+          options: '-c:v libx264 -preset veryfast -threads 1',
+        },
+      ],
+    });
+    expect(status).toBe(202);
+    const encoding = (job: JobView) => job.state === 'running' && job.progress?.stage === 'ffmpeg';
+    await fleet.waitFor<JobView>(body.id, encoding, 60_000);
+
+    // Paused for twice the 4 s lock: the lock runs out while ffmpeg goes on, so BullMQ refuses
+    // the completion and the job goes back to the queue.
+    fleet.stack.signalRedis('SIGSTOP');
+    try {
+      await sleep(8000);
+    } finally {
+      fleet.stack.signalRedis('SIGCONT');
+    }
+    const done = await fleet.waitFor<JobView>(body.id, finished, 90_000);
+    expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
+    expect(await fleet.exists('out/lock-lost.mp4')).toBe(true);
+
+    const lines = witness
+      .output()
+      .split('\n')
+      .filter((line) => line.includes(body.id))
+      .map((line) => JSON.parse(line) as { msg: string });
+    const said = (msg: string) => lines.filter((line) => line.msg.startsWith(msg)).length;
+    expect(said('job ran to success'), witness.output()).toBe(1);
+    // The case under test happened: a second attempt found the first one's result.
+    expect(said('job had already run to success'), witness.output()).toBe(1);
+    // Once the completion is recorded, the kept result goes.
+    const kept = keys.finishedResult(fleet.env.FFLEET_QUEUE_PREFIX!, body.id);
+    const deadline = Date.now() + 10_000;
+    while ((await fleet.redis().exists(kept)) && Date.now() < deadline) await sleep(100);
+    expect(await fleet.redis().exists(kept)).toBe(0);
+    witness.child.kill('SIGKILL');
+    await witness.exited;
   });
 });
 

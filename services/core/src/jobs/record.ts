@@ -195,6 +195,12 @@ export const keys = {
   rateLimit: (prefix: string) => `${prefix}:rate-limit:`,
   workers: (prefix: string, pool: string) => `${prefix}:workers:${pool}`,
   worker: (prefix: string, workerId: string) => `${prefix}:worker:${workerId}`,
+  /**
+   * A job's result, kept from when its worker finished it until BullMQ records the completion.
+   * A completion refused because the job's lock ran out meanwhile (Redis away for longer than
+   * the lock) leaves it behind, and the job's next attempt records it instead of running again.
+   */
+  finishedResult: (prefix: string, id: string) => `${prefix}:finished:${id}`,
   /** How many times a job's webhook was sent again on request (see webhooks/delivery.ts). */
   webhookRedeliveries: (prefix: string, id: string) => `${prefix}:webhook-redeliveries:${id}`,
 };

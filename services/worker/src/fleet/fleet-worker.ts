@@ -4,6 +4,7 @@ import {
   CANCELLED_REASON,
   closeConnection,
   FAILURE_LOG_PREFIX,
+  isJobResult,
   type JobData,
   type JobFailure,
   type JobResult,
@@ -30,6 +31,9 @@ import { BullmqFlow, type FleetQueueSource } from './bullmq-flow.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { failureOf, finalFailureState } from './notify.ts';
 import { WebhookSender } from './webhook-sender.ts';
+
+/** How long a finished job's result waits for its completion to be recorded (see `keys.finishedResult`). */
+const FINISHED_RESULT_TTL_SECONDS = 24 * 60 * 60;
 
 export interface FleetWorkerOptions {
   pool: Pool;
@@ -98,9 +102,15 @@ export class FleetWorker {
     this.#worker.on('failed', (job, error) =>
       this.#log.warn({ jobId: job?.id, err: error.message }, 'job failed'),
     );
-    this.#worker.on('completed', (job) =>
-      this.#log.info({ jobId: job.id, timings: job.returnvalue?.timings }, 'job completed'),
-    );
+    // Recorded at last: a result kept for a later attempt is not needed any more.
+    const forgetResult = (job?: Job) => {
+      if (job?.id) this.#connection.del(keys.finishedResult(prefix, job.id)).catch(() => {});
+    };
+    this.#worker.on('completed', (job) => {
+      this.#log.info({ jobId: job.id, timings: job.returnvalue?.timings }, 'job completed');
+      forgetResult(job);
+    });
+    this.#worker.on('failed', forgetResult);
     this.#worker.on('error', (error) => this.#log.error({ err: error }, 'worker error'));
     this.#webhooks = new WebhookSender(this.#connection, prefix, {
       concurrency: opts.webhookConcurrency,
@@ -172,6 +182,14 @@ export class FleetWorker {
         inputBytes: 0,
         worker: this.id,
       };
+    const earlier = await this.#finishedEarlier(job.id!, prefix);
+    if (earlier) {
+      this.#log.info(
+        { jobId: job.id, attempt: job.attemptsMade + 1, ranOn: earlier.worker },
+        'job had already run to success: recording its completion, not running it again',
+      );
+      return earlier;
+    }
     this.#active++;
     const metrics = this.#opts.metrics;
     const idle = metrics?.jobStarted();
@@ -190,6 +208,7 @@ export class FleetWorker {
         if (result.speed) metrics.ffmpegSpeed.observe({ pool: this.#opts.pool.name }, result.speed);
         metrics.finished('succeeded');
       }
+      await this.#keepFinished(job.id!, result, prefix);
       // Before BullMQ records the completion: `make soak` counts these to find work done twice.
       this.#log.info({ jobId: job.id, attempt: job.attemptsMade + 1 }, 'job ran to success');
       return result;
@@ -265,6 +284,30 @@ export class FleetWorker {
       return this.#queueSource.byName(queue);
     },
   };
+
+  /**
+   * Keeps a finished job's result until BullMQ records its completion, which it refuses when the
+   * job's lock ran out meanwhile (Redis away for longer than the lock): the job then goes back to
+   * the queue, and its next attempt records this result instead of encoding again. Without it
+   * the job would only run again, so a failure to keep it is logged, not the job's.
+   */
+  async #keepFinished(id: string, result: JobResult, prefix: string): Promise<void> {
+    await this.#connection
+      .set(keys.finishedResult(prefix, id), JSON.stringify(result), 'EX', FINISHED_RESULT_TTL_SECONDS)
+      .catch((error) => this.#log.warn({ jobId: id, err: error }, 'finished result not kept'));
+  }
+
+  /** The result of an earlier attempt of this job that ran to success but whose completion was refused. */
+  async #finishedEarlier(id: string, prefix: string): Promise<JobResult | undefined> {
+    const kept = await this.#connection.get(keys.finishedResult(prefix, id));
+    if (!kept) return undefined;
+    try {
+      const result: unknown = JSON.parse(kept);
+      return isJobResult(result) ? result : undefined;
+    } catch {
+      return undefined; // not a result: the job runs again
+    }
+  }
 
   /** The job, or the pipeline it belongs to, was cancelled or stopped before it started. */
   async #cancelledBeforeStart(id: string, parentId: string | undefined, prefix: string): Promise<boolean> {
