@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { keys } from '@ffleet/core';
 import { buildGateway, type JobView } from '@ffleet/gateway';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet, type WorkerProcess } from '../support/fleet.ts';
 import { makeSampleClip } from '../support/media.ts';
@@ -216,6 +217,56 @@ describe('Redis away for longer than a running job holds its lock', () => {
     expect(await fleet.redis().exists(kept)).toBe(0);
     witness.child.kill('SIGKILL');
     await witness.exited;
+  });
+
+  it('a kept result is used only by the job it came from, not by a job added later under the same id', {
+    timeout: 120_000,
+  }, async () => {
+    // Queued while no worker serves the pool, so the kept results are in place before either starts.
+    const submit = async (name: string) => {
+      const { status, body } = await fleet.api<{ id: string }>('POST', '/v1/jobs', {
+        name,
+        compute: 'intel',
+        inputs: [{ url: `s3://${fleet.bucket}/inputs/sample.mp4` }],
+        outputs: [{ url: `s3://${fleet.bucket}/out/${name}.mp4`, options: '-c:v libx264 -preset ultrafast' }],
+      });
+      expect(status).toBe(202);
+      return body.id;
+    };
+    const [own, other] = [await submit('kept-own'), await submit('kept-other')];
+    const prefix = fleet.env.FFLEET_QUEUE_PREFIX!;
+    const queue = new Queue('ffleet-intel', { connection: fleet.redis(), prefix });
+    const keptResult = {
+      outputs: [{ url: `s3://${fleet.bucket}/out/kept-elsewhere.mp4`, bytes: 1234 }],
+      timings: { download: 1, ffmpeg: 2, upload: 3, total: 6 },
+      inputBytes: 99,
+      worker: 'an-earlier-worker',
+    };
+    const keep = async (id: string, createdAt: number) =>
+      fleet.redis().set(keys.finishedResult(prefix, id), JSON.stringify({ createdAt, result: keptResult }));
+    await keep(own, (await queue.getJob(own))!.timestamp);
+    await keep(other, (await queue.getJob(other))!.timestamp - 1);
+
+    const worker = await fleet.startWorker('intel', { LOG_LEVEL: 'info' });
+    const [ownDone, otherDone] = await Promise.all([
+      fleet.waitFor<JobView>(own, finished, 60_000),
+      fleet.waitFor<JobView>(other, finished, 60_000),
+    ]);
+    expect(ownDone.state).toBe('succeeded');
+    expect(otherDone.state).toBe('succeeded');
+    const ranToSuccess = (id: string) =>
+      worker.output().includes(`"jobId":"${id}","attempt":1,"msg":"job ran to success"`);
+    // Its own kept result: recorded as it was, with nothing encoded.
+    expect(ownDone.outputs).toEqual(keptResult.outputs);
+    expect(ranToSuccess(own)).toBe(false);
+    expect(await fleet.exists('out/kept-own.mp4')).toBe(false);
+    // Another job's: ignored, and the job ran.
+    expect(otherDone.outputs?.[0]?.url).toBe(`s3://${fleet.bucket}/out/kept-other.mp4`);
+    expect(ranToSuccess(other)).toBe(true);
+    expect(await fleet.exists('out/kept-other.mp4')).toBe(true);
+    await queue.close();
+    worker.child.kill('SIGKILL');
+    await worker.exited;
   });
 });
 

@@ -35,6 +35,13 @@ import { WebhookSender } from './webhook-sender.ts';
 /** How long a finished job's result waits for its completion to be recorded (see `keys.finishedResult`). */
 const FINISHED_RESULT_TTL_SECONDS = 24 * 60 * 60;
 
+/** What `keys.finishedResult` holds. */
+interface FinishedResult {
+  /** The BullMQ job's creation time, telling it from a job added later under the same id. */
+  createdAt: number;
+  result: JobResult;
+}
+
 export interface FleetWorkerOptions {
   pool: Pool;
   concurrency: number;
@@ -182,7 +189,7 @@ export class FleetWorker {
         inputBytes: 0,
         worker: this.id,
       };
-    const earlier = await this.#finishedEarlier(job.id!, prefix);
+    const earlier = await this.#finishedEarlier(job, prefix);
     if (earlier) {
       this.#log.info(
         { jobId: job.id, attempt: job.attemptsMade + 1, ranOn: earlier.worker },
@@ -208,7 +215,7 @@ export class FleetWorker {
         if (result.speed) metrics.ffmpegSpeed.observe({ pool: this.#opts.pool.name }, result.speed);
         metrics.finished('succeeded');
       }
-      await this.#keepFinished(job.id!, result, prefix);
+      await this.#keepFinished(job, result, prefix);
       // Before BullMQ records the completion: `make soak` counts these to find work done twice.
       this.#log.info({ jobId: job.id, attempt: job.attemptsMade + 1 }, 'job ran to success');
       return result;
@@ -291,21 +298,23 @@ export class FleetWorker {
    * the queue, and its next attempt records this result instead of encoding again. Without it
    * the job would only run again, so a failure to keep it is logged, not the job's.
    */
-  async #keepFinished(id: string, result: JobResult, prefix: string): Promise<void> {
+  async #keepFinished(job: Job<JobData, JobResult>, result: JobResult, prefix: string): Promise<void> {
+    // With the job's creation time: a job added again later under the same id is not this one.
+    const kept: FinishedResult = { createdAt: job.timestamp, result };
     await this.#connection
-      .set(keys.finishedResult(prefix, id), JSON.stringify(result), 'EX', FINISHED_RESULT_TTL_SECONDS)
-      .catch((error) => this.#log.warn({ jobId: id, err: error }, 'finished result not kept'));
+      .set(keys.finishedResult(prefix, job.id!), JSON.stringify(kept), 'EX', FINISHED_RESULT_TTL_SECONDS)
+      .catch((error) => this.#log.warn({ jobId: job.id, err: error }, 'finished result not kept'));
   }
 
   /** The result of an earlier attempt of this job that ran to success but whose completion was refused. */
-  async #finishedEarlier(id: string, prefix: string): Promise<JobResult | undefined> {
-    const kept = await this.#connection.get(keys.finishedResult(prefix, id));
+  async #finishedEarlier(job: Job<JobData, JobResult>, prefix: string): Promise<JobResult | undefined> {
+    const kept = await this.#connection.get(keys.finishedResult(prefix, job.id!));
     if (!kept) return undefined;
     try {
-      const result: unknown = JSON.parse(kept);
-      return isJobResult(result) ? result : undefined;
+      const { createdAt, result } = JSON.parse(kept) as Partial<FinishedResult>;
+      return createdAt === job.timestamp && isJobResult(result) ? result : undefined;
     } catch {
-      return undefined; // not a result: the job runs again
+      return undefined; // not a kept result: the job runs again
     }
   }
 
