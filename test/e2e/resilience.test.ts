@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobView } from '@ffleet/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  encoding,
   ffmpegProcesses,
   finished,
   startFleet,
@@ -12,7 +13,6 @@ import {
 import { makeSampleClip } from '../support/media.ts';
 
 type Job = JobView;
-const encoding = (job: Job) => job.state === 'running' && job.progress?.stage === 'ffmpeg';
 
 let fleet: TestFleet;
 let bucket: string;

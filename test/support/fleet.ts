@@ -272,3 +272,7 @@ export async function timingRecords(fleet: TestFleet): Promise<TimingRecord[]> {
 
 /** A job that will not change any more. */
 export const finished = (job: { state: string }): boolean => isFinishedState(job.state);
+
+/** A job whose ffmpeg is running. */
+export const encoding = (job: { state: string; progress?: { stage: string } | null }): boolean =>
+  job.state === 'running' && job.progress?.stage === 'ffmpeg';
