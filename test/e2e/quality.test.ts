@@ -5,7 +5,7 @@ import type { JobView } from '@ffleet/gateway';
 import { ffqmKey, type QualityRecord, type TimingRecord, timingKey } from '@ffleet/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
-import { makeSampleClip } from '../support/media.ts';
+import { ffmpeg, makeSampleClip } from '../support/media.ts';
 
 type Job = JobView;
 const METRICS_BUCKET = 'ffleet-metrics';
@@ -283,6 +283,26 @@ describe('quality metrics of a job', () => {
     expect(timings).toEqual(
       [`amd_${byDefault.id}.json`, `amd_${optedOut.id}.json`, `amd_${sampled.id}.json`].sort(),
     );
+  });
+
+  it('measures a phone video, coded landscape and shown upright, against the upright picture', async () => {
+    // The sample with a display matrix turning it a quarter turn, as phones write it.
+    const phone = join(fleet.dir, 'phone.mp4');
+    await ffmpeg(['-i', join(fleet.dir, 'sample.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', phone]);
+    await fleet.put('inputs/phone.mp4', phone);
+    const job = await run({
+      name: 'phone-upright',
+      compute: 'intel',
+      quality: { mode: 'full' },
+      inputs: [{ url: `s3://${bucket}/inputs/phone.mp4` }],
+      outputs: [
+        { url: `s3://${bucket}/out/phone.mp4`, options: '-vf scale=180:320 -c:v libx264 -preset ultrafast' },
+      ],
+    });
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.quality, JSON.stringify(job.quality)).toMatchObject({ status: 'measured', frames: 50 });
+    expect(job.quality!.psnr).toBeGreaterThan(25);
+    expect(job.quality!.ssim).toBeGreaterThan(0.8);
   });
 
   it('never fails a job over quality: it says why there is no measurement', async () => {

@@ -77,6 +77,23 @@ describe('videoInfoFromProbe', () => {
     expect(info.frameTimes!.map((t) => Math.round(t * 1000))).toEqual([0, 40, 80]);
   });
 
+  it('gives the size turned upright when the display matrix (or the older rotate tag) turns it a quarter turn', () => {
+    const size = (extra: string) => {
+      const info = videoInfoFromProbe(
+        `stream|width=1920|height=1080|pix_fmt=yuv420p|start_time=0.000000|duration=4.000000${extra}\n`,
+      )!;
+      return `${info.width}x${info.height}`;
+    };
+    expect(size('')).toBe('1920x1080');
+    expect(size('|side_data|rotation=90')).toBe('1080x1920');
+    expect(size('|side_data|rotation=-90')).toBe('1080x1920');
+    expect(size('|side_data|rotation=270')).toBe('1080x1920');
+    expect(size('|side_data|rotation=180')).toBe('1920x1080');
+    expect(size('|side_data|rotation=-180')).toBe('1920x1080');
+    expect(size('|tag:rotate=90')).toBe('1080x1920');
+    expect(size('|side_data|rotation=N/A')).toBe('1920x1080');
+  });
+
   it('gives no frame times when a frame has no timestamp, and nothing for a file without video', () => {
     const untimed = videoInfoFromProbe(
       'packet|pts_time=N/A|flags=K_\nstream|width=640|height=360|pix_fmt=yuv420p|start_time=N/A|duration=N/A\n',

@@ -180,6 +180,34 @@ describe('measureQuality', () => {
     expect(scaled.global.ssim.ssim_avg!.average).toBeGreaterThan(0.5);
   });
 
+  it('compares a phone video (coded landscape, shown upright) with its upright output, the right way up', async () => {
+    // Coded 320x240 with a display matrix turning it a quarter turn, as phones write it; the
+    // output is ffmpeg's own transcode of it at half size, turned upright (120x160).
+    await ffmpeg('-i', file('ref.mkv'), '-c:v', 'libx264', '-crf', '10', file('coded.mp4'));
+    await ffmpeg('-i', file('coded.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', file('phone.mp4'));
+    await ffmpeg('-i', file('phone.mp4'), '-vf', 'scale=120:160', '-c:v', 'libx264', file('upright.mp4'));
+    // The same picture turned the other way: the output is upside down against it.
+    await ffmpeg('-i', file('coded.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=270', file('turned.mp4'));
+
+    const upright = await measureQuality({
+      reference: file('phone.mp4'),
+      distorted: file('upright.mp4'),
+      workDir: file('q5'),
+    });
+    expect(upright.frames).toBe(50);
+    expect(upright.scaled).toEqual({ from: '120x160', to: '240x320' });
+    expect(upright.global.psnr.psnr_avg!.average).toBeGreaterThan(20);
+    expect(upright.global.ssim.ssim_avg!.average).toBeGreaterThan(0.7);
+
+    const upsideDown = await measureQuality({
+      reference: file('turned.mp4'),
+      distorted: file('upright.mp4'),
+      workDir: file('q6'),
+    });
+    expect(upsideDown.frames).toBe(50);
+    expect(upsideDown.global.psnr.psnr_avg!.average).toBeLessThan(upright.global.psnr.psnr_avg!.average - 10);
+  });
+
   it('refuses an output without video as not applicable', async () => {
     await ffmpeg('-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'aac', file('audio.m4a'));
     await expect(

@@ -41,6 +41,11 @@ export function availabilityFromFilterList(filterList: string): MetricAvailabili
 }
 
 export interface VideoInfo {
+  /**
+   * The picture's size as ffmpeg decodes it, turned upright (autorotation, which the quality
+   * pass keeps): a file whose display matrix turns it a quarter turn gives its coded height as
+   * the width. A phone video shot upright is coded landscape with such a matrix.
+   */
   width: number;
   height: number;
   pixFmt: string;
@@ -67,7 +72,8 @@ export async function probeVideo(
   file: string,
   options: { frameTimes?: boolean; timeoutMs?: number } = {},
 ): Promise<VideoInfo | undefined> {
-  const entries = 'stream=width,height,pix_fmt,start_time,duration:format=start_time,duration';
+  const entries =
+    'stream=width,height,pix_fmt,start_time,duration:stream_side_data=rotation:stream_tags=rotate:format=start_time,duration';
   const stdout = await ffmpegOutput(
     ffprobePath,
     [
@@ -82,7 +88,8 @@ export async function probeVideo(
 
 /**
  * ffprobe's compact listing: `packet|pts_time=0.040000|flags=__`, then
- * `stream|width=640|height=360|pix_fmt=yuv420p|start_time=0.000000|duration=4.000000` and
+ * `stream|width=640|height=360|pix_fmt=yuv420p|start_time=0.000000|duration=4.000000` (with
+ * `|side_data|rotation=-90` or `|tag:rotate=90` when the picture is shown turned) and
  * `format|start_time=0.000000|duration=4.010000`.
  */
 export function videoInfoFromProbe(listing: string): VideoInfo | undefined {
@@ -93,7 +100,9 @@ export function videoInfoFromProbe(listing: string): VideoInfo | undefined {
     const [section, ...pairs] = line.trim().split('|');
     if (!section || pairs.length === 0) continue;
     const fields = Object.fromEntries(
-      pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+      pairs
+        .filter((pair) => pair.includes('='))
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
     );
     if (section !== 'packet') sections[section] ??= fields;
     // Packets marked D are dropped by the demuxer (cut by an edit list): never shown.
@@ -104,9 +113,10 @@ export function videoInfoFromProbe(listing: string): VideoInfo | undefined {
     }
   }
   const stream = sections.stream;
-  const width = Number(stream?.width);
-  const height = Number(stream?.height);
-  if (!stream || !(width > 0) || !(height > 0)) return undefined;
+  const codedWidth = Number(stream?.width);
+  const codedHeight = Number(stream?.height);
+  if (!stream || !(codedWidth > 0) || !(codedHeight > 0)) return undefined;
+  const [width, height] = quarterTurned(stream) ? [codedHeight, codedWidth] : [codedWidth, codedHeight];
   const seconds = (text: string | undefined) => {
     const value = Number.parseFloat(text ?? '');
     return Number.isFinite(value) ? value : undefined;
@@ -120,6 +130,12 @@ export function videoInfoFromProbe(listing: string): VideoInfo | undefined {
   if (duration !== undefined && duration > 0) info.durationSeconds = duration;
   if (packetTimes.length > 0 && !untimed) info.frameTimes = packetTimes.map((t) => t - firstFrame);
   return info;
+}
+
+/** Whether the display matrix (else the older `rotate` tag) turns the picture by 90° or 270°. */
+function quarterTurned(stream: Record<string, string>): boolean {
+  const degrees = Number.parseFloat(stream.rotation ?? stream['tag:rotate'] ?? '0');
+  return Number.isFinite(degrees) && Math.abs(Math.round(degrees)) % 180 === 90;
 }
 
 function minus(a: number | undefined, b: number): number | undefined {
