@@ -10,7 +10,7 @@ import { MAX_PROBES, type QualityRecord, type TargetQualityResult } from '@fflee
 import type { JobView } from '@ffleet/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
-import { ffmpeg, makeSampleClip, packets, ssim } from '../support/media.ts';
+import { ffmpeg, makeSampleClip, packets, probe, ssim } from '../support/media.ts';
 
 const X264 = '-c:v libx264 -preset veryfast -threads 1';
 /** A window both sources can reach, at very different CRFs. */
@@ -132,6 +132,24 @@ describe('a quality target', () => {
     const full = await ssim(sources.long!, await download('long'));
     expect(t.score).toBeGreaterThan(0);
     expect(full).toBeGreaterThanOrEqual(TARGET.min - 0.005);
+  });
+
+  it('searches a phone video (coded landscape, shown upright) on the upright picture, and its output is upright', {
+    timeout: 180_000,
+  }, async () => {
+    const phone = join(fleet.dir, 'phone-source.mp4');
+    await ffmpeg(['-i', sources.clip!, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', phone]);
+    await fleet.put('inputs/phone.mp4', phone);
+    const job = await run(targetJob('phone', 'phone.mp4', TARGET));
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    const t = job.targetQuality!;
+    expect(t, JSON.stringify(t)).toMatchObject({ probedOn: 'whole', reused: true });
+    expect(t.probes.every((p) => p.score > 0.5)).toBe(true);
+    const output = await download('phone');
+    const video = (await probe(output)).streams.find((s) => s.codec_type === 'video');
+    expect([video?.width, video?.height]).toEqual([90, 160]);
+    // The search's score is the output's, measured the right way up.
+    expect(t.score).toBeCloseTo(await ssim(phone, output), 3);
   });
 
   it('an impossible target falls back to the stated CRF and says so', { timeout: 180_000 }, async () => {
