@@ -168,6 +168,37 @@ describe('a chunked encode', () => {
   });
 });
 
+describe('a chunked encode of a phone video (coded landscape, shown upright)', () => {
+  it('is upright like a single pass, with every frame, and its quality is measured against the upright source', {
+    timeout: 300_000,
+  }, async () => {
+    await useWorkers(2);
+    const phone = join(fleet.dir, 'phone.mp4');
+    await ffmpeg(['-i', source, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', phone]);
+    await fleet.put('inputs/phone.mp4', phone);
+    const id = await submit({
+      ...chunkedJob('phone'),
+      inputs: [{ url: `s3://${fleet.bucket}/inputs/phone.mp4` }],
+      quality: true,
+    });
+    const job = await fleet.waitFor<JobView>(id, finished, 240_000);
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+
+    const output = join(fleet.dir, 'phone-chunked.mp4');
+    await writeFile(output, await fleet.get('out/phone.mp4'));
+    const [original, chunked] = await Promise.all([analyseFile(phone), analyseFile(output)]);
+    expect(chunked.video).toMatchObject({ width: 360, height: 640, rotation: 0 });
+    expect(chunked.video!.frameTimes).toHaveLength(original.video!.frameTimes.length);
+    const single = join(fleet.dir, 'phone-single.mp4');
+    await ffmpeg(['-i', phone, ...OPTIONS.split(' '), single]);
+    const [chunkedPsnr, singlePsnr] = await Promise.all([psnr(phone, output), psnr(phone, single)]);
+    expect(Math.abs(chunkedPsnr - singlePsnr)).toBeLessThanOrEqual(0.5);
+    // The worker's own (sampled) measurement agrees with ffmpeg's over every frame.
+    expect(job.quality, JSON.stringify(job.quality)).toMatchObject({ status: 'measured' });
+    expect(Math.abs(job.quality!.psnr! - chunkedPsnr)).toBeLessThanOrEqual(1);
+  });
+});
+
 /** Options slow enough (on one thread) that a chunk is still encoding when the test acts. */
 const SLOW = '-vf scale=960:540 -c:v libx264 -preset slow -threads 1 -c:a aac';
 
