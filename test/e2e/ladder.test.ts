@@ -8,8 +8,15 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { type JobData, type LadderPlan, PoolRegistry, planLadderChunks } from '@ffleet/core';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  isQualityRecord,
+  type JobData,
+  type LadderPlan,
+  PoolRegistry,
+  planLadderChunks,
+  type QualityRecord,
+} from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import { Queue } from 'bullmq';
 import HLS from 'hls-parser';
@@ -160,6 +167,8 @@ describe('a ladder from a 720p source', () => {
       { height: 1080, bitrateKbps: 7800, reason: 'taller than the source (720p)' },
     ]);
     expect(pipeline.audio).toBe('done');
+    // Quality was not asked for (the test fleet's default is off): no rung was measured.
+    expect(job.rungQuality).toBeUndefined();
   });
 
   it('publishes an HLS master playlist whose variants declare what their segments measure', async () => {
@@ -432,9 +441,10 @@ describe('a ladder over a longer source, encoded in chunks', () => {
   beforeAll(async () => {
     longSource = await smallSource('long', LONG_SECONDS);
     await useWorkers(2);
-    id = await submit(
-      ladderJob('chunked', { rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS }, 'inputs/long.mp4'),
-    );
+    id = await submit({
+      ...ladderJob('chunked', { rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS }, 'inputs/long.mp4'),
+      quality: true,
+    });
     job = await fleet.waitFor<JobView>(
       id,
       (j) => {
@@ -509,6 +519,37 @@ describe('a ladder over a longer source, encoded in chunks', () => {
     for (const set of xml.match(/<AdaptationSet [^>]*>/g)!) expect(set).toContain('segmentAlignment="true"');
   });
 
+  it('measures every rung, its chunks joined, against the source, and writes a quality record per rung', async () => {
+    const rungs = job.rungQuality!;
+    expect(rungs.map((r) => r.name)).toEqual(['90p-150k', '180p-400k']);
+    for (const rung of rungs)
+      expect(rung.quality, rung.name).toMatchObject({ status: 'measured', mode: 'sampled' });
+    const [small, big] = rungs.map((r) => r.quality);
+    // 90p upscaled to the 320x180 source loses detail 180p keeps.
+    expect(big!.psnr! - small!.psnr!).toBeGreaterThan(2);
+    expect(big!.ssim!).toBeGreaterThan(small!.ssim!);
+    expect(job.timings!.quality).toBeGreaterThan(0);
+    expect(job.quality).toBeNull();
+    for (const rung of rungs) {
+      const key = rung.metricsUrl!.replace(`s3://${fleet.bucket}/`, '');
+      expect(key).toMatch(
+        new RegExp(`^metrics/ffqm/year=\\d{4}/month=\\d{2}/day=\\d{2}/intel_${id}\\.${rung.name}\\.json$`),
+      );
+      const record = JSON.parse(await text(key)) as QualityRecord;
+      expect(isQualityRecord(record)).toBe(true);
+      expect(record.ffleet.rung).toEqual({
+        name: rung.name,
+        width: rung.width,
+        height: rung.height,
+        bitrate_kbps: rung.bitrateKbps,
+      });
+      expect(record.ffleet.job_id).toBe(id);
+      expect(record.input_file_ref).toBe(`s3://${fleet.bucket}/inputs/long.mp4`);
+      expect(record.input_file_dist).toBe(`s3://${fleet.bucket}/${base}hls/${rung.name}/index.m3u8`);
+      expect(record.global.psnr.psnr_avg!.average).toBeCloseTo(rung.quality.psnr!, 6);
+    }
+  });
+
   it('leaves no scratch behind: pieces and chunks are gone', async () => {
     expect(await keys(`${scratchPrefix()}/${id}/`)).toEqual([]);
   });
@@ -578,6 +619,42 @@ describe('a ladder over a longer source, encoded in chunks', () => {
   });
 });
 
+describe('a ladder whose source is gone by the time its rungs are measured', () => {
+  it('is published and succeeds; every rung says why it has no measurement', {
+    timeout: 300_000,
+  }, async () => {
+    longSource = await smallSource('long', LONG_SECONDS);
+    // No audio: the audio child would read the source itself.
+    const silent = join(fleet.dir, 'vanishing.mp4');
+    await ffmpeg(['-i', longSource, '-an', '-c', 'copy', silent]);
+    await fleet.put('inputs/vanishing.mp4', silent);
+    await useWorkers(2);
+    const id = await submit({
+      ...ladderJob('vanishing', { rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS }, 'inputs/vanishing.mp4'),
+      quality: true,
+    });
+    // Once the plan is stored, the chunks read their pieces from scratch, never the source.
+    const planned = await fleet.waitFor<JobView>(
+      id,
+      (j) => (j.pipeline?.kind === 'ladder' && Boolean(j.pipeline.chunks)) || finished(j),
+      120_000,
+    );
+    expect(planned.state).toBe('running');
+    await fleet.s3.send(new DeleteObjectCommand({ Bucket: fleet.bucket, Key: 'inputs/vanishing.mp4' }));
+    const job = await fleet.waitFor<JobView>(id, finished, 240_000);
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    expect(await keys('out/vanishing/master.m3u8')).toEqual(['out/vanishing/master.m3u8']);
+    expect(job.rungQuality!.map((r) => [r.name, r.quality.status])).toEqual([
+      ['90p-150k', 'failed'],
+      ['180p-400k', 'failed'],
+    ]);
+    for (const r of job.rungQuality!) {
+      expect(r.quality.reason).toMatch(/^the source could not be read again to measure the rungs: /);
+      expect(r.metricsUrl).toBeUndefined();
+    }
+  });
+});
+
 describe('a rotated source (a phone video shot upright)', () => {
   const RUNG = { height: 240, bitrateKbps: 400 };
   let sourceFrames: number;
@@ -609,9 +686,10 @@ describe('a rotated source (a phone video shot upright)', () => {
       timeout: 300_000,
     }, async () => {
       const base = `out/rotated-${chunkSeconds}/`;
-      const id = await submit(
-        ladderJob(`rotated-${chunkSeconds}`, { rungs: [RUNG], chunkSeconds }, 'inputs/rotated.mp4'),
-      );
+      const id = await submit({
+        ...ladderJob(`rotated-${chunkSeconds}`, { rungs: [RUNG], chunkSeconds }, 'inputs/rotated.mp4'),
+        quality: { mode: 'full' },
+      });
       const job = await fleet.waitFor<JobView>(id, finished, 240_000);
       expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
       const plan = await storedPlan(id);
@@ -631,6 +709,14 @@ describe('a rotated source (a phone video shot upright)', () => {
       const [right, wrong] = await Promise.all([psnr(reference, file), psnr(upsideDown, file)]);
       expect(right).toBeGreaterThan(25);
       expect(right - wrong).toBeGreaterThan(8);
+      // The rung's quality, measured against the source as it is shown: upright, every frame.
+      const [measured] = job.rungQuality!;
+      expect(measured!.quality, JSON.stringify(measured)).toMatchObject({
+        status: 'measured',
+        mode: 'full',
+        frames: sourceFrames,
+      });
+      expect(measured!.quality.psnr).toBeGreaterThan(25);
     });
 });
 

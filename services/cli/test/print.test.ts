@@ -68,6 +68,40 @@ describe('ffleet get', () => {
     expect(full).toContain('  quality PSNR 38.50 dB · SSIM 0.9700 · VMAF 91.00 · every frame');
   });
 
+  it("prints a ladder's quality one rung a line, smallest first, and why a rung has none", () => {
+    const out = lines({
+      ...base,
+      rungQuality: [
+        {
+          name: '360p-800k',
+          width: 640,
+          height: 360,
+          bitrateKbps: 800,
+          quality: {
+            status: 'measured',
+            psnr: 33.456,
+            ssim: 0.91234,
+            mode: 'full',
+            subsample: 1,
+            frames: 250,
+          },
+          metricsUrl: 's3://b/metrics/ffqm/year=2026/month=11/day=22/intel_j1.360p-800k.json',
+        },
+        {
+          name: '720p-3000k',
+          width: 1280,
+          height: 720,
+          bitrateKbps: 3000,
+          quality: { status: 'failed', reason: 'stopped (shutdown) while measuring' },
+        },
+      ],
+    });
+    expect(out.slice(3)).toEqual([
+      '  rung   360p-800k (640x360)  PSNR 33.46 dB · SSIM 0.9123 · every frame',
+      '  rung   720p-3000k (1280x720)  failed: stopped (shutdown) while measuring',
+    ]);
+  });
+
   it("prints a failure with ffmpeg's last lines", () => {
     const out = lines({
       ...base,

@@ -1,4 +1,4 @@
-import type { JobView, TargetQualityResult } from '@ffleet/core';
+import type { JobView, QualitySummary, TargetQualityResult } from '@ffleet/core';
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -31,24 +31,9 @@ export function printJob(
       `  time   download ${t.download} ms · ffmpeg ${t.ffmpeg} ms · upload ${t.upload} ms · total ${t.total} ms`,
     );
   }
-  const q = job.quality;
-  if (q?.status === 'measured') {
-    const vmaf =
-      q.vmaf !== undefined
-        ? ` · VMAF ${q.vmaf.toFixed(2)}`
-        : q.vmafUnavailable
-          ? ` · VMAF unavailable (${q.vmafUnavailable})`
-          : '';
-    const frames =
-      q.mode === 'sampled'
-        ? q.windows
-          ? ` · ${q.frames} frames in ${q.windows} windows`
-          : ` · 1 frame in ${q.subsample}`
-        : q.mode === 'full'
-          ? ' · every frame'
-          : '';
-    out(`  quality PSNR ${q.psnr?.toFixed(2)} dB · SSIM ${q.ssim?.toFixed(4)}${vmaf}${frames}`);
-  } else if (q) out(`  quality ${q.status}${q.reason ? `: ${q.reason}` : ''}`);
+  if (job.quality) out(`  quality ${qualityText(job.quality)}`);
+  for (const rung of job.rungQuality ?? [])
+    out(`  rung   ${rung.name} (${rung.width}x${rung.height})  ${qualityText(rung.quality)}`);
   if (job.targetQuality) printTarget(job.targetQuality, out);
   if (job.metricsUrl) out(`  metrics ${job.metricsUrl}`);
   if (job.links.trace) out(`  trace  ${job.links.trace}`);
@@ -57,6 +42,26 @@ export function printJob(
     out(`  error  ${job.error.code}: ${job.error.message}`);
     for (const line of job.error.stderr ?? []) out(`         ${line}`);
   }
+}
+
+/** A quality summary in one line: the scores and what was compared, or why there are none. */
+function qualityText(q: QualitySummary): string {
+  if (q.status !== 'measured') return `${q.status}${q.reason ? `: ${q.reason}` : ''}`;
+  const vmaf =
+    q.vmaf !== undefined
+      ? ` · VMAF ${q.vmaf.toFixed(2)}`
+      : q.vmafUnavailable
+        ? ` · VMAF unavailable (${q.vmafUnavailable})`
+        : '';
+  const frames =
+    q.mode === 'sampled'
+      ? q.windows
+        ? ` · ${q.frames} frames in ${q.windows} windows`
+        : ` · 1 frame in ${q.subsample}`
+      : q.mode === 'full'
+        ? ' · every frame'
+        : '';
+  return `PSNR ${q.psnr?.toFixed(2)} dB · SSIM ${q.ssim?.toFixed(4)}${vmaf}${frames}`;
 }
 
 /** How a quality target chose the CRF: the choice, the probes (CRF → score), the score and the saving. */

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { PlannedRungSchema } from '../pipelines/ladder-rungs.ts';
 import { ChildRoleSchema, PipelineStateSchema } from '../pipelines/state.ts';
 import { TargetQualityResultSchema } from '../pipelines/target-quality.ts';
 import { compileCheck } from '../schemas/check.ts';
@@ -107,6 +108,19 @@ export const QualitySummarySchema = Type.Object(
 );
 export type QualitySummary = Static<typeof QualitySummarySchema>;
 
+/** A ladder's rung with its quality against the source. */
+export const RungQualitySchema = Type.Object(
+  {
+    ...PlannedRungSchema.properties,
+    quality: QualitySummarySchema,
+    metricsUrl: Type.Optional(
+      Type.String({ description: "The rung's quality record (ffqm JSON) in the metrics bucket" }),
+    ),
+  },
+  { description: 'A rung of a ladder (its name, size and bitrate), measured against the source' },
+);
+export type RungQuality = Static<typeof RungQualitySchema>;
+
 /** Milliseconds per stage; `queue` is submission to start, `quality` the quality measurement. */
 export const JobTimingsSchema = Type.Object(
   {
@@ -141,6 +155,8 @@ export const JobResultSchema = Type.Object({
   quality: Type.Optional(QualitySummarySchema),
   /** The quality record (ffqm JSON) in the metrics bucket. */
   metricsUrl: Type.Optional(Type.String()),
+  /** A ladder with quality asked for: every rung measured against the source, smallest first. */
+  rungQuality: Type.Optional(Type.Array(RungQualitySchema)),
   /** A job with a quality target: the CRF chosen, the probes, the score and the size saved. */
   targetQuality: Type.Optional(TargetQualityResultSchema),
   /** The timing record in the metrics bucket. */

@@ -9,6 +9,7 @@ import {
   JobTimingsSchema,
   OutputResultSchema,
   QualitySummarySchema,
+  RungQualitySchema,
 } from './record.ts';
 import { type JobSpec, JobSpecSchema } from './spec.ts';
 import { JobStateSchema } from './state.ts';
@@ -92,6 +93,11 @@ export const JobViewSchema = Type.Object(
     links: JobLinksSchema,
     pipeline: Type.Optional(PipelineViewSchema),
     targetQuality: Type.Optional(TargetQualityResultSchema),
+    rungQuality: Type.Optional(
+      Type.Array(RungQualitySchema, {
+        description: 'A ladder with quality asked for: each rung measured against the source',
+      }),
+    ),
     webhookDeliveries: Type.Optional(
       Type.Array(WebhookDeliveryViewSchema, {
         description:

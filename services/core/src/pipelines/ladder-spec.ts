@@ -189,7 +189,6 @@ export function checkLadderJob(spec: JobSpec, pool: Pool): void {
     );
   if (output?.options !== undefined || output?.filename !== undefined)
     problems.push('outputs[0] takes no options or filename: the ladder writes its own commands');
-  if (spec.quality) problems.push('quality is not measured for ladders yet');
   const settings = ladderSettings(ladder);
   if (settings.hlsSegmentSeconds === undefined && settings.dashSegmentSeconds === undefined)
     problems.push('hls and dash are both off: nothing would be published');

@@ -82,6 +82,15 @@ export const QualityRecordSchema = Type.Object({
     elapsed_ms: Type.Number({ minimum: 0 }),
     /** A job with a quality target: how its CRF was chosen (the probes, the score, the size saved). */
     target_quality: Type.Optional(TargetQualityResultSchema),
+    /** A ladder's rung: which one this record measured (a ladder writes one record per rung). */
+    rung: Type.Optional(
+      Type.Object({
+        name: Type.String(),
+        width: Type.Integer({ minimum: 1 }),
+        height: Type.Integer({ minimum: 1 }),
+        bitrate_kbps: Type.Integer({ minimum: 1 }),
+      }),
+    ),
   }),
 });
 export type QualityRecord = Static<typeof QualityRecordSchema>;

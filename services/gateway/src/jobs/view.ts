@@ -86,6 +86,7 @@ export function toJobView(
     links: jobLinks(job.id!, traceId ?? undefined, traceUiUrl),
     ...(pipeline ? { pipeline } : {}),
     ...(result?.targetQuality ? { targetQuality: result.targetQuality } : {}),
+    ...(result?.rungQuality ? { rungQuality: result.rungQuality } : {}),
   };
 }
 

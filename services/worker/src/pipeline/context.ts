@@ -11,6 +11,7 @@ import {
   type Logger,
   type ObjectStore,
   type OutputResult,
+  type PlannedRung,
   type QualitySummary,
   SPAN,
   type TargetQualityResult,
@@ -83,6 +84,8 @@ export interface JobFacts {
   /** Frames ffmpeg encoded for the first video output, by its own closing report. */
   framesEncoded?: number;
   quality?: QualityOutcome;
+  /** A ladder: each rung measured against the source; `metricsUrl` once its record is written. */
+  rungQuality?: (QualityOutcome & { rung: PlannedRung; metricsUrl?: string })[];
   /** A job with a quality target: how its CRF was chosen. */
   target?: TargetQualityResult;
 }

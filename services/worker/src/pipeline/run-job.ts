@@ -85,6 +85,12 @@ export function resultOf(ctx: JobContext): JobResult {
   if (facts.mediaDurationSeconds !== undefined) result.mediaDurationSeconds = facts.mediaDurationSeconds;
   if (facts.speed) result.speed = facts.speed;
   if (facts.quality) result.quality = facts.quality.summary;
+  if (facts.rungQuality)
+    result.rungQuality = facts.rungQuality.map(({ rung, summary, metricsUrl }) => ({
+      ...rung,
+      quality: summary,
+      ...(metricsUrl ? { metricsUrl } : {}),
+    }));
   if (facts.target) result.targetQuality = facts.target;
   return result;
 }

@@ -134,7 +134,9 @@ async function finishStep<Plan>(
   addPlanTimings(ctx.timings, state, started);
   ctx.timings.total =
     (state.planTimings?.total ?? 0) + (ctx.timings.chunks ?? 0) + Math.round(performance.now() - ctx.started);
-  return { ...resultOf(ctx), ...(await writeJobRecords(ctx, 'succeeded')) };
+  // Records first: a ladder's rung records put their URLs in the facts the result is made of.
+  const records = await writeJobRecords(ctx, 'succeeded');
+  return { ...resultOf(ctx), ...records };
 }
 
 /** The plan step's stage times added to the finishing step's, and how long the children took between them. */

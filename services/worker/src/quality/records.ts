@@ -1,6 +1,13 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ObjectStore, QualityRecord, StorageUrl, TargetQualityResult, TimingRecord } from '@ffleet/core';
+import type {
+  ObjectStore,
+  PlannedRung,
+  QualityRecord,
+  StorageUrl,
+  TargetQualityResult,
+  TimingRecord,
+} from '@ffleet/core';
 import type { QualityMeasurement } from './measure.ts';
 
 /**
@@ -34,7 +41,13 @@ export interface JobIdentity {
 
 export function qualityRecord(
   measurement: QualityMeasurement,
-  job: JobIdentity & { referenceUrl: string; outputUrl: string; target?: TargetQualityResult },
+  job: JobIdentity & {
+    referenceUrl: string;
+    outputUrl: string;
+    target?: TargetQualityResult;
+    /** A ladder's rung, when the record measures one. */
+    rung?: PlannedRung;
+  },
   at: Date = new Date(),
 ): QualityRecord {
   const record: QualityRecord = {
@@ -65,6 +78,16 @@ export function qualityRecord(
       ffmpeg_summary: measurement.ffmpegSummary,
       elapsed_ms: measurement.elapsedMs,
       ...(job.target ? { target_quality: job.target } : {}),
+      ...(job.rung
+        ? {
+            rung: {
+              name: job.rung.name,
+              width: job.rung.width,
+              height: job.rung.height,
+              bitrate_kbps: job.rung.bitrateKbps,
+            },
+          }
+        : {}),
     },
   };
   if (measurement.vmaf) record.vmaf = measurement.vmaf;

@@ -74,13 +74,24 @@ export function useProbeMeasurement(ctx: JobContext, measurement: QualityMeasure
 }
 
 /** This job's quality decision under this worker's fleet settings. */
-export function jobQualityDecision(ctx: JobContext): ReturnType<typeof qualityDecision> {
-  return qualityDecision(ctx.spec, ctx.plan, {
-    measure: ctx.deps.qualityDefault ?? false,
-    mode: ctx.deps.qualityMode ?? 'sampled',
-    subsample: ctx.deps.qualitySubsample ?? DEFAULT_QUALITY_SUBSAMPLE,
-  });
+export function jobQualityDecision(
+  ctx: JobContext,
+  compared: Compared = 'first output',
+): ReturnType<typeof qualityDecision> {
+  return qualityDecision(
+    ctx.spec,
+    ctx.plan,
+    {
+      measure: ctx.deps.qualityDefault ?? false,
+      mode: ctx.deps.qualityMode ?? 'sampled',
+      subsample: ctx.deps.qualitySubsample ?? DEFAULT_QUALITY_SUBSAMPLE,
+    },
+    compared,
+  );
 }
+
+/** What is compared with the first input: the first output, or (a ladder) each rung it encoded. */
+export type Compared = 'first output' | 'rungs';
 
 /** The fleet's quality settings: whether jobs that do not say are measured, and how. */
 export interface FleetQuality {
@@ -92,12 +103,14 @@ export interface FleetQuality {
 /**
  * Whether to measure quality for this job, how, and whether it can be: the job's `quality`
  * wins over the fleet's settings (`true` and `{}` take the fleet's mode). When it is on but
- * the job has nothing comparable, `notApplicable` says why (the job is unaffected).
+ * the job has nothing comparable, `notApplicable` says why (the job is unaffected). A ladder's
+ * rungs are its own encodes, made without the job's output options: only the input's count.
  */
 export function qualityDecision(
   spec: JobSpec,
   plan: CommandPlan,
   fleet: FleetQuality,
+  compared: Compared = 'first output',
 ): { measure: false } | { measure: true; mode: QualityMode; subsample: number; notApplicable?: string } {
   const asked = spec.quality;
   if (!(asked === undefined ? fleet.measure : asked !== false)) return { measure: false };
@@ -111,9 +124,12 @@ export function qualityDecision(
     subsample,
     notApplicable: reason,
   });
-  if (output.folder) return notApplicable('the first output is a folder, not one video file');
+  const rungs = compared === 'rungs';
+  if (output.folder && !rungs) return notApplicable('the first output is a folder, not one video file');
   if (input.list) return notApplicable(`the first input is a ${input.list} list`);
-  const shifted = [...input.options, ...output.options].find((o) => SHIFTING_OPTIONS.has(o.name));
+  const shifted = [...input.options, ...(rungs ? [] : output.options)].find((o) =>
+    SHIFTING_OPTIONS.has(o.name),
+  );
   if (shifted) {
     return notApplicable(
       `${shifted.token} starts the output later than the input, so frames cannot be compared one to one`,
@@ -172,7 +188,7 @@ export function summaryOf(measurement: QualityMeasurement): QualitySummary {
   return summary;
 }
 
-function qualityAttributes(outcome: QualityOutcome): Record<string, string | number> {
+export function qualityAttributes(outcome: QualityOutcome): Record<string, string | number> {
   const q = outcome.summary;
   const attributes: Record<string, string | number> = { 'ffleet.quality.status': q.status };
   if (q.psnr !== undefined) attributes['ffleet.quality.psnr'] = q.psnr;

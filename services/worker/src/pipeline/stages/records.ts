@@ -1,11 +1,12 @@
-import type { JobResult } from '@ffleet/core';
+import { type JobResult, ladderSettings } from '@ffleet/core';
 import { ffqmKey, qualityRecord, timingKey, timingRecord } from '../../quality/records.ts';
 import type { JobContext } from '../context.ts';
 import { metricsBucketFor, writeRecord } from '../job-records.ts';
 
 /**
- * Writes the attempt's timing record and, when quality was measured, its quality record, to
- * the metrics bucket. Returns their URLs for the job's result. A failed write is logged, never
+ * Writes the attempt's timing record and, when quality was measured, its quality record (a
+ * ladder: one per rung), to the metrics bucket. Returns their URLs for the job's result; a
+ * rung's is kept with the rung in `facts.rungQuality`. A failed write is logged, never
  * thrown: the records describe the job, they are not its outputs. A failed attempt's record
  * holds its stage times and bytes so far.
  */
@@ -70,5 +71,25 @@ export async function writeJobRecords(
   ]);
   if (metricsUrl) urls.metricsUrl = metricsUrl;
   if (timingsUrl) urls.timingsUrl = timingsUrl;
+  // A ladder: one quality record per rung, `<pool>_<jobId>.<rung>.json`, its URL kept with the rung.
+  for (const rung of succeeded ? (facts.rungQuality ?? []) : []) {
+    if (!rung.measurement) continue;
+    const output = spec.outputs[0]!.url;
+    const hls = ladderSettings(spec.ladder!).hlsSegmentSeconds !== undefined;
+    const url = await write(
+      ffqmKey(identity.pool, `${identity.jobId}.${rung.rung.name}`, at),
+      qualityRecord(
+        rung.measurement,
+        {
+          ...identity,
+          referenceUrl: spec.inputs[0]!.url,
+          outputUrl: hls ? `${output}hls/${rung.rung.name}/index.m3u8` : `${output}manifest.mpd`,
+          rung: rung.rung,
+        },
+        at,
+      ),
+    );
+    if (url) rung.metricsUrl = url;
+  }
   return urls;
 }

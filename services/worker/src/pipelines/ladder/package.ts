@@ -28,6 +28,7 @@ import { publishing } from '../../pipeline/publish.ts';
 import { stage } from '../../pipeline/stage.ts';
 import { checkJoinedVideo, downloadChunkList } from '../split/join.ts';
 import { STEP_TIMEOUT_MS } from '../split/plan.ts';
+import { measureRungs } from './quality.ts';
 
 /** AAC-LC, which the audio child always encodes. */
 const AUDIO_CODEC = 'mp4a.40.2';
@@ -37,7 +38,8 @@ const AUDIO_CODEC = 'mp4a.40.2';
  * joined by stream copy and checked first) and packaged by stream copy: HLS (a media and an I-frame playlist per rung, the audio as its own rendition, a
  * master playlist with measured bandwidths) and DASH (one MPD, 2 s segments by default).
  * Segments are uploaded first and the playlists and MPD last, so a player never finds a
- * playlist whose segments are not there yet.
+ * playlist whose segments are not there yet. Then, with quality on, each rung is measured
+ * against the source.
  */
 export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<void> {
   const settings = ladderSettings(ctx.spec.ladder!);
@@ -58,6 +60,7 @@ export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<
   });
   ctx.facts.mediaDurationSeconds = plan.durationSeconds;
   await stage(ctx, 'upload', () => publish(ctx, out), { percent: 100 });
+  await measureRungs(ctx, plan, files.rungs);
 }
 
 /** Each rung's full codec string (from its DASH init segment) written into the MPD, which may hold a bare one. */
