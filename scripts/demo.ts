@@ -324,8 +324,14 @@ async function ladderDemo(
     say(`  error ${job.error?.code}: ${job.error?.message}`);
     return { ok: false };
   }
-  for (const rung of job.pipeline.rungs ?? [])
-    say(`  rung    ${rung.width}x${rung.height} ${rung.bitrateKbps} kb/s`);
+  // With quality on (the fleet default), each rung measured against the source.
+  const measured = new Map((job.rungQuality ?? []).map((r) => [r.name, r.quality]));
+  for (const rung of job.pipeline.rungs ?? []) {
+    const quality = measured.get(rung.name);
+    say(
+      `  rung    ${rung.width}x${rung.height} ${rung.bitrateKbps} kb/s${quality ? ` · ${rungScores(quality)}` : ''}`,
+    );
+  }
   for (const rung of job.pipeline.dropped)
     say(`  dropped ${rung.height}p ${rung.bitrateKbps} kb/s: ${rung.reason}`);
   const player = await playJob(client, s3SettingsFromEnv(fleet.env), id);
@@ -398,6 +404,13 @@ async function videoFrames(file: string): Promise<number> {
     ...['-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file],
   ]);
   return Number(out.trim());
+}
+
+/** A rung's scores, short: the ladder's lines are read side by side (VMAF and what was compared are as in the job above). */
+function rungScores(q: QualitySummary): string {
+  if (q.status !== 'measured') return `not measured: ${q.reason}`;
+  const vmaf = q.vmaf !== undefined ? ` · VMAF ${q.vmaf.toFixed(2)}` : '';
+  return `PSNR ${q.psnr?.toFixed(2)} dB · SSIM ${q.ssim?.toFixed(4)}${vmaf}`;
 }
 
 function describeQuality(q: QualitySummary): string {
