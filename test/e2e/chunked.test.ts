@@ -4,10 +4,10 @@
  * output is checked against the source with ffprobe; failures, cancels and a worker killed
  * mid-chunk are checked through BullMQ's state and the timing records.
  */
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { planChunks, splitChunks } from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import { Queue } from 'bullmq';
@@ -196,6 +196,41 @@ describe('a chunked encode of a phone video (coded landscape, shown upright)', (
     // The worker's own (sampled) measurement agrees with ffmpeg's over every frame.
     expect(job.quality, JSON.stringify(job.quality)).toMatchObject({ status: 'measured' });
     expect(Math.abs(job.quality!.psnr! - chunkedPsnr)).toBeLessThanOrEqual(1);
+    // The join downloaded the chunks and the audio, then the source to measure against: the
+    // bytes of both count.
+    const [record] = (await timingRecords(fleet)).filter((r) => r.job_id === id);
+    expect(record!.input_bytes).toBeGreaterThan((await stat(phone)).size);
+  });
+});
+
+describe('a chunked encode whose source is gone by the time its output is measured', () => {
+  it('is published and succeeds, its quality saying why there is none', { timeout: 300_000 }, async () => {
+    await useWorkers(2);
+    // No audio: the audio job would read the source itself.
+    const silent = join(fleet.dir, 'vanishing.mp4');
+    await ffmpeg(['-i', source, '-an', '-c', 'copy', silent]);
+    await fleet.put('inputs/vanishing.mp4', silent);
+    const id = await submit({
+      ...chunkedJob('vanishing', OPTIONS.replace(' -c:a aac -b:a 96k', '')),
+      inputs: [{ url: `s3://${fleet.bucket}/inputs/vanishing.mp4` }],
+      quality: true,
+    });
+    // Once the plan is stored, the chunks read their pieces from scratch, never the source.
+    const planned = await fleet.waitFor<JobView>(
+      id,
+      (j) => Boolean(splitChunks(j.pipeline)) || finished(j),
+      120_000,
+    );
+    expect(planned.state).toBe('running');
+    await fleet.s3.send(new DeleteObjectCommand({ Bucket: fleet.bucket, Key: 'inputs/vanishing.mp4' }));
+    const job = await fleet.waitFor<JobView>(id, finished, 240_000);
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    expect((await fleet.get('out/vanishing.mp4')).length).toBeGreaterThan(0);
+    expect(job.quality).toEqual({
+      status: 'failed',
+      reason: expect.stringMatching(/^the source could not be read again to measure the output: /),
+    });
+    expect(job.metricsUrl).toBeNull();
   });
 });
 

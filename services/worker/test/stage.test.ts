@@ -42,6 +42,13 @@ describe('a stage', () => {
     expect(timings).not.toHaveProperty('quality');
   });
 
+  it('adds up the times of a stage that runs twice in one step', async () => {
+    const { ctx, timings } = context();
+    await stage(ctx, 'download', async ({ setTime }) => setTime(300));
+    await stage(ctx, 'download', async ({ setTime }) => setTime(200));
+    expect(timings.download).toBe(500);
+  });
+
   it('rethrows a failure, keeping only a time the stage set before it failed', async () => {
     const { ctx, timings } = context();
     await expect(

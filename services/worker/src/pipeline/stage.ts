@@ -16,7 +16,7 @@ export interface StageScope {
 
 /**
  * Runs one stage of a job: reports it as the job's progress (at `percent`), runs it in its own
- * span under the job's (an error marks the span failed), and records how long it took in the
+ * span under the job's (an error marks the span failed), and adds how long it took to the
  * job's timings. A stage that fails records only a time it set itself, such as ffmpeg's run
  * time, which a failed attempt's timing record still shows.
  */
@@ -39,6 +39,8 @@ export async function stage<T>(
     return result;
   } finally {
     const ms = time ? time.ms : succeeded ? Math.round(performance.now() - started) : undefined;
-    if (ms !== undefined) ctx.timings[name] = ms;
+    // A stage that runs again in the same step (a join downloads its chunks, then the source to
+    // measure against) adds to its time.
+    if (ms !== undefined) ctx.timings[name] = (ctx.timings[name] ?? 0) + ms;
   }
 }

@@ -19,8 +19,9 @@ export function downloadInputs(ctx: JobContext): Promise<void> {
         ),
       ),
     );
-    ctx.facts.inputBytes = sizes.reduce((a, b) => a + b, 0);
-    span.setAttribute(SPAN.inputBytes, ctx.facts.inputBytes);
+    const bytes = sizes.reduce((a, b) => a + b, 0);
+    ctx.facts.inputBytes += bytes;
+    span.setAttribute(SPAN.inputBytes, bytes);
     ctx.jobSpan.setAttribute(SPAN.inputBytes, ctx.facts.inputBytes);
     ctx.throwIfAborted();
     await checkInputFiles(plan, layout);

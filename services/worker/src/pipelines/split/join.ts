@@ -30,6 +30,20 @@ import type { Flow } from '../flow.ts';
 import { PARALLEL_TRANSFERS, totalFrames } from './plan.ts';
 
 /**
+ * The source again, to measure the joined output against. The output is published by now: a
+ * source that cannot be read again leaves the job without a measurement, saying why, not failed.
+ */
+async function downloadSourceToMeasure(ctx: JobContext): Promise<void> {
+  try {
+    await downloadInputs(ctx);
+  } catch (error) {
+    const reason = `the source could not be read again to measure the output: ${(error as Error).message}`;
+    ctx.facts.quality = { summary: { status: 'failed', reason } };
+    ctx.log.warn({ err: error }, 'quality not measured');
+  }
+}
+
+/**
  * The join: the encoded chunks (from the plan's scratch names, never a listing) and the audio
  * downloaded, concatenated by stream copy into the job's output with every chunk at its
  * planned time, checked (frames, duration), uploaded, and measured against the source when
@@ -61,7 +75,8 @@ export async function joinChunks(ctx: JobContext, plan: SplitPlan, flow: Flow): 
   await uploadOutputs(ctx);
   const quality = jobQualityDecision(ctx);
   const target = ctx.spec.targetQuality && checkTargetQuality(ctx.spec.targetQuality, ctx.plan);
-  if ((quality.measure && !quality.notApplicable) || target) await downloadInputs(ctx);
+  if (target) await downloadInputs(ctx);
+  else if (quality.measure && !quality.notApplicable) await downloadSourceToMeasure(ctx);
   await measureOutputQuality(ctx);
   if (target) {
     // Each chunk searched its own CRF; the joined video's score is measured on samples.
