@@ -27,3 +27,17 @@ export function downloadInputs(ctx: JobContext): Promise<void> {
     await checkInputFiles(plan, layout);
   });
 }
+
+/**
+ * The inputs again, once the outputs are published, to measure them against. Returns why, when
+ * they cannot be read: a job is never failed over its quality measurement.
+ */
+export async function downloadInputsToMeasure(ctx: JobContext): Promise<string | undefined> {
+  try {
+    await downloadInputs(ctx);
+    return undefined;
+  } catch (error) {
+    ctx.log.warn({ err: error }, 'the inputs could not be read again: quality not measured');
+    return (error as Error).message;
+  }
+}

@@ -29,7 +29,7 @@ const PLAYLIST_MARKERS = [Buffer.from('#EXTM3U'), Buffer.from('ffconcat version'
  * for it. Never fails the job: a problem becomes the quality summary's status and reason.
  */
 export async function measureOutputQuality(ctx: JobContext): Promise<void> {
-  const { plan, layout, deps } = ctx;
+  const { plan, layout } = ctx;
   const decision = jobQualityDecision(ctx);
   // Already measured: a quality target's chosen probe is the output, measured in full.
   if (!decision.measure || ctx.facts.quality) return;
@@ -39,18 +39,7 @@ export async function measureOutputQuality(ctx: JobContext): Promise<void> {
     async ({ span, setTime }) => {
       const outcome: QualityOutcome = decision.notApplicable
         ? { summary: { status: 'not_applicable', reason: decision.notApplicable } }
-        : await measureJobQuality({
-            reference: inputPath(plan, layout, 0),
-            distorted: outputPath(plan, layout, 0),
-            workDir: join(ctx.workDir, 'quality'),
-            ffmpegPath: deps.ffmpegPath,
-            ffprobePath: deps.ffprobePath,
-            ...(deps.ffmpegLimits ? { limits: deps.ffmpegLimits } : {}),
-            mode: decision.mode,
-            subsample: decision.subsample,
-            timeoutMs: (ctx.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
-            signal: ctx.signal,
-          });
+        : await measureAgainstInput(ctx, decision, outputPath(plan, layout, 0), join(ctx.workDir, 'quality'));
       span.setAttributes(qualityAttributes(outcome));
       // A job with nothing to compare has no quality stage worth timing (and would skew reports).
       if (outcome.summary.status === 'not_applicable') setTime(undefined);
@@ -61,6 +50,31 @@ export async function measureOutputQuality(ctx: JobContext): Promise<void> {
   ctx.facts.quality = outcome;
   if (outcome.summary.status !== 'measured')
     ctx.log.warn({ quality: outcome.summary }, 'quality not measured');
+}
+
+/**
+ * `distorted` (the output, or a ladder's rung) measured against the job's first input as
+ * downloaded, in the decision's mode, with the pool's ffmpeg limits and the job's timeout.
+ */
+export function measureAgainstInput(
+  ctx: JobContext,
+  how: { mode: QualityMode; subsample: number },
+  distorted: string,
+  workDir: string,
+): Promise<QualityOutcome> {
+  const { deps } = ctx;
+  return measureJobQuality({
+    reference: inputPath(ctx.plan, ctx.layout, 0),
+    distorted,
+    workDir,
+    ffmpegPath: deps.ffmpegPath,
+    ffprobePath: deps.ffprobePath,
+    ...(deps.ffmpegLimits ? { limits: deps.ffmpegLimits } : {}),
+    mode: how.mode,
+    subsample: how.subsample,
+    timeoutMs: (ctx.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+    signal: ctx.signal,
+  });
 }
 
 /**

@@ -72,14 +72,14 @@ export async function writeJobRecords(
   if (metricsUrl) urls.metricsUrl = metricsUrl;
   if (timingsUrl) urls.timingsUrl = timingsUrl;
   // A ladder: one quality record per rung, `<pool>_<jobId>.<rung>.json`, its URL kept with the rung.
-  for (const rung of succeeded ? (facts.rungQuality ?? []) : []) {
-    if (!rung.measurement) continue;
-    const output = spec.outputs[0]!.url;
-    const hls = ladderSettings(spec.ladder!).hlsSegmentSeconds !== undefined;
+  const rungs = succeeded ? (facts.rungQuality ?? []).filter((r) => r.measurement) : [];
+  const output = spec.outputs[0]!.url;
+  const hls = rungs.length > 0 && ladderSettings(spec.ladder!).hlsSegmentSeconds !== undefined;
+  for (const rung of rungs) {
     const url = await write(
       ffqmKey(identity.pool, `${identity.jobId}.${rung.rung.name}`, at),
       qualityRecord(
-        rung.measurement,
+        rung.measurement!,
         {
           ...identity,
           referenceUrl: spec.inputs[0]!.url,

@@ -21,27 +21,13 @@ import type { JobContext } from '../../pipeline/context.ts';
 import { FfmpegFailedError, JobTimeoutError } from '../../pipeline/errors.ts';
 import { inBatches } from '../../pipeline/in-batches.ts';
 import { stage } from '../../pipeline/stage.ts';
-import { downloadInputs } from '../../pipeline/stages/download.ts';
+import { downloadInputs, downloadInputsToMeasure } from '../../pipeline/stages/download.ts';
 import { jobQualityDecision, measureOutputQuality } from '../../pipeline/stages/quality.ts';
 import { uploadOutputs } from '../../pipeline/stages/upload.ts';
 import { chunkedTargetResult } from '../../target/chunks.ts';
 import { finalScore } from '../../target/search.ts';
 import type { Flow } from '../flow.ts';
 import { PARALLEL_TRANSFERS, totalFrames } from './plan.ts';
-
-/**
- * The source again, to measure the joined output against. The output is published by now: a
- * source that cannot be read again leaves the job without a measurement, saying why, not failed.
- */
-async function downloadSourceToMeasure(ctx: JobContext): Promise<void> {
-  try {
-    await downloadInputs(ctx);
-  } catch (error) {
-    const reason = `the source could not be read again to measure the output: ${(error as Error).message}`;
-    ctx.facts.quality = { summary: { status: 'failed', reason } };
-    ctx.log.warn({ err: error }, 'quality not measured');
-  }
-}
 
 /**
  * The join: the encoded chunks (from the plan's scratch names, never a listing) and the audio
@@ -76,7 +62,13 @@ export async function joinChunks(ctx: JobContext, plan: SplitPlan, flow: Flow): 
   const quality = jobQualityDecision(ctx);
   const target = ctx.spec.targetQuality && checkTargetQuality(ctx.spec.targetQuality, ctx.plan);
   if (target) await downloadInputs(ctx);
-  else if (quality.measure && !quality.notApplicable) await downloadSourceToMeasure(ctx);
+  else if (quality.measure && !quality.notApplicable) {
+    const unread = await downloadInputsToMeasure(ctx);
+    if (unread) {
+      const reason = `the source could not be read again to measure the output: ${unread}`;
+      ctx.facts.quality = { summary: { status: 'failed', reason } };
+    }
+  }
   await measureOutputQuality(ctx);
   if (target) {
     // Each chunk searched its own CRF; the joined video's score is measured on samples.
