@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { analyseMedia, chunkKeyframeTimes, longestFirst, planChunks } from '@ffleet/core';
+import { analyseMedia, chunkKeyframeTimes, displaySize, longestFirst, planChunks } from '@ffleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyseFile, ffmpeg } from '../../../test/support/media.ts';
 
@@ -48,6 +48,45 @@ describe('media analysis (real ffprobe)', () => {
     const video = (await analyseFile(file)).video!;
     expect(video.variableFrameRate).toBe(true);
     expect(video.frameTimes).toHaveLength(140);
+  });
+
+  it('reads the pixel shape and interlacing: a PAL widescreen source, and square progressive pixels', async () => {
+    const file = join(dir, 'pal-wide.mp4');
+    await ffmpeg([
+      ...['-f', 'lavfi', '-i', 'testsrc2=size=720x576:rate=50:duration=1'],
+      ...['-vf', 'tinterlace=mode=interleave_top,setsar=64/45', '-c:v', 'libx264', '-preset', 'ultrafast'],
+      ...['-flags', '+ildct+ilme', '-x264-params', 'tff=1', file],
+    ]);
+    const video = (await analyseFile(file)).video!;
+    expect(video).toMatchObject({ width: 720, height: 576, interlaced: true });
+    expect(video.sampleAspectRatio).toBeCloseTo(64 / 45, 9);
+    expect(displaySize(video)).toEqual({ width: 1024, height: 576 });
+
+    const progressive = join(dir, 'square.mp4');
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x180:rate=25:duration=1',
+      '-c:v',
+      'libx264',
+      progressive,
+    ]);
+    const square = (await analyseFile(progressive)).video!;
+    expect(square).toMatchObject({ sampleAspectRatio: 1, interlaced: false });
+    expect(displaySize(square)).toEqual({ width: 320, height: 180 });
+  });
+
+  it('shows an anamorphic picture turned upright as its square-pixel size, turned', () => {
+    expect(displaySize({ width: 1440, height: 1080, rotation: 0, sampleAspectRatio: 4 / 3 })).toEqual({
+      width: 1920,
+      height: 1080,
+    });
+    expect(displaySize({ width: 1440, height: 1080, rotation: 270, sampleAspectRatio: 4 / 3 })).toEqual({
+      width: 1080,
+      height: 1920,
+    });
+    expect(displaySize({ width: 640, height: 360, rotation: 90 })).toEqual({ width: 360, height: 640 });
   });
 
   it('reads rotation, colour tags and audio tracks', async () => {

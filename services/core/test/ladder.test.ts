@@ -89,6 +89,26 @@ describe('rung decision: never above the source', () => {
     expect(decision.note).toMatch(/one rung at its own size/);
   });
 
+  it('an anamorphic source gets square-pixel rungs the shape it is shown at', () => {
+    // HDV: 1440x1080 stored, pixels 4:3 wide, shown 1920x1080.
+    const hdv = decideRungs(DEFAULT_LADDER, {
+      width: 1440,
+      height: 1080,
+      rotation: 0,
+      sampleAspectRatio: 4 / 3,
+    });
+    const square = decideRungs(DEFAULT_LADDER, { width: 1920, height: 1080, rotation: 0 });
+    expect(hdv).toEqual(square);
+    // PAL 4:3 (720x576, pixels 16:15): 768x576 shown.
+    const pal = decideRungs(DEFAULT_LADDER, {
+      width: 720,
+      height: 576,
+      rotation: 0,
+      sampleAspectRatio: 16 / 15,
+    });
+    expect(pal.kept.find((r) => r.height === 360)).toMatchObject({ width: 480, height: 360 });
+  });
+
   it('a rotated source is laid out as it is shown (portrait)', () => {
     const decision = decideRungs(DEFAULT_LADDER, { width: 1920, height: 1080, rotation: 90 });
     expect(decision.kept.every((r) => r.height > r.width)).toBe(true);
@@ -201,6 +221,8 @@ function track(seconds: number, rate: number, keyframeFrames: (n: number) => boo
     width: 1920,
     height: 1080,
     rotation: 0,
+    sampleAspectRatio: 1,
+    interlaced: false,
     frameRate: rate,
     averageFrameRate: rate,
     variableFrameRate: false,

@@ -84,7 +84,7 @@ async function readEveryChild(source: string, name: string) {
     's3://media/out/',
     's3://media/ffleet-scratch/job/',
   );
-  const read = piecesRead(command, video.rotation);
+  const read = piecesRead(command, video);
   const children: { label: string; span: PreviewsSpan; child: JobSpec }[] = [
     ...spriteSheets(plan).map((s) => ({
       label: `sheet ${s.index}`,
@@ -102,10 +102,10 @@ async function readEveryChild(source: string, name: string) {
     expect(() => validateJob(child, pools, policy), label).not.toThrow();
     const piece = join(dir, `${name}-${i}.nut`);
     await ffmpegArgv(previewsPieceArgs(['-i', source], video, span, piece));
-    const turn = read.turn ? `${read.turn},` : '';
+    const before = read.before ? `${read.before},` : '';
     const fromPiece = await framemd5([
       ...tokenize(child.inputs[0]!.options),
-      ...['-i', piece, '-map', '0:v:0', '-vf', `${turn}${COMPARED}`, '-f', 'framemd5', '-'],
+      ...['-i', piece, '-map', '0:v:0', '-vf', `${before}${COMPARED}`, '-f', 'framemd5', '-'],
     ]);
     const start = (video.startSeconds + span.startSeconds).toFixed(6);
     const end = (video.startSeconds + span.startSeconds + span.durationSeconds).toFixed(6);

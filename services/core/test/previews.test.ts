@@ -126,7 +126,7 @@ describe('previews jobs: validation', () => {
       policy,
     );
     const plan = planPreviews(previewsSettings(spec.previews!), source, FOLDER, SCRATCH);
-    const read = piecesRead(command, 0);
+    const read = piecesRead(command, { rotation: 0 });
     for (const sheet of spriteSheets(plan))
       expect(() => validateJob(sheetJobSpec(spec, plan, sheet, read), pools, policy)).not.toThrow();
     for (const snippet of snippets(plan))
@@ -154,7 +154,7 @@ describe('previews jobs: validation', () => {
       validateJob(previewsJob({ inputs: [{ url: 's3://media/in/film.mov', options }] }), pools, policy);
     const { spec, plan: command } = job('-f mov -c:v h264');
     const plan = planPreviews(previewsSettings(spec.previews!), { ...source, rotation: 90 }, FOLDER, SCRATCH);
-    const child = snippetJobSpec(spec, plan, snippets(plan)[0]!, piecesRead(command, 90));
+    const child = snippetJobSpec(spec, plan, snippets(plan)[0]!, piecesRead(command, { rotation: 90 }));
     expect(child.inputs[0]!.options).toBe('-c:v h264 -seek_timestamp 1 -ss 100 -t 30');
     expect(child.outputs[1]!.options).toMatch(/-vf transpose=cclock,fps=/);
     // Previews are upright, as the pictures and the planned sizes are: autorotation stays on.
@@ -222,6 +222,20 @@ describe('previews plan', () => {
       SCRATCH,
     );
     expect(plan.pictures[0]).toMatchObject({ width: 360, height: 640 });
+  });
+
+  it('sizes an anamorphic source as it is shown, and marks an interlaced one for deinterlacing', () => {
+    // PAL widescreen: 720x576 stored, pixels 64:45, shown 1024x576.
+    const pal = { width: 720, height: 576, rotation: 0, sampleAspectRatio: 64 / 45, durationSeconds: 95 };
+    const settings = previewsSettings({ thumbnails: { times: [1], width: 320 }, poster: true });
+    const plan = planPreviews(settings, pal, FOLDER, SCRATCH);
+    expect(plan).toMatchObject({ width: 1024, height: 576 });
+    expect(plan.interlaced).toBeUndefined();
+    expect(plan.pictures.map((p) => [p.width, p.height])).toEqual([
+      [320, 180],
+      [1024, 576],
+    ]);
+    expect(planPreviews(settings, { ...pal, interlaced: true }, FOLDER, SCRATCH).interlaced).toBe(true);
   });
 
   it('refuses a time past the end and a fan-out above its bounds, before making anything', () => {

@@ -156,6 +156,8 @@ describe('split sources', () => {
     width: 1920,
     height: 1080,
     rotation: 0,
+    sampleAspectRatio: 1,
+    interlaced: false,
     frameRate: 25,
     averageFrameRate: 25,
     variableFrameRate: false,

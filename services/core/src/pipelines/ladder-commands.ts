@@ -20,7 +20,7 @@ import { type Chunk, ChunkSchema, chunkKeyframeTimes, gridKeyframes, planChunks 
 import { type PlannedRung, RungDecisionSchema } from './ladder-rungs.ts';
 import { LADDER_ENCODERS, LADDER_GOP_SECONDS, type LadderSettings } from './ladder-spec.ts';
 import type { VideoTrack } from './media-analysis.ts';
-import { rotationFilter, splitScratch } from './split-commands.ts';
+import { sourceFilters, splitScratch } from './split-commands.ts';
 
 /** What the plan step decided, kept in the parent job for the package step. */
 export const LadderPlanSchema = Type.Object({
@@ -38,6 +38,8 @@ export const LadderPlanSchema = Type.Object({
   videoStartSeconds: Type.Optional(Type.Number()),
   /** The source's display rotation, which pieces do not carry: their encodes turn the picture. */
   rotation: Type.Optional(Type.Number()),
+  /** The source is interlaced: every rung is deinterlaced before it is scaled. */
+  interlaced: Type.Optional(Type.Boolean()),
   /** Why a source long enough to be chunked has its rungs encoded whole. */
   chunkNote: Type.Optional(Type.String()),
 });
@@ -104,20 +106,25 @@ function gopFrames(frameRate: number): number {
   return Math.max(1, Math.round(LADDER_GOP_SECONDS * frameRate));
 }
 
-/** One rung's encode: its size and bitrate (peak held to 110 %), keyframes where `keyframes` says and nowhere else. */
+/**
+ * One rung's encode: deinterlaced if the source is, turned upright when read from a piece
+ * (`turn`), scaled to its size in square pixels, its bitrate (peak held to 110 %), keyframes
+ * where `keyframes` says and nowhere else.
+ */
 function rungArgs(
   settings: LadderSettings,
   plan: LadderPlan,
   rung: PlannedRung,
   keyframes: string,
-  turn?: string,
+  turn?: number,
 ): string[] {
   const codec = LADDER_ENCODERS[settings.codec];
   const gop = gopFrames(plan.frameRate);
-  const scale = `scale=${rung.width}:${rung.height}`;
+  const before = sourceFilters({ interlaced: plan.interlaced, ...(turn !== undefined ? { turn } : {}) });
+  const scale = `scale=${rung.width}:${rung.height},setsar=1`;
   return [
     ...['-map', '0:v:0', '-an', '-sn', '-dn'],
-    ...['-vf', turn ? `${turn},${scale}` : scale],
+    ...['-vf', before ? `${before},${scale}` : scale],
     ...['-c:v', codec.encoder, '-preset', settings.preset],
     ...['-b:v', `${rung.bitrateKbps}k`, '-maxrate', `${Math.round(rung.bitrateKbps * 1.1)}k`],
     ...['-bufsize', `${rung.bitrateKbps * 2}k`],
@@ -158,13 +165,7 @@ export function rungChunkJobSpec(
 ): JobSpec {
   const times = chunkKeyframeTimes(chunk, LADDER_GOP_SECONDS, plan.videoStartSeconds ?? 0);
   const args = [
-    ...rungArgs(
-      settings,
-      plan,
-      rung,
-      times.map((t) => t.toFixed(6)).join(','),
-      rotationFilter(plan.rotation ?? 0),
-    ),
+    ...rungArgs(settings, plan, rung, times.map((t) => t.toFixed(6)).join(','), plan.rotation ?? 0),
     ...['-fps_mode', 'passthrough'],
   ];
   return childSpec(

@@ -1,11 +1,13 @@
 /**
  * Which rungs of a ladder a source gets: never one above the source. A rung taller than the
  * source, or with a bitrate above the source video's, would spend bits on nothing a viewer
- * can see; it is dropped, and the job view says why. Every rung keeps the source's aspect
- * ratio with even dimensions (what 4:2:0 encoders need).
+ * can see; it is dropped, and the job view says why. Every rung keeps the aspect ratio the
+ * source is shown at, in square pixels (an anamorphic source's rungs are not), with even
+ * dimensions (what 4:2:0 encoders need).
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { Rung } from './ladder-spec.ts';
+import { displaySize } from './media-analysis.ts';
 
 export const PlannedRungSchema = Type.Object({
   /** Deterministic and path-safe (`720p-3000k`): the rung's folder, child id and playlist name. */
@@ -37,15 +39,15 @@ export interface LadderSource {
   height: number;
   /** Display rotation in degrees (a 90° or 270° source is shown portrait). */
   rotation: number;
+  /** Width ÷ height of a stored pixel (default 1): rungs have square pixels and the shape the source is shown at. */
+  sampleAspectRatio?: number;
   /** Video bitrate in bits per second, when the source says (else only heights decide). */
   bitRate?: number;
 }
 
 /** The rungs kept (lowest bitrate first) and the ones dropped with their reason. */
 export function decideRungs(rungs: readonly Rung[], source: LadderSource): RungDecision {
-  const turned = source.rotation % 180 !== 0;
-  const width = turned ? source.height : source.width;
-  const height = turned ? source.width : source.height;
+  const { width, height } = displaySize(source);
   const aspect = width / height;
   const sourceKbps = source.bitRate ? Math.round(source.bitRate / 1000) : undefined;
   const kept: PlannedRung[] = [];

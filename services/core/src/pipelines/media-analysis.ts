@@ -1,8 +1,9 @@
 /**
  * What a pipeline needs to know about a source before it splits it: duration, the video
  * track's frames and keyframes, frame rate (constant or variable), colour and HDR tags,
- * rotation, and the audio tracks. Built from ffprobe's JSON (streams and format) and its
- * packet list of the first video stream; the worker runs ffprobe, this module only reads.
+ * rotation, pixel shape, interlacing, and the audio tracks. Built from ffprobe's JSON (streams
+ * and format) and its packet list of the first video stream; the worker runs ffprobe, this
+ * module only reads.
  */
 
 export interface Colour {
@@ -21,6 +22,10 @@ export interface VideoTrack {
   pixelFormat?: string;
   /** The display rotation in degrees, 0–359, as ffprobe reports it (display matrix, else the rotate tag). */
   rotation: number;
+  /** Width ÷ height of one stored pixel: 1 for square pixels, 4/3 for HDV's 1440x1080 shown 16:9. */
+  sampleAspectRatio: number;
+  /** Stored as fields (ffprobe's field_order is tt, bb, tb or bt), as broadcast and DV sources are. */
+  interlaced: boolean;
   /** Nominal rate (ffprobe's r_frame_rate), frames per second. */
   frameRate: number;
   /** Frames ÷ duration. */
@@ -93,6 +98,8 @@ interface ProbeStream {
   tags?: Record<string, string>;
   disposition?: Record<string, number>;
   side_data_list?: { side_data_type?: string; rotation?: number }[];
+  sample_aspect_ratio?: string;
+  field_order?: string;
 }
 
 interface ProbeJson {
@@ -152,6 +159,8 @@ function videoTrack(stream: ProbeStream, packets: Packet[]): VideoTrack {
     width: stream.width ?? 0,
     height: stream.height ?? 0,
     rotation: rotationOf(stream),
+    sampleAspectRatio: ratio(stream.sample_aspect_ratio, ':') ?? 1,
+    interlaced: ['tt', 'bb', 'tb', 'bt'].includes(stream.field_order ?? ''),
     frameRate: nominal,
     averageFrameRate: span > 0 ? frameTimes.length / span : nominal,
     variableFrameRate: gaps.length > 1 && Math.max(...gaps) > Math.min(...gaps) * 1.01 + 1e-6,
@@ -219,10 +228,28 @@ function rotationOf(stream: ProbeStream): number {
 }
 
 function rate(value: string | undefined): number | undefined {
+  return ratio(value, '/');
+}
+
+/** `a/b` or `a:b` as a positive number; undefined for `0/0`, `0:1`, `N/A` and the like. */
+function ratio(value: string | undefined, separator: string): number | undefined {
   if (!value) return undefined;
-  const [num, den] = value.split('/').map(Number);
+  const [num, den] = value.split(separator).map(Number);
   const r = den ? num! / den : num!;
   return Number.isFinite(r) && r > 0 ? r : undefined;
+}
+
+/** A picture's size as shown: square pixels (the stored width times the pixel's aspect), then turned upright. */
+export function displaySize(video: {
+  width: number;
+  height: number;
+  rotation: number;
+  sampleAspectRatio?: number;
+}): { width: number; height: number } {
+  const width = Math.max(1, Math.round(video.width * (video.sampleAspectRatio ?? 1)));
+  return video.rotation % 180 !== 0
+    ? { width: video.height, height: width }
+    : { width, height: video.height };
 }
 
 function seconds(value: string | undefined): number | undefined {

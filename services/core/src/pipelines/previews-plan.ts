@@ -17,14 +17,14 @@ import type { CommandPlan } from '../ffmpeg/command.ts';
 import { MEDIA_DEMUXERS } from '../ffmpeg/option-table.ts';
 import { quoteOptions } from '../ffmpeg/tokenize.ts';
 import type { JobSpec } from '../jobs/spec.ts';
-import type { VideoTrack } from './media-analysis.ts';
+import { displaySize, type VideoTrack } from './media-analysis.ts';
 import {
   type ImageFormatName,
   MAX_SNIPPETS,
   MAX_SPRITE_SHEETS,
   type PreviewsSettings,
 } from './previews-spec.ts';
-import { PIECE_FORMAT, rotationFilter } from './split-commands.ts';
+import { PIECE_FORMAT, sourceFilters } from './split-commands.ts';
 import { optionArgs } from './split-rules.ts';
 
 const Format = Type.Union([Type.Literal('jpeg'), Type.Literal('webp')]);
@@ -52,8 +52,11 @@ export const PreviewsPlanSchema = Type.Object({
   /** Folder URL (ending in /) of the pieces the children read; absent in plans made before pieces. */
   scratch: Type.Optional(Type.String()),
   durationSeconds: Type.Number(),
+  /** The video's size as shown: upright, square pixels. */
   width: Type.Integer(),
   height: Type.Integer(),
+  /** The source is interlaced: every picture is deinterlaced before it is scaled. */
+  interlaced: Type.Optional(Type.Boolean()),
   pictures: Type.Array(PicturePlanSchema),
   sprite: Type.Optional(
     Type.Object({
@@ -84,6 +87,9 @@ export interface PreviewsSource {
   width: number;
   height: number;
   rotation: number;
+  /** Width ÷ height of a stored pixel (default 1): previews have square pixels and the shape the video is shown at. */
+  sampleAspectRatio?: number;
+  interlaced?: boolean;
   durationSeconds: number;
   /** When the last frame starts (seconds from the first): a seek past it finds no frame. */
   lastFrameSeconds?: number;
@@ -107,9 +113,7 @@ export function planPreviews(
   folder: string,
   scratch: string,
 ): PreviewsPlan {
-  const turned = source.rotation % 180 !== 0;
-  const width = turned ? source.height : source.width;
-  const height = turned ? source.width : source.height;
+  const { width, height } = displaySize(source);
   const duration = source.durationSeconds;
   if (!(duration > 0))
     throw new FfleetError('no_duration', 'the video has no duration to make previews of', 422);
@@ -162,6 +166,7 @@ export function planPreviews(
   }
 
   const plan: PreviewsPlan = { folder, scratch, durationSeconds: duration, width, height, pictures };
+  if (source.interlaced) plan.interlaced = true;
   const s = settings.sprite;
   if (s) {
     const tiles = Math.ceil(duration / s.intervalSeconds - 1e-9);
@@ -304,13 +309,20 @@ function scale(width: number, height: number): string {
 }
 
 /** ffmpeg's argv for one still picture (the parent runs it on the source it downloaded). */
-export function pictureArgs(source: string, picture: PicturePlan, out: string): string[] {
+export function pictureArgs(
+  source: string,
+  plan: Pick<PreviewsPlan, 'interlaced'>,
+  picture: PicturePlan,
+  out: string,
+): string[] {
+  const before = sourceFilters({ interlaced: plan.interlaced });
+  const own = scale(picture.width, picture.height);
   return [
     ...['-hide_banner', '-nostdin', '-y', '-nostats'],
     ...['-protocol_whitelist', 'file', '-format_whitelist', MEDIA_DEMUXERS.join(',')],
     ...['-ss', seconds(picture.time), '-i', source],
     ...['-map', '0:v:0', '-an', '-sn', '-dn', '-frames:v', '1'],
-    ...['-vf', scale(picture.width, picture.height)],
+    ...['-vf', before ? `${before},${own}` : own],
     ...imageCodec(picture.format),
     out,
   ];
@@ -389,18 +401,21 @@ export function previewsPieceArgs(
 export interface PiecesRead {
   /** The job's input options a child keeps: decoder options, not a demuxer (a piece is NUT). */
   inputArgs: string[];
-  /** The filter that turns a rotated picture upright: a piece has no display matrix. */
-  turn?: string;
+  /** Filters before the child's own: deinterlacing, then the upright turn (a piece has no display matrix). */
+  before?: string;
 }
 
 /**
  * Previews are shown upright, like the pictures the parent makes from the source and the sizes
  * the plan turned (a job cannot switch autorotation off): a rotated source's children turn it.
  */
-export function piecesRead(command: CommandPlan, rotation: number): PiecesRead {
+export function piecesRead(
+  command: CommandPlan,
+  source: { rotation: number; interlaced?: boolean },
+): PiecesRead {
   const options = command.inputs[0]!.options;
-  const turn = rotationFilter(rotation);
-  return { inputArgs: optionArgs(options.filter((o) => o.name !== 'f')), ...(turn ? { turn } : {}) };
+  const before = sourceFilters({ interlaced: source.interlaced, turn: source.rotation });
+  return { inputArgs: optionArgs(options.filter((o) => o.name !== 'f')), ...(before ? { before } : {}) };
 }
 
 /** The job that makes one sprite sheet: a frame every interval over the sheet's span, tiled. */
@@ -466,9 +481,9 @@ export function snippetJobSpec(
   );
 }
 
-/** The upright turn, if any, before the child's own filters, as autorotation would place it. */
+/** Deinterlacing and the upright turn, if any, before the child's own filters, as autorotation would place the turn. */
 function filters(read: PiecesRead, own: string): string {
-  return read.turn ? `${read.turn},${own}` : own;
+  return read.before ? `${read.before},${own}` : own;
 }
 
 /**

@@ -244,6 +244,25 @@ export function concatArgs(
   return argv;
 }
 
+/**
+ * Deinterlacing, for the pictures a ladder or previews make of an interlaced source (HLS
+ * authoring asks for it): each frame's two fields made into one frame, at the same rate, and
+ * only frames the decoder marks interlaced touched.
+ */
+export const DEINTERLACE_FILTER = 'bwdif=mode=send_frame:deint=interlaced';
+
+/**
+ * The filters a ladder rung or a preview runs on the source's frames before its own: the
+ * fields made into frames, then, for a piece (which has no display matrix), the upright turn.
+ */
+export function sourceFilters(source: { interlaced?: boolean; turn?: number }): string | undefined {
+  const filters = [
+    source.interlaced ? DEINTERLACE_FILTER : undefined,
+    source.turn !== undefined ? rotationFilter(source.turn) : undefined,
+  ].filter(Boolean);
+  return filters.length > 0 ? filters.join(',') : undefined;
+}
+
 /** The filter ffmpeg's autorotation inserts for a display rotation (as ffprobe reports it), if any. */
 export function rotationFilter(rotation: number): string | undefined {
   switch ((360 - rotation) % 360) {

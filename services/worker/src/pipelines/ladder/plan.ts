@@ -44,6 +44,7 @@ export async function planLadder(
     width: video.width,
     height: video.height,
     rotation: video.rotation,
+    sampleAspectRatio: video.sampleAspectRatio,
     ...((video.bitRate ?? media.bitRate) ? { bitRate: video.bitRate ?? media.bitRate } : {}),
   });
   const { chunks, note } = planLadderChunks(video, settings.chunkSeconds, ctx.spec.inputs[0]!.options);
@@ -56,6 +57,7 @@ export async function planLadder(
     frames: video.frameTimes.length,
     videoStartSeconds: video.startSeconds,
     rotation: video.rotation,
+    ...(video.interlaced ? { interlaced: true } : {}),
     ...(chunks ? { chunks } : {}),
     ...(note ? { chunkNote: note } : {}),
   };

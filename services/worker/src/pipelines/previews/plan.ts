@@ -53,6 +53,8 @@ export async function planPreviewsJob(
       width: video.width,
       height: video.height,
       rotation: video.rotation,
+      sampleAspectRatio: video.sampleAspectRatio,
+      interlaced: video.interlaced,
       durationSeconds: video.endSeconds - video.startSeconds,
       lastFrameSeconds: (video.frameTimes.at(-1) ?? video.startSeconds) - video.startSeconds,
     },
@@ -73,7 +75,7 @@ export async function planPreviewsJob(
         await mkdir(dirname(file), { recursive: true });
         const run = await runLimitedFfmpeg(ctx.deps.ffmpegLimits, {
           binary: ctx.deps.ffmpegPath,
-          argv: pictureArgs(source, picture, file),
+          argv: pictureArgs(source, plan, picture, file),
           cwd: ctx.workDir,
           timeoutMs: STEP_TIMEOUT_MS,
           signal: ctx.signal,
@@ -96,7 +98,7 @@ export async function planPreviewsJob(
     for (const picture of plan.pictures) picture.bytes = uploaded.get(picture.file);
   }
 
-  const children = childrenOf(ctx, plan, piecesRead(ctx.plan, video.rotation));
+  const children = childrenOf(ctx, plan, piecesRead(ctx.plan, video));
   await stage(ctx, 'split', () => putPieces(ctx, video, children, (added) => flow.addChildren(added)), {
     percent: 100,
   });
