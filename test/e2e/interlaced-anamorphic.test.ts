@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DEINTERLACE_FILTER, type QualityRecord } from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,11 +94,19 @@ async function made(input: string, filters: string, name: string, inputOptions: 
   return out;
 }
 
-/** Mean PSNR (dB) of `distorted` against `reference`, both from their first frame, in full colour. */
-async function psnrOf(reference: string, distorted: string): Promise<number> {
+/**
+ * Mean PSNR (dB) of `distorted` against `reference`, both from their first frame, each through
+ * its filters first (default: full colour).
+ */
+async function psnrOf(
+  reference: string,
+  distorted: string,
+  distortedFilters = 'format=yuv444p',
+  referenceFilters = 'format=yuv444p',
+): Promise<number> {
   const { stderr } = await run('ffmpeg', [
     ...['-hide_banner', '-nostdin', '-i', distorted, '-i', reference, '-lavfi'],
-    '[0:v]setpts=PTS-STARTPTS,format=yuv444p[a];[1:v]setpts=PTS-STARTPTS,format=yuv444p[b];[a][b]psnr',
+    `[0:v]${distortedFilters},setpts=PTS-STARTPTS[a];[1:v]${referenceFilters},setpts=PTS-STARTPTS[b];[a][b]psnr`,
     ...['-f', 'null', '-'],
   ]);
   const match = /PSNR .*average:([\d.]+)/.exec(stderr);
@@ -122,6 +131,8 @@ describe('a ladder of an interlaced anamorphic source, in chunks', () => {
   ];
   let job: JobView;
   let master: HLS.types.MasterPlaylist;
+  /** Each rung's rendition as one local file, by height. */
+  const files = new Map<number, string>();
 
   beforeAll(async () => {
     const id = await submit({
@@ -129,6 +140,7 @@ describe('a ladder of an interlaced anamorphic source, in chunks', () => {
       compute: POOL,
       inputs: [{ url: `s3://${fleet.bucket}/inputs/pal-wide.mp4` }],
       outputs: [{ url: `s3://${fleet.bucket}/${base}` }],
+      quality: true,
       ladder: {
         preset: 'ultrafast',
         chunkSeconds: 4,
@@ -173,6 +185,24 @@ describe('a ladder of an interlaced anamorphic source, in chunks', () => {
       const notDeinterlaced = await psnrOf(shown, woven);
       // The woven frames, even scaled losslessly, mix two moments; the rung shows one.
       expect(deinterlaced, `${rung.height}p`).toBeGreaterThan(notDeinterlaced + 3);
+      files.set(rung.height, file);
+    }
+  });
+
+  it("measures each rung against the source deinterlaced, as the rung's encode saw it, and records that", async () => {
+    for (const { name, quality, metricsUrl } of job.rungQuality!) {
+      expect(quality, name).toMatchObject({ status: 'measured' });
+      const record = JSON.parse(
+        (await fleet.get(metricsUrl!.replace(`s3://${fleet.bucket}/`, ''))).toString('utf8'),
+      ) as QualityRecord;
+      expect(record.ffleet.reference_deinterlaced).toBe(true);
+      // ffmpeg's own PSNR of every frame of the rung, scaled to the stored size, against the
+      // source deinterlaced; and against the woven fields, which no rung frame holds.
+      const file = files.get(record.ffleet.rung!.height)!;
+      const against = (filters: string) => psnrOf(source, file, `scale=720:576:flags=bicubic`, filters);
+      const full = await against(DEINTERLACE_FILTER);
+      expect(Math.abs(quality.psnr! - full), name).toBeLessThan(1);
+      expect(quality.psnr!, name).toBeGreaterThan((await against('null')) + 2);
     }
   });
 });

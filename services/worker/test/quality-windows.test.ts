@@ -94,6 +94,15 @@ describe('videoInfoFromProbe', () => {
     expect(size('|side_data|rotation=N/A')).toBe('1920x1080');
   });
 
+  it('says a stream of fields (field_order tt, bb, tb or bt) is interlaced', () => {
+    const interlaced = (fieldOrder: string) =>
+      videoInfoFromProbe(
+        `stream|width=720|height=576|pix_fmt=yuv420p|field_order=${fieldOrder}|start_time=0\n`,
+      )!.interlaced;
+    expect(['tt', 'bb', 'tb', 'bt'].map(interlaced)).toEqual([true, true, true, true]);
+    expect(['progressive', 'unknown', ''].map(interlaced)).toEqual([false, false, false]);
+  });
+
   it('gives no frame times when a frame has no timestamp, and nothing for a file without video', () => {
     const untimed = videoInfoFromProbe(
       'packet|pts_time=N/A|flags=K_\nstream|width=640|height=360|pix_fmt=yuv420p|start_time=N/A|duration=N/A\n',

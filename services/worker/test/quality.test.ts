@@ -208,6 +208,81 @@ describe('measureQuality', () => {
     expect(upsideDown.global.psnr.psnr_avg!.average).toBeLessThan(upright.global.psnr.psnr_avg!.average - 10);
   });
 
+  it('deinterlaces an interlaced input before comparing a progressive output with it, and says so', async () => {
+    // Fields woven from a 50 fps picture, top first, as a broadcast or DV source stores them.
+    await ffmpeg(
+      ...[
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x240:rate=50:duration=2',
+        '-vf',
+        'tinterlace=mode=interleave_top',
+      ],
+      ...[
+        '-c:v',
+        'libx264',
+        '-crf',
+        '10',
+        '-flags',
+        '+ildct+ilme',
+        '-x264-params',
+        'tff=1',
+        file('woven.mp4'),
+      ],
+    );
+    // The output a deinterlacing encode makes of it, and one that keeps the fields.
+    const deinterlace = 'bwdif=mode=send_frame:deint=interlaced';
+    await ffmpeg(
+      '-i',
+      file('woven.mp4'),
+      '-vf',
+      deinterlace,
+      '-c:v',
+      'libx264',
+      '-crf',
+      '18',
+      file('prog.mp4'),
+    );
+    await ffmpeg(
+      ...['-i', file('woven.mp4'), '-c:v', 'libx264', '-crf', '18'],
+      ...['-flags', '+ildct+ilme', '-x264-params', 'tff=1', file('fields.mp4')],
+    );
+    const ffmpegPsnr = async (reference: string, referenceFilters: string) => {
+      const run = await runFfmpeg({
+        binary: 'ffmpeg',
+        argv: [
+          ...['-hide_banner', '-nostdin', '-i', file('prog.mp4'), '-i', reference, '-lavfi'],
+          `[1:v]${referenceFilters}[r];[0:v][r]psnr`,
+          ...['-f', 'null', '-'],
+        ],
+        timeoutMs: 60_000,
+      });
+      return Number(/PSNR .*average:([\d.]+)/.exec(run.stderrTail.join('\n'))![1]);
+    };
+
+    const measured = await measureQuality({
+      reference: file('woven.mp4'),
+      distorted: file('prog.mp4'),
+      workDir: file('q-fields'),
+    });
+    expect(measured.referenceDeinterlaced).toBe(true);
+    expect(measured.frames).toBe(50);
+    const psnr = measured.global.psnr.psnr_avg!.average;
+    // What the encode lost, as ffmpeg measures it against the deinterlaced input...
+    expect(Math.abs(psnr - (await ffmpegPsnr(file('woven.mp4'), deinterlace)))).toBeLessThan(0.2);
+    // ...not the two moments of the woven fields, which no progressive frame holds.
+    expect(psnr).toBeGreaterThan((await ffmpegPsnr(file('woven.mp4'), 'null')) + 10);
+
+    const kept = await measureQuality({
+      reference: file('woven.mp4'),
+      distorted: file('fields.mp4'),
+      workDir: file('q-kept'),
+    });
+    expect(kept.referenceDeinterlaced).toBeUndefined();
+    expect(kept.global.psnr.psnr_avg!.average).toBeGreaterThan(35);
+  });
+
   it('refuses an output without video as not applicable', async () => {
     await ffmpeg('-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'aac', file('audio.m4a'));
     await expect(

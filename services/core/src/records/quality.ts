@@ -61,6 +61,8 @@ export const QualityRecordSchema = Type.Object({
     vmaf: VmafStatusSchema,
     /** The output was scaled to the reference's size before comparing. */
     scaled: Type.Optional(Type.Object({ from: Type.String(), to: Type.String() })),
+    /** The reference was interlaced and the output not: the reference was deinterlaced before comparing. */
+    reference_deinterlaced: Type.Optional(Type.Literal(true)),
     /**
      * `full`: every frame was compared; `sampled`: every frame of the `windows`, or every
      * `subsample`-th output frame of a video too short for windows.

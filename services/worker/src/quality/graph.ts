@@ -1,3 +1,4 @@
+import { DEINTERLACE_FILTER } from '@ffleet/core';
 import type { VideoInfo } from './probe.ts';
 
 /** Files the filters write, relative to the directory ffmpeg runs in. */
@@ -8,8 +9,16 @@ export function windowStatsFiles(w: number): { psnr: string; ssim: string; vmaf:
   return { psnr: `psnr-${w}.log`, ssim: `ssim-${w}.log`, vmaf: `vmaf-${w}.json` };
 }
 
-/** What the graph needs of each video: its frames' size and pixel format. */
-export type FrameFormat = Pick<VideoInfo, 'width' | 'height' | 'pixFmt'>;
+/** What the graph needs of each video: its frames' size, pixel format and whether they are fields. */
+export type FrameFormat = Pick<VideoInfo, 'width' | 'height' | 'pixFmt'> & { interlaced?: boolean };
+
+/**
+ * An interlaced reference is deinterlaced before an output that is not is compared with it, as
+ * the encode that made the output did: woven fields hold two moments, a progressive frame one.
+ */
+export function deinterlacesReference(options: Pick<GraphOptions, 'distorted' | 'reference'>): boolean {
+  return Boolean(options.reference.interlaced && !options.distorted.interlaced);
+}
 
 export interface GraphOptions {
   distorted: FrameFormat;
@@ -24,8 +33,8 @@ export interface GraphOptions {
 /**
  * One filter graph for all metrics, over the two whole files. Input 0 is the distorted output
  * and input 1 the reference, the order the psnr/ssim/libvmaf filters expect. The output is
- * scaled (bicubic) to the reference's size and converted to its pixel format when they differ;
- * both start at timestamp 0 so trimmed outputs line up frame by frame, and the comparison ends
+ * scaled (bicubic) to the reference's size and converted to its pixel format when they differ,
+ * an interlaced reference deinterlaced for a progressive output; both start at timestamp 0 so trimmed outputs line up frame by frame, and the comparison ends
  * with the shorter of the two (an output cut with `-t` is not compared against the rest of
  * the input). The stats files are relative names: ffmpeg runs in the job's quality directory,
  * so no path needs filter-graph escaping.
@@ -98,6 +107,7 @@ function comparison(
   if (distorted.pixFmt !== reference.pixFmt && /^[a-z0-9_]+$/.test(reference.pixFmt)) {
     prepare.push(`format=${reference.pixFmt}`);
   }
+  const fields = deinterlacesReference(options) ? [DEINTERLACE_FILTER] : [];
   const align = (expression: string) => `settb=AVTB,setpts=${expression}`;
   const sync = 'shortest=1';
   const [d0, d1, r0, r1] = ['d0', 'd1', 'r0', 'r1'].map((label) => `[${label}${c.tag}]`);
@@ -105,12 +115,12 @@ function comparison(
     ? [
         `${c.distorted}${[...prepare, align(c.align.distorted)].join(',')},split=2[dv${c.tag}][dq${c.tag}]`,
         `[dq${c.tag}]${[...sample, 'split=2'].join(',')}${d0}${d1}`,
-        `${c.reference}${align(c.align.reference)},split=3${r0}${r1}[r2${c.tag}]`,
+        `${c.reference}${[...fields, align(c.align.reference)].join(',')},split=3${r0}${r1}[r2${c.tag}]`,
         `[dv${c.tag}][r2${c.tag}]libvmaf=log_fmt=json:log_path=${c.files.vmaf}:n_threads=${options.vmafThreads ?? 0}:n_subsample=${subsample}:${sync}`,
       ]
     : [
         `${c.distorted}${[...sample, ...prepare, align(c.align.distorted)].join(',')},split=2${d0}${d1}`,
-        `${c.reference}${align(c.align.reference)},split=2${r0}${r1}`,
+        `${c.reference}${[...fields, align(c.align.reference)].join(',')},split=2${r0}${r1}`,
       ];
   chains.push(
     `${d0}${r0}psnr=stats_file=${c.files.psnr}:${sync}`,

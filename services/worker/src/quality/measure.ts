@@ -11,6 +11,7 @@ import {
 import { runLimitedFfmpeg } from '../ffmpeg/limits.ts';
 import { inBatches } from '../pipeline/in-batches.ts';
 import {
+  deinterlacesReference,
   type GraphOptions,
   qualityArgv,
   qualityFilterGraph,
@@ -99,6 +100,8 @@ export interface QualityMeasurement {
   ffmpegSummary: FfmpegSummary;
   /** Set when the output was scaled to the reference's size before comparing. */
   scaled?: { from: string; to: string };
+  /** Set when the reference was deinterlaced (interlaced, and the output is not) before comparing. */
+  referenceDeinterlaced?: true;
   psnrCeilingDb: number;
   /** Frames compared (per-frame entries). */
   frames: number;
@@ -197,6 +200,7 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
     measurement.vmaf = vmaf;
     measurement.global.vmaf = globalStats(vmaf);
   }
+  if (deinterlacesReference({ distorted, reference })) measurement.referenceDeinterlaced = true;
   if (distorted.width !== reference.width || distorted.height !== reference.height) {
     measurement.scaled = {
       from: `${distorted.width}x${distorted.height}`,

@@ -49,6 +49,8 @@ export interface VideoInfo {
   width: number;
   height: number;
   pixFmt: string;
+  /** Stored as fields (ffprobe's field_order tt, bb, tb or bt), as broadcast and DV video is. */
+  interlaced: boolean;
   /**
    * Seconds from the file's start to its first video frame. ffmpeg's `-ss` counts from the
    * file's start (the earliest of all its streams); frame times here count from the first frame.
@@ -73,7 +75,7 @@ export async function probeVideo(
   options: { frameTimes?: boolean; timeoutMs?: number } = {},
 ): Promise<VideoInfo | undefined> {
   const entries =
-    'stream=width,height,pix_fmt,start_time,duration:stream_side_data=rotation:stream_tags=rotate:format=start_time,duration';
+    'stream=width,height,pix_fmt,field_order,start_time,duration:stream_side_data=rotation:stream_tags=rotate:format=start_time,duration';
   const stdout = await ffmpegOutput(
     ffprobePath,
     [
@@ -88,7 +90,7 @@ export async function probeVideo(
 
 /**
  * ffprobe's compact listing: `packet|pts_time=0.040000|flags=__`, then
- * `stream|width=640|height=360|pix_fmt=yuv420p|start_time=0.000000|duration=4.000000` (with
+ * `stream|width=640|height=360|pix_fmt=yuv420p|field_order=progressive|start_time=0.000000|duration=4.000000` (with
  * `|side_data|rotation=-90` or `|tag:rotate=90` when the picture is shown turned) and
  * `format|start_time=0.000000|duration=4.010000`.
  */
@@ -125,7 +127,13 @@ export function videoInfoFromProbe(listing: string): VideoInfo | undefined {
   packetTimes.sort((a, b) => a - b);
   const firstFrame = packetTimes[0] ?? seconds(stream.start_time) ?? formatStart;
   const videoStartSeconds = Math.max(0, firstFrame - formatStart);
-  const info: VideoInfo = { width, height, pixFmt: stream.pix_fmt ?? 'unknown', videoStartSeconds };
+  const info: VideoInfo = {
+    width,
+    height,
+    pixFmt: stream.pix_fmt ?? 'unknown',
+    interlaced: ['tt', 'bb', 'tb', 'bt'].includes(stream.field_order ?? ''),
+    videoStartSeconds,
+  };
   const duration = seconds(stream.duration) ?? minus(seconds(sections.format?.duration), videoStartSeconds);
   if (duration !== undefined && duration > 0) info.durationSeconds = duration;
   if (packetTimes.length > 0 && !untimed) info.frameTimes = packetTimes.map((t) => t - firstFrame);

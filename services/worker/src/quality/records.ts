@@ -75,6 +75,7 @@ export function qualityRecord(
       psnr_ceiling_db: measurement.psnrCeilingDb,
       vmaf: measurement.vmafStatus,
       scaled: measurement.scaled,
+      ...(measurement.referenceDeinterlaced ? { reference_deinterlaced: true } : {}),
       ffmpeg_summary: measurement.ffmpegSummary,
       elapsed_ms: measurement.elapsedMs,
       ...(job.target ? { target_quality: job.target } : {}),
