@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { validateJob } from '../src/jobs/validate.ts';
 import { mpdWithCodecs } from '../src/pipelines/dash-manifest.ts';
-import { planLadderChunks, rungChunkJobSpec } from '../src/pipelines/ladder-commands.ts';
+import {
+  ladderFrameStep,
+  planLadderChunks,
+  rungChunkJobSpec,
+  rungFrameRate,
+  rungFrames,
+} from '../src/pipelines/ladder-commands.ts';
 import { decideRungs } from '../src/pipelines/ladder-rungs.ts';
 import { DEFAULT_LADDER, ladderSettings } from '../src/pipelines/ladder-spec.ts';
 import type { VideoTrack } from '../src/pipelines/media-analysis.ts';
@@ -322,6 +328,39 @@ describe('ladder chunks: cut only on the 2 s keyframe grid', () => {
     expect(single.inputs[0]!.options).toBe('-threads 1');
     expect(single.globalOptions).toBe('-filter_threads 1');
     expect(single.outputs[0]!.options).toContain('-threads 1');
+  });
+});
+
+describe('ladder frame rates: never above 60 fps', () => {
+  it('keeps every frame up to 60 fps, else one in the fewest that bring it to 60 or under', () => {
+    const steps = [24, 25, 29.97, 50, 59.94, 60, 60.05, 100, 119.88, 120, 144, 240].map(ladderFrameStep);
+    expect(steps).toEqual([1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 4]);
+    expect(rungFrameRate({ frameRate: 120, frameStep: 2 })).toBe(60);
+    expect(rungFrameRate({ frameRate: 59.94 })).toBe(59.94);
+    // The first frame, then every n-th: a chunk of 241 frames keeps 121.
+    expect(rungFrames({ frameStep: 2 }, 241)).toBe(121);
+    expect(rungFrames({}, 241)).toBe(241);
+  });
+
+  it("writes a chunk's encode that keeps one frame in two and sets its GOP at the rung's rate, and passes the job checks", () => {
+    const video = track(12, 120, (n) => n % 240 === 0);
+    const chunks = planLadderChunks(video, 4, undefined).chunks!;
+    const plan = {
+      rungs: { kept: [], dropped: [] },
+      frameRate: 120,
+      frameStep: 2,
+      durationSeconds: 12,
+      audio: false,
+      scratch: 's3://media/ffleet-scratch/j1/',
+      videoStartSeconds: 0,
+      chunks,
+    };
+    const rung = { name: '360p-730k', width: 640, height: 360, bitrateKbps: 730 };
+    const spec = rungChunkJobSpec(ladderJob() as never, ladderSettings({}), plan, rung, chunks[1]!);
+    expect(() => validateJob(spec, pools, policy)).not.toThrow();
+    const options = spec.outputs[0]!.options!;
+    expect(options).toContain('-vf framestep=2,scale=640:360,setsar=1');
+    expect(options).toContain('-g 120 -keyint_min 120');
   });
 });
 

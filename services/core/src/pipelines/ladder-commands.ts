@@ -40,6 +40,8 @@ export const LadderPlanSchema = Type.Object({
   rotation: Type.Optional(Type.Number()),
   /** The source is interlaced: every rung is deinterlaced before it is scaled. */
   interlaced: Type.Optional(Type.Boolean()),
+  /** Every rung keeps one source frame in this many (a source above 60 fps); absent: every frame. */
+  frameStep: Type.Optional(Type.Integer({ minimum: 2 })),
   /** Why a source long enough to be chunked has its rungs encoded whole. */
   chunkNote: Type.Optional(Type.String()),
 });
@@ -101,15 +103,37 @@ export function planLadderChunks(
   };
 }
 
-/** Frames between forced keyframes at the source's rate (an upper bound for the encoder's own GOP). */
+/** Apple's HLS authoring specification: frame rates above 60 fps shall not be used. */
+export const LADDER_MAX_FRAME_RATE = 60;
+
+/**
+ * One source frame in how many every rung keeps: 1 up to 60 fps, else the fewest that bring it
+ * to 60 or under (120 → 60, 240 → 60, 100 → 50). Every rung gets the same, so every rung has
+ * the same frames and its keyframes at the same times.
+ */
+export function ladderFrameStep(framesPerSecond: number): number {
+  return Math.max(1, Math.ceil(framesPerSecond / LADDER_MAX_FRAME_RATE - 1e-3));
+}
+
+/** The rungs' frame rate: the source's, or its share that `frameStep` keeps. */
+export function rungFrameRate(plan: Pick<LadderPlan, 'frameRate' | 'frameStep'>): number {
+  return plan.frameRate / (plan.frameStep ?? 1);
+}
+
+/** Frames a rung (or a chunk of one) has of `sourceFrames`: the first, then every `frameStep`-th. */
+export function rungFrames(plan: Pick<LadderPlan, 'frameStep'>, sourceFrames: number): number {
+  return Math.ceil(sourceFrames / (plan.frameStep ?? 1));
+}
+
+/** Frames between forced keyframes at the rungs' rate (an upper bound for the encoder's own GOP). */
 function gopFrames(frameRate: number): number {
   return Math.max(1, Math.round(LADDER_GOP_SECONDS * frameRate));
 }
 
 /**
- * One rung's encode: deinterlaced if the source is, turned upright when read from a piece
- * (`turn`), scaled to its size in square pixels, its bitrate (peak held to 110 %), keyframes
- * where `keyframes` says and nowhere else.
+ * One rung's encode: deinterlaced if the source is, one frame in `frameStep` kept, turned upright
+ * when read from a piece (`turn`), scaled to its size in square pixels, its bitrate (peak held
+ * to 110 %), keyframes where `keyframes` says and nowhere else.
  */
 function rungArgs(
   settings: LadderSettings,
@@ -119,12 +143,16 @@ function rungArgs(
   turn?: number,
 ): string[] {
   const codec = LADDER_ENCODERS[settings.codec];
-  const gop = gopFrames(plan.frameRate);
-  const before = sourceFilters({ interlaced: plan.interlaced, ...(turn !== undefined ? { turn } : {}) });
-  const scale = `scale=${rung.width}:${rung.height},setsar=1`;
+  const gop = gopFrames(rungFrameRate(plan));
+  const filters = [
+    sourceFilters({ interlaced: plan.interlaced }),
+    plan.frameStep ? `framestep=${plan.frameStep}` : undefined,
+    turn !== undefined ? sourceFilters({ turn }) : undefined,
+    `scale=${rung.width}:${rung.height},setsar=1`,
+  ];
   return [
     ...['-map', '0:v:0', '-an', '-sn', '-dn'],
-    ...['-vf', before ? `${before},${scale}` : scale],
+    ...['-vf', filters.filter(Boolean).join(',')],
     ...['-c:v', codec.encoder, '-preset', settings.preset],
     ...['-b:v', `${rung.bitrateKbps}k`, '-maxrate', `${Math.round(rung.bitrateKbps * 1.1)}k`],
     ...['-bufsize', `${rung.bitrateKbps * 2}k`],

@@ -9,6 +9,7 @@ import {
   type PreviewsView,
   previewsChildId,
   type RedisClient,
+  rungFrames,
   type SplitState,
   type SplitView,
   snippets,
@@ -135,11 +136,14 @@ async function ladderView(
   const plan = state.plan;
   if (!plan) return { kind: 'ladder', step: state.step, rungs: null, dropped: [], audio: 'none' };
   const parentId = job.id!;
-  // Each rung's children: its chunks, or the rung itself with every frame of the source.
+  // Each rung's children: its chunks, or the rung itself, with the frames each encodes.
   const parts = plan.rungs.kept.map((rung) =>
     plan.chunks
-      ? plan.chunks.map((c) => ({ id: ladderChildId.chunk(parentId, rung, c.index), frames: c.frames }))
-      : [{ id: ladderChildId.rung(parentId, rung), frames: plan.frames ?? 0 }],
+      ? plan.chunks.map((c) => ({
+          id: ladderChildId.chunk(parentId, rung, c.index),
+          frames: rungFrames(plan, c.frames),
+        }))
+      : [{ id: ladderChildId.rung(parentId, rung), frames: rungFrames(plan, plan.frames ?? 0) }],
   );
   const ids = parts.flat().map((p) => p.id);
   if (plan.audio) ids.push(ladderChildId.audio(parentId));
@@ -179,7 +183,7 @@ async function ladderView(
     ...(plan.chunkNote ? { chunkNote: plan.chunkNote } : {}),
     frames:
       plan.frames !== undefined
-        ? { done: Math.round(framesDone), total: plan.frames * plan.rungs.kept.length }
+        ? { done: Math.round(framesDone), total: parts.flat().reduce((sum, p) => sum + p.frames, 0) }
         : null,
     audio: plan.audio ? states.at(-1)! : 'none',
   };

@@ -7,11 +7,13 @@ import {
   type LadderSettings,
   ladderAudioJobSpec,
   ladderChildId,
+  ladderFrameStep,
   ladderSettings,
   longestFirst,
   type PlannedRung,
   planLadderChunks,
   rungChunkJobSpec,
+  rungFrames,
   rungJobSpec,
   SPAN,
 } from '@ffleet/core';
@@ -58,6 +60,10 @@ export async function planLadder(
     videoStartSeconds: video.startSeconds,
     rotation: video.rotation,
     ...(video.interlaced ? { interlaced: true } : {}),
+    // Frames a second as played (a variable-rate phone video's nominal rate may be far above).
+    ...(ladderFrameStep(video.averageFrameRate) > 1
+      ? { frameStep: ladderFrameStep(video.averageFrameRate) }
+      : {}),
     ...(chunks ? { chunks } : {}),
     ...(note ? { chunkNote: note } : {}),
   };
@@ -100,7 +106,8 @@ function childrenOf(ctx: JobContext, settings: LadderSettings, plan: LadderPlan)
             parentId,
             rung: rung.name,
             index: chunk.index,
-            frames: chunk.frames,
+            // What the chunk's encode must write: its frames, or the share of them the rungs keep.
+            frames: rungFrames(plan, chunk.frames),
             durationSeconds: chunk.endSeconds - chunk.startSeconds,
           },
         };
