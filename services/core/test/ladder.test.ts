@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateJob } from '../src/jobs/validate.ts';
 import { mpdWithCodecs } from '../src/pipelines/dash-manifest.ts';
 import {
+  ladderAudioJobSpec,
   ladderFrameStep,
   planLadderChunks,
   rungChunkJobSpec,
@@ -361,6 +362,29 @@ describe('ladder frame rates: never above 60 fps', () => {
     const options = spec.outputs[0]!.options!;
     expect(options).toContain('-vf framestep=2,scale=640:360,setsar=1');
     expect(options).toContain('-g 120 -keyint_min 120');
+  });
+});
+
+describe('ladder audio: starting where the video does', () => {
+  const plan = (audioOffsetSeconds?: number) => ({
+    rungs: { kept: [], dropped: [] },
+    frameRate: 25,
+    durationSeconds: 10,
+    audio: true,
+    scratch: 's3://media/ffleet-scratch/j1/',
+    ...(audioOffsetSeconds !== undefined ? { audioOffsetSeconds } : {}),
+  });
+  const audioJob = (offset?: number) =>
+    ladderAudioJobSpec(ladderJob() as never, ladderSettings({}), plan(offset));
+
+  it('pads audio that starts late with silence, cuts audio that starts early, and passes the job checks', () => {
+    expect(audioJob(0.6).outputs[0]!.options).toContain('-af adelay=delays=600:all=1');
+    expect(audioJob(-0.541333).outputs[0]!.options).toContain(
+      '-af asetpts=PTS-STARTPTS,atrim=start=0.541333,asetpts=PTS-STARTPTS',
+    );
+    expect(audioJob().outputs[0]!.options).not.toContain('-af');
+    for (const offset of [0.6, -0.541333, undefined])
+      expect(() => validateJob(audioJob(offset), pools, policy)).not.toThrow();
   });
 });
 

@@ -40,6 +40,11 @@ export const LadderPlanSchema = Type.Object({
   rotation: Type.Optional(Type.Number()),
   /** The source is interlaced: every rung is deinterlaced before it is scaled. */
   interlaced: Type.Optional(Type.Boolean()),
+  /**
+   * Seconds the source's first audio sample comes after its first video frame (negative:
+   * before); absent when they start together. The audio is padded or trimmed by as much.
+   */
+  audioOffsetSeconds: Type.Optional(Type.Number()),
   /** Every rung keeps one source frame in this many (a source above 60 fps); absent: every frame. */
   frameStep: Type.Optional(Type.Integer({ minimum: 2 })),
   /** Why a source long enough to be chunked has its rungs encoded whole. */
@@ -205,22 +210,31 @@ export function rungChunkJobSpec(
   );
 }
 
-/** The job that encodes the audio once: the first audio stream, AAC stereo. */
+/**
+ * The job that encodes the audio once: the first audio stream, AAC stereo, starting where the
+ * video does. Every rendition is packaged to start at 0, so audio that starts later than the
+ * video is padded with silence and audio that starts earlier is cut, or it would play early or
+ * late by the difference.
+ */
 export function ladderAudioJobSpec(spec: JobSpec, settings: LadderSettings, plan: LadderPlan): JobSpec {
   const args = [
-    '-map',
-    '0:a:0',
-    '-vn',
-    '-sn',
-    '-dn',
-    '-c:a',
-    'aac',
-    '-b:a',
-    `${settings.audioBitrateKbps}k`,
-    '-ac',
-    '2',
+    ...['-map', '0:a:0', '-vn', '-sn', '-dn'],
+    ...audioAlignment(plan.audioOffsetSeconds ?? 0),
+    ...['-c:a', 'aac', '-b:a', `${settings.audioBitrateKbps}k`, '-ac', '2'],
   ];
   return childSpec(spec, 'audio', ladderScratch.audio(plan), args);
+}
+
+/** The audio filter that moves the first sample `offset` seconds after the video's first frame. */
+function audioAlignment(offsetSeconds: number): string[] {
+  if (Math.abs(offsetSeconds) < 0.0005) return [];
+  const seconds = Math.abs(offsetSeconds).toFixed(6);
+  return [
+    '-af',
+    offsetSeconds > 0
+      ? `adelay=delays=${Math.round(offsetSeconds * 1000)}:all=1`
+      : `asetpts=PTS-STARTPTS,atrim=start=${seconds},asetpts=PTS-STARTPTS`,
+  ];
 }
 
 /**

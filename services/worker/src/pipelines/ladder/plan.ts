@@ -60,6 +60,7 @@ export async function planLadder(
     videoStartSeconds: video.startSeconds,
     rotation: video.rotation,
     ...(video.interlaced ? { interlaced: true } : {}),
+    ...audioOffset(media.audio[0]?.startSeconds, video.startSeconds),
     // Frames a second as played (a variable-rate phone video's nominal rate may be far above).
     ...(ladderFrameStep(video.averageFrameRate) > 1
       ? { frameStep: ladderFrameStep(video.averageFrameRate) }
@@ -151,4 +152,11 @@ function chunkChildren(
         b.rung.bitrateKbps - a.rung.bitrateKbps ||
         order.get(a.chunk.index)! - order.get(b.chunk.index)!,
     );
+}
+
+/** Where the first audio stream starts against the video, when they do not start together. */
+function audioOffset(audioStart: number | undefined, videoStart: number): { audioOffsetSeconds?: number } {
+  if (audioStart === undefined) return {};
+  const offset = Math.round((audioStart - videoStart) * 1e6) / 1e6;
+  return Math.abs(offset) >= 0.0005 ? { audioOffsetSeconds: offset } : {};
 }

@@ -1,0 +1,189 @@
+/**
+ * Ladders of sources as cameras and capture cards write them, on a real fleet (Redis, S3 server,
+ * two worker processes, ffmpeg), read back with hls-parser, ffprobe and ffmpeg's silencedetect:
+ * - a 120 fps source: Apple's HLS authoring specification says frame rates above 60 shall not be
+ *   used, so every rung keeps one frame in two, encoded whole or in chunks, and says 60;
+ * - MPEG-TS captures whose audio starts after or before the video: a beep must sound as long
+ *   after the first frame in the renditions as it does in the source.
+ */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { JobView } from '@ffleet/gateway';
+import HLS from 'hls-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
+import { ffmpeg, packets } from '../support/media.ts';
+
+const POOL = 'intel';
+const run = promisify(execFile);
+const SECONDS = 6;
+const RUNGS = [
+  { height: 180, bitrateKbps: 400 },
+  { height: 90, bitrateKbps: 150 },
+];
+
+let fleet: TestFleet;
+
+beforeAll(async () => {
+  fleet = await startFleet();
+  const fast = join(fleet.dir, 'fast.mp4');
+  // 120 fps, a keyframe every 2 s, noise so the source's bitrate is above every rung's.
+  await ffmpeg([
+    ...['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=120,noise=alls=12:allf=t'],
+    ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
+    ...['-t', String(SECONDS), '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '18', '-g', '240'],
+    ...['-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', fast],
+  ]);
+  await fleet.put('inputs/fast.mp4', fast);
+  // A beep 2 s into the audio; the audio starts 0.6 s after the video, or the video 0.5 s after
+  // the audio; MPEG-TS, whose timestamps start where the capture did.
+  const beep = 'aevalsrc=if(between(t\\,2\\,2.3)\\,sin(2*PI*440*t)\\,0):s=48000:d=12';
+  const picture = 'testsrc2=size=320x180:rate=25,noise=alls=12:allf=t';
+  const encode = [
+    '-t',
+    '12',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-qp',
+    '18',
+    '-g',
+    '50',
+    '-c:a',
+    'aac',
+  ];
+  await ffmpeg([
+    ...['-f', 'lavfi', '-i', picture, '-itsoffset', '0.6', '-f', 'lavfi', '-i', beep],
+    ...[...encode, '-output_ts_offset', '1.4', join(fleet.dir, 'late.ts')],
+  ]);
+  await ffmpeg([
+    ...['-f', 'lavfi', '-i', beep, '-itsoffset', '0.5', '-f', 'lavfi', '-i', picture],
+    ...['-map', '1:v', '-map', '0:a', ...encode, join(fleet.dir, 'early.ts')],
+  ]);
+  for (const name of ['late.ts', 'early.ts']) await fleet.put(`inputs/${name}`, join(fleet.dir, name));
+  for (let i = 0; i < 2; i++) await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1' });
+}, 180_000);
+
+afterAll(async () => {
+  await fleet?.stop();
+});
+
+/** The ladder of `input` into `out/<name>/`, until it ends. */
+async function ladder(name: string, chunkSeconds: number, input: string): Promise<JobView> {
+  const { status, body } = await fleet.api<{ id: string }>('POST', '/v1/jobs', {
+    name,
+    compute: POOL,
+    inputs: [{ url: `s3://${fleet.bucket}/inputs/${input}` }],
+    outputs: [{ url: `s3://${fleet.bucket}/out/${name}/` }],
+    ladder: { preset: 'ultrafast', chunkSeconds, rungs: RUNGS },
+  });
+  expect(status, JSON.stringify(body)).toBe(202);
+  return fleet.waitFor<JobView>(body.id, finished, 240_000);
+}
+
+/** A media playlist's init segment and media segments, in order, as one local file. */
+async function rendition(base: string, uri: string, name: string): Promise<string> {
+  const playlist = HLS.parse((await fleet.get(`${base}${uri}`)).toString('utf8')) as HLS.types.MediaPlaylist;
+  const folder = `${base}${uri.slice(0, uri.lastIndexOf('/') + 1)}`;
+  const parts = [await fleet.get(`${folder}${playlist.segments[0]!.map!.uri}`)];
+  for (const s of playlist.segments) parts.push(await fleet.get(`${folder}${s.uri}`));
+  const file = join(fleet.dir, name);
+  await writeFile(file, Buffer.concat(parts));
+  return file;
+}
+
+/** Each video variant's declared frame rate, and its rendition as one local file. */
+async function renditions(name: string) {
+  const base = `out/${name}/`;
+  const master = HLS.parse(
+    (await fleet.get(`${base}master.m3u8`)).toString('utf8'),
+  ) as HLS.types.MasterPlaylist;
+  return Promise.all(
+    master.variants
+      .filter((variant) => !variant.isIFrameOnly)
+      .map(async (variant) => ({
+        frameRate: variant.frameRate,
+        file: await rendition(base, variant.uri, `${name}-${variant.resolution!.height}.mp4`),
+      })),
+  );
+}
+
+/** When the first sound after silence starts in a file's first audio stream, on its own timestamps. */
+async function soundStarts(file: string): Promise<number> {
+  const { stderr } = await run('ffmpeg', [
+    ...['-hide_banner', '-nostdin', '-copyts', '-i', file, '-map', '0:a:0'],
+    ...['-af', 'silencedetect=n=-40dB:d=0.1', '-f', 'null', '-'],
+  ]);
+  const end = /silence_end: ([\d.]+)/.exec(stderr);
+  if (!end) throw new Error(`no sound after silence in ${file}: ${stderr.slice(-300)}`);
+  return Number(end[1]);
+}
+
+/** The first video frame's time in a file, on its own timestamps. */
+const firstFrame = async (file: string) => (await packets(file, 'v:0'))[0]!.pts;
+
+describe.each([
+  { how: 'in chunks', name: 'fast-chunked', chunkSeconds: 2, chunks: 3 * RUNGS.length },
+  { how: 'whole', name: 'fast-whole', chunkSeconds: 0, chunks: undefined },
+])('a ladder of a 120 fps source, each rung encoded $how', ({ name, chunkSeconds, chunks }) => {
+  let job: JobView;
+
+  beforeAll(async () => {
+    job = await ladder(name, chunkSeconds, 'fast.mp4');
+  }, 260_000);
+
+  it('succeeds, its view counting the frames the rungs have', () => {
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    if (job.pipeline?.kind !== 'ladder') throw new Error('not a ladder');
+    expect(job.pipeline.chunks?.total).toBe(chunks);
+    const frames = SECONDS * 60 * RUNGS.length;
+    expect(job.pipeline.frames).toEqual({ done: frames, total: frames });
+  });
+
+  it('has every rung at 60 fps: every other source frame, 2 s apart keyframes at the same times in every rung', async () => {
+    const rungs = await renditions(name);
+    expect(rungs).toHaveLength(RUNGS.length);
+    const keyframes: number[][] = [];
+    for (const { frameRate, file } of rungs) {
+      expect(frameRate).toBe(60);
+      const frames = await packets(file, 'v:0');
+      expect(frames).toHaveLength(SECONDS * 60);
+      // Evenly 1/60 s apart, from the source's first frame.
+      const start = frames[0]!.pts;
+      for (const [i, f] of frames.entries()) expect(f.pts - start).toBeCloseTo(i / 60, 3);
+      keyframes.push(frames.filter((f) => f.key).map((f) => Math.round((f.pts - start) * 1000)));
+    }
+    expect(keyframes[0]).toEqual([0, 2000, 4000]);
+    expect(keyframes[1]).toEqual(keyframes[0]);
+  });
+});
+
+describe.each([
+  { source: 'late.ts', starts: 'after', chunkSeconds: 0 },
+  { source: 'late.ts', starts: 'after', chunkSeconds: 4 },
+  { source: 'early.ts', starts: 'before', chunkSeconds: 0 },
+])(
+  'a ladder of a capture whose audio starts $starts the video (chunkSeconds $chunkSeconds)',
+  ({ source, chunkSeconds }) => {
+    it('keeps the sound where it is against the picture: the beep as long after the first frame as in the source', {
+      timeout: 260_000,
+    }, async () => {
+      const name = `${source.replace('.ts', '')}-${chunkSeconds}`;
+      const job = await ladder(name, chunkSeconds, source);
+      expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+      const local = join(fleet.dir, source);
+      const inSource = (await soundStarts(local)) - (await firstFrame(local));
+      const [video] = await renditions(name);
+      const audio = await rendition(`out/${name}/`, 'hls/audio/index.m3u8', `${name}-audio.mp4`);
+      const inLadder = (await soundStarts(audio)) - (await firstFrame(video!.file));
+      // Within one AAC frame (21 ms at 48 kHz); lip sync is noticed from about 45 ms.
+      expect(
+        Math.abs(inLadder - inSource),
+        `the beep ${inLadder} s after the first frame, ${inSource} s in the source`,
+      ).toBeLessThan(0.025);
+    });
+  },
+);
