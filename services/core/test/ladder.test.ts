@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { validateJob } from '../src/jobs/validate.ts';
 import { mpdWithCodecs } from '../src/pipelines/dash-manifest.ts';
-import {
-  ladderAudioJobSpec,
-  ladderFrameStep,
-  planLadderChunks,
-  rungChunkJobSpec,
-  rungFrameRate,
-  rungFrames,
-} from '../src/pipelines/ladder-commands.ts';
-import { decideRungs } from '../src/pipelines/ladder-rungs.ts';
+import { ladderAudioJobSpec, planLadderChunks, rungChunkJobSpec } from '../src/pipelines/ladder-commands.ts';
+import { decideRungs, ladderFrameStep, rungFrameRate, rungFrames } from '../src/pipelines/ladder-rungs.ts';
 import { DEFAULT_LADDER, ladderSettings } from '../src/pipelines/ladder-spec.ts';
 import type { VideoTrack } from '../src/pipelines/media-analysis.ts';
 import { PoolRegistry } from '../src/pools/registry.ts';
@@ -332,15 +325,48 @@ describe('ladder chunks: cut only on the 2 s keyframe grid', () => {
   });
 });
 
-describe('ladder frame rates: never above 60 fps', () => {
+describe('ladder frame rates: never above 60 fps, 30 below 540p where the keyframe grid allows', () => {
   it('keeps every frame up to 60 fps, else one in the fewest that bring it to 60 or under', () => {
     const steps = [24, 25, 29.97, 50, 59.94, 60, 60.05, 100, 119.88, 120, 144, 240].map(ladderFrameStep);
     expect(steps).toEqual([1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 4]);
-    expect(rungFrameRate({ frameRate: 120, frameStep: 2 })).toBe(60);
-    expect(rungFrameRate({ frameRate: 59.94 })).toBe(59.94);
+    expect(rungFrameRate(120, { frameStep: 2 })).toBe(60);
+    expect(rungFrameRate(59.94, {})).toBe(59.94);
     // The first frame, then every n-th: a chunk of 241 frames keeps 121.
     expect(rungFrames({ frameStep: 2 }, 241)).toBe(121);
     expect(rungFrames({}, 241)).toBe(241);
+  });
+
+  it('gives each rung its rate: 60 at most, 30 at most below 540p when every 2 s keyframe stays on a kept frame', () => {
+    const rates = (frameRate: number, variableFrameRate = false) =>
+      decideRungs(DEFAULT_LADDER, {
+        width: 1920,
+        height: 1080,
+        rotation: 0,
+        frameRate,
+        variableFrameRate,
+      }).kept.map((r) => `${r.height}:${rungFrameRate(frameRate, r)}`);
+    // Apple's ladder: 234p … 432p at 30 or less, 540p up at the source's rate (60 at most).
+    expect(rates(60)).toEqual([
+      ...['234:30', '360:30', '432:30', '432:30'],
+      ...['540:60', '720:60', '720:60', '1080:60', '1080:60'],
+    ]);
+    expect(new Set(rates(50))).toEqual(
+      new Set(['234:25', '360:25', '432:25', '540:50', '720:50', '1080:50']),
+    );
+    expect(new Set(rates(120))).toEqual(
+      new Set(['234:30', '360:30', '432:30', '540:60', '720:60', '1080:60']),
+    );
+    expect(new Set(rates(25))).toEqual(
+      new Set(['234:25', '360:25', '432:25', '540:25', '720:25', '1080:25']),
+    );
+    // 59.94 fps has no whole number of frames in 2 s: halving would move some keyframes off the grid.
+    expect(new Set(rates(60000 / 1001).map((r) => r.replace(/\.\d+$/, '')))).toEqual(
+      new Set(['234:59', '360:59', '432:59', '540:59', '720:59', '1080:59']),
+    );
+    // A variable rate is capped at 60 only.
+    expect(new Set(rates(60, true))).toEqual(
+      new Set(['234:60', '360:60', '432:60', '540:60', '720:60', '1080:60']),
+    );
   });
 
   it("writes a chunk's encode that keeps one frame in two and sets its GOP at the rung's rate, and passes the job checks", () => {
@@ -349,18 +375,17 @@ describe('ladder frame rates: never above 60 fps', () => {
     const plan = {
       rungs: { kept: [], dropped: [] },
       frameRate: 120,
-      frameStep: 2,
       durationSeconds: 12,
       audio: false,
       scratch: 's3://media/ffleet-scratch/j1/',
       videoStartSeconds: 0,
       chunks,
     };
-    const rung = { name: '360p-730k', width: 640, height: 360, bitrateKbps: 730 };
+    const rung = { name: '720p-3000k', width: 1280, height: 720, bitrateKbps: 3000, frameStep: 2 };
     const spec = rungChunkJobSpec(ladderJob() as never, ladderSettings({}), plan, rung, chunks[1]!);
     expect(() => validateJob(spec, pools, policy)).not.toThrow();
     const options = spec.outputs[0]!.options!;
-    expect(options).toContain('-vf framestep=2,scale=640:360,setsar=1');
+    expect(options).toContain('-vf framestep=2,scale=1280:720,setsar=1');
     expect(options).toContain('-g 120 -keyint_min 120');
   });
 });

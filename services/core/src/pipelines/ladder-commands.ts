@@ -17,7 +17,7 @@ import { MEDIA_DEMUXERS } from '../ffmpeg/option-table.ts';
 import { quoteOptions } from '../ffmpeg/tokenize.ts';
 import type { JobSpec } from '../jobs/spec.ts';
 import { type Chunk, ChunkSchema, chunkKeyframeTimes, gridKeyframes, planChunks } from './chunk-plan.ts';
-import { type PlannedRung, RungDecisionSchema } from './ladder-rungs.ts';
+import { type PlannedRung, RungDecisionSchema, rungFrameRate } from './ladder-rungs.ts';
 import { LADDER_ENCODERS, LADDER_GOP_SECONDS, type LadderSettings } from './ladder-spec.ts';
 import type { VideoTrack } from './media-analysis.ts';
 import { sourceFilters, splitScratch } from './split-commands.ts';
@@ -45,8 +45,6 @@ export const LadderPlanSchema = Type.Object({
    * before); absent when they start together. The audio is padded or trimmed by as much.
    */
   audioOffsetSeconds: Type.Optional(Type.Number()),
-  /** Every rung keeps one source frame in this many (a source above 60 fps); absent: every frame. */
-  frameStep: Type.Optional(Type.Integer({ minimum: 2 })),
   /** Why a source long enough to be chunked has its rungs encoded whole. */
   chunkNote: Type.Optional(Type.String()),
 });
@@ -108,28 +106,6 @@ export function planLadderChunks(
   };
 }
 
-/** Apple's HLS authoring specification: frame rates above 60 fps shall not be used. */
-export const LADDER_MAX_FRAME_RATE = 60;
-
-/**
- * One source frame in how many every rung keeps: 1 up to 60 fps, else the fewest that bring it
- * to 60 or under (120 → 60, 240 → 60, 100 → 50). Every rung gets the same, so every rung has
- * the same frames and its keyframes at the same times.
- */
-export function ladderFrameStep(framesPerSecond: number): number {
-  return Math.max(1, Math.ceil(framesPerSecond / LADDER_MAX_FRAME_RATE - 1e-3));
-}
-
-/** The rungs' frame rate: the source's, or its share that `frameStep` keeps. */
-export function rungFrameRate(plan: Pick<LadderPlan, 'frameRate' | 'frameStep'>): number {
-  return plan.frameRate / (plan.frameStep ?? 1);
-}
-
-/** Frames a rung (or a chunk of one) has of `sourceFrames`: the first, then every `frameStep`-th. */
-export function rungFrames(plan: Pick<LadderPlan, 'frameStep'>, sourceFrames: number): number {
-  return Math.ceil(sourceFrames / (plan.frameStep ?? 1));
-}
-
 /** Frames between forced keyframes at the rungs' rate (an upper bound for the encoder's own GOP). */
 function gopFrames(frameRate: number): number {
   return Math.max(1, Math.round(LADDER_GOP_SECONDS * frameRate));
@@ -148,10 +124,10 @@ function rungArgs(
   turn?: number,
 ): string[] {
   const codec = LADDER_ENCODERS[settings.codec];
-  const gop = gopFrames(rungFrameRate(plan));
+  const gop = gopFrames(rungFrameRate(plan.frameRate, rung));
   const filters = [
     sourceFilters({ interlaced: plan.interlaced }),
-    plan.frameStep ? `framestep=${plan.frameStep}` : undefined,
+    rung.frameStep ? `framestep=${rung.frameStep}` : undefined,
     turn !== undefined ? sourceFilters({ turn }) : undefined,
     `scale=${rung.width}:${rung.height},setsar=1`,
   ];

@@ -141,9 +141,9 @@ async function ladderView(
     plan.chunks
       ? plan.chunks.map((c) => ({
           id: ladderChildId.chunk(parentId, rung, c.index),
-          frames: rungFrames(plan, c.frames),
+          frames: rungFrames(rung, c.frames),
         }))
-      : [{ id: ladderChildId.rung(parentId, rung), frames: rungFrames(plan, plan.frames ?? 0) }],
+      : [{ id: ladderChildId.rung(parentId, rung), frames: rungFrames(rung, plan.frames ?? 0) }],
   );
   const ids = parts.flat().map((p) => p.id);
   if (plan.audio) ids.push(ladderChildId.audio(parentId));

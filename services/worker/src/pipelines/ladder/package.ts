@@ -112,9 +112,9 @@ async function joinRungs(ctx: JobContext, plan: LadderPlan, dir: string): Promis
     const output = join(dir, `${rung.name}.mp4`);
     await ffmpeg(ctx, concatArgs({ list: join(dir, rung.name, 'chunks.ffconcat'), output }));
     await checkJoinedVideo(ctx, output, {
-      frames: plan.chunks!.reduce((sum, c) => sum + rungFrames(plan, c.frames), 0),
+      frames: plan.chunks!.reduce((sum, c) => sum + rungFrames(rung, c.frames), 0),
       seconds: plan.durationSeconds,
-      frameRate: rungFrameRate(plan),
+      frameRate: rungFrameRate(plan.frameRate, rung),
     });
   }
 }
@@ -157,7 +157,7 @@ async function packageHls(
       iFramesUri: `hls/${rung.name}/iframes.m3u8`,
       width: rung.width,
       height: rung.height,
-      frameRate: rungFrameRate(plan),
+      frameRate: rungFrameRate(plan.frameRate, rung),
       videoCodec: videoCodecString(await readFile(join(folder, 'init.mp4'))),
       video: measuredBandwidth(segments),
       iFramesPeak: measuredBandwidth(frames.map((f) => ({ bytes: f.length, seconds: f.seconds }))).peak,

@@ -7,7 +7,6 @@ import {
   type LadderSettings,
   ladderAudioJobSpec,
   ladderChildId,
-  ladderFrameStep,
   ladderSettings,
   longestFirst,
   type PlannedRung,
@@ -47,6 +46,9 @@ export async function planLadder(
     height: video.height,
     rotation: video.rotation,
     sampleAspectRatio: video.sampleAspectRatio,
+    // As played: a variable-rate phone video's nominal rate may be far above its frames a second.
+    frameRate: video.variableFrameRate ? video.averageFrameRate : video.frameRate,
+    variableFrameRate: video.variableFrameRate,
     ...((video.bitRate ?? media.bitRate) ? { bitRate: video.bitRate ?? media.bitRate } : {}),
   });
   const { chunks, note } = planLadderChunks(video, settings.chunkSeconds, ctx.spec.inputs[0]!.options);
@@ -61,10 +63,6 @@ export async function planLadder(
     rotation: video.rotation,
     ...(video.interlaced ? { interlaced: true } : {}),
     ...audioOffset(media.audio[0]?.startSeconds, video.startSeconds),
-    // Frames a second as played (a variable-rate phone video's nominal rate may be far above).
-    ...(ladderFrameStep(video.averageFrameRate) > 1
-      ? { frameStep: ladderFrameStep(video.averageFrameRate) }
-      : {}),
     ...(chunks ? { chunks } : {}),
     ...(note ? { chunkNote: note } : {}),
   };
@@ -108,7 +106,7 @@ function childrenOf(ctx: JobContext, settings: LadderSettings, plan: LadderPlan)
             rung: rung.name,
             index: chunk.index,
             // What the chunk's encode must write: its frames, or the share of them the rungs keep.
-            frames: rungFrames(plan, chunk.frames),
+            frames: rungFrames(rung, chunk.frames),
             durationSeconds: chunk.endSeconds - chunk.startSeconds,
           },
         };
