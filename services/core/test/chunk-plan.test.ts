@@ -77,6 +77,19 @@ describe('media analysis (real ffprobe)', () => {
     expect(displaySize(square)).toEqual({ width: 320, height: 180 });
   });
 
+  it('takes a pixel shape no camera or tape stores (a broken file) as square', () => {
+    const shapeOf = (sar: string) =>
+      analyseMedia(
+        JSON.stringify({
+          streams: [{ index: 0, codec_type: 'video', width: 720, height: 576, sample_aspect_ratio: sar }],
+        }),
+        '0.000000,0.040000,K_\n',
+      ).video!.sampleAspectRatio;
+    expect(shapeOf('16:15')).toBeCloseTo(16 / 15, 9);
+    expect(shapeOf('2:1')).toBe(2);
+    expect([shapeOf('1:100'), shapeOf('100:1'), shapeOf('0:1'), shapeOf('N/A')]).toEqual([1, 1, 1, 1]);
+  });
+
   it('shows an anamorphic picture turned upright as its square-pixel size, turned', () => {
     expect(displaySize({ width: 1440, height: 1080, rotation: 0, sampleAspectRatio: 4 / 3 })).toEqual({
       width: 1920,

@@ -159,7 +159,7 @@ function videoTrack(stream: ProbeStream, packets: Packet[]): VideoTrack {
     width: stream.width ?? 0,
     height: stream.height ?? 0,
     rotation: rotationOf(stream),
-    sampleAspectRatio: ratio(stream.sample_aspect_ratio, ':') ?? 1,
+    sampleAspectRatio: pixelShape(stream.sample_aspect_ratio),
     interlaced: ['tt', 'bb', 'tb', 'bt'].includes(stream.field_order ?? ''),
     frameRate: nominal,
     averageFrameRate: span > 0 ? frameTimes.length / span : nominal,
@@ -237,6 +237,15 @@ function ratio(value: string | undefined, separator: string): number | undefined
   const [num, den] = value.split(separator).map(Number);
   const r = den ? num! / den : num!;
   return Number.isFinite(r) && r > 0 ? r : undefined;
+}
+
+/**
+ * A stored pixel's width ÷ height: 1 when unset, and when far outside what any camera or tape
+ * format stores (DV's 8:9 to DVCPRO HD's 3:2, 2:1 at most), which only a broken file says.
+ */
+function pixelShape(value: string | undefined): number {
+  const shape = ratio(value, ':');
+  return shape !== undefined && shape >= 0.25 && shape <= 4 ? shape : 1;
 }
 
 /** A picture's size as shown: square pixels (the stored width times the pixel's aspect), then turned upright. */
