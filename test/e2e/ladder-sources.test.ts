@@ -5,7 +5,8 @@
  *   used and runs rungs below 540p at 30 or less, so the 540p rung keeps one frame in two and
  *   the 180p rung one in four, keyframes at the same times, encoded whole or in chunks;
  * - MPEG-TS captures whose audio starts after or before the video: a beep must sound as long
- *   after the first frame in the renditions as it does in the source.
+ *   after the first frame in the renditions as it does in the source;
+ * - a film with an English and a French audio stream: one rendition each, in its language.
  */
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -70,6 +71,17 @@ beforeAll(async () => {
     ...['-map', '1:v', '-map', '0:a', ...encode, join(fleet.dir, 'early.ts')],
   ]);
   for (const name of ['late.ts', 'early.ts']) await fleet.put(`inputs/${name}`, join(fleet.dir, name));
+  // English beeps at 1 s, French at 3 s.
+  const beepAt = (t: number) =>
+    `aevalsrc=if(between(t\\,${t}\\,${t + 0.3})\\,sin(2*PI*440*t)\\,0):s=48000:d=6`;
+  await ffmpeg([
+    ...['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25,noise=alls=12:allf=t'],
+    ...['-f', 'lavfi', '-i', beepAt(1), '-f', 'lavfi', '-i', beepAt(3)],
+    ...['-map', '0:v', '-map', '1:a', '-map', '2:a', '-t', '6'],
+    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '18', '-g', '50', '-c:a', 'aac'],
+    ...['-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fra', join(fleet.dir, 'two.mp4')],
+  ]);
+  await fleet.put('inputs/two.mp4', join(fleet.dir, 'two.mp4'));
   for (let i = 0; i < 2; i++) await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1' });
 }, 180_000);
 
@@ -200,3 +212,35 @@ describe.each([
     });
   },
 );
+
+describe('a ladder of a film with English and French audio', () => {
+  it('makes one audio rendition per language, the first the default, in HLS and DASH', {
+    timeout: 260_000,
+  }, async () => {
+    const job = await ladder('two-languages', 0, 'two.mp4', [{ height: 180, bitrateKbps: 400 }]);
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    if (job.pipeline?.kind !== 'ladder') throw new Error('not a ladder');
+    expect(job.pipeline.audio).toBe('done');
+    const base = 'out/two-languages/';
+    const master = HLS.parse(
+      (await fleet.get(`${base}master.m3u8`)).toString('utf8'),
+    ) as HLS.types.MasterPlaylist;
+    const renditions = master.variants[0]!.audio;
+    expect(renditions.map((r) => [r.language, r.isDefault, r.uri])).toEqual([
+      ['en', true, 'hls/audio/index.m3u8'],
+      ['fr', false, 'hls/audio-1/index.m3u8'],
+    ]);
+    // Each rendition is its own stream: the English beep at 1 s, the French at 3 s.
+    for (const [i, at] of [1, 3].entries()) {
+      const file = await rendition(base, renditions[i]!.uri!, `two-languages-${i}.mp4`);
+      expect(Math.abs((await soundStarts(file)) - (await packets(file, 'a:0'))[0]!.pts - at)).toBeLessThan(
+        0.05,
+      );
+    }
+    const mpd = (await fleet.get(`${base}manifest.mpd`)).toString('utf8');
+    const audioSets = [...mpd.matchAll(/<AdaptationSet[^>]*contentType="audio"[^>]*>/g)].map(
+      (m) => /lang="(\w+)"/.exec(m[0])?.[1],
+    );
+    expect(audioSets).toEqual(['eng', 'fra']);
+  });
+});

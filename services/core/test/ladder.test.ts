@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { validateJob } from '../src/jobs/validate.ts';
 import { mpdWithCodecs } from '../src/pipelines/dash-manifest.ts';
-import { ladderAudioJobSpec, planLadderChunks, rungChunkJobSpec } from '../src/pipelines/ladder-commands.ts';
+import { hlsLanguage, masterPlaylist } from '../src/pipelines/hls-playlists.ts';
+import {
+  audioTracksOf,
+  ladderAudioJobSpec,
+  ladderChildId,
+  ladderScratch,
+  planLadderChunks,
+  rungChunkJobSpec,
+} from '../src/pipelines/ladder-commands.ts';
 import { decideRungs, ladderFrameStep, rungFrameRate, rungFrames } from '../src/pipelines/ladder-rungs.ts';
 import { DEFAULT_LADDER, ladderSettings } from '../src/pipelines/ladder-spec.ts';
 import type { VideoTrack } from '../src/pipelines/media-analysis.ts';
@@ -390,17 +398,17 @@ describe('ladder frame rates: never above 60 fps, 30 below 540p where the keyfra
   });
 });
 
-describe('ladder audio: starting where the video does', () => {
-  const plan = (audioOffsetSeconds?: number) => ({
+describe('ladder audio: every stream, starting where the video does', () => {
+  const plan = (audioTracks?: { language?: string; offsetSeconds?: number }[]) => ({
     rungs: { kept: [], dropped: [] },
     frameRate: 25,
     durationSeconds: 10,
     audio: true,
     scratch: 's3://media/ffleet-scratch/j1/',
-    ...(audioOffsetSeconds !== undefined ? { audioOffsetSeconds } : {}),
+    ...(audioTracks ? { audioTracks } : {}),
   });
-  const audioJob = (offset?: number) =>
-    ladderAudioJobSpec(ladderJob() as never, ladderSettings({}), plan(offset));
+  const audioJob = (offsetSeconds?: number) =>
+    ladderAudioJobSpec(ladderJob() as never, ladderSettings({}), plan([{ offsetSeconds }]));
 
   it('pads audio that starts late with silence, cuts audio that starts early, and passes the job checks', () => {
     expect(audioJob(0.6).outputs[0]!.options).toContain('-af adelay=delays=600:all=1');
@@ -410,6 +418,53 @@ describe('ladder audio: starting where the video does', () => {
     expect(audioJob().outputs[0]!.options).not.toContain('-af');
     for (const offset of [0.6, -0.541333, undefined])
       expect(() => validateJob(audioJob(offset), pools, policy)).not.toThrow();
+  });
+
+  it('encodes each audio stream to its own file, tagged with its language; a plan from before the list has one', () => {
+    const two = plan([{ language: 'eng' }, { language: 'fra', offsetSeconds: 0.2 }]);
+    const second = ladderAudioJobSpec(ladderJob() as never, ladderSettings({}), two, 1);
+    expect(() => validateJob(second, pools, policy)).not.toThrow();
+    expect(second.outputs[0]!.url).toBe('s3://media/ffleet-scratch/j1/audio-1.m4a');
+    expect(second.outputs[0]!.options).toMatch(
+      /^-map 0:a:1 .*-af adelay=delays=200:all=1 .*-metadata:s:a:0 language=fra/,
+    );
+    expect(ladderScratch.all(two).filter((url) => url.includes('audio'))).toEqual([
+      's3://media/ffleet-scratch/j1/audio.m4a',
+      's3://media/ffleet-scratch/j1/audio-1.m4a',
+    ]);
+    expect(ladderChildId.audio('j1', 1)).toBe('j1-a1');
+    expect(audioTracksOf(plan())).toEqual([{}]);
+    expect(audioTracksOf({ ...plan(), audio: false })).toEqual([]);
+  });
+
+  it('lists every audio rendition in the master playlist, in HLS language tags, the first the default', () => {
+    const variant = {
+      uri: 'hls/360p-730k/index.m3u8',
+      iFramesUri: 'hls/360p-730k/iframes.m3u8',
+      width: 640,
+      height: 360,
+      frameRate: 25,
+      videoCodec: 'avc1.64001e',
+      video: { peak: 800_000, average: 700_000 },
+      iFramesPeak: 90_000,
+    };
+    const audio = (uri: string, peak: number, language?: string) => ({
+      uri,
+      codec: 'mp4a.40.2',
+      bandwidth: { peak, average: peak - 1000 },
+      ...(language ? { language } : {}),
+    });
+    const master = masterPlaylist(
+      [variant],
+      [audio('hls/audio/index.m3u8', 130_000, 'eng'), audio('hls/audio-1/index.m3u8', 140_000, 'tlh')],
+    );
+    expect(master).toContain(
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="en",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="hls/audio/index.m3u8"',
+    );
+    expect(master).toContain('NAME="tlh",LANGUAGE="tlh",DEFAULT=NO');
+    // The costliest audio with every rung.
+    expect(master).toContain('BANDWIDTH=940000,AVERAGE-BANDWIDTH=839000');
+    expect(hlsLanguage('fre')).toBe('fr');
   });
 });
 

@@ -74,27 +74,87 @@ export interface HlsAudio {
   uri: string;
   codec: string;
   bandwidth: { peak: number; average: number };
+  /** ISO 639-2 language of the rendition (`eng`), when known. */
+  language?: string;
+}
+
+/** ISO 639-2 codes whose BCP 47 form (what HLS's LANGUAGE takes) is the two-letter ISO 639-1 code. */
+const TWO_LETTER: Record<string, string> = {
+  ara: 'ar',
+  ben: 'bn',
+  ces: 'cs',
+  cze: 'cs',
+  chi: 'zh',
+  zho: 'zh',
+  dan: 'da',
+  deu: 'de',
+  ger: 'de',
+  ell: 'el',
+  gre: 'el',
+  eng: 'en',
+  spa: 'es',
+  fas: 'fa',
+  per: 'fa',
+  fin: 'fi',
+  fra: 'fr',
+  fre: 'fr',
+  heb: 'he',
+  hin: 'hi',
+  hun: 'hu',
+  ind: 'id',
+  ita: 'it',
+  jpn: 'ja',
+  kor: 'ko',
+  msa: 'ms',
+  may: 'ms',
+  nld: 'nl',
+  dut: 'nl',
+  nor: 'no',
+  pol: 'pl',
+  por: 'pt',
+  ron: 'ro',
+  rum: 'ro',
+  rus: 'ru',
+  swe: 'sv',
+  tam: 'ta',
+  tel: 'te',
+  tha: 'th',
+  tur: 'tr',
+  ukr: 'uk',
+  urd: 'ur',
+  vie: 'vi',
+};
+
+/** HLS's LANGUAGE for an ISO 639-2 code: its two-letter form when it has one, else the code. */
+export function hlsLanguage(iso639: string): string {
+  return TWO_LETTER[iso639] ?? iso639;
 }
 
 /**
  * The master playlist: each rung's variant declares its measured peak and average (video plus
- * the audio it plays with), its size, codecs and frame rate; audio is one rendition group.
+ * the costliest audio it may play with), its size, codecs and frame rate; the audio renditions
+ * (one per language of the source) are one group, the first the default.
  */
-export function masterPlaylist(variants: readonly HlsVariant[], audio?: HlsAudio): string {
+export function masterPlaylist(variants: readonly HlsVariant[], audio: readonly HlsAudio[] = []): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS'];
-  if (audio)
+  audio.forEach((a, i) => {
+    const name = a.language ? hlsLanguage(a.language) : audio.length > 1 ? `audio ${i + 1}` : 'audio';
+    const language = a.language ? `LANGUAGE="${hlsLanguage(a.language)}",` : '';
     lines.push(
-      `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="${audio.uri}"`,
+      `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="${name}",${language}DEFAULT=${i === 0 ? 'YES' : 'NO'},AUTOSELECT=YES,CHANNELS="2",URI="${a.uri}"`,
     );
+  });
+  const peak = Math.max(0, ...audio.map((a) => a.bandwidth.peak));
+  const average = Math.max(0, ...audio.map((a) => a.bandwidth.average));
   for (const v of variants) {
-    const codecs = audio ? `${v.videoCodec},${audio.codec}` : v.videoCodec;
+    const codecs = audio[0] ? `${v.videoCodec},${audio[0].codec}` : v.videoCodec;
     const attributes = [
-      `BANDWIDTH=${v.video.peak + (audio?.bandwidth.peak ?? 0)}`,
-      `AVERAGE-BANDWIDTH=${v.video.average + (audio?.bandwidth.average ?? 0)}`,
+      `BANDWIDTH=${v.video.peak + peak}`,
+      `AVERAGE-BANDWIDTH=${v.video.average + average}`,
       `RESOLUTION=${v.width}x${v.height}`,
       `CODECS="${codecs}"`,
       `FRAME-RATE=${v.frameRate.toFixed(3)}`,
-      ...(audio ? ['AUDIO="audio"'] : []),
+      ...(audio.length > 0 ? ['AUDIO="audio"'] : []),
     ];
     lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, v.uri);
   }

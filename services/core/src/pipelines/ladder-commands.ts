@@ -8,7 +8,7 @@
  *            source's timeline (scene-cut keyframes off), closed GOPs, no audio
  *   chunk    (a job) for a longer source, instead of whole rungs: one piece of the source (cut
  *            by the parent at a keyframe on the 2 s grid) → one rung, keyframes on the same grid
- *   audio    (a job) the source's first audio stream → AAC stereo, once for every rung
+ *   audio    (a job per audio stream of the source) → AAC stereo, once for every rung
  *   package  (parent) each rung (its chunks joined first, by stream copy) and the audio → HLS
  *            media playlists and segments, one DASH MPD
  */
@@ -21,6 +21,22 @@ import { type PlannedRung, RungDecisionSchema, rungFrameRate } from './ladder-ru
 import { LADDER_ENCODERS, LADDER_GOP_SECONDS, type LadderSettings } from './ladder-spec.ts';
 import type { VideoTrack } from './media-analysis.ts';
 import { sourceFilters, splitScratch } from './split-commands.ts';
+
+export const AudioTrackPlanSchema = Type.Object({
+  /** The stream's language as its tags give it (ISO 639-2: `eng`, `fra`); absent when they say none. */
+  language: Type.Optional(Type.String({ pattern: '^[a-z]{3}$' })),
+  /**
+   * Seconds its first sample comes after the video's first frame (negative: before); absent
+   * when they start together. The stream is padded or cut by as much.
+   */
+  offsetSeconds: Type.Optional(Type.Number()),
+});
+export type AudioTrackPlan = Static<typeof AudioTrackPlanSchema>;
+
+/** The audio renditions of a plan: one per audio stream of the source, in order. */
+export function audioTracksOf(plan: Pick<LadderPlan, 'audio' | 'audioTracks'>): AudioTrackPlan[] {
+  return plan.audioTracks ?? (plan.audio ? [{}] : []);
+}
 
 /** What the plan step decided, kept in the parent job for the package step. */
 export const LadderPlanSchema = Type.Object({
@@ -41,10 +57,10 @@ export const LadderPlanSchema = Type.Object({
   /** The source is interlaced: every rung is deinterlaced before it is scaled. */
   interlaced: Type.Optional(Type.Boolean()),
   /**
-   * Seconds the source's first audio sample comes after its first video frame (negative:
-   * before); absent when they start together. The audio is padded or trimmed by as much.
+   * The source's audio streams, in order, each encoded as its own rendition (a plan made before
+   * this list has one, starting with the video, when `audio` is set).
    */
-  audioOffsetSeconds: Type.Optional(Type.Number()),
+  audioTracks: Type.Optional(Type.Array(AudioTrackPlanSchema)),
   /** Why a source long enough to be chunked has its rungs encoded whole. */
   chunkNote: Type.Optional(Type.String()),
 });
@@ -60,7 +76,9 @@ export const ladderScratch = {
     `${plan.scratch}rungs/${rung.name}/${pad(index)}.mp4`,
   /** The piece of the source a chunk of every rung is encoded from (as a chunked encode cuts it). */
   piece: (plan: Pick<LadderPlan, 'scratch'>, index: number) => splitScratch.piece(plan, index),
-  audio: (plan: Pick<LadderPlan, 'scratch'>) => `${plan.scratch}audio.m4a`,
+  /** The i-th audio stream's rendition (the first keeps the name a single one has). */
+  audio: (plan: Pick<LadderPlan, 'scratch'>, track = 0) =>
+    `${plan.scratch}${track === 0 ? 'audio' : `audio-${track}`}.m4a`,
   all(plan: LadderPlan): string[] {
     const video = plan.chunks
       ? [
@@ -68,7 +86,7 @@ export const ladderScratch = {
           ...plan.rungs.kept.flatMap((r) => plan.chunks!.map((c) => this.chunk(plan, r, c.index))),
         ]
       : plan.rungs.kept.map((r) => this.rung(plan, r));
-    return [...video, ...(plan.audio ? [this.audio(plan)] : [])];
+    return [...video, ...audioTracksOf(plan).map((_, i) => this.audio(plan, i))];
   },
 };
 
@@ -77,7 +95,7 @@ export const ladderChildId = {
   rung: (parentId: string, rung: Pick<PlannedRung, 'name'>) => `${parentId}-${rung.name}`,
   chunk: (parentId: string, rung: Pick<PlannedRung, 'name'>, index: number) =>
     `${parentId}-${rung.name}-c${index}`,
-  audio: (parentId: string) => `${parentId}-a`,
+  audio: (parentId: string, track = 0) => `${parentId}-a${track === 0 ? '' : track}`,
 };
 
 /**
@@ -187,18 +205,25 @@ export function rungChunkJobSpec(
 }
 
 /**
- * The job that encodes the audio once: the first audio stream, AAC stereo, starting where the
- * video does. Every rendition is packaged to start at 0, so audio that starts later than the
- * video is padded with silence and audio that starts earlier is cut, or it would play early or
- * late by the difference.
+ * The job that encodes one audio stream once, AAC stereo, tagged with its language, starting
+ * where the video does. Every rendition is packaged to start at 0, so audio that starts later
+ * than the video is padded with silence and audio that starts earlier is cut, or it would play
+ * early or late by the difference.
  */
-export function ladderAudioJobSpec(spec: JobSpec, settings: LadderSettings, plan: LadderPlan): JobSpec {
+export function ladderAudioJobSpec(
+  spec: JobSpec,
+  settings: LadderSettings,
+  plan: LadderPlan,
+  track = 0,
+): JobSpec {
+  const { language, offsetSeconds } = audioTracksOf(plan)[track] ?? {};
   const args = [
-    ...['-map', '0:a:0', '-vn', '-sn', '-dn'],
-    ...audioAlignment(plan.audioOffsetSeconds ?? 0),
+    ...['-map', `0:a:${track}`, '-vn', '-sn', '-dn'],
+    ...audioAlignment(offsetSeconds ?? 0),
     ...['-c:a', 'aac', '-b:a', `${settings.audioBitrateKbps}k`, '-ac', '2'],
+    ...(language ? ['-metadata:s:a:0', `language=${language}`] : []),
   ];
-  return childSpec(spec, 'audio', ladderScratch.audio(plan), args);
+  return childSpec(spec, track === 0 ? 'audio' : `audio-${track}`, ladderScratch.audio(plan, track), args);
 }
 
 /** The audio filter that moves the first sample `offset` seconds after the video's first frame. */
@@ -263,19 +288,23 @@ export function hlsRenditionArgs(source: string, folder: string, segmentSeconds:
   ];
 }
 
-/** The DASH packaging: every rung (one video adaptation set) and the audio, by stream copy. */
+/** The DASH packaging: every rung (one video adaptation set) and each audio rendition (one set each), by stream copy. */
 export function dashArgs(
   rungs: readonly string[],
-  audio: string | undefined,
+  audio: readonly string[],
   manifest: string,
   segmentSeconds: number,
 ): string[] {
   const argv = [...PREAMBLE];
-  for (const file of [...rungs, ...(audio ? [audio] : [])]) argv.push(...input(file));
+  for (const file of [...rungs, ...audio]) argv.push(...input(file));
   rungs.forEach((_, i) => {
     argv.push('-map', `${i}:v:0`);
   });
-  if (audio) argv.push('-map', `${rungs.length}:a:0`);
+  audio.forEach((_, i) => {
+    argv.push('-map', `${rungs.length + i}:a:0`);
+  });
+  // Output streams: the rungs first, then the audio renditions, each audio its own set.
+  const sets = ['id=0,streams=v', ...audio.map((_, i) => `id=${i + 1},streams=${rungs.length + i}`)];
   argv.push(
     ...[
       '-c',
@@ -289,7 +318,7 @@ export function dashArgs(
       '-use_timeline',
       '1',
     ],
-    ...['-adaptation_sets', audio ? 'id=0,streams=v id=1,streams=a' : 'id=0,streams=v'],
+    ...['-adaptation_sets', sets.join(' ')],
     ...['-init_seg_name', 'dash/init-$RepresentationID$.m4s'],
     ...['-media_seg_name', 'dash/seg-$RepresentationID$-$Number%05d$.m4s'],
     manifest,

@@ -49,6 +49,8 @@ export interface VideoTrack {
 export interface AudioTrack {
   index: number;
   codec: string;
+  /** ISO 639-2 language from the stream's tags (`eng`), when they give a well-formed one other than `und`. */
+  language?: string;
   channels: number;
   sampleRate: number;
   startSeconds: number;
@@ -128,6 +130,7 @@ export function analyseMedia(probeJson: string, packetCsv: string): MediaAnalysi
         channels: s.channels ?? 0,
         sampleRate: Number(s.sample_rate ?? 0),
         startSeconds: seconds(s.start_time) ?? 0,
+        ...languageOf(s.tags?.language),
       }),
     );
   const analysis: MediaAnalysis = {
@@ -225,6 +228,12 @@ function rotationOf(stream: ProbeStream): number {
   const matrix = stream.side_data_list?.find((d) => typeof d.rotation === 'number');
   const degrees = matrix ? (matrix.rotation ?? 0) : Number(stream.tags?.rotate ?? 0);
   return ((Math.round(degrees) % 360) + 360) % 360;
+}
+
+/** A language tag from a file, kept only when it is three lowercase letters (it ends up in playlists). */
+function languageOf(tag: string | undefined): { language?: string } {
+  const language = tag?.trim().toLowerCase();
+  return language && /^[a-z]{3}$/.test(language) && language !== 'und' ? { language } : {};
 }
 
 function rate(value: string | undefined): number | undefined {

@@ -1,4 +1,5 @@
 import {
+  audioTracksOf,
   isJobProgress,
   type JobData,
   type LadderState,
@@ -146,7 +147,8 @@ async function ladderView(
       : [{ id: ladderChildId.rung(parentId, rung), frames: rungFrames(rung, plan.frames ?? 0) }],
   );
   const ids = parts.flat().map((p) => p.id);
-  if (plan.audio) ids.push(ladderChildId.audio(parentId));
+  const audioIds = audioTracksOf(plan).map((_, i) => ladderChildId.audio(parentId, i));
+  ids.push(...audioIds);
   const { states, progress } = await childStates(redis, queue, parentId, ids);
   const stateOf = new Map(ids.map((id, i) => [id, states[i]!]));
   let framesDone = 0;
@@ -172,7 +174,7 @@ async function ladderView(
       ...(plan.chunks ? { chunks: { done: doneChunks, total: own.length } } : {}),
     };
   });
-  const chunkStates = plan.chunks ? states.slice(0, plan.audio ? -1 : undefined) : undefined;
+  const chunkStates = plan.chunks ? states.slice(0, states.length - audioIds.length) : undefined;
   return {
     kind: 'ladder',
     step: state.step,
@@ -185,7 +187,8 @@ async function ladderView(
       plan.frames !== undefined
         ? { done: Math.round(framesDone), total: parts.flat().reduce((sum, p) => sum + p.frames, 0) }
         : null,
-    audio: plan.audio ? states.at(-1)! : 'none',
+    // Every audio rendition as one: failed if one failed, done when all are.
+    audio: audioIds.length > 0 ? rungState(states.slice(states.length - audioIds.length)) : 'none',
   };
 }
 

@@ -1,6 +1,7 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  audioTracksOf,
   concatArgs,
   dashArgs,
   formatStorageUrl,
@@ -37,8 +38,9 @@ const AUDIO_CODEC = 'mp4a.40.2';
 
 /**
  * The package step: the rungs and the audio downloaded from scratch (a chunked rung's chunks
- * joined by stream copy and checked first) and packaged by stream copy: HLS (a media and an I-frame playlist per rung, the audio as its own rendition, a
- * master playlist with measured bandwidths) and DASH (one MPD, 2 s segments by default).
+ * joined by stream copy and checked first) and packaged by stream copy: HLS (a media and an
+ * I-frame playlist per rung, each audio stream as its own rendition, a master playlist with
+ * measured bandwidths) and DASH (one MPD, 2 s segments by default).
  * Segments are uploaded first and the playlists and MPD last, so a player never finds a
  * playlist whose segments are not there yet. Then, with quality on, each rung is measured
  * against the source.
@@ -77,7 +79,7 @@ async function downloadRungs(
   ctx: JobContext,
   plan: LadderPlan,
   dir: string,
-): Promise<{ rungs: string[]; audio?: string }> {
+): Promise<{ rungs: string[]; audio: string[] }> {
   await mkdir(dir, { recursive: true });
   const get = async (url: string, name: string) => {
     const file = join(dir, name);
@@ -100,7 +102,10 @@ async function downloadRungs(
     else await get(ladderScratch.rung(plan, rung), `${rung.name}.mp4`);
     rungs.push(file);
   }
-  return plan.audio ? { rungs, audio: await get(ladderScratch.audio(plan), 'audio.m4a') } : { rungs };
+  const audio = [];
+  for (const i of audioTracksOf(plan).keys())
+    audio.push(await get(ladderScratch.audio(plan, i), i === 0 ? 'audio.m4a' : `audio-${i}.m4a`));
+  return { rungs, audio };
 }
 
 /**
@@ -135,7 +140,7 @@ async function ffmpeg(ctx: JobContext, argv: string[]): Promise<void> {
 async function packageHls(
   ctx: JobContext,
   plan: LadderPlan,
-  files: { rungs: string[]; audio?: string },
+  files: { rungs: string[]; audio: string[] },
   out: string,
   segmentSeconds: number,
 ): Promise<void> {
@@ -163,16 +168,21 @@ async function packageHls(
       iFramesPeak: measuredBandwidth(frames.map((f) => ({ bytes: f.length, seconds: f.seconds }))).peak,
     });
   }
-  let audio: HlsAudio | undefined;
-  if (files.audio) {
-    const folder = join(out, 'hls', 'audio');
+  // The first audio rendition keeps the folder a single one has; the others are numbered.
+  const tracks = audioTracksOf(plan);
+  const audio: HlsAudio[] = [];
+  for (const [i, file] of files.audio.entries()) {
+    const name = i === 0 ? 'audio' : `audio-${i}`;
+    const folder = join(out, 'hls', name);
     await mkdir(folder, { recursive: true });
-    await ffmpeg(ctx, hlsRenditionArgs(files.audio, folder, segmentSeconds));
-    audio = {
-      uri: 'hls/audio/index.m3u8',
+    await ffmpeg(ctx, hlsRenditionArgs(file, folder, segmentSeconds));
+    const language = tracks[i]?.language;
+    audio.push({
+      uri: `hls/${name}/index.m3u8`,
       codec: AUDIO_CODEC,
       bandwidth: measuredBandwidth(await measure(folder)),
-    };
+      ...(language ? { language } : {}),
+    });
   }
   await writeFile(join(out, 'master.m3u8'), masterPlaylist(variants, audio));
 }

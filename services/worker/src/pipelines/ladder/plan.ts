@@ -1,4 +1,7 @@
 import {
+  type AudioTrack,
+  type AudioTrackPlan,
+  audioTracksOf,
   type Chunk,
   decideRungs,
   FfleetError,
@@ -62,7 +65,9 @@ export async function planLadder(
     videoStartSeconds: video.startSeconds,
     rotation: video.rotation,
     ...(video.interlaced ? { interlaced: true } : {}),
-    ...audioOffset(media.audio[0]?.startSeconds, video.startSeconds),
+    ...(media.audio.length > 0
+      ? { audioTracks: media.audio.map((track) => audioTrack(track, video.startSeconds)) }
+      : {}),
     ...(chunks ? { chunks } : {}),
     ...(note ? { chunkNote: note } : {}),
   };
@@ -120,10 +125,10 @@ function childrenOf(ctx: JobContext, settings: LadderSettings, plan: LadderPlan)
         };
         return { id: ladderChildId.rung(parentId, rung), name: data.spec.name, data };
       });
-  if (plan.audio) {
-    const spec = ladderAudioJobSpec(ctx.spec, settings, plan);
+  for (const track of audioTracksOf(plan).keys()) {
+    const spec = ladderAudioJobSpec(ctx.spec, settings, plan, track);
     children.push({
-      id: ladderChildId.audio(parentId),
+      id: ladderChildId.audio(parentId, track),
       name: spec.name,
       data: { ...base, spec, role: { kind: 'audio', parentId, durationSeconds: plan.durationSeconds } },
     });
@@ -152,9 +157,11 @@ function chunkChildren(
     );
 }
 
-/** Where the first audio stream starts against the video, when they do not start together. */
-function audioOffset(audioStart: number | undefined, videoStart: number): { audioOffsetSeconds?: number } {
-  if (audioStart === undefined) return {};
-  const offset = Math.round((audioStart - videoStart) * 1e6) / 1e6;
-  return Math.abs(offset) >= 0.0005 ? { audioOffsetSeconds: offset } : {};
+/** An audio stream's rendition: its language, and where it starts against the video when not with it. */
+function audioTrack(track: AudioTrack, videoStart: number): AudioTrackPlan {
+  const offset = Math.round((track.startSeconds - videoStart) * 1e6) / 1e6;
+  return {
+    ...(track.language ? { language: track.language } : {}),
+    ...(Math.abs(offset) >= 0.0005 ? { offsetSeconds: offset } : {}),
+  };
 }
