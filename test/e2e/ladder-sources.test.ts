@@ -244,3 +244,33 @@ describe('a ladder of a film with English and French audio', () => {
     expect(audioSets).toEqual(['eng', 'fra']);
   });
 });
+
+describe('a ladder of a source with ten audio streams (a broadcast master, one channel each)', () => {
+  it('makes renditions of the first eight and says why the others have none', {
+    timeout: 260_000,
+  }, async () => {
+    const file = join(fleet.dir, 'ten.mov');
+    const tones = Array.from({ length: 10 }, (_, i) => [
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=${200 + 50 * i}:sample_rate=48000:duration=2`,
+    ]).flat();
+    await ffmpeg([
+      ...['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=2,noise=alls=12:allf=t', ...tones],
+      ...['-map', '0:v', ...Array.from({ length: 10 }, (_, i) => ['-map', `${i + 1}:a`]).flat()],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '18', '-c:a', 'aac', file],
+    ]);
+    await fleet.put('inputs/ten.mov', file);
+    const job = await ladder('ten-streams', 0, 'ten.mov', [{ height: 180, bitrateKbps: 400 }]);
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    if (job.pipeline?.kind !== 'ladder') throw new Error('not a ladder');
+    expect(job.pipeline.audioNote).toBe('the source has 10 audio streams: the first 8 have renditions');
+    const master = HLS.parse(
+      (await fleet.get('out/ten-streams/master.m3u8')).toString('utf8'),
+    ) as HLS.types.MasterPlaylist;
+    expect(master.variants[0]!.audio.map((r) => r.uri)).toEqual(
+      Array.from({ length: 8 }, (_, i) => `hls/audio${i === 0 ? '' : `-${i}`}/index.m3u8`),
+    );
+  });
+});

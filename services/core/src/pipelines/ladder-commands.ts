@@ -22,6 +22,12 @@ import { LADDER_ENCODERS, LADDER_GOP_SECONDS, type LadderSettings } from './ladd
 import type { VideoTrack } from './media-analysis.ts';
 import { sourceFilters, splitScratch } from './split-commands.ts';
 
+/**
+ * Audio renditions a ladder makes at most: a film's languages fit; a file with more streams is
+ * more likely one channel per stream (a broadcast master), and each would be a job.
+ */
+export const MAX_AUDIO_RENDITIONS = 8;
+
 export const AudioTrackPlanSchema = Type.Object({
   /** The stream's language as its tags give it (ISO 639-2: `eng`, `fra`); absent when they say none. */
   language: Type.Optional(Type.String({ pattern: '^[a-z]{3}$' })),
@@ -60,9 +66,11 @@ export const LadderPlanSchema = Type.Object({
    * The source's audio streams, in order, each encoded as its own rendition (a plan made before
    * this list has one, starting with the video, when `audio` is set).
    */
-  audioTracks: Type.Optional(Type.Array(AudioTrackPlanSchema)),
+  audioTracks: Type.Optional(Type.Array(AudioTrackPlanSchema, { maxItems: MAX_AUDIO_RENDITIONS })),
   /** Why a source long enough to be chunked has its rungs encoded whole. */
   chunkNote: Type.Optional(Type.String()),
+  /** Why some of the source's audio streams have no rendition. */
+  audioNote: Type.Optional(Type.String()),
 });
 export type LadderPlan = Static<typeof LadderPlanSchema>;
 

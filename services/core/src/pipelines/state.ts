@@ -138,6 +138,8 @@ export const LadderViewSchema = Type.Object(
     chunks: Type.Optional(Type.Union([ChildCountsSchema, Type.Null()])),
     /** Why a source long enough to be chunked has its rungs encoded whole. */
     chunkNote: Type.Optional(Type.String()),
+    /** Why some of the source's audio streams have no rendition. */
+    audioNote: Type.Optional(Type.String()),
     /** Frames encoded of every rung's frames together. */
     frames: Type.Optional(
       Type.Union([Type.Object({ done: Type.Number(), total: Type.Integer() }), Type.Null()]),

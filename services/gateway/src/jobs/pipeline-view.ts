@@ -183,6 +183,7 @@ async function ladderView(
     ...(plan.rungs.note ? { note: plan.rungs.note } : {}),
     chunks: chunkStates ? counts(chunkStates) : null,
     ...(plan.chunkNote ? { chunkNote: plan.chunkNote } : {}),
+    ...(plan.audioNote ? { audioNote: plan.audioNote } : {}),
     frames:
       plan.frames !== undefined
         ? { done: Math.round(framesDone), total: parts.flat().reduce((sum, p) => sum + p.frames, 0) }

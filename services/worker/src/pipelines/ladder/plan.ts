@@ -12,6 +12,7 @@ import {
   ladderChildId,
   ladderSettings,
   longestFirst,
+  MAX_AUDIO_RENDITIONS,
   type PlannedRung,
   planLadderChunks,
   rungChunkJobSpec,
@@ -66,7 +67,16 @@ export async function planLadder(
     rotation: video.rotation,
     ...(video.interlaced ? { interlaced: true } : {}),
     ...(media.audio.length > 0
-      ? { audioTracks: media.audio.map((track) => audioTrack(track, video.startSeconds)) }
+      ? {
+          audioTracks: media.audio
+            .slice(0, MAX_AUDIO_RENDITIONS)
+            .map((track) => audioTrack(track, video.startSeconds)),
+        }
+      : {}),
+    ...(media.audio.length > MAX_AUDIO_RENDITIONS
+      ? {
+          audioNote: `the source has ${media.audio.length} audio streams: the first ${MAX_AUDIO_RENDITIONS} have renditions`,
+        }
       : {}),
     ...(chunks ? { chunks } : {}),
     ...(note ? { chunkNote: note } : {}),
