@@ -462,6 +462,12 @@ describe('ladder audio: every stream, starting where the video does', () => {
       '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="en",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="hls/audio/index.m3u8"',
     );
     expect(master).toContain('NAME="tlh",LANGUAGE="tlh",DEFAULT=NO');
+    // Two streams of one language (a commentary): NAME differs within the group, as HLS requires.
+    const twice = masterPlaylist(
+      [variant],
+      [audio('hls/audio/index.m3u8', 1, 'eng'), audio('hls/audio-1/index.m3u8', 1, 'eng')],
+    );
+    expect([...twice.matchAll(/NAME="([^"]+)"/g)].map((m) => m[1])).toEqual(['en', 'en 2']);
     // The costliest audio with every rung.
     expect(master).toContain('BANDWIDTH=940000,AVERAGE-BANDWIDTH=839000');
     expect(hlsLanguage('fre')).toBe('fr');

@@ -137,8 +137,13 @@ export function hlsLanguage(iso639: string): string {
  */
 export function masterPlaylist(variants: readonly HlsVariant[], audio: readonly HlsAudio[] = []): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  // NAME must differ within a group: a second stream of one language (a commentary) is `en 2`.
+  const named = new Map<string, number>();
   audio.forEach((a, i) => {
-    const name = a.language ? hlsLanguage(a.language) : audio.length > 1 ? `audio ${i + 1}` : 'audio';
+    const base = a.language ? hlsLanguage(a.language) : audio.length > 1 ? `audio ${i + 1}` : 'audio';
+    const seen = (named.get(base) ?? 0) + 1;
+    named.set(base, seen);
+    const name = seen === 1 ? base : `${base} ${seen}`;
     const language = a.language ? `LANGUAGE="${hlsLanguage(a.language)}",` : '';
     lines.push(
       `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="${name}",${language}DEFAULT=${i === 0 ? 'YES' : 'NO'},AUTOSELECT=YES,CHANNELS="2",URI="${a.uri}"`,
