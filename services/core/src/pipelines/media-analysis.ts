@@ -163,7 +163,7 @@ function videoTrack(stream: ProbeStream, packets: Packet[]): VideoTrack {
     height: stream.height ?? 0,
     rotation: rotationOf(stream),
     sampleAspectRatio: pixelShape(stream.sample_aspect_ratio),
-    interlaced: ['tt', 'bb', 'tb', 'bt'].includes(stream.field_order ?? ''),
+    interlaced: isInterlaced(stream.field_order),
     frameRate: nominal,
     averageFrameRate: span > 0 ? frameTimes.length / span : nominal,
     variableFrameRate: gaps.length > 1 && Math.max(...gaps) > Math.min(...gaps) * 1.01 + 1e-6,
@@ -228,6 +228,11 @@ function rotationOf(stream: ProbeStream): number {
   const matrix = stream.side_data_list?.find((d) => typeof d.rotation === 'number');
   const degrees = matrix ? (matrix.rotation ?? 0) : Number(stream.tags?.rotate ?? 0);
   return ((Math.round(degrees) % 360) + 360) % 360;
+}
+
+/** Whether ffprobe's `field_order` says the frames are stored as two fields (tt, bb, tb or bt). */
+export function isInterlaced(fieldOrder: string | undefined): boolean {
+  return fieldOrder === 'tt' || fieldOrder === 'bb' || fieldOrder === 'tb' || fieldOrder === 'bt';
 }
 
 /** A language tag from a file, kept only when it is three lowercase letters (it ends up in playlists). */

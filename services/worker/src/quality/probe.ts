@@ -1,4 +1,4 @@
-import { ffmpegOutput } from '@ffleet/core';
+import { ffmpegOutput, isInterlaced } from '@ffleet/core';
 
 export interface MetricAvailability {
   psnr: boolean;
@@ -131,7 +131,7 @@ export function videoInfoFromProbe(listing: string): VideoInfo | undefined {
     width,
     height,
     pixFmt: stream.pix_fmt ?? 'unknown',
-    interlaced: ['tt', 'bb', 'tb', 'bt'].includes(stream.field_order ?? ''),
+    interlaced: isInterlaced(stream.field_order),
     videoStartSeconds,
   };
   const duration = seconds(stream.duration) ?? minus(seconds(sections.format?.duration), videoStartSeconds);
