@@ -39,6 +39,17 @@ export const AudioTrackPlanSchema = Type.Object({
 });
 export type AudioTrackPlan = Static<typeof AudioTrackPlanSchema>;
 
+/** An audio rendition's name (scratch file, child step, HLS folder): `audio`, then `audio-1`, …. */
+export function audioRenditionName(track: number): string {
+  return track === 0 ? 'audio' : `audio-${track}`;
+}
+
+/** The media playlists in a ladder's output folder. */
+export const ladderPlaylists = {
+  rung: (rung: Pick<PlannedRung, 'name'>) => `hls/${rung.name}/index.m3u8`,
+  audio: (track: number) => `hls/${audioRenditionName(track)}/index.m3u8`,
+};
+
 /** The audio renditions of a plan: one per audio stream of the source, in order. */
 export function audioTracksOf(plan: Pick<LadderPlan, 'audio' | 'audioTracks'>): AudioTrackPlan[] {
   return plan.audioTracks ?? (plan.audio ? [{}] : []);
@@ -85,8 +96,7 @@ export const ladderScratch = {
   /** The piece of the source a chunk of every rung is encoded from (as a chunked encode cuts it). */
   piece: (plan: Pick<LadderPlan, 'scratch'>, index: number) => splitScratch.piece(plan, index),
   /** The i-th audio stream's rendition (the first keeps the name a single one has). */
-  audio: (plan: Pick<LadderPlan, 'scratch'>, track = 0) =>
-    `${plan.scratch}${track === 0 ? 'audio' : `audio-${track}`}.m4a`,
+  audio: (plan: Pick<LadderPlan, 'scratch'>, track = 0) => `${plan.scratch}${audioRenditionName(track)}.m4a`,
   all(plan: LadderPlan): string[] {
     const video = plan.chunks
       ? [
@@ -231,7 +241,7 @@ export function ladderAudioJobSpec(
     ...['-c:a', 'aac', '-b:a', `${settings.audioBitrateKbps}k`, '-ac', '2'],
     ...(language ? ['-metadata:s:a:0', `language=${language}`] : []),
   ];
-  return childSpec(spec, track === 0 ? 'audio' : `audio-${track}`, ladderScratch.audio(plan, track), args);
+  return childSpec(spec, audioRenditionName(track), ladderScratch.audio(plan, track), args);
 }
 
 /** The audio filter that moves the first sample `offset` seconds after the video's first frame. */

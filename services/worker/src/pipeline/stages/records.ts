@@ -1,4 +1,4 @@
-import { type JobResult, ladderSettings } from '@ffleet/core';
+import { type JobResult, ladderPlaylists, ladderSettings } from '@ffleet/core';
 import { ffqmKey, qualityRecord, timingKey, timingRecord } from '../../quality/records.ts';
 import type { JobContext } from '../context.ts';
 import { metricsBucketFor, writeRecord } from '../job-records.ts';
@@ -83,7 +83,7 @@ export async function writeJobRecords(
         {
           ...identity,
           referenceUrl: spec.inputs[0]!.url,
-          outputUrl: hls ? `${output}hls/${rung.rung.name}/index.m3u8` : `${output}manifest.mpd`,
+          outputUrl: `${output}${hls ? ladderPlaylists.rung(rung.rung) : 'manifest.mpd'}`,
           rung: rung.rung,
         },
         at,

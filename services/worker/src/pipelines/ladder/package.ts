@@ -1,6 +1,7 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  audioRenditionName,
   audioTracksOf,
   concatArgs,
   dashArgs,
@@ -11,6 +12,7 @@ import {
   hlsRenditionArgs,
   iFramePlaylist,
   type LadderPlan,
+  ladderPlaylists,
   ladderScratch,
   ladderSettings,
   listOutputFiles,
@@ -104,7 +106,7 @@ async function downloadRungs(
   }
   const audio = [];
   for (const i of audioTracksOf(plan).keys())
-    audio.push(await get(ladderScratch.audio(plan, i), i === 0 ? 'audio.m4a' : `audio-${i}.m4a`));
+    audio.push(await get(ladderScratch.audio(plan, i), `${audioRenditionName(i)}.m4a`));
   return { rungs, audio };
 }
 
@@ -158,7 +160,7 @@ async function packageHls(
     }
     await writeFile(join(folder, 'iframes.m3u8'), iFramePlaylist('init.mp4', frames, segmentSeconds));
     variants.push({
-      uri: `hls/${rung.name}/index.m3u8`,
+      uri: ladderPlaylists.rung(rung),
       iFramesUri: `hls/${rung.name}/iframes.m3u8`,
       width: rung.width,
       height: rung.height,
@@ -168,17 +170,15 @@ async function packageHls(
       iFramesPeak: measuredBandwidth(frames.map((f) => ({ bytes: f.length, seconds: f.seconds }))).peak,
     });
   }
-  // The first audio rendition keeps the folder a single one has; the others are numbered.
   const tracks = audioTracksOf(plan);
   const audio: HlsAudio[] = [];
   for (const [i, file] of files.audio.entries()) {
-    const name = i === 0 ? 'audio' : `audio-${i}`;
-    const folder = join(out, 'hls', name);
+    const folder = join(out, 'hls', audioRenditionName(i));
     await mkdir(folder, { recursive: true });
     await ffmpeg(ctx, hlsRenditionArgs(file, folder, segmentSeconds));
     const language = tracks[i]?.language;
     audio.push({
-      uri: `hls/${name}/index.m3u8`,
+      uri: ladderPlaylists.audio(i),
       codec: AUDIO_CODEC,
       bandwidth: measuredBandwidth(await measure(folder)),
       ...(language ? { language } : {}),
