@@ -20,7 +20,7 @@ import { type Chunk, ChunkSchema, chunkKeyframeTimes, gridKeyframes, planChunks 
 import { type PlannedRung, RungDecisionSchema, rungFrameRate } from './ladder-rungs.ts';
 import { LADDER_ENCODERS, LADDER_GOP_SECONDS, type LadderSettings } from './ladder-spec.ts';
 import type { VideoTrack } from './media-analysis.ts';
-import { sourceFilters, splitScratch } from './split-commands.ts';
+import { DEINTERLACE_FILTER, rotationFilter, splitScratch } from './split-commands.ts';
 
 /**
  * Audio renditions a ladder makes at most: a film's languages fit; a file with more streams is
@@ -162,9 +162,9 @@ function rungArgs(
   const codec = LADDER_ENCODERS[settings.codec];
   const gop = gopFrames(rungFrameRate(plan.frameRate, rung));
   const filters = [
-    sourceFilters({ interlaced: plan.interlaced }),
+    plan.interlaced ? DEINTERLACE_FILTER : undefined,
     rung.frameStep ? `framestep=${rung.frameStep}` : undefined,
-    turn !== undefined ? sourceFilters({ turn }) : undefined,
+    turn !== undefined ? rotationFilter(turn) : undefined,
     `scale=${rung.width}:${rung.height},setsar=1`,
   ];
   return [

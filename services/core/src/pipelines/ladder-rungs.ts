@@ -7,7 +7,7 @@
  * allows: never above 60 fps, and at most 30 below 540p where the keyframe grid permits.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import type { Rung } from './ladder-spec.ts';
+import { LADDER_GOP_SECONDS, type Rung } from './ladder-spec.ts';
 import { displaySize } from './media-analysis.ts';
 
 export const PlannedRungSchema = Type.Object({
@@ -114,7 +114,7 @@ function rungFrameStep(height: number, source: LadderSource): number {
   const step = ladderFrameStep(fps);
   if (height >= LOW_RUNG_BELOW_HEIGHT || source.variableFrameRate) return step;
   const low = step * Math.max(1, Math.ceil(fps / step / LOW_RUNG_MAX_FRAME_RATE - 1e-3));
-  const framesPerGrid = (2 * fps) / low;
+  const framesPerGrid = (LADDER_GOP_SECONDS * fps) / low;
   return Math.abs(framesPerGrid - Math.round(framesPerGrid)) < 1e-6 ? low : step;
 }
 

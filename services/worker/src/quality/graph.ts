@@ -34,9 +34,9 @@ export interface GraphOptions {
  * One filter graph for all metrics, over the two whole files. Input 0 is the distorted output
  * and input 1 the reference, the order the psnr/ssim/libvmaf filters expect. The output is
  * scaled (bicubic) to the reference's size and converted to its pixel format when they differ,
- * an interlaced reference deinterlaced for a progressive output; both start at timestamp 0 so trimmed outputs line up frame by frame, and the comparison ends
- * with the shorter of the two (an output cut with `-t` is not compared against the rest of
- * the input). The stats files are relative names: ffmpeg runs in the job's quality directory,
+ * an interlaced reference deinterlaced for a progressive output; both start at timestamp 0 so
+ * trimmed outputs line up frame by frame, and the comparison ends with the shorter of the two
+ * (an output cut with `-t` is not compared against the rest of the input). The stats files are relative names: ffmpeg runs in the job's quality directory,
  * so no path needs filter-graph escaping.
  *
  * Sampling keeps every n-th output frame (`framestep`) before any scaling. Each filter pairs an
