@@ -3,7 +3,9 @@ import { validateJob } from '../src/jobs/validate.ts';
 import { mpdWithCodecs } from '../src/pipelines/dash-manifest.ts';
 import { hlsLanguage, masterPlaylist } from '../src/pipelines/hls-playlists.ts';
 import {
+  type AudioTrackPlan,
   audioTracksOf,
+  type LadderPlan,
   ladderAudioJobSpec,
   ladderChildId,
   ladderScratch,
@@ -25,6 +27,18 @@ function ladderJob(overrides: Record<string, unknown> = {}, ladder: Record<strin
     inputs: [{ url: 's3://media/in/film.mov' }],
     outputs: [{ url: 's3://media/out/film/' }],
     ladder,
+    ...overrides,
+  };
+}
+
+/** A stored ladder plan with no rungs, in scratch `j1`: what a child's spec reads, overridden per test. */
+function ladderPlan(overrides: Partial<LadderPlan> = {}): LadderPlan {
+  return {
+    rungs: { kept: [], dropped: [] },
+    frameRate: 25,
+    durationSeconds: 10,
+    audio: false,
+    scratch: 's3://media/ffleet-scratch/j1/',
     ...overrides,
   };
 }
@@ -298,16 +312,7 @@ describe('ladder chunks: cut only on the 2 s keyframe grid', () => {
     const video = track(40, 25, (n) => n % 50 === 0);
     const chunks = planLadderChunks(video, 10, undefined).chunks!;
     const settings = ladderSettings({});
-    const plan = {
-      rungs: { kept: [], dropped: [] },
-      frameRate: 25,
-      durationSeconds: 40,
-      audio: false,
-      scratch: 's3://media/ffleet-scratch/j1/',
-      videoStartSeconds: 0,
-      rotation: 90,
-      chunks,
-    };
+    const plan = ladderPlan({ durationSeconds: 40, videoStartSeconds: 0, rotation: 90, chunks });
     const rung = { name: '720p-3000k', width: 720, height: 1280, bitrateKbps: 3000 };
     const spec = rungChunkJobSpec(ladderJob() as never, settings, plan, rung, chunks[1]!);
     expect(spec.inputs[0]!.url).toBe('s3://media/ffleet-scratch/j1/pieces/000001.nut');
@@ -380,15 +385,7 @@ describe('ladder frame rates: never above 60 fps, 30 below 540p where the keyfra
   it("writes a chunk's encode that keeps one frame in two and sets its GOP at the rung's rate, and passes the job checks", () => {
     const video = track(12, 120, (n) => n % 240 === 0);
     const chunks = planLadderChunks(video, 4, undefined).chunks!;
-    const plan = {
-      rungs: { kept: [], dropped: [] },
-      frameRate: 120,
-      durationSeconds: 12,
-      audio: false,
-      scratch: 's3://media/ffleet-scratch/j1/',
-      videoStartSeconds: 0,
-      chunks,
-    };
+    const plan = ladderPlan({ frameRate: 120, durationSeconds: 12, videoStartSeconds: 0, chunks });
     const rung = { name: '720p-3000k', width: 1280, height: 720, bitrateKbps: 3000, frameStep: 2 };
     const spec = rungChunkJobSpec(ladderJob() as never, ladderSettings({}), plan, rung, chunks[1]!);
     expect(() => validateJob(spec, pools, policy)).not.toThrow();
@@ -399,14 +396,8 @@ describe('ladder frame rates: never above 60 fps, 30 below 540p where the keyfra
 });
 
 describe('ladder audio: every stream, starting where the video does', () => {
-  const plan = (audioTracks?: { language?: string; offsetSeconds?: number }[]) => ({
-    rungs: { kept: [], dropped: [] },
-    frameRate: 25,
-    durationSeconds: 10,
-    audio: true,
-    scratch: 's3://media/ffleet-scratch/j1/',
-    ...(audioTracks ? { audioTracks } : {}),
-  });
+  const plan = (audioTracks?: AudioTrackPlan[]) =>
+    ladderPlan({ audio: true, ...(audioTracks ? { audioTracks } : {}) });
   const audioJob = (offsetSeconds?: number) =>
     ladderAudioJobSpec(ladderJob() as never, ladderSettings({}), plan([{ offsetSeconds }]));
 
