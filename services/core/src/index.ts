@@ -34,6 +34,7 @@ export * from './pipelines/split-commands.ts';
 export * from './pipelines/split-rules.ts';
 export * from './pipelines/state.ts';
 export * from './pipelines/target-quality.ts';
+export * from './pipelines/tone-map.ts';
 export * from './pools/registry.ts';
 export * from './records/layout.ts';
 export * from './records/quality.ts';

@@ -1,4 +1,5 @@
-import { ffmpegOutput, isInterlaced } from '@ffleet/core';
+import { ffmpegOutput, type HdrColour, hdrColourOf, isInterlaced } from '@ffleet/core';
+import { ffmpegFilters, filterNamesOf } from '../ffmpeg/filters.ts';
 
 export interface MetricAvailability {
   psnr: boolean;
@@ -6,28 +7,16 @@ export interface MetricAvailability {
   vmaf: { available: true } | { available: false; reason: string };
 }
 
-const availability = new Map<string, Promise<MetricAvailability>>();
-
-/** Which quality filters this ffmpeg has (`ffmpeg -filters`), probed once per binary. */
-export function probeQualityFilters(ffmpegPath: string): Promise<MetricAvailability> {
-  let probe = availability.get(ffmpegPath);
-  if (!probe) {
-    probe = ffmpegOutput(ffmpegPath, ['-hide_banner', '-filters']).then(availabilityFromFilterList);
-    // A failed probe is not cached: the next job tries again.
-    probe.catch(() => availability.delete(ffmpegPath));
-    availability.set(ffmpegPath, probe);
-  }
-  return probe;
+/** Which quality filters this ffmpeg has (`ffmpeg -filters`), read once per binary. */
+export async function probeQualityFilters(ffmpegPath: string): Promise<MetricAvailability> {
+  return availabilityOf(await ffmpegFilters(ffmpegPath));
 }
 
 export function availabilityFromFilterList(filterList: string): MetricAvailability {
-  // Lines look like ` TS. psnr              VV->V      Calculate the PSNR ...`.
-  const names = new Set(
-    filterList
-      .split('\n')
-      .map((line) => line.trim().split(/\s+/)[1])
-      .filter((name): name is string => Boolean(name)),
-  );
+  return availabilityOf(filterNamesOf(filterList));
+}
+
+function availabilityOf(names: ReadonlySet<string>): MetricAvailability {
   return {
     psnr: names.has('psnr'),
     ssim: names.has('ssim'),
@@ -51,6 +40,8 @@ export interface VideoInfo {
   pixFmt: string;
   /** Stored as fields (ffprobe's field_order tt, bb, tb or bt), as broadcast and DV video is. */
   interlaced: boolean;
+  /** The video's colour when its tags say HDR (PQ or HLG). */
+  hdr?: HdrColour;
   /**
    * Seconds from the file's start to its first video frame. ffmpeg's `-ss` counts from the
    * file's start (the earliest of all its streams); frame times here count from the first frame.
@@ -75,7 +66,7 @@ export async function probeVideo(
   options: { frameTimes?: boolean; timeoutMs?: number } = {},
 ): Promise<VideoInfo | undefined> {
   const entries =
-    'stream=width,height,pix_fmt,field_order,start_time,duration:stream_side_data=rotation:stream_tags=rotate:format=start_time,duration';
+    'stream=width,height,pix_fmt,field_order,color_range,color_space,color_primaries,color_transfer,start_time,duration:stream_side_data=rotation:stream_tags=rotate:format=start_time,duration';
   const stdout = await ffmpegOutput(
     ffprobePath,
     [
@@ -134,6 +125,13 @@ export function videoInfoFromProbe(listing: string): VideoInfo | undefined {
     interlaced: isInterlaced(stream.field_order),
     videoStartSeconds,
   };
+  const hdr = hdrColourOf({
+    transfer: stream.color_transfer,
+    primaries: stream.color_primaries,
+    space: stream.color_space,
+    range: stream.color_range,
+  });
+  if (hdr) info.hdr = hdr;
   const duration = seconds(stream.duration) ?? minus(seconds(sections.format?.duration), videoStartSeconds);
   if (duration !== undefined && duration > 0) info.durationSeconds = duration;
   if (packetTimes.length > 0 && !untimed) info.frameTimes = packetTimes.map((t) => t - firstFrame);
