@@ -21,6 +21,7 @@ import { type PlannedRung, RungDecisionSchema, rungFrameRate } from './ladder-ru
 import { LADDER_ENCODERS, LADDER_GOP_SECONDS, type LadderSettings } from './ladder-spec.ts';
 import type { VideoTrack } from './media-analysis.ts';
 import { DEINTERLACE_FILTER, rotationFilter, splitScratch } from './split-commands.ts';
+import { HdrColourSchema, toneMapFilter } from './tone-map.ts';
 
 /**
  * Audio renditions a ladder makes at most: a film's languages fit; a file with more streams is
@@ -73,6 +74,8 @@ export const LadderPlanSchema = Type.Object({
   rotation: Type.Optional(Type.Number()),
   /** The source is interlaced: every rung is deinterlaced before it is scaled. */
   interlaced: Type.Optional(Type.Boolean()),
+  /** The source is HDR: every rung is tone-mapped to SDR BT.709 once scaled. */
+  hdr: Type.Optional(HdrColourSchema),
   /**
    * The source's audio streams, in order, each encoded as its own rendition (a plan made before
    * this list has one, starting with the video, when `audio` is set).
@@ -149,8 +152,9 @@ function gopFrames(frameRate: number): number {
 
 /**
  * One rung's encode: deinterlaced if the source is, one frame in `frameStep` kept, turned upright
- * when read from a piece (`turn`), scaled to its size in square pixels, its bitrate (peak held
- * to 110 %), keyframes where `keyframes` says and nowhere else.
+ * when read from a piece (`turn`), scaled to its size in square pixels, tone-mapped if the
+ * source is HDR, its bitrate (peak held to 110 %), keyframes where `keyframes` says and nowhere
+ * else.
  */
 function rungArgs(
   settings: LadderSettings,
@@ -166,6 +170,7 @@ function rungArgs(
     rung.frameStep ? `framestep=${rung.frameStep}` : undefined,
     turn !== undefined ? rotationFilter(turn) : undefined,
     `scale=${rung.width}:${rung.height},setsar=1`,
+    plan.hdr ? toneMapFilter(plan.hdr) : undefined,
   ];
   return [
     ...['-map', '0:v:0', '-an', '-sn', '-dn'],

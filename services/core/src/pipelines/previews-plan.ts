@@ -26,6 +26,7 @@ import {
 } from './previews-spec.ts';
 import { PIECE_FORMAT, sourceFilters } from './split-commands.ts';
 import { optionArgs } from './split-rules.ts';
+import { type HdrColour, HdrColourSchema, toneMapFilter } from './tone-map.ts';
 
 const Format = Type.Union([Type.Literal('jpeg'), Type.Literal('webp')]);
 
@@ -57,6 +58,8 @@ export const PreviewsPlanSchema = Type.Object({
   height: Type.Integer(),
   /** The source is interlaced: every picture is deinterlaced before it is scaled. */
   interlaced: Type.Optional(Type.Boolean()),
+  /** The source is HDR: every picture is tone-mapped to SDR BT.709 once scaled. */
+  hdr: Type.Optional(HdrColourSchema),
   pictures: Type.Array(PicturePlanSchema),
   sprite: Type.Optional(
     Type.Object({
@@ -90,6 +93,8 @@ export interface PreviewsSource {
   /** Width ÷ height of a stored pixel (default 1): previews have square pixels and the shape the video is shown at. */
   sampleAspectRatio?: number;
   interlaced?: boolean;
+  /** The source's colour when it is HDR: previews are SDR. */
+  hdr?: HdrColour;
   durationSeconds: number;
   /** When the last frame starts (seconds from the first): a seek past it finds no frame. */
   lastFrameSeconds?: number;
@@ -167,6 +172,7 @@ export function planPreviews(
 
   const plan: PreviewsPlan = { folder, scratch, durationSeconds: duration, width, height, pictures };
   if (source.interlaced) plan.interlaced = true;
+  if (source.hdr) plan.hdr = source.hdr;
   const s = settings.sprite;
   if (s) {
     const tiles = Math.ceil(duration / s.intervalSeconds - 1e-9);
@@ -303,20 +309,21 @@ function seconds(value: number): string {
   return String(Math.round(value * 1000) / 1000);
 }
 
-/** The scale every picture uses: the planned size exactly, square pixels. */
-function scale(width: number, height: number): string {
-  return `scale=${width}:${height}:flags=lanczos,setsar=1`;
+/** The scale every picture uses: the planned size exactly, square pixels; then SDR if the source is HDR. */
+function scale(width: number, height: number, toneMap: string | undefined): string {
+  const size = `scale=${width}:${height}:flags=lanczos,setsar=1`;
+  return toneMap ? `${size},${toneMap}` : size;
 }
 
 /** ffmpeg's argv for one still picture (the parent runs it on the source it downloaded). */
 export function pictureArgs(
   source: string,
-  plan: Pick<PreviewsPlan, 'interlaced'>,
+  plan: Pick<PreviewsPlan, 'interlaced' | 'hdr'>,
   picture: PicturePlan,
   out: string,
 ): string[] {
   const before = sourceFilters({ interlaced: plan.interlaced });
-  const own = scale(picture.width, picture.height);
+  const own = scale(picture.width, picture.height, plan.hdr && toneMapFilter(plan.hdr));
   return [
     ...['-hide_banner', '-nostdin', '-y', '-nostats'],
     ...['-protocol_whitelist', 'file', '-format_whitelist', MEDIA_DEMUXERS.join(',')],
@@ -403,6 +410,8 @@ export interface PiecesRead {
   inputArgs: string[];
   /** Filters before the child's own: deinterlacing, then the upright turn (a piece has no display matrix). */
   before?: string;
+  /** The tone mapping of an HDR source, after the child's scale. */
+  toneMap?: string;
 }
 
 /**
@@ -411,11 +420,15 @@ export interface PiecesRead {
  */
 export function piecesRead(
   command: CommandPlan,
-  source: { rotation: number; interlaced?: boolean },
+  source: { rotation: number; interlaced?: boolean; hdr?: HdrColour },
 ): PiecesRead {
   const options = command.inputs[0]!.options;
   const before = sourceFilters({ interlaced: source.interlaced, turn: source.rotation });
-  return { inputArgs: optionArgs(options.filter((o) => o.name !== 'f')), ...(before ? { before } : {}) };
+  return {
+    inputArgs: optionArgs(options.filter((o) => o.name !== 'f')),
+    ...(before ? { before } : {}),
+    ...(source.hdr ? { toneMap: toneMapFilter(source.hdr) } : {}),
+  };
 }
 
 /** The job that makes one sprite sheet: a frame every interval over the sheet's span, tiled. */
@@ -433,7 +446,7 @@ export function sheetJobSpec(
       '-vf',
       filters(
         read,
-        `fps=1/${s.intervalSeconds}:round=up,${scale(s.tileWidth, s.tileHeight)},tile=${sheet.columns}x${sheet.rows}`,
+        `fps=1/${s.intervalSeconds}:round=up,${scale(s.tileWidth, s.tileHeight, read.toneMap)},tile=${sheet.columns}x${sheet.rows}`,
       ),
     ],
     ...['-frames:v', '1', '-update', '1'],
@@ -455,7 +468,7 @@ export function snippetJobSpec(
   read: PiecesRead,
 ): JobSpec {
   const a = plan.animations!;
-  const frames = filters(read, `fps=${a.fps},${scale(a.width, a.height)}`);
+  const frames = filters(read, `fps=${a.fps},${scale(a.width, a.height, read.toneMap)}`);
   const outputs = snippet.files.map(({ format, file }) => {
     const args =
       format === 'gif'

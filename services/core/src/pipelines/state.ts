@@ -112,6 +112,11 @@ const ChildCountsSchema = Type.Object({
   failed: Type.Integer(),
 });
 
+/** The transfer of an HDR source whose pictures were tone-mapped to SDR BT.709. */
+const ToneMappedFromSchema = Type.Union([Type.Literal('pq'), Type.Literal('hlg')], {
+  description: 'The source is HDR (PQ or HLG): its pictures were tone-mapped to SDR BT.709',
+});
+
 /** A ladder as the job view shows it: the rungs kept with their state, and why others went. */
 export const LadderViewSchema = Type.Object(
   {
@@ -140,6 +145,7 @@ export const LadderViewSchema = Type.Object(
     chunkNote: Type.Optional(Type.String()),
     /** Why some of the source's audio streams have no rendition. */
     audioNote: Type.Optional(Type.String()),
+    toneMappedFrom: Type.Optional(ToneMappedFromSchema),
     /** Frames encoded of every rung's frames together. */
     frames: Type.Optional(
       Type.Union([Type.Object({ done: Type.Number(), total: Type.Integer() }), Type.Null()]),
@@ -161,6 +167,7 @@ export const PreviewsViewSchema = Type.Object(
     pictures: Type.Union([Type.Integer(), Type.Null()]),
     sheets: Type.Union([ChildCountsSchema, Type.Null()]),
     snippets: Type.Union([ChildCountsSchema, Type.Null()]),
+    toneMappedFrom: Type.Optional(ToneMappedFromSchema),
   },
   {
     description:

@@ -63,6 +63,8 @@ export const QualityRecordSchema = Type.Object({
     scaled: Type.Optional(Type.Object({ from: Type.String(), to: Type.String() })),
     /** The reference was interlaced and the output not: the reference was deinterlaced before comparing. */
     reference_deinterlaced: Type.Optional(Type.Literal(true)),
+    /** The reference was HDR (`pq` or `hlg`) and the output not: the reference was tone-mapped to SDR before comparing. */
+    reference_tone_mapped: Type.Optional(Type.Union([Type.Literal('pq'), Type.Literal('hlg')])),
     /**
      * `full`: every frame was compared; `sampled`: every frame of the `windows`, or every
      * `subsample`-th output frame of a video too short for windows.

@@ -88,6 +88,7 @@ async function previewsView(
     pictures: plan.pictures.length,
     sheets: plan.sprite ? counts(states.slice(0, sheetIds.length)) : null,
     snippets: plan.animations ? counts(states.slice(sheetIds.length)) : null,
+    ...(plan.hdr ? { toneMappedFrom: plan.hdr.transfer } : {}),
   };
 }
 
@@ -184,6 +185,7 @@ async function ladderView(
     chunks: chunkStates ? counts(chunkStates) : null,
     ...(plan.chunkNote ? { chunkNote: plan.chunkNote } : {}),
     ...(plan.audioNote ? { audioNote: plan.audioNote } : {}),
+    ...(plan.hdr ? { toneMappedFrom: plan.hdr.transfer } : {}),
     frames:
       plan.frames !== undefined
         ? { done: Math.round(framesDone), total: parts.flat().reduce((sum, p) => sum + p.frames, 0) }

@@ -1,4 +1,4 @@
-import { DEINTERLACE_FILTER } from '@ffleet/core';
+import { DEINTERLACE_FILTER, type HdrColour, toneMapFilter } from '@ffleet/core';
 import type { VideoInfo } from './probe.ts';
 
 /** Files the filters write, relative to the directory ffmpeg runs in. */
@@ -10,7 +10,10 @@ export function windowStatsFiles(w: number): { psnr: string; ssim: string; vmaf:
 }
 
 /** What the graph needs of each video: its frames' size, pixel format and whether they are fields. */
-export type FrameFormat = Pick<VideoInfo, 'width' | 'height' | 'pixFmt'> & { interlaced?: boolean };
+export type FrameFormat = Pick<VideoInfo, 'width' | 'height' | 'pixFmt'> & {
+  interlaced?: boolean;
+  hdr?: HdrColour;
+};
 
 /**
  * An interlaced reference is deinterlaced before an output that is not is compared with it, as
@@ -18,6 +21,16 @@ export type FrameFormat = Pick<VideoInfo, 'width' | 'height' | 'pixFmt'> & { int
  */
 export function deinterlacesReference(options: Pick<GraphOptions, 'distorted' | 'reference'>): boolean {
   return Boolean(options.reference.interlaced && !options.distorted.interlaced);
+}
+
+/**
+ * An HDR reference of an SDR output is tone-mapped before they are compared, as a ladder's
+ * rungs and previews are made from it: the colour the reference has then, or undefined.
+ */
+export function toneMapsReference(
+  options: Pick<GraphOptions, 'distorted' | 'reference'>,
+): HdrColour | undefined {
+  return options.distorted.hdr ? undefined : options.reference.hdr;
 }
 
 export interface GraphOptions {
@@ -100,14 +113,20 @@ function comparison(
   const { distorted, reference } = options;
   const subsample = options.subsample ?? 1;
   const sample = subsample > 1 ? [`framestep=${subsample}`] : [];
+  const toneMap = toneMapsReference(options);
+  // A tone-mapped reference is 8-bit 4:2:0 whatever the source's format.
+  const referencePixFmt = toneMap ? 'yuv420p' : reference.pixFmt;
   const prepare: string[] = [];
   if (distorted.width !== reference.width || distorted.height !== reference.height) {
     prepare.push(`scale=${reference.width}:${reference.height}:flags=bicubic`);
   }
-  if (distorted.pixFmt !== reference.pixFmt && /^[a-z0-9_]+$/.test(reference.pixFmt)) {
-    prepare.push(`format=${reference.pixFmt}`);
+  if (distorted.pixFmt !== referencePixFmt && /^[a-z0-9_]+$/.test(referencePixFmt)) {
+    prepare.push(`format=${referencePixFmt}`);
   }
-  const fields = deinterlacesReference(options) ? [DEINTERLACE_FILTER] : [];
+  const fields = [
+    ...(deinterlacesReference(options) ? [DEINTERLACE_FILTER] : []),
+    ...(toneMap ? [toneMapFilter(toneMap)] : []),
+  ];
   const align = (expression: string) => `settb=AVTB,setpts=${expression}`;
   const sync = 'shortest=1';
   const [d0, d1, r0, r1] = ['d0', 'd1', 'r0', 'r1'].map((label) => `[${label}${c.tag}]`);

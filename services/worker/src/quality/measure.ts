@@ -5,6 +5,7 @@ import {
   type FfmpegLimits,
   type FfmpegRunResult,
   FfmpegToolError,
+  type HdrColour,
   NO_LIMITS,
   threadArgs,
 } from '@ffleet/core';
@@ -16,6 +17,7 @@ import {
   qualityArgv,
   qualityFilterGraph,
   STATS_FILES,
+  toneMapsReference,
   windowArgv,
   windowStatsFiles,
   windowsFilterGraph,
@@ -102,6 +104,8 @@ export interface QualityMeasurement {
   scaled?: { from: string; to: string };
   /** Set when the reference was deinterlaced (interlaced, and the output is not) before comparing. */
   referenceDeinterlaced?: true;
+  /** Set when the reference was tone-mapped (HDR, and the output is not) before comparing: its transfer. */
+  referenceToneMapped?: HdrColour['transfer'];
   psnrCeilingDb: number;
   /** Frames compared (per-frame entries). */
   frames: number;
@@ -201,6 +205,8 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
     measurement.global.vmaf = globalStats(vmaf);
   }
   if (deinterlacesReference({ distorted, reference })) measurement.referenceDeinterlaced = true;
+  const toneMapped = toneMapsReference({ distorted, reference });
+  if (toneMapped) measurement.referenceToneMapped = toneMapped.transfer;
   if (distorted.width !== reference.width || distorted.height !== reference.height) {
     measurement.scaled = {
       from: `${distorted.width}x${distorted.height}`,

@@ -76,6 +76,7 @@ export function qualityRecord(
       vmaf: measurement.vmafStatus,
       scaled: measurement.scaled,
       ...(measurement.referenceDeinterlaced ? { reference_deinterlaced: true } : {}),
+      ...(measurement.referenceToneMapped ? { reference_tone_mapped: measurement.referenceToneMapped } : {}),
       ffmpeg_summary: measurement.ffmpegSummary,
       elapsed_ms: measurement.elapsedMs,
       ...(job.target ? { target_quality: job.target } : {}),

@@ -5,6 +5,7 @@ import {
   type Chunk,
   decideRungs,
   FfleetError,
+  hdrColourOf,
   type JobData,
   type LadderPlan,
   type LadderSettings,
@@ -20,6 +21,7 @@ import {
   rungJobSpec,
   SPAN,
 } from '@ffleet/core';
+import { checkToneMapping } from '../../ffmpeg/filters.ts';
 import type { JobContext } from '../../pipeline/context.ts';
 import { stage } from '../../pipeline/stage.ts';
 import { downloadInputs } from '../../pipeline/stages/download.ts';
@@ -44,6 +46,8 @@ export async function planLadder(
   const media = await stage(ctx, 'analyse', () => analyse(ctx));
   const video = media.video;
   if (!video) throw new FfleetError('no_video', 'the input has no video stream to make a ladder of', 422);
+  const hdr = hdrColourOf(video.colour);
+  await checkToneMapping(ctx.deps.ffmpegPath, hdr, "a ladder's rungs");
   const settings = ladderSettings(ctx.spec.ladder!);
   const rungs = decideRungs(settings.rungs, {
     width: video.width,
@@ -66,6 +70,7 @@ export async function planLadder(
     videoStartSeconds: video.startSeconds,
     rotation: video.rotation,
     ...(video.interlaced ? { interlaced: true } : {}),
+    ...(hdr ? { hdr } : {}),
     ...(media.audio.length > 0
       ? {
           audioTracks: media.audio

@@ -2,6 +2,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   FfleetError,
+  hdrColourOf,
   inputPath,
   type JobData,
   type PiecesRead,
@@ -18,6 +19,7 @@ import {
   snippets,
   spriteSheets,
 } from '@ffleet/core';
+import { checkToneMapping } from '../../ffmpeg/filters.ts';
 import { runLimitedFfmpeg } from '../../ffmpeg/limits.ts';
 import type { JobContext } from '../../pipeline/context.ts';
 import { FfmpegFailedError } from '../../pipeline/errors.ts';
@@ -46,6 +48,8 @@ export async function planPreviewsJob(
   const media = await stage(ctx, 'analyse', () => analyse(ctx));
   const video = media.video;
   if (!video) throw new FfleetError('no_video', 'the input has no video stream to make previews of', 422);
+  const hdr = hdrColourOf(video.colour);
+  await checkToneMapping(ctx.deps.ffmpegPath, hdr, 'previews');
   const folder = ctx.spec.outputs[0]!.url;
   const plan = planPreviews(
     previewsSettings(ctx.spec.previews!),
@@ -55,6 +59,7 @@ export async function planPreviewsJob(
       rotation: video.rotation,
       sampleAspectRatio: video.sampleAspectRatio,
       interlaced: video.interlaced,
+      ...(hdr ? { hdr } : {}),
       durationSeconds: video.endSeconds - video.startSeconds,
       lastFrameSeconds: (video.frameTimes.at(-1) ?? video.startSeconds) - video.startSeconds,
     },
@@ -98,7 +103,7 @@ export async function planPreviewsJob(
     for (const picture of plan.pictures) picture.bytes = uploaded.get(picture.file);
   }
 
-  const children = childrenOf(ctx, plan, piecesRead(ctx.plan, video));
+  const children = childrenOf(ctx, plan, piecesRead(ctx.plan, { ...video, ...(hdr ? { hdr } : {}) }));
   await stage(ctx, 'split', () => putPieces(ctx, video, children, (added) => flow.addChildren(added)), {
     percent: 100,
   });

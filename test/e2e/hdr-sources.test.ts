@@ -1,0 +1,271 @@
+/**
+ * HDR sources on a real fleet (Redis, S3 server, two worker processes, ffmpeg): ladders and
+ * previews are SDR BT.709, so an HDR source (HDR10's PQ, or HLG as phones record) must be
+ * tone-mapped, not written into them as it is. The sources are made from an SDR master the way
+ * BT.2408 places SDR in HDR (SDR white at HDR reference white, 203 cd/m², BT.2020 colours), so
+ * a faithful tone mapping gives back something close to the master; an HDR signal written into
+ * 8-bit BT.709 as it is does not (dim and washed out).
+ */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { hdrColourOf, type QualityRecord, toneMapFilter } from '@ffleet/core';
+import type { JobView } from '@ffleet/gateway';
+import HLS from 'hls-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
+import { analyseFile, ffmpeg } from '../support/media.ts';
+
+const POOL = 'intel';
+const run = promisify(execFile);
+const SECONDS = 6;
+const TRANSFERS = { pq: 'smpte2084', hlg: 'arib-std-b67' } as const;
+
+let fleet: TestFleet;
+/** The SDR master, losslessly coded. */
+let master: string;
+const sources = { pq: '', hlg: '' };
+
+beforeAll(async () => {
+  fleet = await startFleet();
+  master = join(fleet.dir, 'master.mkv');
+  await ffmpeg([
+    ...['-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=25:duration=${SECONDS}`],
+    ...['-vf', 'format=yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0'],
+    ...['-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', master],
+  ]);
+  for (const kind of ['pq', 'hlg'] as const) {
+    const transfer = TRANSFERS[kind];
+    sources[kind] = join(fleet.dir, `${kind}.mp4`);
+    await ffmpeg([
+      ...['-i', master, '-vf'],
+      'zscale=tin=bt709:pin=bt709:min=bt709:rin=tv:t=linear,format=gbrpf32le,' +
+        `zscale=p=bt2020:t=${transfer}:m=bt2020nc:r=tv:npl=203,format=yuv420p10le`,
+      ...['-c:v', 'libx265', '-preset', 'ultrafast', '-tag:v', 'hvc1'],
+      // Closed GOPs, a keyframe a second, HDR10's mastering metadata on the PQ source.
+      '-x265-params',
+      `log-level=error:crf=10:keyint=25:min-keyint=25:open-gop=0${
+        kind === 'pq'
+          ? ':hdr10=1:master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1):max-cll=1000,400'
+          : ''
+      }`,
+      ...['-color_primaries', 'bt2020', '-color_trc', transfer, '-colorspace', 'bt2020nc'],
+      sources[kind],
+    ]);
+    await fleet.put(`inputs/${kind}.mp4`, sources[kind]);
+  }
+  for (let i = 0; i < 2; i++) await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1' });
+}, 180_000);
+
+afterAll(async () => {
+  await fleet?.stop();
+});
+
+async function submit(body: unknown): Promise<string> {
+  const { status, body: accepted } = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
+  expect(status, JSON.stringify(accepted)).toBe(202);
+  return accepted.id;
+}
+
+/** Pixel format, colour tags and frames of a file's video, as ffprobe reads them. */
+async function videoOf(file: string) {
+  const { stdout } = await run('ffprobe', [
+    ...['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-of', 'json', '-show_entries'],
+    'stream=width,height,pix_fmt,color_range,color_space,color_primaries,color_transfer,nb_read_frames',
+    file,
+  ]);
+  const s = (JSON.parse(stdout) as { streams: Record<string, string | number>[] }).streams[0]!;
+  return {
+    width: s.width,
+    height: s.height,
+    pixFmt: s.pix_fmt,
+    range: s.color_range,
+    space: s.color_space,
+    primaries: s.color_primaries,
+    transfer: s.color_transfer,
+    frames: Number(s.nb_read_frames),
+  };
+}
+
+/**
+ * Mean PSNR (dB) of `distorted` against `reference`, both from their first frame, each through
+ * its filters first.
+ */
+async function psnrOf(
+  reference: string,
+  distorted: string,
+  distortedFilters: string,
+  referenceFilters: string,
+): Promise<number> {
+  const { stderr } = await run('ffmpeg', [
+    ...['-hide_banner', '-nostdin', '-i', distorted, '-i', reference, '-lavfi'],
+    `[0:v]${distortedFilters},setpts=PTS-STARTPTS[a];[1:v]${referenceFilters},setpts=PTS-STARTPTS[b];[a][b]psnr`,
+    ...['-f', 'null', '-'],
+  ]);
+  const match = /PSNR .*average:([\d.]+)/.exec(stderr);
+  if (!match) throw new Error(`no PSNR in ffmpeg's output: ${stderr.slice(-300)}`);
+  return Number(match[1]);
+}
+
+/** One HLS rendition's init segment and media segments joined into a local MP4. */
+async function rendition(base: string, uri: string, name: string): Promise<string> {
+  const playlist = HLS.parse((await fleet.get(`${base}${uri}`)).toString('utf8')) as HLS.types.MediaPlaylist;
+  const folder = `${base}${uri.slice(0, uri.lastIndexOf('/') + 1)}`;
+  const parts = [await fleet.get(`${folder}${playlist.segments[0]!.map!.uri}`)];
+  for (const s of playlist.segments) parts.push(await fleet.get(`${folder}${s.uri}`));
+  const file = join(fleet.dir, name);
+  await writeFile(file, Buffer.concat(parts));
+  return file;
+}
+
+describe('the sources', () => {
+  it('are HDR: 10-bit BT.2020, PQ and HLG', async () => {
+    for (const kind of ['pq', 'hlg'] as const) {
+      const { video } = await analyseFile(sources[kind]);
+      expect(video!.colour).toEqual({
+        range: 'tv',
+        space: 'bt2020nc',
+        primaries: 'bt2020',
+        transfer: TRANSFERS[kind],
+      });
+      expect(video!.pixelFormat).toBe('yuv420p10le');
+      expect(hdrColourOf(video!.colour)?.transfer).toBe(kind);
+    }
+  });
+});
+
+const rungs = [
+  { height: 360, width: 640, bitrateKbps: 1200 },
+  { height: 180, width: 320, bitrateKbps: 400 },
+];
+
+describe.each([
+  { kind: 'pq' as const, chunkSeconds: 2, how: 'in chunks' },
+  { kind: 'hlg' as const, chunkSeconds: 0, how: 'whole' },
+])('a ladder of the $kind source, $how', ({ kind, chunkSeconds }) => {
+  const base = `out/${kind}-ladder/`;
+  let job: JobView;
+  let playlist: HLS.types.MasterPlaylist;
+  const files = new Map<number, string>();
+
+  beforeAll(async () => {
+    const id = await submit({
+      name: `${kind}-ladder`,
+      compute: POOL,
+      inputs: [{ url: `s3://${fleet.bucket}/inputs/${kind}.mp4` }],
+      outputs: [{ url: `s3://${fleet.bucket}/${base}` }],
+      quality: true,
+      ladder: {
+        preset: 'ultrafast',
+        chunkSeconds,
+        rungs: rungs.map(({ height, bitrateKbps }) => ({ height, bitrateKbps })),
+      },
+    });
+    job = await fleet.waitFor<JobView>(id, finished, 240_000);
+    playlist = HLS.parse(
+      (await fleet.get(`${base}master.m3u8`)).toString('utf8'),
+    ) as HLS.types.MasterPlaylist;
+  }, 260_000);
+
+  it('succeeds and says the source was tone-mapped', () => {
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.pipeline).toMatchObject({ kind: 'ladder', toneMappedFrom: kind });
+    if (chunkSeconds > 0)
+      expect(job.pipeline).toMatchObject({ chunks: { total: rungs.length * (SECONDS / chunkSeconds) } });
+  });
+
+  it('has SDR rungs, 8-bit BT.709 and tagged so, close to the SDR master; the HDR signal as it was is not', async () => {
+    for (const rung of rungs) {
+      const variant = playlist.variants.find((v) => v.resolution?.height === rung.height)!;
+      const file = await rendition(base, variant.uri, `${kind}-rung-${rung.height}.mp4`);
+      files.set(rung.height, file);
+      expect(await videoOf(file)).toEqual({
+        width: rung.width,
+        height: rung.height,
+        pixFmt: 'yuv420p',
+        range: 'tv',
+        space: 'bt709',
+        primaries: 'bt709',
+        transfer: 'bt709',
+        frames: SECONDS * 25,
+      });
+      const scale = `scale=${rung.width}:${rung.height}`;
+      const toneMapped = await psnrOf(master, file, 'null', scale);
+      // What the rung was before tone mapping: the HDR signal scaled, in 8 bits.
+      const asItWas = await psnrOf(master, sources[kind], `${scale},format=yuv420p`, scale);
+      expect(toneMapped, `${rung.height}p`).toBeGreaterThan(25);
+      expect(toneMapped, `${rung.height}p`).toBeGreaterThan(asItWas + 6);
+    }
+  });
+
+  it('measures each rung against the source tone-mapped as the rung was, and records that', async () => {
+    const colour = hdrColourOf((await analyseFile(sources[kind])).video!.colour)!;
+    for (const { name, quality, metricsUrl } of job.rungQuality!) {
+      expect(quality, name).toMatchObject({ status: 'measured' });
+      const record = JSON.parse(
+        (await fleet.get(metricsUrl!.replace(`s3://${fleet.bucket}/`, ''))).toString('utf8'),
+      ) as QualityRecord;
+      expect(record.ffleet.reference_tone_mapped).toBe(kind);
+      // ffmpeg's own PSNR of every frame of the rung, scaled to the source's size, against the
+      // source tone-mapped; and against the HDR signal as it is, which the rung never showed.
+      const file = files.get(record.ffleet.rung!.height)!;
+      const distorted = 'scale=1280:720:flags=bicubic';
+      const full = await psnrOf(sources[kind], file, distorted, toneMapFilter(colour));
+      expect(Math.abs(quality.psnr! - full), name).toBeLessThan(1);
+      const untouched = await psnrOf(sources[kind], file, `${distorted},format=yuv420p10le`, 'null');
+      expect(quality.psnr!, name).toBeGreaterThan(untouched + 6);
+    }
+  });
+});
+
+describe('previews of the HLG source', () => {
+  const base = 'out/hlg-previews/';
+  let job: JobView;
+
+  beforeAll(async () => {
+    const id = await submit({
+      name: 'hlg-previews',
+      compute: POOL,
+      inputs: [{ url: `s3://${fleet.bucket}/inputs/hlg.mp4` }],
+      outputs: [{ url: `s3://${fleet.bucket}/${base}` }],
+      previews: {
+        poster: { time: 2 },
+        sprite: { intervalSeconds: 2, width: 320, columns: 2, rows: 2 },
+      },
+    });
+    job = await fleet.waitFor<JobView>(id, finished, 240_000);
+  }, 260_000);
+
+  it('succeeds and says the source was tone-mapped', () => {
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.pipeline).toMatchObject({ kind: 'previews', toneMappedFrom: 'hlg' });
+  });
+
+  it('makes the poster and the sprite sheet SDR: close to the same pictures of the SDR master', async () => {
+    const poster = join(fleet.dir, 'hlg-poster.jpg');
+    await writeFile(poster, await fleet.get(`${base}poster.jpg`));
+    const sheet = join(fleet.dir, 'hlg-sheet.jpg');
+    const manifest = JSON.parse((await fleet.get(`${base}manifest.json`)).toString('utf8')) as {
+      sprite: { sheets: { file: string }[] };
+    };
+    await writeFile(sheet, await fleet.get(`${base}${manifest.sprite.sheets[0]!.file}`));
+    const still = ['-ss', '2'];
+    for (const [picture, filters, input] of [
+      [poster, 'scale=1280:720', still],
+      [sheet, 'fps=1/2:round=up,scale=320:180,tile=2x2', []],
+    ] as const) {
+      const frame = async (source: string, extra: string, name: string) => {
+        const file = join(fleet.dir, name);
+        await ffmpeg([...input, '-i', source, '-vf', `${filters}${extra}`, '-frames:v', '1', file]);
+        return file;
+      };
+      const sdr = await frame(master, '', 'sdr-frame.png');
+      const toneMapped = await psnrOf(sdr, picture, 'format=yuv444p', 'format=yuv444p');
+      const hdrAsItIs = await frame(sources.hlg, ',format=yuv420p', 'hdr-frame.png');
+      const asItWas = await psnrOf(sdr, hdrAsItIs, 'format=yuv444p', 'format=yuv444p');
+      expect(toneMapped, picture).toBeGreaterThan(24);
+      expect(toneMapped, picture).toBeGreaterThan(asItWas + 5);
+    }
+  });
+});
