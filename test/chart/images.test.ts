@@ -21,12 +21,13 @@ const IMAGES = {
   'worker-cpu': {
     main: 'services/worker/src/main.ts',
     arches: 'linux/amd64,linux/arm64',
-    ffmpeg: ['libx264', 'libx265', 'libsvtav1', 'libvpx', 'libvmaf'],
+    // libzimg: zscale, which tone-maps HDR sources for ladders and previews.
+    ffmpeg: ['libx264', 'libx265', 'libsvtav1', 'libvpx', 'libvmaf', 'libzimg'],
   },
   'worker-nvidia': {
     main: 'services/worker/src/main.ts',
     arches: 'linux/amd64',
-    ffmpeg: ['nvenc', 'nvdec', 'cuvid', 'cuda-llvm', 'ffnvcodec', 'libvmaf', 'libx264'],
+    ffmpeg: ['nvenc', 'nvdec', 'cuvid', 'cuda-llvm', 'ffnvcodec', 'libvmaf', 'libx264', 'libzimg'],
   },
   'worker-xilinx': { main: 'services/worker/src/main.ts', arches: 'linux/amd64', ffmpeg: [] as string[] },
 };
@@ -118,7 +119,7 @@ describe.each(Object.entries(IMAGES))('images/%s/Dockerfile', (name, expected) =
   });
 
   if (expected.ffmpeg.length > 0) {
-    it('builds FFmpeg with the codecs its pool advertises', () => {
+    it('builds FFmpeg with the codecs its pool advertises and the filters its pipelines need', () => {
       const configure = runs.find((r) => r.args.includes('./configure'));
       expect(configure).toBeDefined();
       for (const feature of expected.ffmpeg) expect(configure!.args).toContain(`--enable-${feature}`);
