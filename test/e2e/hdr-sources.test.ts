@@ -269,3 +269,40 @@ describe('previews of the HLG source', () => {
     }
   });
 });
+
+describe('a chunked encode whose own filters tone-map the PQ source', () => {
+  // The job's own HDR-to-SDR filters (not ffleet's): its output's colour is what they leave.
+  const options =
+    '-vf zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,' +
+    'zscale=t=bt709:m=bt709:r=tv,format=yuv420p -c:v libx264 -preset ultrafast -crf 18';
+  const jobs: Record<'whole' | 'chunked', JobView> = {} as never;
+
+  beforeAll(async () => {
+    const ids = await Promise.all(
+      (['whole', 'chunked'] as const).map((how) =>
+        submit({
+          name: `pq-to-sdr-${how}`,
+          compute: POOL,
+          inputs: [{ url: `s3://${fleet.bucket}/inputs/pq.mp4` }],
+          outputs: [{ url: `s3://${fleet.bucket}/out/pq-to-sdr-${how}.mp4`, options }],
+          ...(how === 'chunked' ? { split: { segmentSeconds: 2 } } : {}),
+        }).then((id) => [how, id] as const),
+      ),
+    );
+    for (const [how, id] of ids) jobs[how] = await fleet.waitFor<JobView>(id, finished, 240_000);
+  }, 260_000);
+
+  it('is tagged as its filters leave it (BT.709), as the same command run whole is, not as the source', async () => {
+    const files: Record<string, string> = {};
+    for (const how of ['whole', 'chunked'] as const) {
+      expect(jobs[how].state, JSON.stringify(jobs[how].error)).toBe('succeeded');
+      files[how] = join(fleet.dir, `pq-to-sdr-${how}.mp4`);
+      await writeFile(files[how], await fleet.get(`out/pq-to-sdr-${how}.mp4`));
+    }
+    expect(jobs.chunked.pipeline).toMatchObject({ kind: 'split', chunks: { total: SECONDS / 2 } });
+    const whole = await videoOf(files.whole!);
+    expect(whole).toMatchObject({ pixFmt: 'yuv420p', primaries: 'bt709', transfer: 'bt709', space: 'bt709' });
+    expect(await videoOf(files.chunked!)).toEqual(whole);
+    expect(await psnrOf(files.whole!, files.chunked!, 'null', 'null')).toBeGreaterThan(35);
+  });
+});

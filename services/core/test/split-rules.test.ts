@@ -55,7 +55,21 @@ describe('split jobs', () => {
     expect(optionArgs(divided.muxer)).toEqual([
       ...['-movflags', '+faststart', '-metadata', 'title=Clip', '-tag:v', 'avc1'],
     ]);
-    expect(divided).toMatchObject({ noAudio: false, changesFrameRate: false });
+    expect(divided).toMatchObject({ noAudio: false, changesFrameRate: false, changesColour: false });
+  });
+
+  it("note video filters that set the colour, whose frames' tags then win over the source's", () => {
+    const changesColour = (options: string) =>
+      splitOptions(validateJob(job(`-c:v libx264 ${options}`), pools, {}).plan).changesColour;
+    expect(changesColour('-vf zscale=t=linear,format=gbrpf32le,tonemap=hable,zscale=t=bt709:m=bt709')).toBe(
+      true,
+    );
+    expect(changesColour('-vf scale=640:-2,colorspace=all=bt709')).toBe(true);
+    expect(changesColour('-vf scale=w=640:h=-2:out_color_matrix=bt709:out_range=tv')).toBe(true);
+    expect(changesColour('-filter:v setparams=color_trc=bt709')).toBe(true);
+    // Resizing keeps the colour; so does an audio filter, and tagging the output by option.
+    expect(changesColour('-vf scale=640:-2,unsharp')).toBe(false);
+    expect(changesColour('-af aresample=48000 -color_trc bt709')).toBe(false);
   });
 
   it('note a dropped audio track and a frame-rate change', () => {

@@ -122,7 +122,8 @@ export function splitExtension(job: SplitJob): string {
 /**
  * The job that encodes one chunk: the piece in, the job's decoder and video options with the
  * pipeline's own (no audio, timestamps kept unless the job sets a rate, a keyframe at each of
- * `keyframeTimes` (relative to the chunk), the source's colour tags), the chunk out. A piece
+ * `keyframeTimes` (relative to the chunk), the source's colour tags unless the job's filters set
+ * the colour), the chunk out. A piece
  * carries no display matrix, so a rotated source is turned here as ffmpeg's autorotation turns
  * it in a single-pass encode (before the job's own filters); a split job cannot switch that off.
  */
@@ -140,7 +141,8 @@ export function chunkJobSpec(
     ...['-an', '-sn', '-dn'],
     ...['-fps_mode', job.split.changesFrameRate ? 'cfr' : 'passthrough'],
     ...['-force_key_frames', keyframeTimes.map((t) => t.toFixed(6)).join(',')],
-    ...colourArgs(media.video!.colour, job.split.video),
+    // The source's colour, unless the job's own filters set another, which the frames then carry.
+    ...(job.split.changesColour ? [] : colourArgs(media.video!.colour, job.split.video)),
     ...muxerArg(job),
   ];
   const spec = childSpec(job, `chunk`, {

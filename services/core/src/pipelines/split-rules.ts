@@ -25,7 +25,25 @@ export interface SplitOptions {
   noAudio: boolean;
   /** The job changes the frame rate (`-r` or an `fps` filter): chunk frame counts are then checked by duration. */
   changesFrameRate: boolean;
+  /** The job's video filters set the colour (tone mapping, a colour space conversion): its frames carry theirs. */
+  changesColour: boolean;
 }
+
+/** Filters that set the colour properties of the frames they output. */
+const COLOUR_FILTERS = new Set([
+  'zscale',
+  'tonemap',
+  'tonemap_opencl',
+  'tonemap_vaapi',
+  'libplacebo',
+  'colorspace',
+  'colorspace_cuda',
+  'colormatrix',
+  'setparams',
+  'setrange',
+]);
+/** Options of the scale filters (`scale`, `scale_vaapi`, …) that set the output's colour. */
+const SCALE_COLOUR_OPTION = /^out_(color_matrix|range|color_primaries|color_transfer|primaries|transfer)$/;
 
 const INPUT_REFUSED: Record<string, string> = {
   ss: 'input seeking',
@@ -177,7 +195,14 @@ export function splitOptions(plan: CommandPlan): SplitOptions {
   reasons.push(...refusedInputOptions(input.options, 'split'));
   reasons.push(...refusedAutorotationOff(input.options, 'split encodes'));
 
-  const divided: SplitOptions = { video: [], audio: [], muxer: [], noAudio: false, changesFrameRate: false };
+  const divided: SplitOptions = {
+    video: [],
+    audio: [],
+    muxer: [],
+    noAudio: false,
+    changesFrameRate: false,
+    changesColour: false,
+  };
   for (const option of output.options) {
     const refused = OUTPUT_REFUSED[option.name] ?? GLOBAL_REFUSED[option.name];
     if (refused) {
@@ -202,6 +227,7 @@ export function splitOptions(plan: CommandPlan): SplitOptions {
     if (option.kind === 'filtergraph' && stream !== 'a') reasons.push(...timelineProblems(option));
     if (option.name === 'r' || (option.kind === 'filtergraph' && stream !== 'a' && usesFilter(option, 'fps')))
       divided.changesFrameRate = true;
+    if (option.kind === 'filtergraph' && stream !== 'a' && setsColour(option)) divided.changesColour = true;
     if (SHARED_OPTIONS.has(option.name)) {
       divided.video.push(option);
       divided.audio.push(option);
@@ -241,6 +267,16 @@ function isCopy(option: ParsedOption): boolean {
 
 function usesFilter(option: ParsedOption, name: string): boolean {
   return parseFiltergraph(option.value ?? '').chains.some((chain) => chain.some((f) => f.name === name));
+}
+
+function setsColour(option: ParsedOption): boolean {
+  return parseFiltergraph(option.value ?? '').chains.some((chain) =>
+    chain.some(
+      (f) =>
+        COLOUR_FILTERS.has(f.name) ||
+        (f.name.startsWith('scale') && f.args.some((arg) => SCALE_COLOUR_OPTION.test(arg.key ?? ''))),
+    ),
+  );
 }
 
 function timelineProblems(option: ParsedOption): string[] {
