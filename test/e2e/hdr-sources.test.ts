@@ -15,7 +15,8 @@ import type { JobView } from '@ffleet/gateway';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
-import { analyseFile, ffmpeg } from '../support/media.ts';
+import { renditionFile } from '../support/hls.ts';
+import { analyseFile, ffmpeg, psnr } from '../support/media.ts';
 
 const POOL = 'intel';
 const run = promisify(execFile);
@@ -88,37 +89,6 @@ async function videoOf(file: string) {
   };
 }
 
-/**
- * Mean PSNR (dB) of `distorted` against `reference`, both from their first frame, each through
- * its filters first.
- */
-async function psnrOf(
-  reference: string,
-  distorted: string,
-  distortedFilters: string,
-  referenceFilters: string,
-): Promise<number> {
-  const { stderr } = await run('ffmpeg', [
-    ...['-hide_banner', '-nostdin', '-i', distorted, '-i', reference, '-lavfi'],
-    `[0:v]${distortedFilters},setpts=PTS-STARTPTS[a];[1:v]${referenceFilters},setpts=PTS-STARTPTS[b];[a][b]psnr`,
-    ...['-f', 'null', '-'],
-  ]);
-  const match = /PSNR .*average:([\d.]+)/.exec(stderr);
-  if (!match) throw new Error(`no PSNR in ffmpeg's output: ${stderr.slice(-300)}`);
-  return Number(match[1]);
-}
-
-/** One HLS rendition's init segment and media segments joined into a local MP4. */
-async function rendition(base: string, uri: string, name: string): Promise<string> {
-  const playlist = HLS.parse((await fleet.get(`${base}${uri}`)).toString('utf8')) as HLS.types.MediaPlaylist;
-  const folder = `${base}${uri.slice(0, uri.lastIndexOf('/') + 1)}`;
-  const parts = [await fleet.get(`${folder}${playlist.segments[0]!.map!.uri}`)];
-  for (const s of playlist.segments) parts.push(await fleet.get(`${folder}${s.uri}`));
-  const file = join(fleet.dir, name);
-  await writeFile(file, Buffer.concat(parts));
-  return file;
-}
-
 describe('the sources', () => {
   it('are HDR: 10-bit BT.2020, PQ and HLG', async () => {
     for (const kind of ['pq', 'hlg'] as const) {
@@ -178,7 +148,7 @@ describe.each([
   it('has SDR rungs, 8-bit BT.709 and tagged so, close to the SDR master; the HDR signal as it was is not', async () => {
     for (const rung of rungs) {
       const variant = playlist.variants.find((v) => v.resolution?.height === rung.height)!;
-      const file = await rendition(base, variant.uri, `${kind}-rung-${rung.height}.mp4`);
+      const file = await renditionFile(fleet, base, variant.uri, `${kind}-rung-${rung.height}.mp4`);
       files.set(rung.height, file);
       expect(await videoOf(file)).toEqual({
         width: rung.width,
@@ -191,9 +161,12 @@ describe.each([
         frames: SECONDS * 25,
       });
       const scale = `scale=${rung.width}:${rung.height}`;
-      const toneMapped = await psnrOf(master, file, 'null', scale);
+      const toneMapped = await psnr(master, file, { distorted: 'null', reference: scale });
       // What the rung was before tone mapping: the HDR signal scaled, in 8 bits.
-      const asItWas = await psnrOf(master, sources[kind], `${scale},format=yuv420p`, scale);
+      const asItWas = await psnr(master, sources[kind], {
+        distorted: `${scale},format=yuv420p`,
+        reference: scale,
+      });
       expect(toneMapped, `${rung.height}p`).toBeGreaterThan(25);
       expect(toneMapped, `${rung.height}p`).toBeGreaterThan(asItWas + 6);
     }
@@ -211,9 +184,12 @@ describe.each([
       // source tone-mapped; and against the HDR signal as it is, which the rung never showed.
       const file = files.get(record.ffleet.rung!.height)!;
       const distorted = 'scale=1280:720:flags=bicubic';
-      const full = await psnrOf(sources[kind], file, distorted, toneMapFilter(colour));
+      const full = await psnr(sources[kind], file, { distorted, reference: toneMapFilter(colour) });
       expect(Math.abs(quality.psnr! - full), name).toBeLessThan(1);
-      const untouched = await psnrOf(sources[kind], file, `${distorted},format=yuv420p10le`, 'null');
+      const untouched = await psnr(sources[kind], file, {
+        distorted: `${distorted},format=yuv420p10le`,
+        reference: 'null',
+      });
       expect(quality.psnr!, name).toBeGreaterThan(untouched + 6);
     }
   });
@@ -261,9 +237,15 @@ describe('previews of the HLG source', () => {
         return file;
       };
       const sdr = await frame(master, '', 'sdr-frame.png');
-      const toneMapped = await psnrOf(sdr, picture, 'format=yuv444p', 'format=yuv444p');
+      const toneMapped = await psnr(sdr, picture, {
+        distorted: 'format=yuv444p',
+        reference: 'format=yuv444p',
+      });
       const hdrAsItIs = await frame(sources.hlg, ',format=yuv420p', 'hdr-frame.png');
-      const asItWas = await psnrOf(sdr, hdrAsItIs, 'format=yuv444p', 'format=yuv444p');
+      const asItWas = await psnr(sdr, hdrAsItIs, {
+        distorted: 'format=yuv444p',
+        reference: 'format=yuv444p',
+      });
       expect(toneMapped, picture).toBeGreaterThan(24);
       expect(toneMapped, picture).toBeGreaterThan(asItWas + 5);
     }
@@ -303,6 +285,8 @@ describe('a chunked encode whose own filters tone-map the PQ source', () => {
     const whole = await videoOf(files.whole!);
     expect(whole).toMatchObject({ pixFmt: 'yuv420p', primaries: 'bt709', transfer: 'bt709', space: 'bt709' });
     expect(await videoOf(files.chunked!)).toEqual(whole);
-    expect(await psnrOf(files.whole!, files.chunked!, 'null', 'null')).toBeGreaterThan(35);
+    expect(
+      await psnr(files.whole!, files.chunked!, { distorted: 'null', reference: 'null' }),
+    ).toBeGreaterThan(35);
   });
 });

@@ -15,13 +15,16 @@ import type { JobView } from '@ffleet/gateway';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
-import { analyseFile, ffmpeg } from '../support/media.ts';
+import { renditionFile } from '../support/hls.ts';
+import { analyseFile, ffmpeg, psnr } from '../support/media.ts';
 
 const POOL = 'intel';
 const run = promisify(execFile);
 const SECONDS = 8;
 /** 50 progressive frames a second, woven two by two into 25 interlaced frames (top field first). */
 const PROGRESSIVE = 'testsrc2=size=720x576:rate=50';
+/** Pictures are compared in full colour, both sides from their first frame. */
+const FULL_COLOUR = { distorted: 'format=yuv444p', reference: 'format=yuv444p' };
 
 let fleet: TestFleet;
 let source: string;
@@ -94,26 +97,6 @@ async function made(input: string, filters: string, name: string, inputOptions: 
   return out;
 }
 
-/**
- * Mean PSNR (dB) of `distorted` against `reference`, both from their first frame, each through
- * its filters first (default: full colour).
- */
-async function psnrOf(
-  reference: string,
-  distorted: string,
-  distortedFilters = 'format=yuv444p',
-  referenceFilters = 'format=yuv444p',
-): Promise<number> {
-  const { stderr } = await run('ffmpeg', [
-    ...['-hide_banner', '-nostdin', '-i', distorted, '-i', reference, '-lavfi'],
-    `[0:v]${distortedFilters},setpts=PTS-STARTPTS[a];[1:v]${referenceFilters},setpts=PTS-STARTPTS[b];[a][b]psnr`,
-    ...['-f', 'null', '-'],
-  ]);
-  const match = /PSNR .*average:([\d.]+)/.exec(stderr);
-  if (!match) throw new Error(`no PSNR in ffmpeg's output: ${stderr.slice(-300)}`);
-  return Number(match[1]);
-}
-
 describe('the source', () => {
   it('is what a PAL widescreen tape gives: 720x576 fields, top first, pixels 64:45', async () => {
     const media = await analyseFile(source);
@@ -163,14 +146,7 @@ describe('a ladder of an interlaced anamorphic source, in chunks', () => {
   it('has square pixels, every frame, and no fields: each rung matches the top fields, not the woven frames', async () => {
     for (const rung of rungs) {
       const variant = master.variants.find((v) => v.resolution?.height === rung.height)!;
-      const playlist = HLS.parse(
-        (await fleet.get(`${base}${variant.uri}`)).toString('utf8'),
-      ) as HLS.types.MediaPlaylist;
-      const folder = `${base}${variant.uri.slice(0, variant.uri.lastIndexOf('/') + 1)}`;
-      const parts = [await fleet.get(`${folder}${playlist.segments[0]!.map!.uri}`)];
-      for (const s of playlist.segments) parts.push(await fleet.get(`${folder}${s.uri}`));
-      const file = join(fleet.dir, `rung-${rung.height}.mp4`);
-      await writeFile(file, Buffer.concat(parts));
+      const file = await renditionFile(fleet, base, variant.uri, `rung-${rung.height}.mp4`);
 
       expect(await videoOf(file)).toMatchObject({
         width: rung.width,
@@ -181,8 +157,8 @@ describe('a ladder of an interlaced anamorphic source, in chunks', () => {
       const scale = `scale=${rung.width}:${rung.height},setsar=1`;
       const shown = await made(topFields, scale, `top-fields-${rung.height}.mkv`);
       const woven = await made(source, scale, `woven-${rung.height}.mkv`);
-      const deinterlaced = await psnrOf(shown, file);
-      const notDeinterlaced = await psnrOf(shown, woven);
+      const deinterlaced = await psnr(shown, file, FULL_COLOUR);
+      const notDeinterlaced = await psnr(shown, woven, FULL_COLOUR);
       // The woven frames, even scaled losslessly, mix two moments; the rung shows one.
       expect(deinterlaced, `${rung.height}p`).toBeGreaterThan(notDeinterlaced + 3);
       files.set(rung.height, file);
@@ -199,7 +175,8 @@ describe('a ladder of an interlaced anamorphic source, in chunks', () => {
       // ffmpeg's own PSNR of every frame of the rung, scaled to the stored size, against the
       // source deinterlaced; and against the woven fields, which no rung frame holds.
       const file = files.get(record.ffleet.rung!.height)!;
-      const against = (filters: string) => psnrOf(source, file, `scale=720:576:flags=bicubic`, filters);
+      const against = (filters: string) =>
+        psnr(source, file, { distorted: `scale=720:576:flags=bicubic`, reference: filters });
       const full = await against(DEINTERLACE_FILTER);
       expect(Math.abs(quality.psnr! - full), name).toBeLessThan(1);
       expect(quality.psnr!, name).toBeGreaterThan((await against('null')) + 2);
@@ -250,14 +227,16 @@ describe('previews of an interlaced anamorphic source', () => {
     const shownPoster = await made(topFields, poster, 'shown-poster.png', seek);
     const wovenPoster = await made(source, poster, 'woven-poster.png', seek);
     const posterFile = await local(`${base}poster.jpg`);
-    expect(await psnrOf(shownPoster, posterFile)).toBeGreaterThan(
-      (await psnrOf(shownPoster, wovenPoster)) + 1.5,
+    expect(await psnr(shownPoster, posterFile, FULL_COLOUR)).toBeGreaterThan(
+      (await psnr(shownPoster, wovenPoster, FULL_COLOUR)) + 1.5,
     );
 
     const sheet = 'fps=1/2:round=up,scale=640:360:flags=lanczos,setsar=1,tile=2x2';
     const shownSheet = await made(topFields, sheet, 'shown-sheet.png');
     const wovenSheet = await made(source, sheet, 'woven-sheet.png');
     const sheetFile = await local(`${base}sprites/0000.jpg`);
-    expect(await psnrOf(shownSheet, sheetFile)).toBeGreaterThan((await psnrOf(shownSheet, wovenSheet)) + 1.5);
+    expect(await psnr(shownSheet, sheetFile, FULL_COLOUR)).toBeGreaterThan(
+      (await psnr(shownSheet, wovenSheet, FULL_COLOUR)) + 1.5,
+    );
   });
 });

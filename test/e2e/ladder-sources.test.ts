@@ -9,13 +9,13 @@
  * - a film with an English and a French audio stream: one rendition each, in its language.
  */
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { JobView } from '@ffleet/gateway';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
+import { renditionFile } from '../support/hls.ts';
 import { ffmpeg, packets } from '../support/media.ts';
 
 const POOL = 'intel';
@@ -107,17 +107,6 @@ async function ladder(
   return fleet.waitFor<JobView>(body.id, finished, 240_000);
 }
 
-/** A media playlist's init segment and media segments, in order, as one local file. */
-async function rendition(base: string, uri: string, name: string): Promise<string> {
-  const playlist = HLS.parse((await fleet.get(`${base}${uri}`)).toString('utf8')) as HLS.types.MediaPlaylist;
-  const folder = `${base}${uri.slice(0, uri.lastIndexOf('/') + 1)}`;
-  const parts = [await fleet.get(`${folder}${playlist.segments[0]!.map!.uri}`)];
-  for (const s of playlist.segments) parts.push(await fleet.get(`${folder}${s.uri}`));
-  const file = join(fleet.dir, name);
-  await writeFile(file, Buffer.concat(parts));
-  return file;
-}
-
 /** Each video variant's declared frame rate, and its rendition as one local file. */
 async function renditions(name: string) {
   const base = `out/${name}/`;
@@ -130,7 +119,7 @@ async function renditions(name: string) {
       .map(async (variant) => ({
         height: variant.resolution!.height,
         frameRate: variant.frameRate,
-        file: await rendition(base, variant.uri, `${name}-${variant.resolution!.height}.mp4`),
+        file: await renditionFile(fleet, base, variant.uri, `${name}-${variant.resolution!.height}.mp4`),
       })),
   );
 }
@@ -202,7 +191,7 @@ describe.each([
       const local = join(fleet.dir, source);
       const inSource = (await soundStarts(local)) - (await firstFrame(local));
       const [video] = await renditions(name);
-      const audio = await rendition(`out/${name}/`, 'hls/audio/index.m3u8', `${name}-audio.mp4`);
+      const audio = await renditionFile(fleet, `out/${name}/`, 'hls/audio/index.m3u8', `${name}-audio.mp4`);
       const inLadder = (await soundStarts(audio)) - (await firstFrame(video!.file));
       // Within one AAC frame (21 ms at 48 kHz); lip sync is noticed from about 45 ms.
       expect(
@@ -232,7 +221,7 @@ describe('a ladder of a film with English and French audio', () => {
     ]);
     // Each rendition is its own stream: the English beep at 1 s, the French at 3 s.
     for (const [i, at] of [1, 3].entries()) {
-      const file = await rendition(base, renditions[i]!.uri!, `two-languages-${i}.mp4`);
+      const file = await renditionFile(fleet, base, renditions[i]!.uri!, `two-languages-${i}.mp4`);
       expect(Math.abs((await soundStarts(file)) - (await packets(file, 'a:0'))[0]!.pts - at)).toBeLessThan(
         0.05,
       );

@@ -34,6 +34,7 @@ import {
   timingRecords,
   type WorkerProcess,
 } from '../support/fleet.ts';
+import { renditionFile } from '../support/hls.ts';
 import { analyseFile, ffmpeg, packets, probe, psnr } from '../support/media.ts';
 
 const POOL = 'intel';
@@ -112,16 +113,6 @@ async function mediaPlaylist(base: string, uri: string) {
     })),
   );
   return { playlist, folder, segments };
-}
-
-/** A rendition's init segment and media segments, in order, as one local file ffprobe can read. */
-async function renditionFile(base: string, uri: string): Promise<string> {
-  const { playlist, folder, segments } = await mediaPlaylist(base, uri);
-  const parts = [await fleet.get(`${folder}${playlist.segments[0]!.map!.uri}`)];
-  for (const s of segments) parts.push(await fleet.get(`${folder}${s.uri}`));
-  const file = join(fleet.dir, `${base}${uri}`.replace(/[^A-Za-z0-9.-]/g, '_').replace(/m3u8$/, 'mp4'));
-  await writeFile(file, Buffer.concat(parts));
-  return file;
 }
 
 /** Keyframe times in milliseconds. */
@@ -214,7 +205,7 @@ describe('a ladder from a 720p source', () => {
     const master = HLS.parse(await text(`${base}master.m3u8`)) as HLS.types.MasterPlaylist;
     const lists: number[][] = [];
     for (const v of master.variants.filter((x) => !x.isIFrameOnly))
-      lists.push(keyframesMs(await packets(await renditionFile(base, v.uri), 'v:0')));
+      lists.push(keyframesMs(await packets(await renditionFile(fleet, base, v.uri), 'v:0')));
     expect(lists[0]).toEqual(
       Array.from({ length: Math.ceil(SECONDS / 2) }, (_, k) => k * 2000 + lists[0]![0]!),
     );
@@ -419,7 +410,7 @@ async function checkRenditions(base: string, source: { seconds: number; duration
     for (const s of segments) expect(s.duration).toBeLessThanOrEqual(playlist.targetDuration + 0.5);
     const sum = segments.reduce((t, s) => t + s.duration, 0);
     expect(Math.abs(sum - source.duration), `${v.uri} EXTINF sum`).toBeLessThanOrEqual(1 / RATE);
-    const file = await renditionFile(base, v.uri);
+    const file = await renditionFile(fleet, base, v.uri);
     const video = await packets(file, 'v:0');
     expect(video, `${v.uri} frames`).toHaveLength(source.frames);
     renditions.push({ variant: v, file, video });
@@ -700,7 +691,7 @@ describe('a rotated source (a phone video shot upright)', () => {
       const master = HLS.parse(await text(`${base}master.m3u8`)) as HLS.types.MasterPlaylist;
       const variant = master.variants.find((v) => !v.isIFrameOnly)!;
       expect(variant.resolution).toEqual({ width: 134, height: 240 });
-      const file = await renditionFile(base, variant.uri);
+      const file = await renditionFile(fleet, base, variant.uri);
       const video = (await analyseFile(file)).video!;
       // Turned in the pixels, no matrix left for a player to apply (MSE players ignore one).
       expect([video.width, video.height, video.rotation]).toEqual([134, 240, 0]);

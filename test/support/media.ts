@@ -89,23 +89,28 @@ export async function packets(
     .sort((a, b) => a.pts - b.pts);
 }
 
-/** ffmpeg's summary line of a two-input comparison filter (`psnr`, `ssim`) of `distorted` against `reference`. */
-async function compare(filter: 'psnr' | 'ssim', reference: string, distorted: string): Promise<string> {
+/** Filters each side of a comparison goes through first; both then start from timestamp 0. */
+export interface ComparedAs {
+  distorted: string;
+  reference: string;
+}
+
+/**
+ * ffmpeg's summary line of a two-input comparison filter (`psnr`, `ssim`) of `distorted` against
+ * `reference`, each through its filters first when `as` is given.
+ */
+async function compare(
+  filter: 'psnr' | 'ssim',
+  reference: string,
+  distorted: string,
+  as?: ComparedAs,
+): Promise<string> {
+  const graph = as
+    ? `[0:v]${as.distorted},setpts=PTS-STARTPTS[a];[1:v]${as.reference},setpts=PTS-STARTPTS[b];[a][b]${filter}`
+    : `[0:v][1:v]${filter}`;
   const run = await runFfmpeg({
     binary: 'ffmpeg',
-    argv: [
-      '-hide_banner',
-      '-nostdin',
-      '-i',
-      distorted,
-      '-i',
-      reference,
-      '-lavfi',
-      `[0:v][1:v]${filter}`,
-      '-f',
-      'null',
-      '-',
-    ],
+    argv: ['-hide_banner', '-nostdin', '-i', distorted, '-i', reference, '-lavfi', graph, '-f', 'null', '-'],
     timeoutMs: TOOL_TIMEOUT_MS,
   });
   const stderr = run.stderrTail.join('\n');
@@ -113,9 +118,9 @@ async function compare(filter: 'psnr' | 'ssim', reference: string, distorted: st
   return stderr;
 }
 
-/** Mean PSNR (dB) of `distorted` against `reference`, frame by frame. */
-export async function psnr(reference: string, distorted: string): Promise<number> {
-  const stderr = await compare('psnr', reference, distorted);
+/** Mean PSNR (dB) of `distorted` against `reference`, frame by frame (each through its filters first, given `as`). */
+export async function psnr(reference: string, distorted: string, as?: ComparedAs): Promise<number> {
+  const stderr = await compare('psnr', reference, distorted, as);
   const match = /PSNR .*average:([\d.]+|inf)/.exec(stderr);
   if (!match) throw new Error(`no PSNR in ffmpeg's output: ${stderr.slice(-300)}`);
   return match[1] === 'inf' ? 100 : Number(match[1]);
