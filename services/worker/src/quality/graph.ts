@@ -9,7 +9,7 @@ export function windowStatsFiles(w: number): { psnr: string; ssim: string; vmaf:
   return { psnr: `psnr-${w}.log`, ssim: `ssim-${w}.log`, vmaf: `vmaf-${w}.json` };
 }
 
-/** What the graph needs of each video: its frames' size, pixel format and whether they are fields. */
+/** What the graph needs of each video: its frames' size, pixel format, whether they are fields, and HDR colour. */
 export type FrameFormat = Pick<VideoInfo, 'width' | 'height' | 'pixFmt'> & {
   interlaced?: boolean;
   hdr?: HdrColour;
@@ -47,10 +47,11 @@ export interface GraphOptions {
  * One filter graph for all metrics, over the two whole files. Input 0 is the distorted output
  * and input 1 the reference, the order the psnr/ssim/libvmaf filters expect. The output is
  * scaled (bicubic) to the reference's size and converted to its pixel format when they differ,
- * an interlaced reference deinterlaced for a progressive output; both start at timestamp 0 so
- * trimmed outputs line up frame by frame, and the comparison ends with the shorter of the two
- * (an output cut with `-t` is not compared against the rest of the input). The stats files are relative names: ffmpeg runs in the job's quality directory,
- * so no path needs filter-graph escaping.
+ * an interlaced reference deinterlaced for a progressive output, an HDR one tone-mapped for an
+ * SDR output; both start at timestamp 0 so trimmed outputs line up frame by frame, and the
+ * comparison ends with the shorter of the two (an output cut with `-t` is not compared against
+ * the rest of the input). The stats files are relative names: ffmpeg runs in the job's quality
+ * directory, so no path needs filter-graph escaping.
  *
  * Sampling keeps every n-th output frame (`framestep`) before any scaling. Each filter pairs an
  * output frame with the reference frame shown at the same time, so every kept pair is the very
@@ -123,7 +124,8 @@ function comparison(
   if (distorted.pixFmt !== referencePixFmt && /^[a-z0-9_]+$/.test(referencePixFmt)) {
     prepare.push(`format=${referencePixFmt}`);
   }
-  const fields = [
+  // The reference as the output's encode saw it: fields made frames, HDR made SDR.
+  const asEncoded = [
     ...(deinterlacesReference(options) ? [DEINTERLACE_FILTER] : []),
     ...(toneMap ? [toneMapFilter(toneMap)] : []),
   ];
@@ -134,12 +136,12 @@ function comparison(
     ? [
         `${c.distorted}${[...prepare, align(c.align.distorted)].join(',')},split=2[dv${c.tag}][dq${c.tag}]`,
         `[dq${c.tag}]${[...sample, 'split=2'].join(',')}${d0}${d1}`,
-        `${c.reference}${[...fields, align(c.align.reference)].join(',')},split=3${r0}${r1}[r2${c.tag}]`,
+        `${c.reference}${[...asEncoded, align(c.align.reference)].join(',')},split=3${r0}${r1}[r2${c.tag}]`,
         `[dv${c.tag}][r2${c.tag}]libvmaf=log_fmt=json:log_path=${c.files.vmaf}:n_threads=${options.vmafThreads ?? 0}:n_subsample=${subsample}:${sync}`,
       ]
     : [
         `${c.distorted}${[...sample, ...prepare, align(c.align.distorted)].join(',')},split=2${d0}${d1}`,
-        `${c.reference}${[...fields, align(c.align.reference)].join(',')},split=2${r0}${r1}`,
+        `${c.reference}${[...asEncoded, align(c.align.reference)].join(',')},split=2${r0}${r1}`,
       ];
   chains.push(
     `${d0}${r0}psnr=stats_file=${c.files.psnr}:${sync}`,
