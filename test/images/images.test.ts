@@ -268,7 +268,10 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
       'libwebp_anim',
     ])
       expect(encoders, encoder).toMatch(new RegExp(` ${encoder} `));
-    expect(await ffmpeg('-filters')).toMatch(/ libvmaf /);
+    const filters = await ffmpeg('-filters');
+    // libvmaf for quality; zscale and tonemap for HDR sources' ladders and previews.
+    for (const filter of ['libvmaf', 'zscale', 'tonemap'])
+      expect(filters, filter).toMatch(new RegExp(` ${filter} `));
   });
 
   it('runs them as user 10001 with a read-only root, no capabilities and no privilege escalation', async () => {
@@ -350,6 +353,79 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
       ...['-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', output],
     ]);
     expect(Number(stdout.trim())).toBe(50);
+  });
+
+  it("tone-maps an HDR source with the container's FFmpeg: the poster of a PQ clip is close to its SDR master", async () => {
+    // The SDR master, and a PQ clip made from it as BT.2408 places SDR in HDR (10-bit HEVC).
+    const master = join(workDir, 'master.mkv');
+    const pq = join(workDir, 'pq.mp4');
+    await run('ffmpeg', [
+      ...['-hide_banner', '-nostdin', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25:duration=2'],
+      ...['-vf', 'format=yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0'],
+      ...['-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', master],
+    ]);
+    await run('ffmpeg', [
+      ...['-hide_banner', '-nostdin', '-y', '-i', master, '-vf'],
+      'zscale=tin=bt709:pin=bt709:min=bt709:rin=tv:t=linear,format=gbrpf32le,' +
+        'zscale=p=bt2020:t=smpte2084:m=bt2020nc:r=tv:npl=203,format=yuv420p10le',
+      ...['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error:crf=10'],
+      ...['-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', pq],
+    ]);
+    const s3 = stackS3Client(stack!);
+    await s3.send(
+      new PutObjectCommand({ Bucket: stack!.bucket, Key: 'inputs/pq.mp4', Body: await readFile(pq) }),
+    );
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
+    const submitted = await fetch(`${gatewayUrl}/v1/jobs`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        name: 'images-hdr-poster',
+        compute: 'intel',
+        inputs: [{ url: `s3://${stack!.bucket}/inputs/pq.mp4` }],
+        outputs: [{ url: `s3://${stack!.bucket}/out/pq-previews/` }],
+        previews: { poster: { time: 1 }, sprite: false, animations: false },
+      }),
+    });
+    const accepted = (await submitted.json()) as { id: string };
+    expect(submitted.status, JSON.stringify(accepted)).toBe(202);
+    let job: { state: string; pipeline?: { toneMappedFrom?: string } };
+    const deadline = Date.now() + 180_000;
+    do {
+      await sleep(500);
+      job = (await (await fetch(`${gatewayUrl}/v1/jobs/${accepted.id}`, { headers })).json()) as typeof job;
+    } while (!isFinishedState(job.state) && Date.now() < deadline);
+    expect(job.state, JSON.stringify(job)).toBe('succeeded');
+    expect(job.pipeline?.toneMappedFrom).toBe('pq');
+
+    const poster = join(workDir, 'pq-poster.jpg');
+    const body = await (
+      await s3.send(new GetObjectCommand({ Bucket: stack!.bucket, Key: 'out/pq-previews/poster.jpg' }))
+    ).Body!.transformToByteArray();
+    await writeFile(poster, body);
+    s3.destroy();
+    // The master's frame at 1 s and the PQ signal's there as it is, in 8 bits, as pictures.
+    const frameAt1s = async (source: string, name: string) => {
+      const file = join(workDir, name);
+      await run('ffmpeg', [
+        ...['-hide_banner', '-nostdin', '-y', '-ss', '1', '-i', source],
+        ...['-vf', 'format=yuv420p', '-frames:v', '1', file],
+      ]);
+      return file;
+    };
+    const psnrOf = async (reference: string, distorted: string) => {
+      const { stderr } = await run('ffmpeg', [
+        ...['-hide_banner', '-nostdin', '-i', distorted, '-i', reference, '-lavfi'],
+        '[0:v]format=yuv444p[a];[1:v]format=yuv444p[b];[a][b]psnr',
+        ...['-f', 'null', '-'],
+      ]);
+      return Number(/PSNR .*average:([\d.]+)/.exec(stderr)?.[1]);
+    };
+    const sdr = await frameAt1s(master, 'master-1s.png');
+    const toneMapped = await psnrOf(sdr, poster);
+    const asItIs = await psnrOf(sdr, await frameAt1s(pq, 'pq-1s.png'));
+    expect(toneMapped).toBeGreaterThan(24);
+    expect(toneMapped).toBeGreaterThan(asItIs + 5);
   });
 });
 
