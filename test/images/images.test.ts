@@ -245,7 +245,7 @@ afterAll(async () => {
 }, 600_000);
 
 describe('images built from their Dockerfiles and run as the chart runs them', () => {
-  it('builds a CPU worker whose FFmpeg has the encoders its pools advertise and libvmaf', async () => {
+  it('builds a CPU worker whose FFmpeg has the encoders its pools advertise, libvmaf, zscale and tonemap', async () => {
     const ffmpeg = (what: string) =>
       podman.exec([
         'run',
