@@ -89,6 +89,18 @@ async function videoOf(file: string) {
   };
 }
 
+describe('the workers', () => {
+  it('say in GET /v1/pools that their ffmpeg can tone-map HDR sources', async () => {
+    const { body } = await fleet.api<{ pools: { name: string; workers: { toneMapping?: boolean }[] }[] }>(
+      'GET',
+      '/v1/pools',
+    );
+    const workers = body.pools.find((p) => p.name === POOL)!.workers;
+    expect(workers).toHaveLength(2);
+    for (const worker of workers) expect(worker.toneMapping).toBe(true);
+  });
+});
+
 describe('the sources', () => {
   it('are HDR: 10-bit BT.2020, PQ and HLG', async () => {
     for (const kind of ['pq', 'hlg'] as const) {

@@ -100,6 +100,8 @@ export interface WorkerInfo {
   hwaccels: string[];
   /** The quality metrics its ffmpeg can measure (vmaf needs libvmaf); absent from older workers. */
   qualityMetrics?: string[];
+  /** Its ffmpeg can tone-map an HDR source for ladders and previews (zscale, tonemap); absent from older workers. */
+  toneMapping?: boolean;
   startedAt: string;
 }
 

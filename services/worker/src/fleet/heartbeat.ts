@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { keys, type RedisClient } from '@ffleet/core';
+import { keys, type RedisClient, TONE_MAP_FILTERS } from '@ffleet/core';
 import type { Capabilities } from '../ffmpeg/probe.ts';
 
 const INTERVAL_MS = 10_000;
@@ -45,6 +45,8 @@ export class Heartbeat {
       qualityMetrics: ['psnr', 'ssim', 'vmaf'].filter((m) =>
         opts.capabilities.filters.includes(m === 'vmaf' ? 'libvmaf' : m),
       ),
+      // Whether its ladders and previews can take an HDR source (they refuse it otherwise).
+      toneMapping: TONE_MAP_FILTERS.every((f) => opts.capabilities.filters.includes(f)),
       startedAt: new Date().toISOString(),
     };
   }
