@@ -16,7 +16,7 @@ import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
 import { renditionFile } from '../support/hls.ts';
-import { analyseFile, ffmpeg, psnr } from '../support/media.ts';
+import { analyseFile, ffmpeg, makeHdrClip, makeSdrMaster, psnr } from '../support/media.ts';
 
 const POOL = 'intel';
 const run = promisify(execFile);
@@ -31,29 +31,20 @@ const sources = { pq: '', hlg: '' };
 beforeAll(async () => {
   fleet = await startFleet();
   master = join(fleet.dir, 'master.mkv');
-  await ffmpeg([
-    ...['-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=25:duration=${SECONDS}`],
-    ...['-vf', 'format=yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0'],
-    ...['-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', master],
-  ]);
+  await makeSdrMaster(master, SECONDS);
   for (const kind of ['pq', 'hlg'] as const) {
-    const transfer = TRANSFERS[kind];
     sources[kind] = join(fleet.dir, `${kind}.mp4`);
-    await ffmpeg([
-      ...['-i', master, '-vf'],
-      'zscale=tin=bt709:pin=bt709:min=bt709:rin=tv:t=linear,format=gbrpf32le,' +
-        `zscale=p=bt2020:t=${transfer}:m=bt2020nc:r=tv:npl=203,format=yuv420p10le`,
-      ...['-c:v', 'libx265', '-preset', 'ultrafast', '-tag:v', 'hvc1'],
-      // Closed GOPs, a keyframe a second, HDR10's mastering metadata on the PQ source.
-      '-x265-params',
-      `log-level=error:crf=10:keyint=25:min-keyint=25:open-gop=0${
+    // Closed GOPs, a keyframe a second, HDR10's mastering metadata on the PQ source.
+    await makeHdrClip(
+      master,
+      sources[kind],
+      TRANSFERS[kind],
+      `keyint=25:min-keyint=25:open-gop=0${
         kind === 'pq'
           ? ':hdr10=1:master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1):max-cll=1000,400'
           : ''
       }`,
-      ...['-color_primaries', 'bt2020', '-color_trc', transfer, '-colorspace', 'bt2020nc'],
-      sources[kind],
-    ]);
+    );
     await fleet.put(`inputs/${kind}.mp4`, sources[kind]);
   }
   for (let i = 0; i < 2; i++) await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1' });

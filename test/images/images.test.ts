@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isFinishedState } from '@ffleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -25,7 +25,7 @@ import {
 } from '../../scripts/lib/stack.ts';
 import { find, type K8sObject, parseManifests, renderChart, repoRoot } from '../chart/support/chart.ts';
 import { parseDockerfile } from '../support/dockerfile.ts';
-import { makeSampleClip, probe } from '../support/media.ts';
+import { makeHdrClip, makeSampleClip, makeSdrMaster, probe } from '../support/media.ts';
 import { releaseOfImage } from '../support/package-index.ts';
 import { fullName, makeDebianBase, makeNodeBase } from './support/bases.ts';
 import { podmanRunArgs } from './support/pod.ts';
@@ -244,6 +244,38 @@ afterAll(async () => {
   console.log(`timings: ${timings.map(([label, s]) => `${label} ${s} s`).join(', ')}`);
 }, 600_000);
 
+const apiHeaders = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
+
+/** Submits a job to the gateway container and follows it until it finishes (3 min at most). */
+async function runJob<T extends { state: string }>(body: unknown): Promise<{ pool: string; job: T }> {
+  const submitted = await fetch(`${gatewayUrl}/v1/jobs`, {
+    method: 'POST',
+    headers: apiHeaders,
+    body: JSON.stringify(body),
+  });
+  const accepted = (await submitted.json()) as { id: string; pool: string };
+  expect(submitted.status, JSON.stringify(accepted)).toBe(202);
+  let job: T;
+  const deadline = Date.now() + 180_000;
+  do {
+    await sleep(500);
+    job = (await (await fetch(`${gatewayUrl}/v1/jobs/${accepted.id}`, { headers: apiHeaders })).json()) as T;
+  } while (!isFinishedState(job.state) && Date.now() < deadline);
+  return { pool: accepted.pool, job };
+}
+
+/** Puts a local file into the stack's bucket. */
+async function upload(s3: S3Client, file: string, key: string): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: stack!.bucket, Key: key, Body: await readFile(file) }));
+}
+
+/** An object of the stack's bucket, written to a local file. */
+async function download(s3: S3Client, key: string, file: string): Promise<string> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: stack!.bucket, Key: key }));
+  await writeFile(file, await object.Body!.transformToByteArray());
+  return file;
+}
+
 describe('images built from their Dockerfiles and run as the chart runs them', () => {
   it('builds a CPU worker whose FFmpeg has the encoders its pools advertise, libvmaf, zscale and tonemap', async () => {
     const ffmpeg = (what: string) =>
@@ -294,50 +326,30 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
     const s3 = stackS3Client(stack!);
     const clip = join(workDir, 'sample.mp4');
     await makeSampleClip(clip, { seconds: 2, size: '640x360' });
-    await s3.send(
-      new PutObjectCommand({ Bucket: stack!.bucket, Key: 'inputs/sample.mp4', Body: await readFile(clip) }),
-    );
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
-    const submitted = await fetch(`${gatewayUrl}/v1/jobs`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        name: 'images-test',
-        compute: 'intel',
-        // Every frame measured (the default samples some), so the count is the clip's.
-        quality: { mode: 'full' },
-        inputs: [{ url: `s3://${stack!.bucket}/inputs/sample.mp4` }],
-        outputs: [
-          {
-            url: `s3://${stack!.bucket}/out/sample-180p.mp4`,
-            options: '-vf scale=-2:180 -c:v libx264 -preset veryfast -c:a aac',
-          },
-        ],
-      }),
-    });
-    const accepted = (await submitted.json()) as { id: string; pool: string };
-    expect(submitted.status, JSON.stringify(accepted)).toBe(202);
-    expect(accepted.pool).toBe('intel');
-
-    let job: {
+    await upload(s3, clip, 'inputs/sample.mp4');
+    const { pool, job } = await runJob<{
       state: string;
       quality: { status: string; vmaf?: number; psnr?: number; frames?: number } | null;
-    };
-    const deadline = Date.now() + 180_000;
-    do {
-      await sleep(500);
-      job = (await (await fetch(`${gatewayUrl}/v1/jobs/${accepted.id}`, { headers })).json()) as typeof job;
-    } while (!isFinishedState(job.state) && Date.now() < deadline);
+    }>({
+      name: 'images-test',
+      compute: 'intel',
+      // Every frame measured (the default samples some), so the count is the clip's.
+      quality: { mode: 'full' },
+      inputs: [{ url: `s3://${stack!.bucket}/inputs/sample.mp4` }],
+      outputs: [
+        {
+          url: `s3://${stack!.bucket}/out/sample-180p.mp4`,
+          options: '-vf scale=-2:180 -c:v libx264 -preset veryfast -c:a aac',
+        },
+      ],
+    });
+    expect(pool).toBe('intel');
     expect(job.state, JSON.stringify(job)).toBe('succeeded');
     expect(job.quality).toMatchObject({ status: 'measured', frames: 50 });
     expect(job.quality!.vmaf).toBeGreaterThan(50);
     expect(job.quality!.psnr).toBeGreaterThan(25);
 
-    const output = join(workDir, 'out.mp4');
-    const body = await (
-      await s3.send(new GetObjectCommand({ Bucket: stack!.bucket, Key: 'out/sample-180p.mp4' }))
-    ).Body!.transformToByteArray();
-    await writeFile(output, body);
+    const output = await download(s3, 'out/sample-180p.mp4', join(workDir, 'out.mp4'));
     s3.destroy();
     const media = await probe(output);
     expect(media.duration).toBeGreaterThan(1.9);
@@ -359,50 +371,21 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
     // The SDR master, and a PQ clip made from it as BT.2408 places SDR in HDR (10-bit HEVC).
     const master = join(workDir, 'master.mkv');
     const pq = join(workDir, 'pq.mp4');
-    await run('ffmpeg', [
-      ...['-hide_banner', '-nostdin', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25:duration=2'],
-      ...['-vf', 'format=yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0'],
-      ...['-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', master],
-    ]);
-    await run('ffmpeg', [
-      ...['-hide_banner', '-nostdin', '-y', '-i', master, '-vf'],
-      'zscale=tin=bt709:pin=bt709:min=bt709:rin=tv:t=linear,format=gbrpf32le,' +
-        'zscale=p=bt2020:t=smpte2084:m=bt2020nc:r=tv:npl=203,format=yuv420p10le',
-      ...['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error:crf=10'],
-      ...['-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', pq],
-    ]);
+    await makeSdrMaster(master, 2);
+    await makeHdrClip(master, pq, 'smpte2084');
     const s3 = stackS3Client(stack!);
-    await s3.send(
-      new PutObjectCommand({ Bucket: stack!.bucket, Key: 'inputs/pq.mp4', Body: await readFile(pq) }),
-    );
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
-    const submitted = await fetch(`${gatewayUrl}/v1/jobs`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        name: 'images-hdr-poster',
-        compute: 'intel',
-        inputs: [{ url: `s3://${stack!.bucket}/inputs/pq.mp4` }],
-        outputs: [{ url: `s3://${stack!.bucket}/out/pq-previews/` }],
-        previews: { poster: { time: 1 }, sprite: false, animations: false },
-      }),
+    await upload(s3, pq, 'inputs/pq.mp4');
+    const { job } = await runJob<{ state: string; pipeline?: { toneMappedFrom?: string } }>({
+      name: 'images-hdr-poster',
+      compute: 'intel',
+      inputs: [{ url: `s3://${stack!.bucket}/inputs/pq.mp4` }],
+      outputs: [{ url: `s3://${stack!.bucket}/out/pq-previews/` }],
+      previews: { poster: { time: 1 }, sprite: false, animations: false },
     });
-    const accepted = (await submitted.json()) as { id: string };
-    expect(submitted.status, JSON.stringify(accepted)).toBe(202);
-    let job: { state: string; pipeline?: { toneMappedFrom?: string } };
-    const deadline = Date.now() + 180_000;
-    do {
-      await sleep(500);
-      job = (await (await fetch(`${gatewayUrl}/v1/jobs/${accepted.id}`, { headers })).json()) as typeof job;
-    } while (!isFinishedState(job.state) && Date.now() < deadline);
     expect(job.state, JSON.stringify(job)).toBe('succeeded');
     expect(job.pipeline?.toneMappedFrom).toBe('pq');
 
-    const poster = join(workDir, 'pq-poster.jpg');
-    const body = await (
-      await s3.send(new GetObjectCommand({ Bucket: stack!.bucket, Key: 'out/pq-previews/poster.jpg' }))
-    ).Body!.transformToByteArray();
-    await writeFile(poster, body);
+    const poster = await download(s3, 'out/pq-previews/poster.jpg', join(workDir, 'pq-poster.jpg'));
     s3.destroy();
     // The master's frame at 1 s and the PQ signal's there as it is, in 8 bits, as pictures.
     const frameAt1s = async (source: string, name: string) => {

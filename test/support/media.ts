@@ -48,6 +48,36 @@ export async function ffmpeg(args: string[]): Promise<void> {
   });
 }
 
+/** A lossless SDR (BT.709, 8-bit) 1280x720 test picture at 25 fps: the master HDR clips are made from. */
+export async function makeSdrMaster(file: string, seconds: number): Promise<void> {
+  await ffmpeg([
+    ...['-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=25:duration=${seconds}`],
+    ...['-vf', 'format=yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0'],
+    ...['-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', file],
+  ]);
+}
+
+/**
+ * An HDR clip of an SDR master: 10-bit HEVC, BT.2020, PQ (`smpte2084`) or HLG (`arib-std-b67`),
+ * SDR white placed at HDR reference white (203 cd/m²) as BT.2408 places SDR in HDR, so a faithful
+ * tone mapping gives back something close to the master. `x265Params` are added to x265's own.
+ */
+export async function makeHdrClip(
+  master: string,
+  file: string,
+  transfer: 'smpte2084' | 'arib-std-b67',
+  x265Params = '',
+): Promise<void> {
+  await ffmpeg([
+    ...['-i', master, '-vf'],
+    'zscale=tin=bt709:pin=bt709:min=bt709:rin=tv:t=linear,format=gbrpf32le,' +
+      `zscale=p=bt2020:t=${transfer}:m=bt2020nc:r=tv:npl=203,format=yuv420p10le`,
+    ...['-c:v', 'libx265', '-preset', 'ultrafast', '-tag:v', 'hvc1'],
+    ...['-x265-params', `log-level=error:crf=10${x265Params ? `:${x265Params}` : ''}`],
+    ...['-color_primaries', 'bt2020', '-color_trc', transfer, '-colorspace', 'bt2020nc', file],
+  ]);
+}
+
 /** Runs ffmpeg with a complete argv as the worker builds it (progress on stdout is dropped). */
 export async function ffmpegArgv(argv: string[], cwd?: string): Promise<void> {
   await runFfmpegChecked({
