@@ -9,7 +9,7 @@
  */
 import { FfleetError } from '../errors.ts';
 import type { CommandPlan } from '../ffmpeg/command.ts';
-import { parseFiltergraph } from '../ffmpeg/filtergraph.ts';
+import { type FilterNode, parseFiltergraph } from '../ffmpeg/filtergraph.ts';
 import type { ParsedOption } from '../ffmpeg/options.ts';
 import type { MediaAnalysis } from './media-analysis.ts';
 
@@ -224,10 +224,14 @@ export function splitOptions(plan: CommandPlan): SplitOptions {
       divided.noAudio = true;
       continue;
     }
-    if (option.kind === 'filtergraph' && stream !== 'a') reasons.push(...timelineProblems(option));
-    if (option.name === 'r' || (option.kind === 'filtergraph' && stream !== 'a' && usesFilter(option, 'fps')))
-      divided.changesFrameRate = true;
-    if (option.kind === 'filtergraph' && stream !== 'a' && setsColour(option)) divided.changesColour = true;
+    // The video filters, parsed once for every rule below.
+    const filters =
+      option.kind === 'filtergraph' && stream !== 'a'
+        ? parseFiltergraph(option.value ?? '').chains.flat()
+        : [];
+    reasons.push(...timelineProblems(option, filters));
+    if (option.name === 'r' || filters.some((f) => f.name === 'fps')) divided.changesFrameRate = true;
+    if (filters.some(setsColour)) divided.changesColour = true;
     if (SHARED_OPTIONS.has(option.name)) {
       divided.video.push(option);
       divided.audio.push(option);
@@ -265,32 +269,23 @@ function isCopy(option: ParsedOption): boolean {
   return ['c', 'codec', 'vcodec'].includes(option.name) && option.value === 'copy';
 }
 
-function usesFilter(option: ParsedOption, name: string): boolean {
-  return parseFiltergraph(option.value ?? '').chains.some((chain) => chain.some((f) => f.name === name));
-}
-
-function setsColour(option: ParsedOption): boolean {
-  return parseFiltergraph(option.value ?? '').chains.some((chain) =>
-    chain.some(
-      (f) =>
-        COLOUR_FILTERS.has(f.name) ||
-        (f.name.startsWith('scale') && f.args.some((arg) => SCALE_COLOUR_OPTION.test(arg.key ?? ''))),
-    ),
+function setsColour(filter: FilterNode): boolean {
+  return (
+    COLOUR_FILTERS.has(filter.name) ||
+    (filter.name.startsWith('scale') && filter.args.some((arg) => SCALE_COLOUR_OPTION.test(arg.key ?? '')))
   );
 }
 
-function timelineProblems(option: ParsedOption): string[] {
+function timelineProblems(option: ParsedOption, filters: readonly FilterNode[]): string[] {
   const problems: string[] = [];
-  for (const chain of parseFiltergraph(option.value ?? '').chains) {
-    for (const filter of chain) {
-      const why = TIMELINE_FILTERS[filter.name];
-      if (why) problems.push(`outputs[0] ${option.token} ${filter.name}: ${why}`);
-      else if (
-        FRAME_NUMBER[filter.name] &&
-        filter.args.some((arg) => FRAME_NUMBER[filter.name]!.test(arg.value))
-      )
-        problems.push(`outputs[0] ${option.token} ${filter.name}: frame numbers restart in every chunk`);
-    }
+  for (const filter of filters) {
+    const why = TIMELINE_FILTERS[filter.name];
+    if (why) problems.push(`outputs[0] ${option.token} ${filter.name}: ${why}`);
+    else if (
+      FRAME_NUMBER[filter.name] &&
+      filter.args.some((arg) => FRAME_NUMBER[filter.name]!.test(arg.value))
+    )
+      problems.push(`outputs[0] ${option.token} ${filter.name}: frame numbers restart in every chunk`);
   }
   return problems;
 }
