@@ -27,6 +27,8 @@ let fleet: TestFleet;
 /** The SDR master, losslessly coded. */
 let master: string;
 const sources = { pq: '', hlg: '' };
+/** The PQ source tagged MaxCLL 203 cd/m² (its true peak: the master's white at reference white). */
+let dimPq: string;
 
 beforeAll(async () => {
   fleet = await startFleet();
@@ -47,6 +49,16 @@ beforeAll(async () => {
     );
     await fleet.put(`inputs/${kind}.mp4`, sources[kind]);
   }
+  // The PQ source again, with metadata that says what is true of it: no light above SDR white.
+  dimPq = join(fleet.dir, 'pq-203.mp4');
+  await makeHdrClip(
+    master,
+    dimPq,
+    'smpte2084',
+    'keyint=25:min-keyint=25:open-gop=0:hdr10=1:max-cll=203,100:' +
+      'master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)',
+  );
+  await fleet.put('inputs/pq-203.mp4', dimPq);
   for (let i = 0; i < 2; i++) await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1' });
 }, 180_000);
 
@@ -58,6 +70,17 @@ async function submit(body: unknown): Promise<string> {
   const { status, body: accepted } = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
   expect(status, JSON.stringify(accepted)).toBe(202);
   return accepted.id;
+}
+
+/** Mean luma (8-bit code values) of a picture's first frame. */
+async function meanLuma(file: string): Promise<number> {
+  const { stderr } = await run('ffmpeg', [
+    ...['-hide_banner', '-nostdin', '-i', file, '-frames:v', '1'],
+    ...['-vf', 'format=yuv444p,signalstats,metadata=print:key=lavfi.signalstats.YAVG', '-f', 'null', '-'],
+  ]);
+  const match = /YAVG=([\d.]+)/.exec(stderr);
+  if (!match) throw new Error(`no luma in ffmpeg's output: ${stderr.slice(-300)}`);
+  return Number(match[1]);
 }
 
 /** Pixel format, colour tags and frames of a file's video, as ffprobe reads them. */
@@ -143,7 +166,8 @@ describe.each([
 
   it('succeeds and says the source was tone-mapped', () => {
     expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
-    expect(job.pipeline).toMatchObject({ kind: 'ladder', toneMappedFrom: kind });
+    // The PQ source's MaxCLL is 1000 cd/m²; HLG's peak is taken as 1000.
+    expect(job.pipeline).toMatchObject({ kind: 'ladder', toneMappedFrom: kind, toneMapPeakNits: 1000 });
     if (chunkSeconds > 0)
       expect(job.pipeline).toMatchObject({ chunks: { total: rungs.length * (SECONDS / chunkSeconds) } });
   });
@@ -252,6 +276,46 @@ describe('previews of the HLG source', () => {
       expect(toneMapped, picture).toBeGreaterThan(24);
       expect(toneMapped, picture).toBeGreaterThan(asItWas + 5);
     }
+  });
+});
+
+describe("posters of PQ sources, rolled off from each source's own peak", () => {
+  const jobs: Record<'pq' | 'dim', JobView> = {} as never;
+  const inputs = { pq: 'pq.mp4', dim: 'pq-203.mp4' };
+
+  beforeAll(async () => {
+    const ids = await Promise.all(
+      (['pq', 'dim'] as const).map((which) =>
+        submit({
+          name: `${which}-poster`,
+          compute: POOL,
+          inputs: [{ url: `s3://${fleet.bucket}/inputs/${inputs[which]}` }],
+          outputs: [{ url: `s3://${fleet.bucket}/out/${which}-poster/` }],
+          previews: { poster: { time: 2 } },
+        }).then((id) => [which, id] as const),
+      ),
+    );
+    for (const [which, id] of ids) jobs[which] = await fleet.waitFor<JobView>(id, finished, 240_000);
+  }, 260_000);
+
+  it('read the peak from the HEVC stream: MaxCLL 1000 and 203 cd/m²', () => {
+    for (const which of ['pq', 'dim'] as const) expect(jobs[which].state).toBe('succeeded');
+    expect(jobs.pq.pipeline).toMatchObject({ toneMappedFrom: 'pq', toneMapPeakNits: 1000 });
+    expect(jobs.dim.pipeline).toMatchObject({ toneMappedFrom: 'pq', toneMapPeakNits: 203 });
+  });
+
+  it("keep the master's brightness for the source no brighter than SDR white, which a 1000 cd/m² roll-off dims", async () => {
+    const sdr = join(fleet.dir, 'sdr-poster.png');
+    await ffmpeg(['-ss', '2', '-i', master, '-frames:v', '1', sdr]);
+    const luma: Record<string, number> = { master: await meanLuma(sdr) };
+    for (const which of ['pq', 'dim'] as const) {
+      const poster = join(fleet.dir, `${which}-poster.jpg`);
+      await writeFile(poster, await fleet.get(`out/${which}-poster/poster.jpg`));
+      luma[which] = await meanLuma(poster);
+    }
+    // Both come from the same HDR pixels: only the peak they were rolled off from differs.
+    expect(Math.abs(luma.dim! - luma.master!), JSON.stringify(luma)).toBeLessThan(2.5);
+    expect(luma.master! - luma.pq!, JSON.stringify(luma)).toBeGreaterThan(3);
   });
 });
 

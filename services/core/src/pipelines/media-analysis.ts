@@ -5,6 +5,7 @@
  * and format) and its packet list of the first video stream; the worker runs ffprobe, this
  * module only reads.
  */
+import { type HdrSideData, peakNitsOf } from './tone-map.ts';
 
 export interface Colour {
   range?: string;
@@ -43,6 +44,11 @@ export interface VideoTrack {
   colour: Colour;
   /** HDR10 side data (mastering display, content light level) that a stream-copy join cannot carry. */
   hdrSideData: string[];
+  /**
+   * The brightest light in cd/m² HDR10 metadata gives (peakNitsOf): here from the container;
+   * the worker reads the first frame's (PROBE_FIRST_FRAME_ARGS) when the container says nothing.
+   */
+  peakNits?: number;
   bitRate?: number;
 }
 
@@ -99,7 +105,7 @@ interface ProbeStream {
   color_transfer?: string;
   tags?: Record<string, string>;
   disposition?: Record<string, number>;
-  side_data_list?: { side_data_type?: string; rotation?: number }[];
+  side_data_list?: (HdrSideData & { rotation?: number })[];
   sample_aspect_ratio?: string;
   field_order?: string;
 }
@@ -177,6 +183,8 @@ function videoTrack(stream: ProbeStream, packets: Packet[]): VideoTrack {
       .filter((t) => /mastering display|content light/i.test(t)),
   };
   if (stream.pix_fmt) track.pixelFormat = stream.pix_fmt;
+  const peakNits = peakNitsOf(stream.side_data_list);
+  if (peakNits !== undefined) track.peakNits = peakNits;
   const bitRate = Number(stream.bit_rate);
   if (Number.isFinite(bitRate) && bitRate > 0) track.bitRate = bitRate;
   return track;

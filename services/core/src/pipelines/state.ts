@@ -116,6 +116,10 @@ const ChildCountsSchema = Type.Object({
 const ToneMappedFromSchema = Type.Union([Type.Literal('pq'), Type.Literal('hlg')], {
   description: 'The source is HDR (PQ or HLG): its pictures were tone-mapped to SDR BT.709',
 });
+const ToneMapPeakNitsSchema = Type.Integer({
+  description:
+    "The HDR source's brightest light in cd/m², which tone mapping brought down to SDR white: from its HDR10 metadata (MaxCLL, else the mastering display's peak), else 1000",
+});
 
 /** A ladder as the job view shows it: the rungs kept with their state, and why others went. */
 export const LadderViewSchema = Type.Object(
@@ -146,6 +150,7 @@ export const LadderViewSchema = Type.Object(
     /** Why some of the source's audio streams have no rendition. */
     audioNote: Type.Optional(Type.String()),
     toneMappedFrom: Type.Optional(ToneMappedFromSchema),
+    toneMapPeakNits: Type.Optional(ToneMapPeakNitsSchema),
     /** Frames encoded of every rung's frames together. */
     frames: Type.Optional(
       Type.Union([Type.Object({ done: Type.Number(), total: Type.Integer() }), Type.Null()]),
@@ -168,6 +173,7 @@ export const PreviewsViewSchema = Type.Object(
     sheets: Type.Union([ChildCountsSchema, Type.Null()]),
     snippets: Type.Union([ChildCountsSchema, Type.Null()]),
     toneMappedFrom: Type.Optional(ToneMappedFromSchema),
+    toneMapPeakNits: Type.Optional(ToneMapPeakNitsSchema),
   },
   {
     description:

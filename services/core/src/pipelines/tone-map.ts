@@ -4,8 +4,10 @@
  * HLG, as phones record) written into them unchanged shows washed out, and PQ dark as well.
  * Its frames are tone-mapped instead: the source's light decoded (reference white, 203 cd/m²,
  * as 1.0, the level BT.2408 places SDR white at), its colours moved into BT.709, and its
- * highlights rolled off (mobius: untouched up to 70 % of SDR white, then compressed so 1000
- * cd/m², the peak HLG is made for and HDR10 is most often mastered to, lands on SDR white).
+ * highlights rolled off (mobius: untouched up to 70 % of SDR white, then compressed so the
+ * source's peak lands on SDR white). An HDR10 source's peak is what its metadata says its
+ * brightest pixel is (MaxCLL, else its mastering display's peak); without it, and for HLG,
+ * 1000 cd/m², the peak HLG is made for and HDR10 is most often mastered to.
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { Colour } from './media-analysis.ts';
@@ -27,15 +29,17 @@ export const HdrColourSchema = Type.Object({
     Type.Literal('ictcp'),
   ]),
   range: Type.Union([Type.Literal('tv'), Type.Literal('pc')]),
+  /** A PQ source's brightest light in cd/m², from its HDR10 metadata; absent: 1000 is assumed. */
+  peakNits: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
 });
 export type HdrColour = Static<typeof HdrColourSchema>;
 
 const TRANSFERS = { smpte2084: 'pq', 'arib-std-b67': 'hlg' } as const;
 const ZSCALE_TRANSFER = { pq: 'smpte2084', hlg: 'arib-std-b67' } as const;
 
-/** Reference white in cd/m² (BT.2408), and the peak a source is taken to reach. */
+/** Reference white in cd/m² (BT.2408), and the peak a source is taken to reach when it does not say. */
 const REFERENCE_WHITE_NITS = 203;
-const ASSUMED_PEAK_NITS = 1000;
+export const ASSUMED_PEAK_NITS = 1000;
 
 function oneOf<T extends string>(value: string | undefined, names: readonly T[], otherwise: T): T {
   return names.find((name) => name === value) ?? otherwise;
@@ -44,8 +48,9 @@ function oneOf<T extends string>(value: string | undefined, names: readonly T[],
 /**
  * The source's HDR colour when its transfer is PQ or HLG, else undefined (SDR). Missing or
  * unusual primaries, matrix and range are taken as HDR's usual ones (BT.2020, limited range).
+ * `peakNits` (peakNitsOf) counts for PQ only: HLG is relative to the display it is shown on.
  */
-export function hdrColourOf(colour: Colour): HdrColour | undefined {
+export function hdrColourOf(colour: Colour, peakNits?: number): HdrColour | undefined {
   const transfer = TRANSFERS[colour.transfer as keyof typeof TRANSFERS];
   if (!transfer) return undefined;
   return {
@@ -53,7 +58,48 @@ export function hdrColourOf(colour: Colour): HdrColour | undefined {
     primaries: oneOf(colour.primaries, ['bt2020', 'bt709', 'smpte432', 'smpte431'], 'bt2020'),
     matrix: oneOf(colour.space, ['bt2020nc', 'bt2020c', 'bt709', 'ictcp'], 'bt2020nc'),
     range: oneOf(colour.range, ['tv', 'pc'], 'tv'),
+    ...(transfer === 'pq' && peakNits !== undefined ? { peakNits } : {}),
   };
+}
+
+/** HDR10 side data as ffprobe lists it, on a stream (from the container) or on a frame (from the codec's SEI). */
+export interface HdrSideData {
+  side_data_type?: string;
+  /** Content light level: MaxCLL, cd/m²; 0 is unknown. */
+  max_content?: number;
+  /** Mastering display: its peak, a fraction in cd/m² ("10000000/10000"). */
+  max_luminance?: string;
+}
+
+/**
+ * The brightest light an HDR10 source holds, in whole cd/m²: its MaxCLL, else its mastering
+ * display's peak, else undefined. Values PQ cannot code (0, unknown, over 10 000) are not
+ * taken: a wrong peak would clip or flatten every highlight.
+ */
+export function peakNitsOf(sideData: readonly HdrSideData[] | undefined): number | undefined {
+  const usable = (nits: number) =>
+    Number.isFinite(nits) && nits >= 1 && nits <= 10_000 ? Math.round(nits) : undefined;
+  const light = sideData?.find((d) => /content light level/i.test(d.side_data_type ?? ''));
+  const maxCll = usable(Number(light?.max_content));
+  if (maxCll !== undefined) return maxCll;
+  const display = sideData?.find((d) => /mastering display/i.test(d.side_data_type ?? ''));
+  const [numerator, denominator = '1'] = (display?.max_luminance ?? '').split('/');
+  return usable(Number(numerator) / Number(denominator));
+}
+
+/**
+ * ffprobe arguments (before the input) listing the first video frame's side data as JSON. HEVC
+ * and AV1 carry HDR10's metadata in the stream itself, which ffprobe shows on frames only.
+ */
+export const PROBE_FIRST_FRAME_ARGS = [
+  ...['-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+#1'],
+  ...['-show_frames', '-show_entries', 'frame=side_data_list', '-of', 'json'],
+];
+
+/** The peak (peakNitsOf) in the side data of PROBE_FIRST_FRAME_ARGS's JSON. */
+export function firstFramePeakNits(probeJson: string): number | undefined {
+  const frames = (JSON.parse(probeJson) as { frames?: { side_data_list?: HdrSideData[] }[] }).frames;
+  return peakNitsOf(frames?.[0]?.side_data_list);
 }
 
 /**
@@ -63,7 +109,8 @@ export function hdrColourOf(colour: Colour): HdrColour | undefined {
  */
 export function toneMapFilter(hdr: HdrColour): string {
   const source = `tin=${ZSCALE_TRANSFER[hdr.transfer]}:pin=${hdr.primaries}:min=${hdr.matrix}:rin=${hdr.range}`;
-  const peak = (ASSUMED_PEAK_NITS / REFERENCE_WHITE_NITS).toFixed(3);
+  // A source no brighter than SDR white needs no roll-off: mobius with a peak of 1 leaves it as it is.
+  const peak = Math.max(1, (hdr.peakNits ?? ASSUMED_PEAK_NITS) / REFERENCE_WHITE_NITS).toFixed(3);
   return [
     // Every output property named: zscale takes an unnamed one from the frame, not from its input.
     `zscale=${source}:t=linear:npl=${REFERENCE_WHITE_NITS}:p=bt709`,

@@ -1,5 +1,7 @@
 import {
+  ASSUMED_PEAK_NITS,
   audioTracksOf,
+  type HdrColour,
   isJobProgress,
   type JobData,
   type LadderState,
@@ -88,7 +90,7 @@ async function previewsView(
     pictures: plan.pictures.length,
     sheets: plan.sprite ? counts(states.slice(0, sheetIds.length)) : null,
     snippets: plan.animations ? counts(states.slice(sheetIds.length)) : null,
-    ...(plan.hdr ? { toneMappedFrom: plan.hdr.transfer } : {}),
+    ...(plan.hdr ? toneMapping(plan.hdr) : {}),
   };
 }
 
@@ -185,7 +187,7 @@ async function ladderView(
     chunks: chunkStates ? counts(chunkStates) : null,
     ...(plan.chunkNote ? { chunkNote: plan.chunkNote } : {}),
     ...(plan.audioNote ? { audioNote: plan.audioNote } : {}),
-    ...(plan.hdr ? { toneMappedFrom: plan.hdr.transfer } : {}),
+    ...(plan.hdr ? toneMapping(plan.hdr) : {}),
     frames:
       plan.frames !== undefined
         ? { done: Math.round(framesDone), total: parts.flat().reduce((sum, p) => sum + p.frames, 0) }
@@ -215,4 +217,9 @@ async function runningProgress(queue: Queue<JobData>, ids: string[]): Promise<Ma
     percents.set(job.id!, stage === 'ffmpeg' ? percent : ENCODED.has(stage) ? 100 : 0);
   }
   return percents;
+}
+
+/** What the view says of an HDR source's tone mapping: its transfer, and the peak rolled off from. */
+function toneMapping(hdr: HdrColour) {
+  return { toneMappedFrom: hdr.transfer, toneMapPeakNits: hdr.peakNits ?? ASSUMED_PEAK_NITS };
 }

@@ -1,4 +1,4 @@
-import { FfmpegToolError, ffmpegOutput } from '@ffleet/core';
+import { FfmpegToolError, ffmpegOutput, firstFramePeakNits, PROBE_FIRST_FRAME_ARGS } from '@ffleet/core';
 
 /**
  * Media duration in seconds from ffprobe, or undefined when it cannot tell (still images,
@@ -23,6 +23,21 @@ export async function probeDurationSeconds(
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A PQ source's peak in cd/m² from its first frame's HDR10 metadata (HEVC and AV1 carry it in
+ * the stream, where ffprobe shows it on frames only), or undefined when the frame has none.
+ * One packet is read and decoded.
+ */
+export async function probeFirstFramePeakNits(
+  ffprobePath: string,
+  inputArgs: string[],
+  options: { timeoutMs: number; signal?: AbortSignal },
+): Promise<number | undefined> {
+  return firstFramePeakNits(
+    await ffmpegOutput(ffprobePath, [...PROBE_FIRST_FRAME_ARGS, ...inputArgs], options),
+  );
 }
 
 export interface Capabilities {

@@ -1,5 +1,6 @@
 import { ffmpegOutput, type HdrColour, hdrColourOf, isInterlaced } from '@ffleet/core';
 import { ffmpegFilters, filterNamesOf } from '../ffmpeg/filters.ts';
+import { probeFirstFramePeakNits } from '../ffmpeg/probe.ts';
 
 export interface MetricAvailability {
   psnr: boolean;
@@ -40,7 +41,7 @@ export interface VideoInfo {
   pixFmt: string;
   /** Stored as fields (ffprobe's field_order tt, bb, tb or bt), as broadcast and DV video is. */
   interlaced: boolean;
-  /** The video's colour when its tags say HDR (PQ or HLG). */
+  /** The video's colour when its tags say HDR (PQ or HLG), with a PQ video's peak when its metadata gives it. */
   hdr?: HdrColour;
   /**
    * Seconds from the file's start to its first video frame. ffmpeg's `-ss` counts from the
@@ -59,6 +60,7 @@ export interface VideoInfo {
 /**
  * The first video stream's size, pixel format, start and duration, or undefined when the file
  * has no video. With `frameTimes`, also every frame's time, read from the packets (no decoding).
+ * A PQ video's peak is read from its first frame, which is decoded.
  */
 export async function probeVideo(
   ffprobePath: string,
@@ -76,7 +78,14 @@ export async function probeVideo(
     ],
     { timeoutMs: options.timeoutMs ?? 30_000 },
   );
-  return videoInfoFromProbe(stdout);
+  const info = videoInfoFromProbe(stdout);
+  if (info?.hdr?.transfer === 'pq') {
+    const peakNits = await probeFirstFramePeakNits(ffprobePath, ['-protocol_whitelist', 'file', file], {
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
+    if (peakNits !== undefined) info.hdr.peakNits = peakNits;
+  }
+  return info;
 }
 
 /**
