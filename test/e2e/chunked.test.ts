@@ -64,12 +64,6 @@ function chunkedJob(name: string, options = OPTIONS) {
   };
 }
 
-async function submit(body: unknown): Promise<string> {
-  const { status, body: accepted } = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
-  expect(status).toBe(202);
-  return accepted.id;
-}
-
 async function scratchObjects(id: string): Promise<string[]> {
   const listed = await fleet.s3.send(
     new ListObjectsV2Command({ Bucket: fleet.bucket, Prefix: `out/ffleet-scratch/${id}/` }),
@@ -95,7 +89,7 @@ describe('a chunked encode', () => {
     timeout: 300_000,
   }, async () => {
     await useWorkers(2);
-    const id = await submit(chunkedJob('chunked'));
+    const id = await fleet.submit(chunkedJob('chunked'));
     const seen = new Set<string>();
     const job = await fleet.waitFor<JobView>(
       id,
@@ -176,7 +170,7 @@ describe('a chunked encode of a phone video (coded landscape, shown upright)', (
     const phone = join(fleet.dir, 'phone.mp4');
     await ffmpeg(['-i', source, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', phone]);
     await fleet.put('inputs/phone.mp4', phone);
-    const id = await submit({
+    const id = await fleet.submit({
       ...chunkedJob('phone'),
       inputs: [{ url: `s3://${fleet.bucket}/inputs/phone.mp4` }],
       quality: true,
@@ -210,7 +204,7 @@ describe('a chunked encode whose source is gone by the time its output is measur
     const silent = join(fleet.dir, 'vanishing.mp4');
     await ffmpeg(['-i', source, '-an', '-c', 'copy', silent]);
     await fleet.put('inputs/vanishing.mp4', silent);
-    const id = await submit({
+    const id = await fleet.submit({
       ...chunkedJob('vanishing', OPTIONS.replace(' -c:a aac -b:a 96k', '')),
       inputs: [{ url: `s3://${fleet.bucket}/inputs/vanishing.mp4` }],
       quality: true,
@@ -242,7 +236,7 @@ describe('a worker killed mid-chunk', () => {
     timeout: 400_000,
   }, async () => {
     await useWorkers(2);
-    const id = await submit(chunkedJob('killed', SLOW));
+    const id = await fleet.submit(chunkedJob('killed', SLOW));
     // Wait until a chunk is done and another is encoding, then kill the worker encoding it.
     await fleet.waitFor<JobView>(
       id,
@@ -282,7 +276,7 @@ describe('a chunk that fails for good', () => {
     // A worker whose ffmpeg fails every chunk encode (and only those), like a broken node would.
     const wrapper = await failingFfmpeg(fleet.dir, 'ffmpeg-failing-chunks', '*force_key_frames*');
     await useWorkers(1, { FFMPEG_PATH: wrapper });
-    const id = await submit(chunkedJob('failing-chunk'));
+    const id = await fleet.submit(chunkedJob('failing-chunk'));
     const job = await fleet.waitFor<JobView>(id, finished, 240_000);
     expect(job.state).toBe('failed');
     expect(job.error).toMatchObject({ code: 'ffmpeg_failed' });
@@ -329,7 +323,7 @@ describe('a chunk encode that loses frames', () => {
       'exec ffmpeg "$@"',
     ]);
     await useWorkers(1, { FFMPEG_PATH: wrapper });
-    const id = await submit(chunkedJob('short-chunk'));
+    const id = await fleet.submit(chunkedJob('short-chunk'));
     const job = await fleet.waitFor<JobView>(id, finished, 240_000);
     expect(job.state).toBe('failed');
     expect(job.error).toMatchObject({ code: 'chunk_mismatch' });
@@ -347,7 +341,7 @@ describe('cancelling a chunked encode', () => {
     timeout: 300_000,
   }, async () => {
     await useWorkers(2);
-    const id = await submit(chunkedJob('cancelled', SLOW));
+    const id = await fleet.submit(chunkedJob('cancelled', SLOW));
     await fleet.waitFor<JobView>(id, (j) => (splitChunks(j.pipeline)?.running ?? 0) >= 2, 240_000);
     const { status } = await fleet.api('DELETE', `/v1/jobs/${id}`);
     expect(status).toBe(202);

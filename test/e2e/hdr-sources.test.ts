@@ -66,12 +66,6 @@ afterAll(async () => {
   await fleet?.stop();
 });
 
-async function submit(body: unknown): Promise<string> {
-  const { status, body: accepted } = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
-  expect(status, JSON.stringify(accepted)).toBe(202);
-  return accepted.id;
-}
-
 /** Mean luma (8-bit code values) of a picture's first frame. */
 async function meanLuma(file: string): Promise<number> {
   const { stderr } = await run('ffmpeg', [
@@ -146,7 +140,7 @@ describe.each([
   const files = new Map<number, string>();
 
   beforeAll(async () => {
-    const id = await submit({
+    const id = await fleet.submit({
       name: `${kind}-ladder`,
       compute: POOL,
       inputs: [{ url: `s3://${fleet.bucket}/inputs/${kind}.mp4` }],
@@ -227,7 +221,7 @@ describe('previews of the HLG source', () => {
   let job: JobView;
 
   beforeAll(async () => {
-    const id = await submit({
+    const id = await fleet.submit({
       name: 'hlg-previews',
       compute: POOL,
       inputs: [{ url: `s3://${fleet.bucket}/inputs/hlg.mp4` }],
@@ -286,13 +280,15 @@ describe("posters of PQ sources, rolled off from each source's own peak", () => 
   beforeAll(async () => {
     const ids = await Promise.all(
       (['pq', 'dim'] as const).map((which) =>
-        submit({
-          name: `${which}-poster`,
-          compute: POOL,
-          inputs: [{ url: `s3://${fleet.bucket}/inputs/${inputs[which]}` }],
-          outputs: [{ url: `s3://${fleet.bucket}/out/${which}-poster/` }],
-          previews: { poster: { time: 2 } },
-        }).then((id) => [which, id] as const),
+        fleet
+          .submit({
+            name: `${which}-poster`,
+            compute: POOL,
+            inputs: [{ url: `s3://${fleet.bucket}/inputs/${inputs[which]}` }],
+            outputs: [{ url: `s3://${fleet.bucket}/out/${which}-poster/` }],
+            previews: { poster: { time: 2 } },
+          })
+          .then((id) => [which, id] as const),
       ),
     );
     for (const [which, id] of ids) jobs[which] = await fleet.waitFor<JobView>(id, finished, 240_000);
@@ -329,13 +325,15 @@ describe('a chunked encode whose own filters tone-map the PQ source', () => {
   beforeAll(async () => {
     const ids = await Promise.all(
       (['whole', 'chunked'] as const).map((how) =>
-        submit({
-          name: `pq-to-sdr-${how}`,
-          compute: POOL,
-          inputs: [{ url: `s3://${fleet.bucket}/inputs/pq.mp4` }],
-          outputs: [{ url: `s3://${fleet.bucket}/out/pq-to-sdr-${how}.mp4`, options }],
-          ...(how === 'chunked' ? { split: { segmentSeconds: 2 } } : {}),
-        }).then((id) => [how, id] as const),
+        fleet
+          .submit({
+            name: `pq-to-sdr-${how}`,
+            compute: POOL,
+            inputs: [{ url: `s3://${fleet.bucket}/inputs/pq.mp4` }],
+            outputs: [{ url: `s3://${fleet.bucket}/out/pq-to-sdr-${how}.mp4`, options }],
+            ...(how === 'chunked' ? { split: { segmentSeconds: 2 } } : {}),
+          })
+          .then((id) => [how, id] as const),
       ),
     );
     for (const [how, id] of ids) jobs[how] = await fleet.waitFor<JobView>(id, finished, 240_000);

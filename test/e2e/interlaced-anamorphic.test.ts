@@ -55,12 +55,6 @@ afterAll(async () => {
   await fleet?.stop();
 });
 
-async function submit(body: unknown): Promise<string> {
-  const { status, body: accepted } = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
-  expect(status, JSON.stringify(accepted)).toBe(202);
-  return accepted.id;
-}
-
 /** Downloads an object to a local file. */
 async function local(key: string): Promise<string> {
   const file = join(fleet.dir, key.replaceAll('/', '_'));
@@ -118,7 +112,7 @@ describe('a ladder of an interlaced anamorphic source, in chunks', () => {
   const files = new Map<number, string>();
 
   beforeAll(async () => {
-    const id = await submit({
+    const id = await fleet.submit({
       name: 'pal-ladder',
       compute: POOL,
       inputs: [{ url: `s3://${fleet.bucket}/inputs/pal-wide.mp4` }],
@@ -189,7 +183,7 @@ describe('previews of an interlaced anamorphic source', () => {
   let job: JobView;
 
   beforeAll(async () => {
-    const id = await submit({
+    const id = await fleet.submit({
       name: 'pal-previews',
       compute: POOL,
       inputs: [{ url: `s3://${fleet.bucket}/inputs/pal-wide.mp4` }],

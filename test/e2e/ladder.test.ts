@@ -83,16 +83,6 @@ function ladderJob(name: string, ladder: Record<string, unknown> = {}, input = '
   };
 }
 
-async function submit(body: unknown): Promise<string> {
-  const { status, body: accepted } = await fleet.api<{ id: string; message?: string }>(
-    'POST',
-    '/v1/jobs',
-    body,
-  );
-  expect(status, JSON.stringify(accepted)).toBe(202);
-  return accepted.id;
-}
-
 async function keys(prefix: string): Promise<string[]> {
   const listed = await fleet.s3.send(new ListObjectsV2Command({ Bucket: fleet.bucket, Prefix: prefix }));
   return (listed.Contents ?? []).map((o) => o.Key!);
@@ -134,7 +124,7 @@ describe('a ladder from a 720p source', () => {
 
   beforeAll(async () => {
     await useWorkers(2);
-    id = await submit(ladderJob('ladder'));
+    id = await fleet.submit(ladderJob('ladder'));
     job = await fleet.waitFor<JobView>(id, finished, 600_000);
   }, 620_000);
 
@@ -341,7 +331,7 @@ describe('a rung that fails for good', () => {
       { height: 234, bitrateKbps: 145 },
       { height: 360, bitrateKbps: 365 },
     ];
-    const id = await submit(ladderJob('failing', { rungs }));
+    const id = await fleet.submit(ladderJob('failing', { rungs }));
     const job = await fleet.waitFor<JobView>(id, finished, 240_000);
     expect(job.state).toBe('failed');
     expect(job.error).toMatchObject({ code: 'ffmpeg_failed' });
@@ -432,7 +422,7 @@ describe('a ladder over a longer source, encoded in chunks', () => {
   beforeAll(async () => {
     longSource = await smallSource('long', LONG_SECONDS);
     await useWorkers(2);
-    id = await submit({
+    id = await fleet.submit({
       ...ladderJob('chunked', { rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS }, 'inputs/long.mp4'),
       quality: true,
     });
@@ -551,7 +541,7 @@ describe('a ladder over a longer source, encoded in chunks', () => {
     await useWorkers(2);
     // A slow preset on one thread, so a chunk is still encoding when the test acts.
     const ladder = { rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS, preset: 'veryslow', threads: 1 };
-    const killed = await submit(ladderJob('chunked-killed', ladder, 'inputs/long.mp4'));
+    const killed = await fleet.submit(ladderJob('chunked-killed', ladder, 'inputs/long.mp4'));
     const chunks = (j: JobView) => (j.pipeline?.kind === 'ladder' ? j.pipeline.chunks : null);
     await fleet.waitFor<JobView>(
       killed,
@@ -596,7 +586,7 @@ describe('a ladder over a longer source, encoded in chunks', () => {
     // A worker whose ffmpeg fails every chunk of the 180p rung (queued first, the biggest).
     const wrapper = await failingFfmpeg(fleet.dir, 'ffmpeg-failing-chunk', '*scale=320:180*');
     await useWorkers(1, { FFMPEG_PATH: wrapper });
-    const failing = await submit(
+    const failing = await fleet.submit(
       ladderJob('chunked-failing', { rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS }, 'inputs/long.mp4'),
     );
     const job = await fleet.waitFor<JobView>(failing, finished, 240_000);
@@ -620,7 +610,7 @@ describe('a ladder whose source is gone by the time its rungs are measured', () 
     await ffmpeg(['-i', longSource, '-an', '-c', 'copy', silent]);
     await fleet.put('inputs/vanishing.mp4', silent);
     await useWorkers(2);
-    const id = await submit({
+    const id = await fleet.submit({
       ...ladderJob('vanishing', { rungs: SMALL_RUNGS, chunkSeconds: CHUNK_SECONDS }, 'inputs/vanishing.mp4'),
       quality: true,
     });
@@ -677,7 +667,7 @@ describe('a rotated source (a phone video shot upright)', () => {
       timeout: 300_000,
     }, async () => {
       const base = `out/rotated-${chunkSeconds}/`;
-      const id = await submit({
+      const id = await fleet.submit({
         ...ladderJob(`rotated-${chunkSeconds}`, { rungs: [RUNG], chunkSeconds }, 'inputs/rotated.mp4'),
         quality: { mode: 'full' },
       });
@@ -723,7 +713,7 @@ describe('HEVC and AV1 ladders', () => {
       const source = await smallSource('short', 10);
       await useWorkers(2);
       const name = `ladder-${codec}`;
-      const id = await submit(
+      const id = await fleet.submit(
         ladderJob(name, { codec, preset, rungs: SMALL_RUNGS, chunkSeconds: 4 }, 'inputs/short.mp4'),
       );
       const job = await fleet.waitFor<JobView>(id, finished, 360_000);

@@ -69,12 +69,6 @@ function previewsJob(name: string, previews: Record<string, unknown>, webhook?: 
   };
 }
 
-async function submit(body: unknown): Promise<string> {
-  const { status, body: accepted } = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
-  expect(status, JSON.stringify(accepted)).toBe(202);
-  return accepted.id;
-}
-
 async function keys(prefix: string): Promise<string[]> {
   const listed = await fleet.s3.send(new ListObjectsV2Command({ Bucket: fleet.bucket, Prefix: prefix }));
   return (listed.Contents ?? []).map((o) => o.Key!).sort();
@@ -187,7 +181,7 @@ describe('previews of a 12 s source on two workers', () => {
 
   beforeAll(async () => {
     await useWorkers(2);
-    id = await submit(
+    id = await fleet.submit(
       previewsJob(
         'previews',
         {
@@ -340,7 +334,7 @@ describe('previews that cannot be made', () => {
 
   it('fails a time past the end before making anything', { timeout: 120_000 }, async () => {
     await useWorkers(1);
-    const id = await submit(previewsJob('late', { thumbnails: { times: [30] } }));
+    const id = await fleet.submit(previewsJob('late', { thumbnails: { times: [30] } }));
     const job = await fleet.waitFor<JobView>(id, finished, 100_000);
     expect(job.state).toBe('failed');
     expect(job.error).toMatchObject({ code: 'time_out_of_range' });
@@ -355,7 +349,7 @@ describe('previews that cannot be made', () => {
     // Its seek is on its piece's timeline, where the video starts at 100 s.
     const wrapper = await failingFfmpeg(fleet.dir, 'ffmpeg-failing-snippet', '*"-ss 105 -t 5"*');
     await useWorkers(1, { FFMPEG_PATH: wrapper });
-    const id = await submit({
+    const id = await fleet.submit({
       // One try: the failure is the point, not the retries.
       attempts: 1,
       ...previewsJob('failing', {

@@ -45,12 +45,6 @@ function job(name: string, extra: Record<string, unknown> = {}, compute = POOL) 
   };
 }
 
-async function submit(body: unknown): Promise<string> {
-  const { status, body: accepted } = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
-  expect(status, JSON.stringify(accepted)).toBe(202);
-  return accepted.id;
-}
-
 async function outputFrames(name: string): Promise<number> {
   const file = join(fleet.dir, `${name}.mp4`);
   await writeFile(file, await fleet.get(`out/${name}.mp4`));
@@ -65,8 +59,8 @@ describe('on a three-master Redis Cluster', () => {
   });
 
   it('runs a job and a chunked encode whose chunks are a flow across the queue', async () => {
-    const single = await submit(job('single'));
-    const chunked = await submit(job('chunked', { split: { segmentSeconds: 2 } }));
+    const single = await fleet.submit(job('single'));
+    const chunked = await fleet.submit(job('chunked', { split: { segmentSeconds: 2 } }));
     for (const id of [single, chunked])
       expect((await fleet.waitFor(id, finished, 180_000)).state).toBe('succeeded');
     expect(await outputFrames('single')).toBe(sourceFrames);
@@ -83,7 +77,7 @@ describe('on a three-master Redis Cluster', () => {
     });
     expect(status).toBe(202);
 
-    const first = await submit(job('idem', { idempotencyKey: 'cluster-key' }));
+    const first = await fleet.submit(job('idem', { idempotencyKey: 'cluster-key' }));
     const again = await fleet.api<{ id: string }>(
       'POST',
       '/v1/jobs',
@@ -93,7 +87,7 @@ describe('on a three-master Redis Cluster', () => {
     expect(again.body.id).toBe(first);
 
     // A pool with no worker here: the job waits, and is cancelled there.
-    const waiting = await submit(job('never', {}, 'nvidia'));
+    const waiting = await fleet.submit(job('never', {}, 'nvidia'));
     expect((await fleet.api('DELETE', `/v1/jobs/${waiting}`)).status).toBe(202);
     expect((await fleet.waitFor(waiting, finished)).state).toBe('cancelled');
 
@@ -116,7 +110,7 @@ describe('on a three-master Redis Cluster', () => {
     await fleet.stack.restartRedis();
     // Clients follow Retry-After until the gateway is ready again.
     await expect.poll(async () => (await fleet.api('GET', '/readyz')).status, { timeout: 30_000 }).toBe(200);
-    const id = await submit(job('after-restart'));
+    const id = await fleet.submit(job('after-restart'));
     expect((await fleet.waitFor(id, finished, 120_000)).state).toBe('succeeded');
   }, 180_000);
 

@@ -44,12 +44,6 @@ function slowJob(name: string, output: string, preset = 'slow') {
   };
 }
 
-async function submit(body: unknown): Promise<string> {
-  const { status, body: accepted } = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
-  expect(status).toBe(202);
-  return accepted.id;
-}
-
 async function stopWorker(worker: WorkerProcess, signal: NodeJS.Signals) {
   worker.child.kill(signal);
   return worker.exited;
@@ -57,7 +51,7 @@ async function stopWorker(worker: WorkerProcess, signal: NodeJS.Signals) {
 
 describe('cancel', () => {
   it('removes a queued job: it never runs and GET says cancelled', async () => {
-    const id = await submit(slowJob('cancel-queued', 'out/cancel-queued.mp4'));
+    const id = await fleet.submit(slowJob('cancel-queued', 'out/cancel-queued.mp4'));
     const { status, body } = await fleet.api<Job>('DELETE', `/v1/jobs/${id}`);
     expect(status).toBe(202);
     expect(body.state).toBe('cancelled');
@@ -72,7 +66,7 @@ describe('cancel', () => {
 
   it('kills a running ffmpeg and fails the job as cancelled, without retries', async () => {
     const worker = await fleet.startWorker('amd');
-    const id = await submit({
+    const id = await fleet.submit({
       ...slowJob('cancel-running', 'out/cancel-running.mp4', 'veryslow'),
       attempts: 3,
     });
@@ -94,7 +88,7 @@ describe('cancel', () => {
 describe('workers that die or are told to stop lose no job', () => {
   it('a worker killed with SIGKILL mid-job: the job completes on another worker', async () => {
     const doomed = await fleet.startWorker('amd');
-    const id = await submit(slowJob('sigkill', 'out/sigkill.mp4'));
+    const id = await fleet.submit(slowJob('sigkill', 'out/sigkill.mp4'));
     await fleet.waitFor<Job>(id, encoding);
     await stopWorker(doomed, 'SIGKILL');
     // A pod's ffmpeg dies with its container; here we stand in for that.
@@ -109,7 +103,7 @@ describe('workers that die or are told to stop lose no job', () => {
 
   it('SIGTERM mid-job: the job goes back to the queue at once, not as a failed attempt, then completes', async () => {
     const stopping = await fleet.startWorker('amd', { FFLEET_SHUTDOWN_GRACE_SECONDS: '1' });
-    const id = await submit(slowJob('sigterm', 'out/sigterm.mp4'));
+    const id = await fleet.submit(slowJob('sigterm', 'out/sigterm.mp4'));
     await fleet.waitFor<Job>(id, encoding);
     const signalled = Date.now();
     const code = await stopWorker(stopping, 'SIGTERM');
@@ -133,7 +127,7 @@ describe('workers that die or are told to stop lose no job', () => {
 
   it('SIGTERM lets a job that finishes within the grace period complete', async () => {
     const stopping = await fleet.startWorker('amd', { FFLEET_SHUTDOWN_GRACE_SECONDS: '120' });
-    const id = await submit(slowJob('sigterm-graceful', 'out/sigterm-graceful.mp4', 'ultrafast'));
+    const id = await fleet.submit(slowJob('sigterm-graceful', 'out/sigterm-graceful.mp4', 'ultrafast'));
     await fleet.waitFor<Job>(id, (job) => job.state === 'running');
     expect(await stopWorker(stopping, 'SIGTERM')).toBe(0);
     const job = (await fleet.api<Job>('GET', `/v1/jobs/${id}`)).body;
@@ -158,7 +152,7 @@ describe('Redis restarts', () => {
         await sleep(100);
       }
     };
-    const queued = await submit(quick('before-restart'));
+    const queued = await fleet.submit(quick('before-restart'));
     await restartRedis();
     // The job was persisted (AOF) and the gateway reconnects on its own.
     expect((await fleet.waitFor<Job>(queued, (job) => job.state === 'queued', 15_000)).state).toBe('queued');
@@ -167,7 +161,7 @@ describe('Redis restarts', () => {
 
     // A worker that was connected while Redis went away picks up work again afterwards.
     await restartRedis();
-    const after = await submit(quick('after-restart'));
+    const after = await fleet.submit(quick('after-restart'));
     expect((await fleet.waitFor<Job>(after, finished, 60_000)).state).toBe('succeeded');
     await stopWorker(worker, 'SIGKILL');
   });

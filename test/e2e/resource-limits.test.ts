@@ -69,12 +69,6 @@ function job(name: string, options: string, input = 'sample.mp4', inputOptions?:
   };
 }
 
-async function submit(body: unknown): Promise<string> {
-  const { status, body: accepted } = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
-  expect(status).toBe(202);
-  return accepted.id;
-}
-
 async function workerIds(): Promise<string[]> {
   const { body } = await fleet.api<{ pools: { name: string; workers: { id: string }[] }[] }>(
     'GET',
@@ -96,7 +90,7 @@ async function expectResourceLimit(id: string, name: string, ...message: RegExp[
 
 /** The same worker, still up, runs an ordinary job to success. */
 async function expectWorkerServes(before: string[], name: string): Promise<void> {
-  const next = await submit(job(name, '-c:v libx264 -preset ultrafast'));
+  const next = await fleet.submit(job(name, '-c:v libx264 -preset ultrafast'));
   const done = await fleet.waitFor<JobView>(next, finished, 120_000);
   expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
   expect(await fleet.exists(`out/${name}.mp4`)).toBe(true);
@@ -119,7 +113,7 @@ async function peakThreadsWithoutFfleet(inputOptions: string, outputOptions: str
 
 /** Runs `body` and counts the most threads its ffmpeg had at once. */
 async function peakThreadsOfJob(body: ReturnType<typeof job>): Promise<{ peak: number; done: JobView }> {
-  const id = await submit(body);
+  const id = await fleet.submit(body);
   let pid: number | undefined;
   while (pid === undefined) {
     [pid] = await ffmpegProcesses(worker.workDir);
@@ -149,7 +143,7 @@ describe('resource limits', () => {
     const before = await workerIds();
     expect(before).toHaveLength(1);
     // A 16000×16000 frame inside the graph; the output itself is small, so memory is what stops it.
-    const bomb = await submit(
+    const bomb = await fleet.submit(
       job('bomb', '-vf scale=16000:16000,hflip,scale=320:240 -c:v libx264 -preset ultrafast'),
     );
     await expectResourceLimit(
@@ -163,7 +157,7 @@ describe('resource limits', () => {
 
   it('fails an output frame over the pool’s size once, naming the limit and both sizes', async () => {
     const before = await workerIds();
-    const big = await submit(job('big-frame', '-vf scale=8000:8000 -c:v libx264 -preset ultrafast'));
+    const big = await fleet.submit(job('big-frame', '-vf scale=8000:8000 -c:v libx264 -preset ultrafast'));
     await expectResourceLimit(
       big,
       'big-frame',
@@ -171,7 +165,7 @@ describe('resource limits', () => {
       /limit of 8294400 pixels \(FFLEET_MAX_OUTPUT_PIXELS\)/,
     );
     // The same worker then runs a job whose frames are at the limit.
-    const uhd = await submit(
+    const uhd = await fleet.submit(
       job('uhd-frame', '-vf scale=3840:2160 -c:v libx264 -preset ultrafast -frames:v 2'),
     );
     const done = await fleet.waitFor<JobView>(uhd, finished, 120_000);
@@ -187,7 +181,7 @@ describe('resource limits', () => {
   });
 
   it('says why even when the job asks ffmpeg to be quiet: its errors are still read', async () => {
-    const quiet = await submit({
+    const quiet = await fleet.submit({
       ...job('big-frame-quiet', '-vf scale=8000:8000 -c:v libx264 -preset ultrafast'),
       globalOptions: '-v quiet',
     });
@@ -198,7 +192,7 @@ describe('resource limits', () => {
       /limit of 8294400 pixels \(FFLEET_MAX_OUTPUT_PIXELS\)/,
     );
     // A quiet job that fails otherwise still carries ffmpeg's own last lines.
-    const broken = await submit({
+    const broken = await fleet.submit({
       ...job('quiet-broken', '-vf scale=320:240 -c:v libx264 -preset no-such-preset'),
       globalOptions: '-loglevel panic',
     });
@@ -210,7 +204,7 @@ describe('resource limits', () => {
 
   it('fails an input longer than the pool allows before ffmpeg runs, naming the duration and the limit', async () => {
     const before = await workerIds();
-    const long = await submit(job('long-input', '-c:v libx264 -preset ultrafast', 'long.mp4'));
+    const long = await fleet.submit(job('long-input', '-c:v libx264 -preset ultrafast', 'long.mp4'));
     await expectResourceLimit(
       long,
       'long-input',
@@ -234,7 +228,7 @@ describe('resource limits', () => {
   });
 
   it('measures quality under the same limits: the pool’s memory limit and thread cap, read from /proc', async () => {
-    const id = await submit({
+    const id = await fleet.submit({
       ...job('quality-capped', '-vf scale=640:360 -c:v libx264 -preset veryfast', 'busy.mp4'),
       quality: { mode: 'full' },
     });

@@ -81,12 +81,6 @@ function folderJob(name: string, pool: string) {
   };
 }
 
-async function submit(body: unknown): Promise<string> {
-  const { status, body: accepted } = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
-  expect(status, JSON.stringify(accepted)).toBe(202);
-  return accepted.id;
-}
-
 async function finishedJob(id: string, worker: WorkerProcess): Promise<JobView> {
   return fleet.waitFor<JobView>(id, finished, 120_000).catch((error) => {
     throw new Error(`${error.message}\nworker: ${worker.output().slice(-3000)}`);
@@ -161,7 +155,7 @@ describe('S3 away during an upload', { timeout: 240_000 }, () => {
   it('killed mid-upload and back after 3 s: the job succeeds on its one attempt, the object whole', async () => {
     const { id, name } = await killS3During(
       'big-back',
-      (name) => submit(bigFileJob(name, PATIENT.pool)),
+      (name) => fleet.submit(bigFileJob(name, PATIENT.pool)),
       async (name) => (await multipartUploads(`out/${name}.nut`)).length > 0,
       async (name) => Boolean(await stat(stored(`out/${name}.nut`)).catch(() => undefined)),
     );
@@ -183,7 +177,7 @@ describe('S3 away during an upload', { timeout: 240_000 }, () => {
   it('away past the retry time: the job fails as storage_unavailable, nothing left at its URL', async () => {
     const { id, name } = await killS3During(
       'big-gone',
-      (name) => submit(bigFileJob(name, HASTY.pool)),
+      (name) => fleet.submit(bigFileJob(name, HASTY.pool)),
       async (name) => (await multipartUploads(`out/${name}.nut`)).length > 0,
       async (name) => Boolean(await stat(stored(`out/${name}.nut`)).catch(() => undefined)),
     );
@@ -203,7 +197,7 @@ describe('S3 away during an upload', { timeout: 240_000 }, () => {
   });
 
   it('a folder output publishes its playlists last; one that fails for good leaves no object', async () => {
-    const ok = await finishedJob(await submit(folderJob('hls-ok', HASTY.pool)), hasty);
+    const ok = await finishedJob(await fleet.submit(folderJob('hls-ok', HASTY.pool)), hasty);
     expect(ok.state, JSON.stringify(ok.error)).toBe('succeeded');
     const written = await Promise.all(
       (await storedFiles('out/hls-ok/')).map(async (file) => ({
@@ -222,7 +216,7 @@ describe('S3 away during an upload', { timeout: 240_000 }, () => {
     const logged = hasty.output().length;
     const { id, name } = await killS3During(
       'hls-gone',
-      (name) => submit(folderJob(name, HASTY.pool)),
+      (name) => fleet.submit(folderJob(name, HASTY.pool)),
       async (name) => (await storedFiles(`out/${name}/`)).length > 0,
       async (name) => (await storedFiles(`out/${name}/`)).length > segments.length,
     );

@@ -47,6 +47,8 @@ export interface TestFleet {
   dir: string;
   startWorker(pool: string, extraEnv?: Record<string, string>): Promise<WorkerProcess>;
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /** POSTs a job to /v1/jobs: its id, or an error with the gateway's answer when it was not accepted (202). */
+  submit(body: unknown): Promise<string>;
   waitFor<T>(
     id: string,
     done: (job: T & { state: string }) => boolean,
@@ -160,6 +162,11 @@ export async function startFleet(
       });
       const text = await response.text();
       return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async submit(body) {
+      const { status, body: answer } = await fleet.api<{ id: string }>('POST', '/v1/jobs', body);
+      if (status !== 202) throw new Error(`the job was not accepted: ${status} ${JSON.stringify(answer)}`);
+      return answer.id;
     },
     async waitFor(id, done, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
