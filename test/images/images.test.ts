@@ -368,14 +368,18 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
   });
 
   it("tone-maps an HDR source with the container's FFmpeg: the poster of a PQ clip is close to its SDR master", async () => {
-    // The SDR master, and a PQ clip made from it as BT.2408 places SDR in HDR (10-bit HEVC).
+    // The SDR master, and a PQ clip made from it as BT.2408 places SDR in HDR (10-bit HEVC), its
+    // HDR10 metadata in the stream saying what is true of it: no light above SDR white (203 cd/m²).
     const master = join(workDir, 'master.mkv');
     const pq = join(workDir, 'pq.mp4');
     await makeSdrMaster(master, 2);
-    await makeHdrClip(master, pq, 'smpte2084');
+    await makeHdrClip(master, pq, 'smpte2084', 'hdr10=1:max-cll=203,100');
     const s3 = stackS3Client(stack!);
     await upload(s3, pq, 'inputs/pq.mp4');
-    const { job } = await runJob<{ state: string; pipeline?: { toneMappedFrom?: string } }>({
+    const { job } = await runJob<{
+      state: string;
+      pipeline?: { toneMappedFrom?: string; toneMapPeakNits?: number };
+    }>({
       name: 'images-hdr-poster',
       compute: 'intel',
       inputs: [{ url: `s3://${stack!.bucket}/inputs/pq.mp4` }],
@@ -383,7 +387,8 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
       previews: { poster: { time: 1 }, sprite: false, animations: false },
     });
     expect(job.state, JSON.stringify(job)).toBe('succeeded');
-    expect(job.pipeline?.toneMappedFrom).toBe('pq');
+    // The container's ffprobe read the peak from the first frame's SEI.
+    expect(job.pipeline).toMatchObject({ toneMappedFrom: 'pq', toneMapPeakNits: 203 });
 
     const poster = await download(s3, 'out/pq-previews/poster.jpg', join(workDir, 'pq-poster.jpg'));
     s3.destroy();
