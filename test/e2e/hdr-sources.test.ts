@@ -16,7 +16,7 @@ import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
 import { renditionFile } from '../support/hls.ts';
-import { analyseFile, ffmpeg, makeHdrClip, makeSdrMaster, psnr } from '../support/media.ts';
+import { analyseFile, ffmpeg, makeHdrClip, makeSdrMaster, meanLuma, psnr } from '../support/media.ts';
 
 const POOL = 'intel';
 const run = promisify(execFile);
@@ -65,17 +65,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fleet?.stop();
 });
-
-/** Mean luma (8-bit code values) of a picture's first frame. */
-async function meanLuma(file: string): Promise<number> {
-  const { stderr } = await run('ffmpeg', [
-    ...['-hide_banner', '-nostdin', '-i', file, '-frames:v', '1'],
-    ...['-vf', 'format=yuv444p,signalstats,metadata=print:key=lavfi.signalstats.YAVG', '-f', 'null', '-'],
-  ]);
-  const match = /YAVG=([\d.]+)/.exec(stderr);
-  if (!match) throw new Error(`no luma in ffmpeg's output: ${stderr.slice(-300)}`);
-  return Number(match[1]);
-}
 
 /** Pixel format, colour tags and frames of a file's video, as ffprobe reads them. */
 async function videoOf(file: string) {

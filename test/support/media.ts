@@ -156,6 +156,22 @@ export async function psnr(reference: string, distorted: string, as?: ComparedAs
   return match[1] === 'inf' ? 100 : Number(match[1]);
 }
 
+/** Mean luma (8-bit code values) of a picture, or of a video's first frame. */
+export async function meanLuma(file: string): Promise<number> {
+  const run = await runFfmpeg({
+    binary: 'ffmpeg',
+    argv: [
+      ...['-hide_banner', '-nostdin', '-i', file, '-frames:v', '1', '-vf'],
+      ...['format=yuv444p,signalstats,metadata=print:key=lavfi.signalstats.YAVG', '-f', 'null', '-'],
+    ],
+    timeoutMs: TOOL_TIMEOUT_MS,
+  });
+  const stderr = run.stderrTail.join('\n');
+  const match = /YAVG=([\d.]+)/.exec(stderr);
+  if (run.exitCode !== 0 || !match) throw new Error(`no luma in ffmpeg's output: ${stderr.slice(-300)}`);
+  return Number(match[1]);
+}
+
 /** Mean SSIM ("All") of `distorted` against `reference` over every frame. */
 export async function ssim(reference: string, distorted: string): Promise<number> {
   const stderr = await compare('ssim', reference, distorted);

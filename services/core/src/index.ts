@@ -23,6 +23,7 @@ export * from './pipelines/batch-view.ts';
 export * from './pipelines/chunk-plan.ts';
 export * from './pipelines/dash-manifest.ts';
 export * from './pipelines/fmp4.ts';
+export * from './pipelines/hdr10.ts';
 export * from './pipelines/hls-playlists.ts';
 export * from './pipelines/ladder-commands.ts';
 export * from './pipelines/ladder-rungs.ts';

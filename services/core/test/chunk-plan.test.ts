@@ -126,21 +126,21 @@ describe('media analysis (real ffprobe)', () => {
     expect(media.audio[0]).toMatchObject({ codec: 'aac', channels: 1, sampleRate: 48000 });
   });
 
-  it("reads an HDR10 source's peak from the container's side data, when it has any", () => {
-    const peakOf = (sideData: object[]) =>
+  it("reads an HDR10 source's metadata from the container's side data, when it has any", () => {
+    const hdr10Of = (sideData: object[]) =>
       analyseMedia(
         JSON.stringify({
           streams: [{ index: 0, codec_type: 'video', color_transfer: 'smpte2084', side_data_list: sideData }],
         }),
         '0.000000,0.040000,K_\n',
-      ).video!.peakNits;
-    // As ffprobe lists Matroska's MasteringMetadata and MaxCLL (or MP4's mdcv and clli).
-    const display = { side_data_type: 'Mastering display metadata', max_luminance: '40000000/10000' };
-    expect(peakOf([display, { side_data_type: 'Content light level metadata', max_content: 1200 }])).toBe(
-      1200,
-    );
-    expect(peakOf([display])).toBe(4000);
-    expect(peakOf([{ side_data_type: 'Display Matrix', rotation: 90 }])).toBeUndefined();
+      ).video!.hdr10;
+    // As ffprobe lists Matroska's MaxCLL (or MP4's clli box).
+    const light = { side_data_type: 'Content light level metadata', max_content: 1200, max_average: 300 };
+    expect(hdr10Of([light, { side_data_type: 'Display Matrix', rotation: 90 }])).toEqual({
+      maxCll: 1200,
+      maxFall: 300,
+    });
+    expect(hdr10Of([{ side_data_type: 'Display Matrix', rotation: 90 }])).toBeUndefined();
   });
 
   it('keeps only clean keyframes: a keyframe followed by pictures shown before it opens its GOP', () => {

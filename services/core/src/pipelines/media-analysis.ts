@@ -5,7 +5,7 @@
  * and format) and its packet list of the first video stream; the worker runs ffprobe, this
  * module only reads.
  */
-import { type HdrSideData, peakNitsOf } from './tone-map.ts';
+import { type Hdr10Metadata, type HdrSideData, hdr10MetadataOf } from './hdr10.ts';
 
 export interface Colour {
   range?: string;
@@ -45,10 +45,10 @@ export interface VideoTrack {
   /** HDR10 side data (mastering display, content light level) that a stream-copy join cannot carry. */
   hdrSideData: string[];
   /**
-   * The brightest light in cd/m² HDR10 metadata gives (peakNitsOf): here from the container;
-   * the worker reads the first frame's (PROBE_FIRST_FRAME_ARGS) when the container says nothing.
+   * HDR10 metadata: here from the container; the worker reads the first frame's
+   * (PROBE_FIRST_FRAME_ARGS) when the container says nothing.
    */
-  peakNits?: number;
+  hdr10?: Hdr10Metadata;
   bitRate?: number;
 }
 
@@ -183,8 +183,8 @@ function videoTrack(stream: ProbeStream, packets: Packet[]): VideoTrack {
       .filter((t) => /mastering display|content light/i.test(t)),
   };
   if (stream.pix_fmt) track.pixelFormat = stream.pix_fmt;
-  const peakNits = peakNitsOf(stream.side_data_list);
-  if (peakNits !== undefined) track.peakNits = peakNits;
+  const hdr10 = hdr10MetadataOf(stream.side_data_list);
+  if (hdr10) track.hdr10 = hdr10;
   const bitRate = Number(stream.bit_rate);
   if (Number.isFinite(bitRate) && bitRate > 0) track.bitRate = bitRate;
   return track;

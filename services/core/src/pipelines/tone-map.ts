@@ -10,6 +10,7 @@
  * 1000 cd/m², the peak HLG is made for and HDR10 is most often mastered to.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { type Hdr10Metadata, Hdr10MetadataSchema, peakNitsOf } from './hdr10.ts';
 import type { Colour } from './media-analysis.ts';
 
 /** The colour of an HDR source, as its tags give it; only names zscale knows, so it is safe in a filter. */
@@ -31,6 +32,8 @@ export const HdrColourSchema = Type.Object({
   range: Type.Union([Type.Literal('tv'), Type.Literal('pc')]),
   /** A PQ source's brightest light in cd/m², from its HDR10 metadata; absent: 1000 is assumed. */
   peakNits: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  /** A PQ source's HDR10 metadata, which HDR rungs carry on. */
+  hdr10: Type.Optional(Hdr10MetadataSchema),
 });
 export type HdrColour = Static<typeof HdrColourSchema>;
 
@@ -48,58 +51,20 @@ function oneOf<T extends string>(value: string | undefined, names: readonly T[],
 /**
  * The source's HDR colour when its transfer is PQ or HLG, else undefined (SDR). Missing or
  * unusual primaries, matrix and range are taken as HDR's usual ones (BT.2020, limited range).
- * `peakNits` (peakNitsOf) counts for PQ only: HLG is relative to the display it is shown on.
+ * HDR10 metadata counts for PQ only: HLG is relative to the display it is shown on.
  */
-export function hdrColourOf(colour: Colour, peakNits?: number): HdrColour | undefined {
+export function hdrColourOf(colour: Colour, hdr10?: Hdr10Metadata): HdrColour | undefined {
   const transfer = TRANSFERS[colour.transfer as keyof typeof TRANSFERS];
   if (!transfer) return undefined;
+  const peakNits = peakNitsOf(hdr10);
   return {
     transfer,
     primaries: oneOf(colour.primaries, ['bt2020', 'bt709', 'smpte432', 'smpte431'], 'bt2020'),
     matrix: oneOf(colour.space, ['bt2020nc', 'bt2020c', 'bt709', 'ictcp'], 'bt2020nc'),
     range: oneOf(colour.range, ['tv', 'pc'], 'tv'),
     ...(transfer === 'pq' && peakNits !== undefined ? { peakNits } : {}),
+    ...(transfer === 'pq' && hdr10 ? { hdr10 } : {}),
   };
-}
-
-/** HDR10 side data as ffprobe lists it, on a stream (from the container) or on a frame (from the codec's SEI). */
-export interface HdrSideData {
-  side_data_type?: string;
-  /** Content light level: MaxCLL, cd/m²; 0 is unknown. */
-  max_content?: number;
-  /** Mastering display: its peak, a fraction in cd/m² ("10000000/10000"). */
-  max_luminance?: string;
-}
-
-/**
- * The brightest light an HDR10 source holds, in whole cd/m²: its MaxCLL, else its mastering
- * display's peak, else undefined. Values PQ cannot code (0, unknown, over 10 000) are not
- * taken: a wrong peak would clip or flatten every highlight.
- */
-export function peakNitsOf(sideData: readonly HdrSideData[] | undefined): number | undefined {
-  const usable = (nits: number) =>
-    Number.isFinite(nits) && nits >= 1 && nits <= 10_000 ? Math.round(nits) : undefined;
-  const light = sideData?.find((d) => /content light level/i.test(d.side_data_type ?? ''));
-  const maxCll = usable(Number(light?.max_content));
-  if (maxCll !== undefined) return maxCll;
-  const display = sideData?.find((d) => /mastering display/i.test(d.side_data_type ?? ''));
-  const [numerator, denominator = '1'] = (display?.max_luminance ?? '').split('/');
-  return usable(Number(numerator) / Number(denominator));
-}
-
-/**
- * ffprobe arguments (before the input) listing the first video frame's side data as JSON. HEVC
- * and AV1 carry HDR10's metadata in the stream itself, which ffprobe shows on frames only.
- */
-export const PROBE_FIRST_FRAME_ARGS = [
-  ...['-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+#1'],
-  ...['-show_frames', '-show_entries', 'frame=side_data_list', '-of', 'json'],
-];
-
-/** The peak (peakNitsOf) in the side data of PROBE_FIRST_FRAME_ARGS's JSON. */
-export function firstFramePeakNits(probeJson: string): number | undefined {
-  const frames = (JSON.parse(probeJson) as { frames?: { side_data_list?: HdrSideData[] }[] }).frames;
-  return peakNitsOf(frames?.[0]?.side_data_list);
 }
 
 /**

@@ -1,4 +1,10 @@
-import { FfmpegToolError, ffmpegOutput, firstFramePeakNits, PROBE_FIRST_FRAME_ARGS } from '@ffleet/core';
+import {
+  FfmpegToolError,
+  ffmpegOutput,
+  firstFrameHdr10,
+  type Hdr10Metadata,
+  PROBE_FIRST_FRAME_ARGS,
+} from '@ffleet/core';
 
 /**
  * Media duration in seconds from ffprobe, or undefined when it cannot tell (still images,
@@ -26,18 +32,16 @@ export async function probeDurationSeconds(
 }
 
 /**
- * A PQ source's peak in cd/m² from its first frame's HDR10 metadata (HEVC and AV1 carry it in
- * the stream, where ffprobe shows it on frames only), or undefined when the frame has none.
- * One packet is read and decoded.
+ * A PQ source's HDR10 metadata from its first frame (HEVC and AV1 carry it in the stream, where
+ * ffprobe shows it on frames only), or undefined when the frame has none. One packet is read
+ * and decoded.
  */
-export async function probeFirstFramePeakNits(
+export async function probeFirstFrameHdr10(
   ffprobePath: string,
   inputArgs: string[],
   options: { timeoutMs: number; signal?: AbortSignal },
-): Promise<number | undefined> {
-  return firstFramePeakNits(
-    await ffmpegOutput(ffprobePath, [...PROBE_FIRST_FRAME_ARGS, ...inputArgs], options),
-  );
+): Promise<Hdr10Metadata | undefined> {
+  return firstFrameHdr10(await ffmpegOutput(ffprobePath, [...PROBE_FIRST_FRAME_ARGS, ...inputArgs], options));
 }
 
 export interface Capabilities {

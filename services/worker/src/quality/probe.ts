@@ -1,6 +1,6 @@
-import { ffmpegOutput, type HdrColour, hdrColourOf, isInterlaced } from '@ffleet/core';
+import { ffmpegOutput, type HdrColour, hdrColourOf, isInterlaced, peakNitsOf } from '@ffleet/core';
 import { ffmpegFilters, filterNamesOf } from '../ffmpeg/filters.ts';
-import { probeFirstFramePeakNits } from '../ffmpeg/probe.ts';
+import { probeFirstFrameHdr10 } from '../ffmpeg/probe.ts';
 
 export interface MetricAvailability {
   psnr: boolean;
@@ -80,9 +80,10 @@ export async function probeVideo(
   );
   const info = videoInfoFromProbe(stdout);
   if (info?.hdr?.transfer === 'pq') {
-    const peakNits = await probeFirstFramePeakNits(ffprobePath, ['-protocol_whitelist', 'file', file], {
+    const hdr10 = await probeFirstFrameHdr10(ffprobePath, ['-protocol_whitelist', 'file', file], {
       timeoutMs: options.timeoutMs ?? 30_000,
     });
+    const peakNits = peakNitsOf(hdr10);
     if (peakNits !== undefined) info.hdr.peakNits = peakNits;
   }
   return info;

@@ -46,7 +46,7 @@ export async function planLadder(
   const media = await stage(ctx, 'analyse', () => analyse(ctx));
   const video = media.video;
   if (!video) throw new FfleetError('no_video', 'the input has no video stream to make a ladder of', 422);
-  const hdr = hdrColourOf(video.colour, video.peakNits);
+  const hdr = hdrColourOf(video.colour, video.hdr10);
   await checkToneMapping(ctx.deps.ffmpegPath, hdr, "a ladder's rungs");
   const settings = ladderSettings(ctx.spec.ladder!);
   const rungs = decideRungs(settings.rungs, {

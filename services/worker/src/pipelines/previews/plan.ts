@@ -48,7 +48,7 @@ export async function planPreviewsJob(
   const media = await stage(ctx, 'analyse', () => analyse(ctx));
   const video = media.video;
   if (!video) throw new FfleetError('no_video', 'the input has no video stream to make previews of', 422);
-  const hdr = hdrColourOf(video.colour, video.peakNits);
+  const hdr = hdrColourOf(video.colour, video.hdr10);
   await checkToneMapping(ctx.deps.ffmpegPath, hdr, 'previews');
   const folder = ctx.spec.outputs[0]!.url;
   const plan = planPreviews(

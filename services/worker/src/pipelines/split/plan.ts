@@ -25,7 +25,7 @@ import {
   splitSourceArgs,
 } from '@ffleet/core';
 import { runLimitedFfmpeg } from '../../ffmpeg/limits.ts';
-import { probeFirstFramePeakNits } from '../../ffmpeg/probe.ts';
+import { probeFirstFrameHdr10 } from '../../ffmpeg/probe.ts';
 import type { JobContext } from '../../pipeline/context.ts';
 import { FfmpegFailedError } from '../../pipeline/errors.ts';
 import { inBatches } from '../../pipeline/in-batches.ts';
@@ -92,7 +92,7 @@ export async function planAndSplit(
 
 export const totalFrames = (plan: SplitPlan) => plan.chunks.reduce((sum, c) => sum + c.frames, 0);
 
-/** The source's streams and video packets, read with ffprobe, and a PQ source's peak. */
+/** The source's streams and video packets, read with ffprobe, and a PQ source's HDR10 metadata. */
 export async function analyse(ctx: JobContext): Promise<MediaAnalysis> {
   const input = probeInputArgs(ctx.plan, ctx.layout, 0);
   const options = { timeoutMs: STEP_TIMEOUT_MS, signal: ctx.signal };
@@ -102,9 +102,9 @@ export async function analyse(ctx: JobContext): Promise<MediaAnalysis> {
   ]);
   const media = analyseMedia(streams, packets);
   const video = media.video;
-  if (video?.colour.transfer === 'smpte2084' && video.peakNits === undefined) {
-    const peakNits = await probeFirstFramePeakNits(ctx.deps.ffprobePath, input, options);
-    if (peakNits !== undefined) video.peakNits = peakNits;
+  if (video?.colour.transfer === 'smpte2084' && !video.hdr10) {
+    const hdr10 = await probeFirstFrameHdr10(ctx.deps.ffprobePath, input, options);
+    if (hdr10) video.hdr10 = hdr10;
   }
   if (media.video) ctx.facts.mediaDurationSeconds = media.video.endSeconds - media.video.startSeconds;
   return media;
