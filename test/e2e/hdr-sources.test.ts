@@ -10,7 +10,13 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { hdrColourOf, type QualityRecord, toneMapFilter } from '@ffleet/core';
+import {
+  firstFrameHdr10,
+  hdrColourOf,
+  PROBE_FIRST_FRAME_ARGS,
+  type QualityRecord,
+  toneMapFilter,
+} from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -202,6 +208,126 @@ describe.each([
       });
       expect(quality.psnr!, name).toBeGreaterThan(untouched + 6);
     }
+  });
+});
+
+describe.each([
+  { kind: 'pq' as const, codec: 'hevc', chunkSeconds: 2, how: 'HEVC, in chunks' },
+  { kind: 'hlg' as const, codec: 'av1', chunkSeconds: 0, how: 'AV1, whole' },
+])('an HDR ladder of the $kind source ($how): rungs that keep it', ({ kind, codec, chunkSeconds }) => {
+  const base = `out/${kind}-hdr-ladder/`;
+  const range = kind === 'pq' ? 'PQ' : 'HLG';
+  let job: JobView;
+  let masterText: string;
+  const files = new Map<number, string>();
+
+  beforeAll(async () => {
+    const id = await fleet.submit({
+      name: `${kind}-hdr-ladder`,
+      compute: POOL,
+      inputs: [{ url: `s3://${fleet.bucket}/inputs/${kind}.mp4` }],
+      outputs: [{ url: `s3://${fleet.bucket}/${base}` }],
+      quality: true,
+      ladder: {
+        codec,
+        hdr: 'keep',
+        preset: codec === 'av1' ? '12' : 'ultrafast',
+        chunkSeconds,
+        rungs: rungs.map(({ height, bitrateKbps }) => ({ height, bitrateKbps })),
+      },
+    });
+    job = await fleet.waitFor<JobView>(id, finished, 240_000);
+    masterText = (await fleet.get(`${base}master.m3u8`)).toString('utf8');
+  }, 260_000);
+
+  it('succeeds and says its rungs are HDR, not tone-mapped', () => {
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.pipeline).toMatchObject({ kind: 'ladder', hdr: kind });
+    expect(job.pipeline).not.toHaveProperty('toneMappedFrom');
+  });
+
+  it(`has 10-bit rungs tagged as the source, close to it, each variant with VIDEO-RANGE=${range}`, async () => {
+    const playlist = HLS.parse(masterText) as HLS.types.MasterPlaylist;
+    const streamLines = masterText.split('\n').filter((l) => l.startsWith('#EXT-X-STREAM-INF'));
+    const iFrameLines = masterText.split('\n').filter((l) => l.startsWith('#EXT-X-I-FRAME-STREAM-INF'));
+    expect(streamLines).toHaveLength(rungs.length);
+    expect(iFrameLines).toHaveLength(rungs.length);
+    for (const line of [...streamLines, ...iFrameLines]) expect(line).toContain(`VIDEO-RANGE=${range}`);
+    // HEVC Main 10 (general profile 2); AV1 Main, 10 bits.
+    for (const variant of playlist.variants)
+      expect(variant.codecs).toMatch(codec === 'hevc' ? /^hvc1\.2\.4\.L\d+/ : /^av01\.0\.\d\dM\.10/);
+    for (const rung of rungs) {
+      const variant = playlist.variants.find((v) => v.resolution?.height === rung.height)!;
+      const file = await renditionFile(fleet, base, variant.uri, `${kind}-hdr-rung-${rung.height}.mp4`);
+      files.set(rung.height, file);
+      expect(await videoOf(file)).toEqual({
+        width: rung.width,
+        height: rung.height,
+        pixFmt: 'yuv420p10le',
+        range: 'tv',
+        space: 'bt2020nc',
+        primaries: 'bt2020',
+        transfer: TRANSFERS[kind],
+        frames: SECONDS * 25,
+      });
+      // Against the HDR source scaled, both 10-bit: the signal kept, not tone-mapped.
+      const scale = `scale=${rung.width}:${rung.height}`;
+      const kept = await psnr(sources[kind], file, { distorted: 'null', reference: scale });
+      expect(kept, `${rung.height}p`).toBeGreaterThan(30);
+    }
+  });
+
+  if (kind === 'pq')
+    it("carries the source's HDR10 metadata in every rung (MaxCLL 1000, MaxFALL 400, its mastering display)", async () => {
+      const source = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, sources.pq])).stdout);
+      expect(source).toMatchObject({ maxCll: 1000, maxFall: 400, masteringDisplay: { maxLuminance: 1000 } });
+      for (const file of files.values()) {
+        const rung = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, file])).stdout);
+        expect(rung, file).toEqual(source);
+      }
+    });
+
+  it('declares the colour in the DASH manifest (CICP primaries, transfer, matrix)', async () => {
+    const mpd = (await fleet.get(`${base}manifest.mpd`)).toString('utf8');
+    const video = /<AdaptationSet\b[^>]*contentType="video"[\s\S]*?<\/AdaptationSet>/.exec(mpd)?.[0] ?? '';
+    for (const [name, value] of [
+      ['ColourPrimaries', 9],
+      ['TransferCharacteristics', kind === 'pq' ? 16 : 18],
+      ['MatrixCoefficients', 9],
+    ])
+      expect(video).toContain(
+        `<SupplementalProperty schemeIdUri="urn:mpeg:mpegB:cicp:${name}" value="${value}"/>`,
+      );
+  });
+
+  it('measures each rung against the HDR source as it is', async () => {
+    for (const { name, quality, metricsUrl } of job.rungQuality!) {
+      expect(quality, name).toMatchObject({ status: 'measured' });
+      const record = JSON.parse(
+        (await fleet.get(metricsUrl!.replace(`s3://${fleet.bucket}/`, ''))).toString('utf8'),
+      ) as QualityRecord;
+      expect(record.ffleet.reference_tone_mapped).toBeUndefined();
+      const file = files.get(record.ffleet.rung!.height)!;
+      const full = await psnr(sources[kind], file, {
+        distorted: 'scale=1280:720:flags=bicubic',
+        reference: 'null',
+      });
+      expect(Math.abs(quality.psnr! - full), name).toBeLessThan(1);
+    }
+  });
+});
+
+describe('an HDR ladder in H.264', () => {
+  it('is refused: H.264 rungs are 8-bit SDR', async () => {
+    const { status, body } = await fleet.api<{ message: string }>('POST', '/v1/jobs', {
+      name: 'h264-hdr-ladder',
+      compute: POOL,
+      inputs: [{ url: `s3://${fleet.bucket}/inputs/pq.mp4` }],
+      outputs: [{ url: `s3://${fleet.bucket}/out/h264-hdr/` }],
+      ladder: { hdr: 'keep' },
+    });
+    expect(status).toBe(400);
+    expect(body.message).toContain('ladder.hdr "keep" needs codec hevc or av1');
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateJob } from '../src/jobs/validate.ts';
-import { mpdWithCodecs } from '../src/pipelines/dash-manifest.ts';
+import { mpdWithCodecs, mpdWithColour } from '../src/pipelines/dash-manifest.ts';
 import { hlsLanguage, masterPlaylist } from '../src/pipelines/hls-playlists.ts';
 import {
   type AudioTrackPlan,
@@ -165,6 +165,17 @@ describe('ladder jobs: validation', () => {
     );
     const settings = ladderSettings(validateJob(job, pools, policy).spec.ladder!);
     expect(settings).toMatchObject({ hlsSegmentSeconds: 4, dashSegmentSeconds: undefined });
+  });
+
+  it('keeps HDR rungs only in a codec with 10 bits: HEVC and AV1, not H.264', () => {
+    const settings = (ladder: Record<string, unknown>) =>
+      ladderSettings(validateJob(ladderJob({}, ladder), pools, policy).spec.ladder!).hdr;
+    expect(settings({})).toBe('sdr');
+    expect(settings({ codec: 'hevc', hdr: 'keep' })).toBe('keep');
+    expect(settings({ codec: 'av1', hdr: 'keep' })).toBe('keep');
+    expect(reasons(() => validateJob(ladderJob({}, { hdr: 'keep' }), pools, policy))).toEqual([
+      'ladder.hdr "keep" needs codec hevc or av1: h264 rungs are 8-bit SDR',
+    ]);
   });
 
   it('refuses what a ladder cannot be, with every reason', () => {
@@ -462,6 +473,10 @@ describe('ladder audio: every stream, starting where the video does', () => {
     // The costliest audio with every rung.
     expect(master).toContain('BANDWIDTH=940000,AVERAGE-BANDWIDTH=839000');
     expect(hlsLanguage('fre')).toBe('fr');
+    // SDR says nothing of its range; HDR rungs say theirs, on both kinds of variant.
+    expect(master).not.toContain('VIDEO-RANGE');
+    const hdr = masterPlaylist([{ ...variant, videoRange: 'PQ' }]);
+    expect(hdr.split('\n').filter((line) => line.includes('VIDEO-RANGE=PQ'))).toHaveLength(2);
   });
 });
 
@@ -482,5 +497,31 @@ describe('MPD codec strings', () => {
         '<Representation id="1" codecs="hvc1.1.6.L120.B0"/><Representation id="2" codecs="mp4a.40.2"/></AdaptationSet>',
     );
     expect(mpdWithCodecs(mpd, new Map([['0', 'x"/><evil']]))).toBe(mpd);
+  });
+});
+
+describe('MPD colour of HDR rungs', () => {
+  // As ffmpeg's dash muxer writes an MPD: tab-indented, the video set first.
+  const mpd = [
+    '\t<Period id="0" start="PT0.0S">',
+    '\t\t<AdaptationSet id="0" contentType="video" startWithSAP="1" maxWidth="640" maxHeight="360">',
+    '\t\t\t<Representation id="0" mimeType="video/mp4" codecs="hvc1.2.4.L90.B0"/>',
+    '\t\t</AdaptationSet>',
+    '\t\t<AdaptationSet id="1" contentType="audio" startWithSAP="1">',
+    '\t\t</AdaptationSet>',
+  ].join('\n');
+
+  it("declares the video set's primaries, transfer and matrix as CICP code points, and only there", () => {
+    const hlg = mpdWithColour(mpd, { transfer: 'hlg', primaries: 'bt2020', matrix: 'bt2020nc', range: 'tv' });
+    expect(hlg.split('\n').slice(1, 5)).toEqual([
+      '\t\t<AdaptationSet id="0" contentType="video" startWithSAP="1" maxWidth="640" maxHeight="360">',
+      '\t\t\t<SupplementalProperty schemeIdUri="urn:mpeg:mpegB:cicp:ColourPrimaries" value="9"/>',
+      '\t\t\t<SupplementalProperty schemeIdUri="urn:mpeg:mpegB:cicp:TransferCharacteristics" value="18"/>',
+      '\t\t\t<SupplementalProperty schemeIdUri="urn:mpeg:mpegB:cicp:MatrixCoefficients" value="9"/>',
+    ]);
+    expect(hlg.match(/SupplementalProperty/g)).toHaveLength(3);
+    const pq = mpdWithColour(mpd, { transfer: 'pq', primaries: 'smpte432', matrix: 'bt2020nc', range: 'tv' });
+    expect(pq).toContain('cicp:TransferCharacteristics" value="16"');
+    expect(pq).toContain('cicp:ColourPrimaries" value="12"');
   });
 });

@@ -1,8 +1,10 @@
 /**
  * Fixes to the MPD ffmpeg's dash muxer writes. Its `codecs` attribute is a bare `hvc1` for
  * HEVC, which players cannot match against what they decode (they need the profile, tier and
- * level, as RFC 6381 writes them); the init segments hold the full string.
+ * level, as RFC 6381 writes them); the init segments hold the full string. And it says nothing
+ * of an HDR video's colour, which players need before they pick it.
  */
+import type { HdrColour } from './tone-map.ts';
 
 /** The MPD with each listed Representation's `codecs` set to the given string (by Representation id). */
 export function mpdWithCodecs(mpd: string, codecs: ReadonlyMap<string, string>): string {
@@ -12,4 +14,29 @@ export function mpdWithCodecs(mpd: string, codecs: ReadonlyMap<string, string>):
     if (codec === undefined || !/^[A-Za-z0-9.]+$/.test(codec)) return tag;
     return tag.replace(/\bcodecs="[^"]*"/, `codecs="${codec}"`);
   });
+}
+
+/** ISO/IEC 23091-2 (CICP) code points of the HDR colours ffleet keeps. */
+const CICP = {
+  primaries: { bt2020: 9, bt709: 1, smpte432: 12, smpte431: 11 },
+  transfer: { pq: 16, hlg: 18 },
+  matrix: { bt2020nc: 9, bt2020c: 10, bt709: 1, ictcp: 14 },
+} as const;
+
+/**
+ * The MPD with the video adaptation set's colour declared, as DASH-IF's guidelines for HDR
+ * ask: its primaries, transfer (PQ or HLG) and matrix as CICP code points.
+ */
+export function mpdWithColour(mpd: string, hdr: HdrColour): string {
+  const property = (name: string, value: number) =>
+    `<SupplementalProperty schemeIdUri="urn:mpeg:mpegB:cicp:${name}" value="${value}"/>`;
+  const properties = [
+    property('ColourPrimaries', CICP.primaries[hdr.primaries]),
+    property('TransferCharacteristics', CICP.transfer[hdr.transfer]),
+    property('MatrixCoefficients', CICP.matrix[hdr.matrix]),
+  ];
+  return mpd.replace(
+    /(\n?([ \t]*)<AdaptationSet\b[^>]*\bcontentType="video"[^>]*>)/,
+    (tag, _all, indent: string) => `${tag}${properties.map((p) => `\n${indent}\t${p}`).join('')}`,
+  );
 }

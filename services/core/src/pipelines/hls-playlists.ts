@@ -68,6 +68,8 @@ export interface HlsVariant {
   videoCodec: string;
   video: { peak: number; average: number };
   iFramesPeak: number;
+  /** HDR rungs' VIDEO-RANGE (players that cannot show it skip the variant); absent: SDR. */
+  videoRange?: 'PQ' | 'HLG';
 }
 
 export interface HlsAudio {
@@ -159,13 +161,14 @@ export function masterPlaylist(variants: readonly HlsVariant[], audio: readonly 
       `RESOLUTION=${v.width}x${v.height}`,
       `CODECS="${codecs}"`,
       `FRAME-RATE=${v.frameRate.toFixed(3)}`,
+      ...(v.videoRange ? [`VIDEO-RANGE=${v.videoRange}`] : []),
       ...(audio.length > 0 ? ['AUDIO="audio"'] : []),
     ];
     lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, v.uri);
   }
   for (const v of variants)
     lines.push(
-      `#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=${v.iFramesPeak},RESOLUTION=${v.width}x${v.height},CODECS="${v.videoCodec}",URI="${v.iFramesUri}"`,
+      `#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=${v.iFramesPeak},RESOLUTION=${v.width}x${v.height},CODECS="${v.videoCodec}",${v.videoRange ? `VIDEO-RANGE=${v.videoRange},` : ''}URI="${v.iFramesUri}"`,
     );
   return `${lines.join('\n')}\n`;
 }

@@ -18,7 +18,12 @@ import { quoteOptions } from '../ffmpeg/tokenize.ts';
 import type { JobSpec } from '../jobs/spec.ts';
 import { type Chunk, ChunkSchema, chunkKeyframeTimes, gridKeyframes, planChunks } from './chunk-plan.ts';
 import { type PlannedRung, RungDecisionSchema, rungFrameRate } from './ladder-rungs.ts';
-import { LADDER_ENCODERS, LADDER_GOP_SECONDS, type LadderSettings } from './ladder-spec.ts';
+import {
+  LADDER_ENCODERS,
+  LADDER_GOP_SECONDS,
+  type LadderSettings,
+  ladderEncoderArgs,
+} from './ladder-spec.ts';
 import type { VideoTrack } from './media-analysis.ts';
 import { DEINTERLACE_FILTER, rotationFilter, splitScratch } from './split-commands.ts';
 import { HdrColourSchema, toneMapFilter } from './tone-map.ts';
@@ -76,6 +81,8 @@ export const LadderPlanSchema = Type.Object({
   interlaced: Type.Optional(Type.Boolean()),
   /** The source is HDR: every rung is tone-mapped to SDR BT.709 once scaled. */
   hdr: Type.Optional(HdrColourSchema),
+  /** The source is HDR and the rungs keep it (ladder.hdr "keep"): 10-bit, its colour and HDR10 metadata. */
+  hdrKept: Type.Optional(HdrColourSchema),
   /**
    * The source's audio streams, in order, each encoded as its own rendition (a plan made before
    * this list has one, starting with the video, when `audio` is set).
@@ -153,8 +160,8 @@ function gopFrames(frameRate: number): number {
 /**
  * One rung's encode: deinterlaced if the source is, one frame in `frameStep` kept, turned upright
  * when read from a piece (`turn`), scaled to its size in square pixels, tone-mapped if the
- * source is HDR, its bitrate (peak held to 110 %), keyframes where `keyframes` says and nowhere
- * else.
+ * source is HDR (unless the rungs keep it: then 10-bit, tagged and described as the source),
+ * its bitrate (peak held to 110 %), keyframes where `keyframes` says and nowhere else.
  */
 function rungArgs(
   settings: LadderSettings,
@@ -163,7 +170,7 @@ function rungArgs(
   keyframes: string,
   turn?: number,
 ): string[] {
-  const codec = LADDER_ENCODERS[settings.codec];
+  const { encoder } = LADDER_ENCODERS[settings.codec];
   const gop = gopFrames(rungFrameRate(plan.frameRate, rung));
   const filters = [
     plan.interlaced ? DEINTERLACE_FILTER : undefined,
@@ -175,12 +182,12 @@ function rungArgs(
   return [
     ...['-map', '0:v:0', '-an', '-sn', '-dn'],
     ...['-vf', filters.filter(Boolean).join(',')],
-    ...['-c:v', codec.encoder, '-preset', settings.preset],
+    ...['-c:v', encoder, '-preset', settings.preset],
     ...['-b:v', `${rung.bitrateKbps}k`, '-maxrate', `${Math.round(rung.bitrateKbps * 1.1)}k`],
     ...['-bufsize', `${rung.bitrateKbps * 2}k`],
     ...['-g', String(gop), '-keyint_min', String(gop)],
     ...['-force_key_frames', keyframes],
-    ...codec.args,
+    ...ladderEncoderArgs(settings.codec, plan.hdrKept),
     ...(settings.threads !== undefined ? ['-threads', String(settings.threads)] : []),
   ];
 }

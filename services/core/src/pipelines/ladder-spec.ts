@@ -8,7 +8,9 @@ import { InvalidJobError } from '../errors.ts';
 import type { CommandPlan } from '../ffmpeg/command.ts';
 import type { JobSpec } from '../jobs/spec.ts';
 import type { Pool } from '../pools/registry.ts';
+import { svtAv1Hdr10Params, x265Hdr10Params } from './hdr10.ts';
 import { refusedAutorotationOff } from './split-rules.ts';
+import { HDR_TRANSFERS, type HdrColour } from './tone-map.ts';
 
 /** Every rung has a keyframe every this many seconds of the source, at the same times. */
 export const LADDER_GOP_SECONDS = 2;
@@ -89,6 +91,12 @@ export const LadderSpecSchema = Type.Object(
         description: `Encode each rung in chunks of about this many seconds, cut on the ${LADDER_GOP_SECONDS} s keyframe grid, spread over the pool (default ${DEFAULT_LADDER_CHUNK_SECONDS}; a source shorter than one and a half chunks is encoded whole); 0 encodes every rung whole`,
       }),
     ),
+    hdr: Type.Optional(
+      Type.Union([Type.Literal('sdr'), Type.Literal('keep')], {
+        description:
+          'What the rungs of an HDR source (PQ or HLG) are: "sdr" (the default) tone-maps them to 8-bit SDR BT.709; "keep" keeps them HDR as the source is (10-bit, its transfer and colours, its HDR10 metadata), with codec hevc or av1. An SDR source is not affected',
+      }),
+    ),
     hls: Type.Optional(Segment(6, 'HLS')),
     dash: Type.Optional(Segment(2, 'DASH')),
   },
@@ -115,19 +123,40 @@ export const DEFAULT_LADDER: readonly Rung[] = [
 
 export type LadderCodec = 'h264' | 'hevc' | 'av1';
 
-/** The encoder of each codec, and what players need written in the files. */
-export const LADDER_ENCODERS: Record<
-  LadderCodec,
-  { encoder: string; defaultPreset: string; args: string[] }
-> = {
-  h264: { encoder: 'libx264', defaultPreset: 'medium', args: ['-sc_threshold', '0', '-pix_fmt', 'yuv420p'] },
-  hevc: {
-    encoder: 'libx265',
-    defaultPreset: 'medium',
-    args: ['-x265-params', 'scenecut=0:open-gop=0', '-tag:v', 'hvc1', '-pix_fmt', 'yuv420p'],
-  },
-  av1: { encoder: 'libsvtav1', defaultPreset: '8', args: ['-svtav1-params', 'scd=0', '-pix_fmt', 'yuv420p'] },
+/** The encoder of each codec. */
+export const LADDER_ENCODERS: Record<LadderCodec, { encoder: string; defaultPreset: string }> = {
+  h264: { encoder: 'libx264', defaultPreset: 'medium' },
+  hevc: { encoder: 'libx265', defaultPreset: 'medium' },
+  av1: { encoder: 'libsvtav1', defaultPreset: '8' },
 };
+
+/** Codecs whose rungs may stay HDR (10-bit); H.264 rungs are 8-bit, as players decode them. */
+export const HDR_LADDER_CODECS: readonly LadderCodec[] = ['hevc', 'av1'];
+
+/**
+ * What a rung's encoder is told beyond its rate and keyframes: no scene-cut keyframes (every
+ * rung has them on the same grid), what players need written in the files, and for HDR rungs
+ * (`hdr`, ladder.hdr "keep") 10 bits, the source's colour tags and its HDR10 metadata.
+ */
+export function ladderEncoderArgs(codec: LadderCodec, hdr?: HdrColour): string[] {
+  const pixelFormat = ['-pix_fmt', hdr ? 'yuv420p10le' : 'yuv420p'];
+  const colour = hdr
+    ? [
+        ...['-color_primaries', hdr.primaries, '-color_trc', HDR_TRANSFERS[hdr.transfer]],
+        ...['-colorspace', hdr.matrix, '-color_range', hdr.range],
+      ]
+    : [];
+  if (codec === 'h264') return ['-sc_threshold', '0', ...pixelFormat];
+  if (codec === 'hevc') {
+    const params = ['scenecut=0', 'open-gop=0', ...x265Hdr10Params(hdr?.hdr10)];
+    return [
+      ...['-x265-params', params.join(':'), '-tag:v', 'hvc1', ...pixelFormat],
+      ...(hdr ? ['-profile:v', 'main10'] : []),
+      ...colour,
+    ];
+  }
+  return ['-svtav1-params', ['scd=0', ...svtAv1Hdr10Params(hdr?.hdr10)].join(':'), ...pixelFormat, ...colour];
+}
 
 /** A ladder with every default filled in. */
 export interface LadderSettings {
@@ -138,6 +167,8 @@ export interface LadderSettings {
   audioBitrateKbps: number;
   /** Chunk length of a rung's encode, or undefined when every rung is encoded whole. */
   chunkSeconds: number | undefined;
+  /** An HDR source's rungs: tone-mapped to SDR, or kept HDR. */
+  hdr: 'sdr' | 'keep';
   /** Segment lengths, or undefined when that packaging is off. */
   hlsSegmentSeconds: number | undefined;
   dashSegmentSeconds: number | undefined;
@@ -153,6 +184,7 @@ export function ladderSettings(ladder: LadderSpec): LadderSettings {
     preset: ladder.preset ?? LADDER_ENCODERS[codec].defaultPreset,
     threads: ladder.threads,
     audioBitrateKbps: ladder.audioBitrateKbps ?? 128,
+    hdr: ladder.hdr ?? 'sdr',
     chunkSeconds:
       ladder.chunkSeconds === 0 ? undefined : (ladder.chunkSeconds ?? DEFAULT_LADDER_CHUNK_SECONDS),
     hlsSegmentSeconds: segment(ladder.hls, 6),
@@ -199,6 +231,10 @@ export function checkLadderJob(spec: JobSpec, pool: Pool): void {
       problems.push(`ladder.rungs[${i}] repeats ${rung.height}p at ${rung.bitrateKbps} kb/s`);
     seen.add(key);
   }
+  if (settings.hdr === 'keep' && !HDR_LADDER_CODECS.includes(settings.codec))
+    problems.push(
+      `ladder.hdr "keep" needs codec ${HDR_LADDER_CODECS.join(' or ')}: ${settings.codec} rungs are 8-bit SDR`,
+    );
   const { encoder } = LADDER_ENCODERS[settings.codec];
   if (!pool.encoders.includes(encoder))
     problems.push(

@@ -151,6 +151,11 @@ export const LadderViewSchema = Type.Object(
     audioNote: Type.Optional(Type.String()),
     toneMappedFrom: Type.Optional(ToneMappedFromSchema),
     toneMapPeakNits: Type.Optional(ToneMapPeakNitsSchema),
+    hdr: Type.Optional(
+      Type.Union([Type.Literal('pq'), Type.Literal('hlg')], {
+        description: 'The source is HDR (PQ or HLG) and the rungs keep it (ladder.hdr "keep"): 10-bit HDR',
+      }),
+    ),
     /** Frames encoded of every rung's frames together. */
     frames: Type.Optional(
       Type.Union([Type.Object({ done: Type.Number(), total: Type.Integer() }), Type.Null()]),

@@ -38,7 +38,8 @@ export const HdrColourSchema = Type.Object({
 export type HdrColour = Static<typeof HdrColourSchema>;
 
 const TRANSFERS = { smpte2084: 'pq', 'arib-std-b67': 'hlg' } as const;
-const ZSCALE_TRANSFER = { pq: 'smpte2084', hlg: 'arib-std-b67' } as const;
+/** FFmpeg's (and zscale's) name of each HDR transfer. */
+export const HDR_TRANSFERS = { pq: 'smpte2084', hlg: 'arib-std-b67' } as const;
 
 /** Reference white in cd/m² (BT.2408), and the peak a source is taken to reach when it does not say. */
 const REFERENCE_WHITE_NITS = 203;
@@ -73,7 +74,7 @@ export function hdrColourOf(colour: Colour, hdr10?: Hdr10Metadata): HdrColour | 
  * Run it after scaling down: it works in floating point on every pixel.
  */
 export function toneMapFilter(hdr: HdrColour): string {
-  const source = `tin=${ZSCALE_TRANSFER[hdr.transfer]}:pin=${hdr.primaries}:min=${hdr.matrix}:rin=${hdr.range}`;
+  const source = `tin=${HDR_TRANSFERS[hdr.transfer]}:pin=${hdr.primaries}:min=${hdr.matrix}:rin=${hdr.range}`;
   // A source no brighter than SDR white needs no roll-off: mobius with a peak of 1 leaves it as it is.
   const peak = Math.max(1, (hdr.peakNits ?? ASSUMED_PEAK_NITS) / REFERENCE_WHITE_NITS).toFixed(3);
   return [

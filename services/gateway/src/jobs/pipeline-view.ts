@@ -188,6 +188,7 @@ async function ladderView(
     ...(plan.chunkNote ? { chunkNote: plan.chunkNote } : {}),
     ...(plan.audioNote ? { audioNote: plan.audioNote } : {}),
     ...(plan.hdr ? toneMapping(plan.hdr) : {}),
+    ...(plan.hdrKept ? { hdr: plan.hdrKept.transfer } : {}),
     frames:
       plan.frames !== undefined
         ? { done: Math.round(framesDone), total: parts.flat().reduce((sum, p) => sum + p.frames, 0) }

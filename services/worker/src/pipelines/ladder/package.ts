@@ -20,6 +20,7 @@ import {
   measuredBandwidth,
   mediaSegments,
   mpdWithCodecs,
+  mpdWithColour,
   parseStorageUrl,
   rungFrameRate,
   rungFrames,
@@ -61,6 +62,8 @@ export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<
       const manifest = join(out, 'manifest.mpd');
       await ffmpeg(ctx, dashArgs(files.rungs, files.audio, manifest, settings.dashSegmentSeconds));
       await writeCodecs(manifest, plan, join(out, 'dash'));
+      if (plan.hdrKept)
+        await writeFile(manifest, mpdWithColour(await readFile(manifest, 'utf8'), plan.hdrKept));
     }
     span.setAttribute(SPAN.rung, plan.rungs.kept.map((r) => r.name).join(','));
   });
@@ -168,6 +171,7 @@ async function packageHls(
       videoCodec: videoCodecString(await readFile(join(folder, 'init.mp4'))),
       video: measuredBandwidth(segments),
       iFramesPeak: measuredBandwidth(frames.map((f) => ({ bytes: f.length, seconds: f.seconds }))).peak,
+      ...(plan.hdrKept ? { videoRange: plan.hdrKept.transfer === 'pq' ? 'PQ' : 'HLG' } : {}),
     });
   }
   const tracks = audioTracksOf(plan);

@@ -46,9 +46,10 @@ export async function planLadder(
   const media = await stage(ctx, 'analyse', () => analyse(ctx));
   const video = media.video;
   if (!video) throw new FfleetError('no_video', 'the input has no video stream to make a ladder of', 422);
-  const hdr = hdrColourOf(video.colour, video.hdr10);
-  await checkToneMapping(ctx.deps.ffmpegPath, hdr, "a ladder's rungs");
   const settings = ladderSettings(ctx.spec.ladder!);
+  const hdr = hdrColourOf(video.colour, video.hdr10);
+  const keepHdr = hdr && settings.hdr === 'keep';
+  if (!keepHdr) await checkToneMapping(ctx.deps.ffmpegPath, hdr, "a ladder's rungs");
   const rungs = decideRungs(settings.rungs, {
     width: video.width,
     height: video.height,
@@ -70,7 +71,7 @@ export async function planLadder(
     videoStartSeconds: video.startSeconds,
     rotation: video.rotation,
     ...(video.interlaced ? { interlaced: true } : {}),
-    ...(hdr ? { hdr } : {}),
+    ...(hdr ? (keepHdr ? { hdrKept: hdr } : { hdr }) : {}),
     ...(media.audio.length > 0
       ? {
           audioTracks: media.audio
