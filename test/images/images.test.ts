@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { isFinishedState } from '@ffleet/core';
+import { firstFrameHdr10, isFinishedState, PROBE_FIRST_FRAME_ARGS } from '@ffleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   freePort,
@@ -367,15 +367,27 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
     expect(Number(stdout.trim())).toBe(50);
   });
 
+  /**
+   * The SDR master, and a PQ clip made from it as BT.2408 places SDR in HDR (10-bit HEVC), its
+   * HDR10 metadata in the stream saying what is true of it: no light above SDR white (203 cd/m²).
+   * Made once and uploaded as inputs/pq.mp4.
+   */
+  let hdrClips: Promise<{ master: string; pq: string }> | undefined;
+  const hdrClipsOnce = () =>
+    (hdrClips ??= (async () => {
+      const master = join(workDir, 'master.mkv');
+      const pq = join(workDir, 'pq.mp4');
+      await makeSdrMaster(master, 2);
+      await makeHdrClip(master, pq, 'smpte2084', 'hdr10=1:max-cll=203,100');
+      const s3 = stackS3Client(stack!);
+      await upload(s3, pq, 'inputs/pq.mp4');
+      s3.destroy();
+      return { master, pq };
+    })());
+
   it("tone-maps an HDR source with the container's FFmpeg: the poster of a PQ clip is close to its SDR master", async () => {
-    // The SDR master, and a PQ clip made from it as BT.2408 places SDR in HDR (10-bit HEVC), its
-    // HDR10 metadata in the stream saying what is true of it: no light above SDR white (203 cd/m²).
-    const master = join(workDir, 'master.mkv');
-    const pq = join(workDir, 'pq.mp4');
-    await makeSdrMaster(master, 2);
-    await makeHdrClip(master, pq, 'smpte2084', 'hdr10=1:max-cll=203,100');
+    const { master, pq } = await hdrClipsOnce();
     const s3 = stackS3Client(stack!);
-    await upload(s3, pq, 'inputs/pq.mp4');
     const { job } = await runJob<{
       state: string;
       pipeline?: { toneMappedFrom?: string; toneMapPeakNits?: number };
@@ -415,6 +427,49 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
     expect(toneMapped).toBeGreaterThan(asItIs + 5);
     // As bright as the master: rolled off from the clip's own peak, its whites are the master's.
     expect(Math.abs((await meanLuma(poster)) - (await meanLuma(sdr)))).toBeLessThan(2.5);
+  });
+
+  it("keeps an HDR source's ladder HDR with the container's encoders: 10-bit HEVC and AV1 with its HDR10 metadata", async () => {
+    await hdrClipsOnce();
+    const s3 = stackS3Client(stack!);
+    for (const codec of ['hevc', 'av1'] as const) {
+      const out = `out/pq-ladder-${codec}/`;
+      const { job } = await runJob<{ state: string; pipeline?: { hdr?: string } }>({
+        name: `images-hdr-ladder-${codec}`,
+        compute: 'intel',
+        inputs: [{ url: `s3://${stack!.bucket}/inputs/pq.mp4` }],
+        outputs: [{ url: `s3://${stack!.bucket}/${out}` }],
+        ladder: {
+          codec,
+          hdr: 'keep',
+          preset: codec === 'av1' ? '12' : 'ultrafast',
+          rungs: [{ height: 180, bitrateKbps: 400 }],
+          dash: false,
+        },
+      });
+      expect(job.state, JSON.stringify(job)).toBe('succeeded');
+      expect(job.pipeline).toMatchObject({ hdr: 'pq' });
+      const master = await download(s3, `${out}master.m3u8`, join(workDir, `${codec}-master.m3u8`));
+      expect(await readFile(master, 'utf8')).toContain('VIDEO-RANGE=PQ');
+      // The rung's init segment and first media segment together: a file ffprobe reads.
+      const parts = [];
+      for (const name of ['init.mp4', 'seg-00000.m4s'])
+        parts.push(
+          await readFile(
+            await download(s3, `${out}hls/180p-400k/${name}`, join(workDir, `${codec}-${name}`)),
+          ),
+        );
+      const rung = join(workDir, `${codec}-rung.mp4`);
+      await writeFile(rung, Buffer.concat(parts));
+      const { stdout } = await run('ffprobe', [
+        ...['-v', 'error', '-select_streams', 'v:0', '-show_entries'],
+        ...['stream=pix_fmt,color_transfer,color_primaries', '-of', 'csv=p=0', rung],
+      ]);
+      expect(stdout.trim(), codec).toBe('yuv420p10le,smpte2084,bt2020');
+      const metadata = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, rung])).stdout);
+      expect(metadata, codec).toEqual({ maxCll: 203, maxFall: 100 });
+    }
+    s3.destroy();
   });
 });
 
