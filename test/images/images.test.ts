@@ -463,9 +463,13 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
       await writeFile(rung, Buffer.concat(parts));
       const { stdout } = await run('ffprobe', [
         ...['-v', 'error', '-select_streams', 'v:0', '-show_entries'],
-        ...['stream=pix_fmt,color_transfer,color_primaries', '-of', 'csv=p=0', rung],
+        ...['stream=pix_fmt,color_transfer,color_primaries', '-of', 'json', rung],
       ]);
-      expect(stdout.trim(), codec).toBe('yuv420p10le,smpte2084,bt2020');
+      expect(JSON.parse(stdout).streams[0], codec).toMatchObject({
+        pix_fmt: 'yuv420p10le',
+        color_transfer: 'smpte2084',
+        color_primaries: 'bt2020',
+      });
       const metadata = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, rung])).stdout);
       expect(metadata, codec).toEqual({ maxCll: 203, maxFall: 100 });
     }

@@ -57,6 +57,8 @@ async function lumaAfterToneMapping(
   transfer: 'smpte2084' | 'arib-std-b67',
   nits: number,
   peakNits?: number,
+  /** The colour space the frames are tagged with (the filter names its input's; FFmpeg 7 retags RGB frames). */
+  colorspace = 'unknown',
 ): Promise<number> {
   const hdr = hdrColourOf({ transfer }, peakNits === undefined ? undefined : { maxCll: peakNits })!;
   const graph = [
@@ -64,7 +66,7 @@ async function lumaAfterToneMapping(
     'setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv',
     'zscale=t=linear,format=gbrpf32le',
     `zscale=p=bt2020:t=${transfer}:m=bt2020nc:r=tv:npl=${nits},format=yuv420p10le`,
-    'setparams=color_primaries=unknown:color_trc=unknown:colorspace=unknown:range=unknown',
+    `setparams=color_primaries=unknown:color_trc=unknown:colorspace=${colorspace}:range=unknown`,
     toneMapFilter(hdr),
     'signalstats,metadata=print:key=lavfi.signalstats.YAVG',
   ].join(',');
@@ -108,5 +110,19 @@ describe("toneMapFilter with a PQ source's own peak, on real frames", () => {
     // Reference white on SDR white, where the 1000 cd/m² roll-off puts it under (210–228, above).
     expect(await lumaAfterToneMapping('smpte2084', 203, 203)).toBeGreaterThanOrEqual(233);
     expect(await lumaAfterToneMapping('smpte2084', 203, 150)).toBeGreaterThanOrEqual(233);
+  });
+});
+
+describe('toneMapFilter whatever colour space the frames are tagged with', () => {
+  it('gives the same picture when FFmpeg tags its RGB frames as RGB, as FFmpeg 7 does', async () => {
+    // Tagged RGB, tonemap would weigh R+G+B (up to 3) for a highlight's brightness and push
+    // reference white past SDR white.
+    for (const transfer of ['smpte2084', 'arib-std-b67'] as const)
+      expect(await lumaAfterToneMapping(transfer, 203, 203, 'gbr'), transfer).toBe(
+        await lumaAfterToneMapping(transfer, 203, 203),
+      );
+    expect(await lumaAfterToneMapping('smpte2084', 1000, undefined, 'gbr')).toBe(
+      await lumaAfterToneMapping('smpte2084', 1000),
+    );
   });
 });

@@ -81,6 +81,10 @@ export function toneMapFilter(hdr: HdrColour): string {
     // Every output property named: zscale takes an unnamed one from the frame, not from its input.
     `zscale=${source}:t=linear:npl=${REFERENCE_WHITE_NITS}:p=bt709`,
     'format=gbrpf32le',
+    // tonemap weighs R, G and B by the frames' colour space to find a highlight's brightness.
+    // FFmpeg 7 tags zscale's RGB frames as RGB (weights 1, 1, 1), which whitens and brightens
+    // the picture; the frames are BT.709 now, and say so.
+    'setparams=colorspace=bt709',
     `tonemap=tonemap=mobius:param=0.7:peak=${peak}`,
     'zscale=t=bt709:m=bt709:r=tv',
     'format=yuv420p',
