@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { hdrColourOf, toneMapFilter } from '../src/pipelines/tone-map.ts';
+import { hdrColourOf, toneMapFilter, toneMapPeakNits } from '../src/pipelines/tone-map.ts';
 
 const run = promisify(execFile);
 
@@ -39,13 +39,15 @@ describe('hdrColourOf', () => {
   it("keeps a PQ source's HDR10 metadata and peak, not an HLG one's (HLG is relative to the display)", () => {
     expect(hdrColourOf({ transfer: 'smpte2084' }, { maxCll: 4000, maxFall: 400 })).toMatchObject({
       transfer: 'pq',
-      peakNits: 4000,
       hdr10: { maxCll: 4000, maxFall: 400 },
     });
+    expect(toneMapPeakNits(hdrColourOf({ transfer: 'smpte2084' }, { maxCll: 4000, maxFall: 400 })!)).toBe(
+      4000,
+    );
     const hlg = hdrColourOf({ transfer: 'arib-std-b67' }, { maxCll: 4000 });
-    expect(hlg).not.toHaveProperty('peakNits');
+    expect(toneMapPeakNits(hlg!)).toBe(1000);
     expect(hlg).not.toHaveProperty('hdr10');
-    expect(hdrColourOf({ transfer: 'smpte2084' })).not.toHaveProperty('peakNits');
+    expect(toneMapPeakNits(hdrColourOf({ transfer: 'smpte2084' })!)).toBe(1000);
   });
 });
 

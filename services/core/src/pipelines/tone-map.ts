@@ -30,9 +30,7 @@ export const HdrColourSchema = Type.Object({
     Type.Literal('ictcp'),
   ]),
   range: Type.Union([Type.Literal('tv'), Type.Literal('pc')]),
-  /** A PQ source's brightest light in cd/m², from its HDR10 metadata; absent: 1000 is assumed. */
-  peakNits: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-  /** A PQ source's HDR10 metadata, which HDR rungs carry on. */
+  /** A PQ source's HDR10 metadata: the peak its tone mapping rolls off from, which HDR rungs carry on. */
   hdr10: Type.Optional(Hdr10MetadataSchema),
 });
 export type HdrColour = Static<typeof HdrColourSchema>;
@@ -43,7 +41,7 @@ export const HDR_TRANSFERS = { pq: 'smpte2084', hlg: 'arib-std-b67' } as const;
 
 /** Reference white in cd/m² (BT.2408), and the peak a source is taken to reach when it does not say. */
 const REFERENCE_WHITE_NITS = 203;
-export const ASSUMED_PEAK_NITS = 1000;
+const ASSUMED_PEAK_NITS = 1000;
 
 function oneOf<T extends string>(value: string | undefined, names: readonly T[], otherwise: T): T {
   return names.find((name) => name === value) ?? otherwise;
@@ -57,15 +55,18 @@ function oneOf<T extends string>(value: string | undefined, names: readonly T[],
 export function hdrColourOf(colour: Colour, hdr10?: Hdr10Metadata): HdrColour | undefined {
   const transfer = TRANSFERS[colour.transfer as keyof typeof TRANSFERS];
   if (!transfer) return undefined;
-  const peakNits = peakNitsOf(hdr10);
   return {
     transfer,
     primaries: oneOf(colour.primaries, ['bt2020', 'bt709', 'smpte432', 'smpte431'], 'bt2020'),
     matrix: oneOf(colour.space, ['bt2020nc', 'bt2020c', 'bt709', 'ictcp'], 'bt2020nc'),
     range: oneOf(colour.range, ['tv', 'pc'], 'tv'),
-    ...(transfer === 'pq' && peakNits !== undefined ? { peakNits } : {}),
     ...(transfer === 'pq' && hdr10 ? { hdr10 } : {}),
   };
+}
+
+/** The light, in cd/m², an HDR source's tone mapping brings down to SDR white: its metadata's peak, else 1000. */
+export function toneMapPeakNits(hdr: HdrColour): number {
+  return peakNitsOf(hdr.hdr10) ?? ASSUMED_PEAK_NITS;
 }
 
 /**
@@ -76,7 +77,7 @@ export function hdrColourOf(colour: Colour, hdr10?: Hdr10Metadata): HdrColour | 
 export function toneMapFilter(hdr: HdrColour): string {
   const source = `tin=${HDR_TRANSFERS[hdr.transfer]}:pin=${hdr.primaries}:min=${hdr.matrix}:rin=${hdr.range}`;
   // A source no brighter than SDR white needs no roll-off: mobius with a peak of 1 leaves it as it is.
-  const peak = Math.max(1, (hdr.peakNits ?? ASSUMED_PEAK_NITS) / REFERENCE_WHITE_NITS).toFixed(3);
+  const peak = Math.max(1, toneMapPeakNits(hdr) / REFERENCE_WHITE_NITS).toFixed(3);
   return [
     // Every output property named: zscale takes an unnamed one from the frame, not from its input.
     `zscale=${source}:t=linear:npl=${REFERENCE_WHITE_NITS}:p=bt709`,

@@ -1,5 +1,4 @@
 import {
-  ASSUMED_PEAK_NITS,
   audioTracksOf,
   type HdrColour,
   isJobProgress,
@@ -18,6 +17,7 @@ import {
   snippets,
   splitChildId,
   spriteSheets,
+  toneMapPeakNits,
 } from '@ffleet/core';
 import type { Job, Queue } from 'bullmq';
 
@@ -222,5 +222,5 @@ async function runningProgress(queue: Queue<JobData>, ids: string[]): Promise<Ma
 
 /** What the view says of an HDR source's tone mapping: its transfer, and the peak rolled off from. */
 function toneMapping(hdr: HdrColour) {
-  return { toneMappedFrom: hdr.transfer, toneMapPeakNits: hdr.peakNits ?? ASSUMED_PEAK_NITS };
+  return { toneMappedFrom: hdr.transfer, toneMapPeakNits: toneMapPeakNits(hdr) };
 }

@@ -30,7 +30,7 @@ import {
   parseSsimStats,
   parseVmafLog,
 } from './parse.ts';
-import { probeQualityFilters, probeVideo, type VideoInfo } from './probe.ts';
+import { probeQualityFilters, probeVideo, readHdr10, type VideoInfo } from './probe.ts';
 import { type Frame, globalStats, type SeriesStats } from './stats.ts';
 import { planWindows, type QualityWindow } from './windows.ts';
 
@@ -153,6 +153,8 @@ export async function measureQuality(options: MeasureQualityOptions): Promise<Qu
   if (!filters.psnr || !filters.ssim) throw new Error('this ffmpeg build lacks the psnr or ssim filter');
   if (!reference) throw new QualityNotApplicableError('the reference (first input) has no video stream');
   if (!distorted) throw new QualityNotApplicableError('the first output has no video stream');
+  // An HDR reference of an SDR output is tone-mapped from its peak, which an HDR10 one's metadata gives.
+  if (toneMapsReference({ distorted, reference })) await readHdr10(ffprobe, options.reference, reference);
 
   const vmafStatus: VmafStatus =
     options.vmaf === false

@@ -1,4 +1,4 @@
-import { ffmpegOutput, type HdrColour, hdrColourOf, isInterlaced, peakNitsOf } from '@ffleet/core';
+import { ffmpegOutput, type HdrColour, hdrColourOf, isInterlaced } from '@ffleet/core';
 import { ffmpegFilters, filterNamesOf } from '../ffmpeg/filters.ts';
 import { probeFirstFrameHdr10 } from '../ffmpeg/probe.ts';
 
@@ -41,7 +41,7 @@ export interface VideoInfo {
   pixFmt: string;
   /** Stored as fields (ffprobe's field_order tt, bb, tb or bt), as broadcast and DV video is. */
   interlaced: boolean;
-  /** The video's colour when its tags say HDR (PQ or HLG), with a PQ video's peak when its metadata gives it. */
+  /** The video's colour when its tags say HDR (PQ or HLG); a PQ video's HDR10 metadata once readHdr10 read it. */
   hdr?: HdrColour;
   /**
    * Seconds from the file's start to its first video frame. ffmpeg's `-ss` counts from the
@@ -60,7 +60,6 @@ export interface VideoInfo {
 /**
  * The first video stream's size, pixel format, start and duration, or undefined when the file
  * has no video. With `frameTimes`, also every frame's time, read from the packets (no decoding).
- * A PQ video's peak is read from its first frame, which is decoded.
  */
 export async function probeVideo(
   ffprobePath: string,
@@ -78,15 +77,19 @@ export async function probeVideo(
     ],
     { timeoutMs: options.timeoutMs ?? 30_000 },
   );
-  const info = videoInfoFromProbe(stdout);
-  if (info?.hdr?.transfer === 'pq') {
-    const hdr10 = await probeFirstFrameHdr10(ffprobePath, ['-protocol_whitelist', 'file', file], {
-      timeoutMs: options.timeoutMs ?? 30_000,
-    });
-    const peakNits = peakNitsOf(hdr10);
-    if (peakNits !== undefined) info.hdr.peakNits = peakNits;
-  }
-  return info;
+  return videoInfoFromProbe(stdout);
+}
+
+/**
+ * A PQ video's HDR10 metadata, read from its first frame (which is decoded) into `info.hdr`:
+ * the peak its tone mapping rolls off from.
+ */
+export async function readHdr10(ffprobePath: string, file: string, info: VideoInfo): Promise<void> {
+  if (info.hdr?.transfer !== 'pq') return;
+  const hdr10 = await probeFirstFrameHdr10(ffprobePath, ['-protocol_whitelist', 'file', file], {
+    timeoutMs: 30_000,
+  });
+  if (hdr10) info.hdr.hdr10 = hdr10;
 }
 
 /**

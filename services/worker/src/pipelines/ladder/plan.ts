@@ -43,7 +43,7 @@ export async function planLadder(
   planned: (plan: LadderPlan) => void,
 ): Promise<void> {
   await downloadInputs(ctx);
-  const media = await stage(ctx, 'analyse', () => analyse(ctx));
+  const media = await stage(ctx, 'analyse', () => analyse(ctx, { hdr10: true }));
   const video = media.video;
   if (!video) throw new FfleetError('no_video', 'the input has no video stream to make a ladder of', 422);
   const settings = ladderSettings(ctx.spec.ladder!);

@@ -45,7 +45,7 @@ export async function planPreviewsJob(
   planned: (plan: PreviewsPlan) => void,
 ): Promise<void> {
   await downloadInputs(ctx);
-  const media = await stage(ctx, 'analyse', () => analyse(ctx));
+  const media = await stage(ctx, 'analyse', () => analyse(ctx, { hdr10: true }));
   const video = media.video;
   if (!video) throw new FfleetError('no_video', 'the input has no video stream to make previews of', 422);
   const hdr = hdrColourOf(video.colour, video.hdr10);

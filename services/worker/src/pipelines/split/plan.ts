@@ -92,18 +92,22 @@ export async function planAndSplit(
 
 export const totalFrames = (plan: SplitPlan) => plan.chunks.reduce((sum, c) => sum + c.frames, 0);
 
-/** The source's streams and video packets, read with ffprobe, and a PQ source's HDR10 metadata. */
-export async function analyse(ctx: JobContext): Promise<MediaAnalysis> {
+/**
+ * The source's streams and video packets, read with ffprobe. With `hdr10` (ladders and previews,
+ * which tone-map an HDR source or keep it), a PQ source's HDR10 metadata is read from its first
+ * frame when the container has none.
+ */
+export async function analyse(ctx: JobContext, options: { hdr10?: boolean } = {}): Promise<MediaAnalysis> {
   const input = probeInputArgs(ctx.plan, ctx.layout, 0);
-  const options = { timeoutMs: STEP_TIMEOUT_MS, signal: ctx.signal };
+  const run = { timeoutMs: STEP_TIMEOUT_MS, signal: ctx.signal };
   const [streams, packets] = await Promise.all([
-    ffmpegOutput(ctx.deps.ffprobePath, [...PROBE_STREAMS_ARGS, ...input], options),
-    ffmpegOutput(ctx.deps.ffprobePath, [...PROBE_PACKETS_ARGS, ...input], options),
+    ffmpegOutput(ctx.deps.ffprobePath, [...PROBE_STREAMS_ARGS, ...input], run),
+    ffmpegOutput(ctx.deps.ffprobePath, [...PROBE_PACKETS_ARGS, ...input], run),
   ]);
   const media = analyseMedia(streams, packets);
   const video = media.video;
-  if (video?.colour.transfer === 'smpte2084' && !video.hdr10) {
-    const hdr10 = await probeFirstFrameHdr10(ctx.deps.ffprobePath, input, options);
+  if (options.hdr10 && video?.colour.transfer === 'smpte2084' && !video.hdr10) {
+    const hdr10 = await probeFirstFrameHdr10(ctx.deps.ffprobePath, input, run);
     if (hdr10) video.hdr10 = hdr10;
   }
   if (media.video) ctx.facts.mediaDurationSeconds = media.video.endSeconds - media.video.startSeconds;
