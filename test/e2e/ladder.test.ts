@@ -3,11 +3,9 @@
  * becomes every rung of the default ladder that fits under it, packaged as HLS (fMP4) and
  * DASH. The outputs are read with real parsers (hls-parser, mpd-parser) and ffprobe.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   isQualityRecord,
@@ -21,9 +19,7 @@ import type { JobView } from '@ffleet/gateway';
 import { Queue } from 'bullmq';
 import HLS from 'hls-parser';
 import { parse as parseMpd } from 'mpd-parser';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPlayServer } from '../../services/cli/src/play/server.ts';
 import {
   failingFfmpeg,
   ffmpegProcesses,
@@ -36,10 +32,9 @@ import {
 } from '../support/fleet.ts';
 import { renditionFile } from '../support/hls.ts';
 import { analyseFile, ffmpeg, packets, probe, psnr } from '../support/media.ts';
+import { checkPlayback } from '../support/playback.ts';
 
 const POOL = 'intel';
-const run = promisify(execFile);
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SECONDS = 14;
 const RATE = 25;
 
@@ -232,89 +227,7 @@ describe('a ladder from a 720p source', () => {
     it(`plays in Chromium with ${player === 'hls' ? 'hls.js' : 'dash.js'}: starts, passes 10 s, switches rung, shows video`, {
       timeout: 180_000,
     }, async () => {
-      expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package`).toBe(true);
-      const server = await startPlayServer({ s3: fleet.s3, bucket: fleet.bucket, prefix: base });
-      const profile = await mkdtemp(join(fleet.dir, 'chromium-'));
-      const browser = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        viewport: { width: 960, height: 600 },
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--autoplay-policy=no-user-gesture-required',
-        ],
-      });
-      try {
-        const page = browser.pages()[0] ?? (await browser.newPage());
-        await page.goto(`${server.url}?player=${player}`);
-        const playback = () =>
-          page.evaluate(() => {
-            // The page's globals (this runs in the browser; the tests are typed without the DOM).
-            const page = globalThis as unknown as {
-              ffleetPlayback: { rungs: string[]; playing: number; errors: string[] };
-              document: { querySelector(s: 'video'): { currentTime: number; paused: boolean } };
-            };
-            const state = page.ffleetPlayback;
-            const video = page.document.querySelector('video');
-            return { ...state, time: video.currentTime, paused: video.paused };
-          });
-        const until = async (
-          what: string,
-          ok: (p: Awaited<ReturnType<typeof playback>>) => boolean,
-          ms = 60_000,
-        ) => {
-          const deadline = Date.now() + ms;
-          for (;;) {
-            const now = await playback();
-            expect(now.errors, what).toEqual([]);
-            if (ok(now)) return now;
-            if (Date.now() > deadline) throw new Error(`${player}: ${what}: ${JSON.stringify(now)}`);
-            await new Promise((r) => setTimeout(r, 250));
-          }
-        };
-        const started = await until(
-          'playback starts',
-          (p) => p.time > 1 && p.rungs.length === 7 && p.playing >= 0,
-        );
-        // Another rung than the one playing: the lowest, or the highest when the lowest plays.
-        const target = started.playing === 0 ? 6 : 0;
-        await page.evaluate(
-          (i) => (globalThis as unknown as { ffleetSwitch(i: number): void }).ffleetSwitch(i),
-          target,
-        );
-        const switched = await until('the player reports the new rung', (p) => p.playing === target);
-        await until(
-          'playback goes on past 10 s',
-          (p) => p.time > Math.max(10, switched.time + 1) && !p.paused,
-        );
-
-        const png = join(profile, 'frame.png');
-        await page.locator('video').screenshot({ path: png });
-        // The screenshot's pixels, as grey levels: a picture has many levels, a black or blank box has one.
-        const { stdout: gray } = await run(
-          'ffmpeg',
-          ['-v', 'error', '-i', png, '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'],
-          {
-            encoding: 'buffer',
-            maxBuffer: 64 * 1024 * 1024,
-          },
-        );
-        const levels = new Set(gray);
-        const mean = gray.reduce((s, v) => s + v, 0) / gray.length;
-        const spread = Math.sqrt(gray.reduce((s, v) => s + (v - mean) ** 2, 0) / gray.length);
-        expect(levels.size, 'grey levels in the screenshot').toBeGreaterThan(64);
-        expect(spread, 'contrast in the screenshot').toBeGreaterThan(20);
-      } finally {
-        await browser.close();
-        await server.close();
-        await rm(profile, { recursive: true, force: true });
-      }
+      await checkPlayback(fleet, { prefix: base, player, rungs: 7, seconds: 10 });
     });
 
   it('leaves no scratch behind', async () => {

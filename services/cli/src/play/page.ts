@@ -1,7 +1,7 @@
 /**
  * The player page of `ffleet play`: one video element, hls.js for the HLS master playlist or
  * dash.js for the MPD (`?player=dash`). It exposes what it sees on `window.ffleetPlayback`
- * (rungs, the one playing, errors) and `window.ffleetSwitch(index)` to pick a rung, so a
+ * (rungs, their codecs, the one playing, errors) and `window.ffleetSwitch(index)` to pick a rung, so a
  * person can watch and a test can check.
  */
 export const PLAYER_PAGE = `<!doctype html>
@@ -30,7 +30,7 @@ export const PLAYER_SCRIPT = `'use strict';
 const kind = new URLSearchParams(location.search).get('player') === 'dash' ? 'dash' : 'hls';
 const video = document.getElementById('video');
 const status = document.getElementById('status');
-const state = { kind, rungs: [], playing: -1, errors: [] };
+const state = { kind, rungs: [], codecs: [], playing: -1, errors: [] };
 window.ffleetPlayback = state;
 
 function showRungs() {
@@ -54,6 +54,7 @@ if (kind === 'hls') {
   });
   hls.on(Hls.Events.MANIFEST_PARSED, (_, data) => {
     state.rungs = data.levels.map((l) => l.height + 'p ' + Math.round(l.bitrate / 1000) + ' kb/s');
+    state.codecs = data.levels.map((l) => l.videoCodec || '');
     showRungs();
     video.play().catch(() => {});
   });
@@ -66,7 +67,9 @@ if (kind === 'hls') {
   const events = dashjs.MediaPlayer.events;
   player.on(events.ERROR, (e) => state.errors.push(JSON.stringify(e.error)));
   player.on(events.STREAM_INITIALIZED, () => {
-    state.rungs = player.getRepresentationsByType('video').map((r) => r.height + 'p ' + Math.round(r.bandwidth / 1000) + ' kb/s');
+    const representations = player.getRepresentationsByType('video');
+    state.rungs = representations.map((r) => r.height + 'p ' + Math.round(r.bandwidth / 1000) + ' kb/s');
+    state.codecs = representations.map((r) => r.codecs || '');
     showRungs();
   });
   player.on(events.QUALITY_CHANGE_RENDERED, (e) => {
