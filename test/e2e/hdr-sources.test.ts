@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
 import { renditionFile } from '../support/hls.ts';
 import { analyseFile, ffmpeg, makeHdrClip, makeSdrMaster, meanLuma, psnr } from '../support/media.ts';
+import { checkPlayback } from '../support/playback.ts';
 
 const POOL = 'intel';
 const run = promisify(execFile);
@@ -315,6 +316,141 @@ describe.each([
       expect(Math.abs(quality.psnr! - full), name).toBeLessThan(1);
     }
   });
+});
+
+describe('a ladder of the PQ source with HDR and SDR rungs ("both"), in chunks', () => {
+  const base = 'out/pq-both-ladder/';
+  let job: JobView;
+  let masterText: string;
+  let playlist: HLS.types.MasterPlaylist;
+  /** The master playlist's variants, not its I-frame ones. */
+  const variants = () => playlist.variants.filter((v) => !v.isIFrameOnly);
+  const hdrVariants = () => variants().filter((v) => v.uri.includes('-hdr/'));
+  const sdrVariants = () => variants().filter((v) => !v.uri.includes('-hdr/'));
+
+  beforeAll(async () => {
+    const id = await fleet.submit({
+      name: 'pq-both-ladder',
+      compute: POOL,
+      inputs: [{ url: `s3://${fleet.bucket}/inputs/pq.mp4` }],
+      outputs: [{ url: `s3://${fleet.bucket}/${base}` }],
+      quality: true,
+      ladder: {
+        codec: 'hevc',
+        hdr: 'both',
+        preset: 'ultrafast',
+        chunkSeconds: 2,
+        rungs: rungs.map(({ height, bitrateKbps }) => ({ height, bitrateKbps })),
+      },
+    });
+    job = await fleet.waitFor<JobView>(id, finished, 300_000);
+    masterText = (await fleet.get(`${base}master.m3u8`)).toString('utf8');
+    playlist = HLS.parse(masterText) as HLS.types.MasterPlaylist;
+  }, 320_000);
+
+  it('succeeds: every rung twice, each in every chunk; the view says some are tone-mapped and some HDR', () => {
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.pipeline).toMatchObject({ kind: 'ladder', toneMappedFrom: 'pq', hdr: 'pq' });
+    expect(job.pipeline).toMatchObject({ chunks: { total: 2 * rungs.length * (SECONDS / 2) } });
+    if (job.pipeline?.kind !== 'ladder') return;
+    expect(job.pipeline.rungs!.map((r) => r.name).sort()).toEqual([
+      '180p-400k',
+      '180p-400k-hdr',
+      '360p-1200k',
+      '360p-1200k-hdr',
+    ]);
+  });
+
+  it('lists SDR H.264 variants without a range and HDR HEVC variants with VIDEO-RANGE=PQ in one master playlist', () => {
+    const lines = masterText.split('\n');
+    const streams = lines.filter((l) => l.startsWith('#EXT-X-STREAM-INF'));
+    const iFrames = lines.filter((l) => l.startsWith('#EXT-X-I-FRAME-STREAM-INF'));
+    expect(streams).toHaveLength(2 * rungs.length);
+    expect(iFrames).toHaveLength(2 * rungs.length);
+    for (const line of [...streams, ...iFrames]) {
+      if (line.includes('CODECS="avc1')) expect(line).not.toContain('VIDEO-RANGE');
+      else expect(line).toMatch(/CODECS="hvc1\.2\.4\.L\d+.*VIDEO-RANGE=PQ/);
+    }
+    expect(sdrVariants()).toHaveLength(rungs.length);
+    expect(hdrVariants()).toHaveLength(rungs.length);
+    // The first variant, where players start, is one every player decodes.
+    expect(variants()[0]!.codecs).toMatch(/^avc1\./);
+  });
+
+  it("has SDR rungs, 8-bit BT.709 close to the SDR master, and HDR rungs, 10-bit PQ with the source's HDR10 metadata", async () => {
+    const source = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, sources.pq])).stdout);
+    expect(variants()).toHaveLength(2 * rungs.length);
+    for (const variant of variants()) {
+      const rung = rungs.find((r) => r.height === variant.resolution?.height)!;
+      const hdr = variant.uri.includes('-hdr/');
+      const file = await renditionFile(
+        fleet,
+        base,
+        variant.uri,
+        `both-${hdr ? 'hdr' : 'sdr'}-${rung.height}.mp4`,
+      );
+      expect(await videoOf(file), variant.uri).toEqual({
+        width: rung.width,
+        height: rung.height,
+        pixFmt: hdr ? 'yuv420p10le' : 'yuv420p',
+        range: 'tv',
+        space: hdr ? 'bt2020nc' : 'bt709',
+        primaries: hdr ? 'bt2020' : 'bt709',
+        transfer: hdr ? 'smpte2084' : 'bt709',
+        frames: SECONDS * 25,
+      });
+      const scale = `scale=${rung.width}:${rung.height}`;
+      if (hdr) {
+        expect(
+          await psnr(sources.pq, file, { distorted: 'null', reference: scale }),
+          variant.uri,
+        ).toBeGreaterThan(30);
+        const rungHdr10 = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, file])).stdout);
+        expect(rungHdr10, variant.uri).toEqual(source);
+      } else {
+        expect(
+          await psnr(master, file, { distorted: 'null', reference: scale }),
+          variant.uri,
+        ).toBeGreaterThan(25);
+      }
+    }
+  });
+
+  it('packages the DASH manifest as two video sets, SDR H.264 then HDR HEVC declaring its colour', async () => {
+    const mpd = (await fleet.get(`${base}manifest.mpd`)).toString('utf8');
+    const sets = [...mpd.matchAll(/<AdaptationSet\b[^>]*contentType="video"[\s\S]*?<\/AdaptationSet>/g)].map(
+      (m) => m[0],
+    );
+    expect(sets).toHaveLength(2);
+    const codecs = (set: string) => [...set.matchAll(/codecs="([^"]+)"/g)].map((m) => m[1]!);
+    expect(codecs(sets[0]!)).toHaveLength(rungs.length);
+    for (const codec of codecs(sets[0]!)) expect(codec).toMatch(/^avc1\./);
+    expect(sets[0]).not.toContain('SupplementalProperty');
+    expect(codecs(sets[1]!)).toHaveLength(rungs.length);
+    for (const codec of codecs(sets[1]!)) expect(codec).toMatch(/^hvc1\.2\.4\./);
+    expect(sets[1]).toContain(
+      '<SupplementalProperty schemeIdUri="urn:mpeg:mpegB:cicp:TransferCharacteristics" value="16"/>',
+    );
+  });
+
+  it('measures the SDR rungs against the source tone-mapped and the HDR rungs against it as it is', async () => {
+    expect(job.rungQuality).toHaveLength(2 * rungs.length);
+    for (const { name, quality, metricsUrl } of job.rungQuality!) {
+      expect(quality, name).toMatchObject({ status: 'measured' });
+      const record = JSON.parse(
+        (await fleet.get(metricsUrl!.replace(`s3://${fleet.bucket}/`, ''))).toString('utf8'),
+      ) as QualityRecord;
+      expect(record.ffleet.reference_tone_mapped, name).toBe(name.endsWith('-hdr') ? undefined : 'pq');
+    }
+  });
+
+  for (const player of ['hls', 'dash'] as const)
+    it(`plays its SDR H.264 rungs in Chromium (no HEVC there) with ${player === 'hls' ? 'hls.js' : 'dash.js'}`, {
+      timeout: 120_000,
+    }, async () => {
+      const offered = await checkPlayback(fleet, { prefix: base, player, rungs: rungs.length, seconds: 4 });
+      for (const codec of offered.codecs) expect(codec).toMatch(/^avc1\./);
+    });
 });
 
 describe('an HDR ladder in H.264', () => {

@@ -5,16 +5,28 @@ import { hlsLanguage, masterPlaylist } from '../src/pipelines/hls-playlists.ts';
 import {
   type AudioTrackPlan,
   audioTracksOf,
+  dashArgs,
+  dashVideoSets,
   type LadderPlan,
   ladderAudioJobSpec,
   ladderChildId,
   ladderScratch,
   planLadderChunks,
   rungChunkJobSpec,
+  rungEncoding,
+  rungJobSpec,
 } from '../src/pipelines/ladder-commands.ts';
-import { decideRungs, ladderFrameStep, rungFrameRate, rungFrames } from '../src/pipelines/ladder-rungs.ts';
-import { DEFAULT_LADDER, ladderSettings } from '../src/pipelines/ladder-spec.ts';
+import {
+  decideRungs,
+  hdrTwins,
+  ladderFrameStep,
+  type PlannedRung,
+  rungFrameRate,
+  rungFrames,
+} from '../src/pipelines/ladder-rungs.ts';
+import { DEFAULT_LADDER, ladderSettings, presetFor } from '../src/pipelines/ladder-spec.ts';
 import type { VideoTrack } from '../src/pipelines/media-analysis.ts';
+import { toneMapFilter } from '../src/pipelines/tone-map.ts';
 import { PoolRegistry } from '../src/pools/registry.ts';
 
 const policy = { allowedBuckets: ['media'] };
@@ -175,6 +187,25 @@ describe('ladder jobs: validation', () => {
     expect(settings({ codec: 'av1', hdr: 'keep' })).toBe('keep');
     expect(reasons(() => validateJob(ladderJob({}, { hdr: 'keep' }), pools, policy))).toEqual([
       'ladder.hdr "keep" needs codec hevc or av1: h264 rungs are 8-bit SDR',
+    ]);
+  });
+
+  it('makes HDR and SDR rungs ("both") in HEVC or AV1 beside H.264, on a pool with both encoders', () => {
+    const settings = (ladder: Record<string, unknown>) =>
+      ladderSettings(validateJob(ladderJob({}, ladder), pools, policy).spec.ladder!).hdr;
+    expect(settings({ codec: 'hevc', hdr: 'both' })).toBe('both');
+    expect(settings({ codec: 'av1', hdr: 'both' })).toBe('both');
+    expect(reasons(() => validateJob(ladderJob({}, { hdr: 'both' }), pools, policy))).toEqual([
+      'ladder.hdr "both" needs codec hevc or av1: h264 rungs are 8-bit SDR',
+    ]);
+    const xilinx = pools.get('xilinx')!;
+    expect(
+      reasons(() =>
+        validateJob(ladderJob({ compute: 'xilinx' }, { codec: 'hevc', hdr: 'both' }), pools, policy),
+      ),
+    ).toEqual([
+      `codec hevc needs libx265, which pool xilinx does not have (it has ${xilinx.encoders.join(', ')})`,
+      `ladder.hdr "both" (its SDR rungs are h264) needs libx264, which pool xilinx does not have (it has ${xilinx.encoders.join(', ')})`,
     ]);
   });
 
@@ -346,6 +377,63 @@ describe('ladder chunks: cut only on the 2 s keyframe grid', () => {
     expect(single.inputs[0]!.options).toBe('-threads 1');
     expect(single.globalOptions).toBe('-filter_threads 1');
     expect(single.outputs[0]!.options).toContain('-threads 1');
+  });
+});
+
+describe('ladders with HDR and SDR rungs (hdr "both")', () => {
+  const pq = { transfer: 'pq', primaries: 'bt2020', matrix: 'bt2020nc', range: 'tv' } as const;
+  const sdr: PlannedRung = { name: '720p-3000k', width: 1280, height: 720, bitrateKbps: 3000 };
+  const hdr: PlannedRung = { ...sdr, name: '720p-3000k-hdr', hdr: true };
+
+  it('twins every rung as HDR, with a name of its own', () => {
+    expect(hdrTwins([sdr])).toEqual([hdr]);
+    expect(ladderChildId.rung('j1', hdr)).toBe('j1-720p-3000k-hdr');
+  });
+
+  it('encodes the SDR rung tone-mapped in H.264 (x264 preset) and the HDR one 10-bit in the codec, both passing the job checks', () => {
+    const settings = ladderSettings({ codec: 'av1', hdr: 'both', preset: '12' });
+    const plan = ladderPlan({ hdr: pq, hdrKept: pq, rungs: { kept: [sdr, hdr], dropped: [] } });
+    expect(rungEncoding(settings, plan, sdr)).toEqual({ codec: 'h264', toneMap: pq });
+    expect(rungEncoding(settings, plan, hdr)).toEqual({ codec: 'av1', keep: pq });
+    const [sdrSpec, hdrSpec] = [sdr, hdr].map((rung) =>
+      rungJobSpec(ladderJob() as never, settings, plan, rung),
+    );
+    for (const spec of [sdrSpec!, hdrSpec!]) expect(() => validateJob(spec, pools, policy)).not.toThrow();
+    const [sdrOptions, hdrOptions] = [sdrSpec!.outputs[0]!.options!, hdrSpec!.outputs[0]!.options!];
+    expect(sdrOptions).toContain(`-vf ${`scale=1280:720,setsar=1,${toneMapFilter(pq)}`}`);
+    expect(sdrOptions).toContain('-c:v libx264 -preset medium');
+    expect(sdrOptions).toContain('-pix_fmt yuv420p');
+    expect(hdrOptions).toContain('-vf scale=1280:720,setsar=1 ');
+    expect(hdrOptions).toContain('-c:v libsvtav1 -preset 12');
+    expect(hdrOptions).toContain('-pix_fmt yuv420p10le -color_primaries bt2020 -color_trc smpte2084');
+    expect(hdrSpec!.outputs[0]!.url).toBe('s3://media/ffleet-scratch/j1/rungs/720p-3000k-hdr.mp4');
+    // HEVC names its presets as x264 does: the SDR rungs take the ladder's.
+    expect(presetFor(ladderSettings({ codec: 'hevc', preset: 'fast' }), 'h264')).toBe('fast');
+  });
+
+  it('keeps "keep" and "sdr" plans as they were: every rung HDR, or every rung tone-mapped in the codec', () => {
+    const settings = ladderSettings({ codec: 'hevc' });
+    expect(rungEncoding(settings, ladderPlan({ hdrKept: pq }), sdr)).toEqual({ codec: 'hevc', keep: pq });
+    expect(rungEncoding(settings, ladderPlan({ hdr: pq }), sdr)).toEqual({ codec: 'hevc', toneMap: pq });
+    expect(rungEncoding(settings, ladderPlan(), sdr)).toEqual({ codec: 'hevc' });
+  });
+
+  it('packages SDR and HDR rungs in two DASH video sets, the audio after them', () => {
+    expect(dashVideoSets([false, false])).toEqual([[0, 1]]);
+    expect(dashVideoSets([true, true])).toEqual([[0, 1]]);
+    expect(dashVideoSets([false, false, true, true])).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
+    const argv = dashArgs(['a.mp4', 'b.mp4', 'c.mp4', 'd.mp4'], ['e.m4a'], 'm.mpd', 2, [
+      false,
+      false,
+      true,
+      true,
+    ]);
+    expect(argv[argv.indexOf('-adaptation_sets') + 1]).toBe(
+      'id=0,streams=0,1 id=1,streams=2,3 id=2,streams=4',
+    );
   });
 });
 
@@ -523,5 +611,24 @@ describe('MPD colour of HDR rungs', () => {
     const pq = mpdWithColour(mpd, { transfer: 'pq', primaries: 'smpte432', matrix: 'bt2020nc', range: 'tv' });
     expect(pq).toContain('cicp:TransferCharacteristics" value="16"');
     expect(pq).toContain('cicp:ColourPrimaries" value="12"');
+  });
+
+  it('declares it on the HDR set only when an SDR set comes first', () => {
+    const two = mpd.replace(
+      '\t\t<AdaptationSet id="1" contentType="audio"',
+      '\t\t<AdaptationSet id="1" contentType="video" startWithSAP="1">\n\t\t</AdaptationSet>\n\t\t<AdaptationSet id="2" contentType="audio"',
+    );
+    const pq = mpdWithColour(
+      two,
+      { transfer: 'pq', primaries: 'bt2020', matrix: 'bt2020nc', range: 'tv' },
+      1,
+    );
+    const lines = pq.split('\n');
+    const hdrSet = lines.indexOf('\t\t<AdaptationSet id="1" contentType="video" startWithSAP="1">');
+    expect(lines[hdrSet + 2]).toBe(
+      '\t\t\t<SupplementalProperty schemeIdUri="urn:mpeg:mpegB:cicp:TransferCharacteristics" value="16"/>',
+    );
+    expect(pq.match(/SupplementalProperty/g)).toHaveLength(3);
+    expect(lines[2]).toBe('\t\t\t<Representation id="0" mimeType="video/mp4" codecs="hvc1.2.4.L90.B0"/>');
   });
 });

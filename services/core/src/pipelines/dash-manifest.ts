@@ -24,10 +24,11 @@ const CICP = {
 } as const;
 
 /**
- * The MPD with the video adaptation set's colour declared, as DASH-IF's guidelines for HDR
- * ask: its primaries, transfer (PQ or HLG) and matrix as CICP code points.
+ * The MPD with an HDR video adaptation set's colour declared (the set with id `setId`), as
+ * DASH-IF's guidelines for HDR ask: its primaries, transfer (PQ or HLG) and matrix as CICP
+ * code points.
  */
-export function mpdWithColour(mpd: string, hdr: HdrColour): string {
+export function mpdWithColour(mpd: string, hdr: HdrColour, setId = 0): string {
   const property = (name: string, value: number) =>
     `<SupplementalProperty schemeIdUri="urn:mpeg:mpegB:cicp:${name}" value="${value}"/>`;
   const properties = [
@@ -35,8 +36,9 @@ export function mpdWithColour(mpd: string, hdr: HdrColour): string {
     property('TransferCharacteristics', CICP.transfer[hdr.transfer]),
     property('MatrixCoefficients', CICP.matrix[hdr.matrix]),
   ];
-  return mpd.replace(
-    /(\n?([ \t]*)<AdaptationSet\b[^>]*\bcontentType="video"[^>]*>)/,
-    (tag, _all, indent: string) => `${tag}${properties.map((p) => `\n${indent}\t${p}`).join('')}`,
+  return mpd.replace(/(\n?([ \t]*)<AdaptationSet\b[^>]*>)/g, (tag, _all, indent: string) =>
+    /\bcontentType="video"/.test(tag) && tag.includes(` id="${setId}"`)
+      ? `${tag}${properties.map((p) => `\n${indent}\t${p}`).join('')}`
+      : tag,
   );
 }

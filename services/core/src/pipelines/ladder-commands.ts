@@ -21,12 +21,15 @@ import { type PlannedRung, RungDecisionSchema, rungFrameRate } from './ladder-ru
 import {
   LADDER_ENCODERS,
   LADDER_GOP_SECONDS,
+  type LadderCodec,
   type LadderSettings,
   ladderEncoderArgs,
+  presetFor,
+  SDR_BESIDE_HDR_CODEC,
 } from './ladder-spec.ts';
 import type { VideoTrack } from './media-analysis.ts';
 import { DEINTERLACE_FILTER, rotationFilter, splitScratch } from './split-commands.ts';
-import { HdrColourSchema, toneMapFilter } from './tone-map.ts';
+import { type HdrColour, HdrColourSchema, toneMapFilter } from './tone-map.ts';
 
 /**
  * Audio renditions a ladder makes at most: a film's languages fit; a file with more streams is
@@ -79,9 +82,12 @@ export const LadderPlanSchema = Type.Object({
   rotation: Type.Optional(Type.Number()),
   /** The source is interlaced: every rung is deinterlaced before it is scaled. */
   interlaced: Type.Optional(Type.Boolean()),
-  /** The source is HDR: every rung is tone-mapped to SDR BT.709 once scaled. */
+  /** The source is HDR: every SDR rung is tone-mapped to SDR BT.709 once scaled. */
   hdr: Type.Optional(HdrColourSchema),
-  /** The source is HDR and the rungs keep it (ladder.hdr "keep"): 10-bit, its colour and HDR10 metadata. */
+  /**
+   * The source is HDR and its HDR rungs keep it: 10-bit, its colour and HDR10 metadata. Alone
+   * (ladder.hdr "keep"), every rung is HDR; beside `hdr` ("both"), the rungs flagged `hdr` are.
+   */
   hdrKept: Type.Optional(HdrColourSchema),
   /**
    * The source's audio streams, in order, each encoded as its own rendition (a plan made before
@@ -158,9 +164,24 @@ function gopFrames(frameRate: number): number {
 }
 
 /**
+ * How one rung of the plan is encoded: its codec, and for an HDR source either the colour it
+ * keeps (an HDR rung) or the colour it is tone-mapped from (an SDR rung). Beside HDR rungs
+ * (ladder.hdr "both"), the SDR ones are H.264.
+ */
+export function rungEncoding(
+  settings: Pick<LadderSettings, 'codec'>,
+  plan: Pick<LadderPlan, 'hdr' | 'hdrKept'>,
+  rung: PlannedRung,
+): { codec: LadderCodec; keep?: HdrColour; toneMap?: HdrColour } {
+  if (plan.hdrKept && (rung.hdr || !plan.hdr)) return { codec: settings.codec, keep: plan.hdrKept };
+  if (plan.hdr) return { codec: plan.hdrKept ? SDR_BESIDE_HDR_CODEC : settings.codec, toneMap: plan.hdr };
+  return { codec: settings.codec };
+}
+
+/**
  * One rung's encode: deinterlaced if the source is, one frame in `frameStep` kept, turned upright
  * when read from a piece (`turn`), scaled to its size in square pixels, tone-mapped if the
- * source is HDR (unless the rungs keep it: then 10-bit, tagged and described as the source),
+ * source is HDR (unless the rung keeps it: then 10-bit, tagged and described as the source),
  * its bitrate (peak held to 110 %), keyframes where `keyframes` says and nowhere else.
  */
 function rungArgs(
@@ -170,24 +191,24 @@ function rungArgs(
   keyframes: string,
   turn?: number,
 ): string[] {
-  const { encoder } = LADDER_ENCODERS[settings.codec];
+  const { codec, keep, toneMap } = rungEncoding(settings, plan, rung);
   const gop = gopFrames(rungFrameRate(plan.frameRate, rung));
   const filters = [
     plan.interlaced ? DEINTERLACE_FILTER : undefined,
     rung.frameStep ? `framestep=${rung.frameStep}` : undefined,
     turn !== undefined ? rotationFilter(turn) : undefined,
     `scale=${rung.width}:${rung.height},setsar=1`,
-    plan.hdr ? toneMapFilter(plan.hdr) : undefined,
+    toneMap ? toneMapFilter(toneMap) : undefined,
   ];
   return [
     ...['-map', '0:v:0', '-an', '-sn', '-dn'],
     ...['-vf', filters.filter(Boolean).join(',')],
-    ...['-c:v', encoder, '-preset', settings.preset],
+    ...['-c:v', LADDER_ENCODERS[codec].encoder, '-preset', presetFor(settings, codec)],
     ...['-b:v', `${rung.bitrateKbps}k`, '-maxrate', `${Math.round(rung.bitrateKbps * 1.1)}k`],
     ...['-bufsize', `${rung.bitrateKbps * 2}k`],
     ...['-g', String(gop), '-keyint_min', String(gop)],
     ...['-force_key_frames', keyframes],
-    ...ladderEncoderArgs(settings.codec, plan.hdrKept),
+    ...ladderEncoderArgs(codec, keep),
     ...(settings.threads !== undefined ? ['-threads', String(settings.threads)] : []),
   ];
 }
@@ -318,12 +339,28 @@ export function hlsRenditionArgs(source: string, folder: string, segmentSeconds:
   ];
 }
 
-/** The DASH packaging: every rung (one video adaptation set) and each audio rendition (one set each), by stream copy. */
+/**
+ * The video adaptation sets of a ladder's MPD, as output stream indexes: one holding every rung,
+ * or, when some rungs are HDR and some SDR (ladder.hdr "both"), the SDR rungs (id 0) and the
+ * HDR rungs (id 1), since a player cannot switch between the two mid-stream.
+ */
+export function dashVideoSets(hdrRungs: readonly boolean[]): number[][] {
+  const indexes = hdrRungs.map((_, i) => i);
+  const hdr = indexes.filter((i) => hdrRungs[i]);
+  if (hdr.length === 0 || hdr.length === indexes.length) return [indexes];
+  return [indexes.filter((i) => !hdrRungs[i]), hdr];
+}
+
+/**
+ * The DASH packaging, by stream copy: the rungs (one video adaptation set, or two when
+ * `hdrRungs` marks some of them HDR: see dashVideoSets) and each audio rendition (one set each).
+ */
 export function dashArgs(
   rungs: readonly string[],
   audio: readonly string[],
   manifest: string,
   segmentSeconds: number,
+  hdrRungs: readonly boolean[] = rungs.map(() => false),
 ): string[] {
   const argv = [...PREAMBLE];
   for (const file of [...rungs, ...audio]) argv.push(...input(file));
@@ -334,7 +371,11 @@ export function dashArgs(
     argv.push('-map', `${rungs.length + i}:a:0`);
   });
   // Output streams: the rungs first, then the audio renditions, each audio its own set.
-  const sets = ['id=0,streams=v', ...audio.map((_, i) => `id=${i + 1},streams=${rungs.length + i}`)];
+  const video = dashVideoSets(hdrRungs);
+  const sets = [
+    ...video.map((streams, id) => `id=${id},streams=${streams.join(',')}`),
+    ...audio.map((_, i) => `id=${video.length + i},streams=${rungs.length + i}`),
+  ];
   argv.push(
     ...[
       '-c',

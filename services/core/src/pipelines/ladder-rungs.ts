@@ -11,15 +11,25 @@ import { LADDER_GOP_SECONDS, type Rung } from './ladder-spec.ts';
 import { displaySize } from './media-analysis.ts';
 
 export const PlannedRungSchema = Type.Object({
-  /** Deterministic and path-safe (`720p-3000k`): the rung's folder, child id and playlist name. */
-  name: Type.String({ pattern: '^[0-9]+p-[0-9]+k$' }),
+  /**
+   * Deterministic and path-safe (`720p-3000k`, `720p-3000k-hdr` for the HDR twin of a ladder
+   * that has both): the rung's folder, child id and playlist name.
+   */
+  name: Type.String({ pattern: '^[0-9]+p-[0-9]+k(-hdr)?$' }),
   width: Type.Integer({ minimum: 2 }),
   height: Type.Integer({ minimum: 2 }),
   bitrateKbps: Type.Integer({ minimum: 1 }),
   /** The rung keeps one source frame in this many (the first, then every n-th); absent: every frame. */
   frameStep: Type.Optional(Type.Integer({ minimum: 2 })),
+  /** The HDR one of a rung made twice (ladder.hdr "both"); its twin without the flag is SDR. */
+  hdr: Type.Optional(Type.Literal(true)),
 });
 export type PlannedRung = Static<typeof PlannedRungSchema>;
+
+/** Each rung again as its HDR twin (ladder.hdr "both"): the same size, rate and frames. */
+export function hdrTwins(rungs: readonly PlannedRung[]): PlannedRung[] {
+  return rungs.map((rung) => ({ ...rung, name: `${rung.name}-hdr`, hdr: true }));
+}
 
 export const DroppedRungSchema = Type.Object({
   height: Type.Integer(),

@@ -92,9 +92,9 @@ export const LadderSpecSchema = Type.Object(
       }),
     ),
     hdr: Type.Optional(
-      Type.Union([Type.Literal('sdr'), Type.Literal('keep')], {
+      Type.Union([Type.Literal('sdr'), Type.Literal('keep'), Type.Literal('both')], {
         description:
-          'What the rungs of an HDR source (PQ or HLG) are: "sdr" (the default) tone-maps them to 8-bit SDR BT.709; "keep" keeps them HDR as the source is (10-bit, its transfer and colours, its HDR10 metadata), with codec hevc or av1. An SDR source is not affected',
+          'What the rungs of an HDR source (PQ or HLG) are: "sdr" (the default) tone-maps them to 8-bit SDR BT.709; "keep" keeps them HDR as the source is (10-bit, its transfer and colours, its HDR10 metadata), with codec hevc or av1; "both" makes every rung twice, HDR in codec hevc or av1 and SDR in H.264 for every other player, in one master playlist and one MPD. An SDR source is not affected',
       }),
     ),
     hls: Type.Optional(Segment(6, 'HLS')),
@@ -134,9 +134,27 @@ export const LADDER_ENCODERS: Record<LadderCodec, { encoder: string; defaultPres
 export const HDR_LADDER_CODECS: readonly LadderCodec[] = ['hevc', 'av1'];
 
 /**
+ * The codec of the SDR rungs beside HDR ones (ladder.hdr "both"): H.264, which every player
+ * decodes, as Apple's HLS authoring specification asks of a stream that offers HDR.
+ */
+export const SDR_BESIDE_HDR_CODEC: LadderCodec = 'h264';
+
+/**
+ * The preset of rungs in `codec` when the ladder's preset is for `settings.codec`: x264 and
+ * x265 name their presets alike; SVT-AV1's are numbers, so H.264 rungs beside AV1 ones take
+ * x264's default.
+ */
+export function presetFor(settings: Pick<LadderSettings, 'codec' | 'preset'>, codec: LadderCodec): string {
+  const named = (c: LadderCodec) => c !== 'av1';
+  return codec === settings.codec || (named(codec) && named(settings.codec))
+    ? settings.preset
+    : LADDER_ENCODERS[codec].defaultPreset;
+}
+
+/**
  * What a rung's encoder is told beyond its rate and keyframes: no scene-cut keyframes (every
  * rung has them on the same grid), what players need written in the files, and for HDR rungs
- * (`hdr`, ladder.hdr "keep") 10 bits, the source's colour tags and its HDR10 metadata.
+ * (`hdr`, ladder.hdr "keep" or "both") 10 bits, the source's colour tags and its HDR10 metadata.
  */
 export function ladderEncoderArgs(codec: LadderCodec, hdr?: HdrColour): string[] {
   const pixelFormat = ['-pix_fmt', hdr ? 'yuv420p10le' : 'yuv420p'];
@@ -167,8 +185,8 @@ export interface LadderSettings {
   audioBitrateKbps: number;
   /** Chunk length of a rung's encode, or undefined when every rung is encoded whole. */
   chunkSeconds: number | undefined;
-  /** An HDR source's rungs: tone-mapped to SDR, or kept HDR. */
-  hdr: 'sdr' | 'keep';
+  /** An HDR source's rungs: tone-mapped to SDR, kept HDR, or both (each rung twice). */
+  hdr: 'sdr' | 'keep' | 'both';
   /** Segment lengths, or undefined when that packaging is off. */
   hlsSegmentSeconds: number | undefined;
   dashSegmentSeconds: number | undefined;
@@ -231,15 +249,21 @@ export function checkLadderJob(spec: JobSpec, pool: Pool): void {
       problems.push(`ladder.rungs[${i}] repeats ${rung.height}p at ${rung.bitrateKbps} kb/s`);
     seen.add(key);
   }
-  if (settings.hdr === 'keep' && !HDR_LADDER_CODECS.includes(settings.codec))
+  if (settings.hdr !== 'sdr' && !HDR_LADDER_CODECS.includes(settings.codec))
     problems.push(
-      `ladder.hdr "keep" needs codec ${HDR_LADDER_CODECS.join(' or ')}: ${settings.codec} rungs are 8-bit SDR`,
+      `ladder.hdr "${settings.hdr}" needs codec ${HDR_LADDER_CODECS.join(' or ')}: ${settings.codec} rungs are 8-bit SDR`,
     );
-  const { encoder } = LADDER_ENCODERS[settings.codec];
-  if (!pool.encoders.includes(encoder))
-    problems.push(
-      `codec ${settings.codec} needs ${encoder}, which pool ${pool.name} does not have (it has ${pool.encoders.join(', ')})`,
-    );
+  const codecs = new Set([settings.codec]);
+  if (settings.hdr === 'both') codecs.add(SDR_BESIDE_HDR_CODEC);
+  for (const codec of codecs) {
+    const { encoder } = LADDER_ENCODERS[codec];
+    const why =
+      codec === settings.codec ? `codec ${codec}` : `ladder.hdr "both" (its SDR rungs are ${codec})`;
+    if (!pool.encoders.includes(encoder))
+      problems.push(
+        `${why} needs ${encoder}, which pool ${pool.name} does not have (it has ${pool.encoders.join(', ')})`,
+      );
+  }
   if (problems.length > 0)
     throw new InvalidJobError(`this ladder cannot run: ${problems.join('; ')}`, { reasons: problems });
 }

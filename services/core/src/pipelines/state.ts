@@ -153,7 +153,8 @@ export const LadderViewSchema = Type.Object(
     toneMapPeakNits: Type.Optional(ToneMapPeakNitsSchema),
     hdr: Type.Optional(
       Type.Union([Type.Literal('pq'), Type.Literal('hlg')], {
-        description: 'The source is HDR (PQ or HLG) and the rungs keep it (ladder.hdr "keep"): 10-bit HDR',
+        description:
+          'The source is HDR (PQ or HLG) and the rungs keep it: every rung (ladder.hdr "keep"), or the ones named `-hdr` beside SDR ones tone-mapped from it ("both"); 10-bit HDR',
       }),
     ),
     /** Frames encoded of every rung's frames together. */

@@ -5,6 +5,7 @@ import {
   audioTracksOf,
   concatArgs,
   dashArgs,
+  dashVideoSets,
   formatStorageUrl,
   fragments,
   type HlsAudio,
@@ -22,6 +23,7 @@ import {
   mpdWithCodecs,
   mpdWithColour,
   parseStorageUrl,
+  rungEncoding,
   rungFrameRate,
   rungFrames,
   SPAN,
@@ -60,10 +62,14 @@ export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<
     if (settings.dashSegmentSeconds !== undefined) {
       await mkdir(join(out, 'dash'), { recursive: true });
       const manifest = join(out, 'manifest.mpd');
-      await ffmpeg(ctx, dashArgs(files.rungs, files.audio, manifest, settings.dashSegmentSeconds));
+      const hdrRungs = plan.rungs.kept.map((rung) => Boolean(rungEncoding(settings, plan, rung).keep));
+      await ffmpeg(ctx, dashArgs(files.rungs, files.audio, manifest, settings.dashSegmentSeconds, hdrRungs));
       await writeCodecs(manifest, plan, join(out, 'dash'));
-      if (plan.hdrKept)
-        await writeFile(manifest, mpdWithColour(await readFile(manifest, 'utf8'), plan.hdrKept));
+      if (plan.hdrKept) {
+        // The HDR rungs' set: the only video set, or the second beside the SDR one.
+        const setId = dashVideoSets(hdrRungs).length - 1;
+        await writeFile(manifest, mpdWithColour(await readFile(manifest, 'utf8'), plan.hdrKept, setId));
+      }
     }
     span.setAttribute(SPAN.rung, plan.rungs.kept.map((r) => r.name).join(','));
   });
@@ -149,8 +155,10 @@ async function packageHls(
   out: string,
   segmentSeconds: number,
 ): Promise<void> {
+  const settings = ladderSettings(ctx.spec.ladder!);
   const variants: HlsVariant[] = [];
   for (const [i, rung] of plan.rungs.kept.entries()) {
+    const kept = rungEncoding(settings, plan, rung).keep;
     const folder = join(out, 'hls', rung.name);
     await mkdir(folder, { recursive: true });
     await ffmpeg(ctx, hlsRenditionArgs(files.rungs[i]!, folder, segmentSeconds));
@@ -171,7 +179,7 @@ async function packageHls(
       videoCodec: videoCodecString(await readFile(join(folder, 'init.mp4'))),
       video: measuredBandwidth(segments),
       iFramesPeak: measuredBandwidth(frames.map((f) => ({ bytes: f.length, seconds: f.seconds }))).peak,
-      ...(plan.hdrKept ? { videoRange: plan.hdrKept.transfer === 'pq' ? 'PQ' : 'HLG' } : {}),
+      ...(kept ? { videoRange: kept.transfer === 'pq' ? 'PQ' : 'HLG' } : {}),
     });
   }
   const tracks = audioTracksOf(plan);

@@ -6,6 +6,7 @@ import {
   decideRungs,
   FfleetError,
   hdrColourOf,
+  hdrTwins,
   type JobData,
   type LadderPlan,
   type LadderSettings,
@@ -48,9 +49,11 @@ export async function planLadder(
   if (!video) throw new FfleetError('no_video', 'the input has no video stream to make a ladder of', 422);
   const settings = ladderSettings(ctx.spec.ladder!);
   const hdr = hdrColourOf(video.colour, video.hdr10);
-  const keepHdr = hdr && settings.hdr === 'keep';
-  if (!keepHdr) await checkToneMapping(ctx.deps.ffmpegPath, hdr, "a ladder's rungs");
-  const rungs = decideRungs(settings.rungs, {
+  // An HDR source's rungs are tone-mapped ("sdr"), kept HDR ("keep"), or made both ways.
+  const toneMapped = settings.hdr !== 'keep' ? hdr : undefined;
+  const kept = settings.hdr !== 'sdr' ? hdr : undefined;
+  await checkToneMapping(ctx.deps.ffmpegPath, toneMapped, "a ladder's rungs");
+  const decision = decideRungs(settings.rungs, {
     width: video.width,
     height: video.height,
     rotation: video.rotation,
@@ -60,6 +63,8 @@ export async function planLadder(
     variableFrameRate: video.variableFrameRate,
     ...((video.bitRate ?? media.bitRate) ? { bitRate: video.bitRate ?? media.bitRate } : {}),
   });
+  const rungs =
+    toneMapped && kept ? { ...decision, kept: [...decision.kept, ...hdrTwins(decision.kept)] } : decision;
   const { chunks, note } = planLadderChunks(video, settings.chunkSeconds, ctx.spec.inputs[0]!.options);
   const plan: LadderPlan = {
     rungs,
@@ -71,7 +76,8 @@ export async function planLadder(
     videoStartSeconds: video.startSeconds,
     rotation: video.rotation,
     ...(video.interlaced ? { interlaced: true } : {}),
-    ...(hdr ? (keepHdr ? { hdrKept: hdr } : { hdr }) : {}),
+    ...(toneMapped ? { hdr: toneMapped } : {}),
+    ...(kept ? { hdrKept: kept } : {}),
     ...(media.audio.length > 0
       ? {
           audioTracks: media.audio
