@@ -429,19 +429,43 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
     expect(Math.abs((await meanLuma(poster)) - (await meanLuma(sdr)))).toBeLessThan(2.5);
   });
 
-  it("keeps an HDR source's ladder HDR with the container's encoders: 10-bit HEVC and AV1 with its HDR10 metadata", async () => {
+  it("keeps an HDR source's ladder HDR with the container's encoders: 10-bit HEVC, and AV1 beside SDR H.264, with its HDR10 metadata", async () => {
     await hdrClipsOnce();
     const s3 = stackS3Client(stack!);
-    for (const codec of ['hevc', 'av1'] as const) {
+    /** A rung's init segment and first media segment together: a file ffprobe reads. */
+    const rungFile = async (out: string, rung: string, name: string) => {
+      const parts = [];
+      for (const segment of ['init.mp4', 'seg-00000.m4s'])
+        parts.push(
+          await readFile(
+            await download(s3, `${out}hls/${rung}/${segment}`, join(workDir, `${name}-${segment}`)),
+          ),
+        );
+      const file = join(workDir, `${name}.mp4`);
+      await writeFile(file, Buffer.concat(parts));
+      return file;
+    };
+    const videoOf = async (file: string) => {
+      const { stdout } = await run('ffprobe', [
+        ...['-v', 'error', '-select_streams', 'v:0', '-show_entries'],
+        ...['stream=codec_name,pix_fmt,color_transfer,color_primaries', '-of', 'json', file],
+      ]);
+      return JSON.parse(stdout).streams[0];
+    };
+    // HEVC keeps the rungs HDR; AV1 makes them both ways, the SDR twin in the container's x264.
+    for (const { codec, hdr } of [
+      { codec: 'hevc', hdr: 'keep' },
+      { codec: 'av1', hdr: 'both' },
+    ] as const) {
       const out = `out/pq-ladder-${codec}/`;
-      const { job } = await runJob<{ state: string; pipeline?: { hdr?: string } }>({
+      const { job } = await runJob<{ state: string; pipeline?: { hdr?: string; toneMappedFrom?: string } }>({
         name: `images-hdr-ladder-${codec}`,
         compute: 'intel',
         inputs: [{ url: `s3://${stack!.bucket}/inputs/pq.mp4` }],
         outputs: [{ url: `s3://${stack!.bucket}/${out}` }],
         ladder: {
           codec,
-          hdr: 'keep',
+          hdr,
           preset: codec === 'av1' ? '12' : 'ultrafast',
           rungs: [{ height: 180, bitrateKbps: 400 }],
           dash: false,
@@ -449,29 +473,34 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
       });
       expect(job.state, JSON.stringify(job)).toBe('succeeded');
       expect(job.pipeline).toMatchObject({ hdr: 'pq' });
-      const master = await download(s3, `${out}master.m3u8`, join(workDir, `${codec}-master.m3u8`));
-      expect(await readFile(master, 'utf8')).toContain('VIDEO-RANGE=PQ');
-      // The rung's init segment and first media segment together: a file ffprobe reads.
-      const parts = [];
-      for (const name of ['init.mp4', 'seg-00000.m4s'])
-        parts.push(
-          await readFile(
-            await download(s3, `${out}hls/180p-400k/${name}`, join(workDir, `${codec}-${name}`)),
-          ),
-        );
-      const rung = join(workDir, `${codec}-rung.mp4`);
-      await writeFile(rung, Buffer.concat(parts));
-      const { stdout } = await run('ffprobe', [
-        ...['-v', 'error', '-select_streams', 'v:0', '-show_entries'],
-        ...['stream=pix_fmt,color_transfer,color_primaries', '-of', 'json', rung],
-      ]);
-      expect(JSON.parse(stdout).streams[0], codec).toMatchObject({
+      const master = await readFile(
+        await download(s3, `${out}master.m3u8`, join(workDir, `${codec}-master.m3u8`)),
+        'utf8',
+      );
+      const variants = master.split('\n').filter((line) => line.startsWith('#EXT-X-STREAM-INF'));
+      expect(variants, codec).toHaveLength(hdr === 'both' ? 2 : 1);
+      expect(
+        variants.filter((line) => line.includes('VIDEO-RANGE=PQ')),
+        codec,
+      ).toHaveLength(1);
+      const hdrRung = await rungFile(out, hdr === 'both' ? '180p-400k-hdr' : '180p-400k', `${codec}-rung`);
+      expect(await videoOf(hdrRung), codec).toMatchObject({
         pix_fmt: 'yuv420p10le',
         color_transfer: 'smpte2084',
         color_primaries: 'bt2020',
       });
-      const metadata = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, rung])).stdout);
+      const metadata = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, hdrRung])).stdout);
       expect(metadata, codec).toEqual({ maxCll: 203, maxFall: 100 });
+      if (hdr === 'both') {
+        expect(job.pipeline).toMatchObject({ toneMappedFrom: 'pq' });
+        const sdrRung = await rungFile(out, '180p-400k', `${codec}-sdr-rung`);
+        expect(await videoOf(sdrRung)).toMatchObject({
+          codec_name: 'h264',
+          pix_fmt: 'yuv420p',
+          color_transfer: 'bt709',
+          color_primaries: 'bt709',
+        });
+      }
     }
     s3.destroy();
   });
