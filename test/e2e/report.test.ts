@@ -146,3 +146,51 @@ describe('ffleet report over jobs of two pools', () => {
     });
   });
 });
+
+describe("ffleet report over a ladder's rungs", () => {
+  // Two rungs of the 320x240 clip, each measured against it: one quality record a rung.
+  const RUNGS = [
+    { height: 120, bitrateKbps: 60 },
+    { height: 180, bitrateKbps: 90 },
+  ];
+
+  beforeAll(async () => {
+    const id = await fleet.submit({
+      name: 'ladder',
+      compute: 'intel',
+      inputs: [{ url: `s3://${fleet.bucket}/inputs/sample.mp4` }],
+      outputs: [{ url: `s3://${fleet.bucket}/out/ladder/` }],
+      ladder: { preset: 'ultrafast', rungs: RUNGS, dash: false },
+    });
+    const job = await fleet.waitFor<{ state: string; error: unknown }>(id, finished);
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+  });
+
+  it("prints each rung's quality against the source, and writes its CSV rows", async () => {
+    const csvFile = join(fleet.dir, 'report', 'rungs.csv');
+    const out = await report('--by', 'job-name', '--csv', csvFile);
+    const section = out.split('Ladder rungs, against their sources\n')[1]!.split('\n\n')[0]!.split('\n');
+    expect(section[0]!.split(/\s+/)).toEqual(['rung', 'jobs', 'PSNR', 'SSIM', 'VMAF', 'VMAF', 'min']);
+    const rows = section.slice(2).map((line) => line.split(/\s+/));
+    expect(rows.map(([name, jobs]) => `${name} ${jobs}`)).toEqual(['120p-60k 1', '180p-90k 1']);
+    // Each a real measurement: the smaller rung scores lower against the same source.
+    const psnr = rows.map((row) => Number(row[2]));
+    for (const value of psnr) expect(value).toBeGreaterThan(15);
+    expect(psnr[0]).toBeLessThan(psnr[1]!);
+
+    const csv = (await readFile(csvFile, 'utf8')).trim().split('\n');
+    const header = csv[0]!.split(',');
+    const rungRows = csv
+      .slice(1)
+      .map((line) => Object.fromEntries(line.split(',').map((v, i) => [header[i], v])))
+      .filter((row) => row.group_by === 'rung');
+    expect(rungRows.map((row) => [row.group, row.jobs, Number(Number(row.psnr).toFixed(2))])).toEqual([
+      ['120p-60k', '1', psnr[0]],
+      ['180p-90k', '1', psnr[1]],
+    ]);
+  });
+
+  it('leaves the rungs of other pools out', async () => {
+    expect(await report('--pool', 'amd')).not.toContain('Ladder rungs');
+  });
+});

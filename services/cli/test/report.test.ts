@@ -2,11 +2,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { percentile, summarise } from '../src/report/aggregate.ts';
-import { formatCsv, formatTable } from '../src/report/format.ts';
+import { percentile, summarise, summariseRungs } from '../src/report/aggregate.ts';
+import { formatCsv, formatRungTable, formatTable } from '../src/report/format.ts';
 import { barChart, renderHtml } from '../src/report/html.ts';
 import { loadPriceTable, type PriceTable } from '../src/report/prices.ts';
-import { type JobRow, partitionDay, qualityFromFfqm, rowFromTiming } from '../src/report/records.ts';
+import {
+  type JobRow,
+  partitionDay,
+  qualityFromFfqm,
+  type RungRow,
+  rowFromTiming,
+  rungFromFfqm,
+} from '../src/report/records.ts';
 
 const prices: PriceTable = { currency: 'USD', prices: { 'c6i.large': 0.036, 'c7g.large': 0.018 } };
 
@@ -66,6 +73,38 @@ describe('summarise', () => {
   });
 });
 
+/** A quality record as a worker writes it (VMAF unavailable), scoring `psnr` dB. */
+function qualityRecord(
+  psnr: number,
+  rung?: { name: string; width: number; height: number; bitrate_kbps: number },
+) {
+  const stats = (average: number) => ({ average, median: average, stdev: 0, min: average, max: average });
+  const record = {
+    psnr: [{ n: 1, psnr_avg: psnr }],
+    ssim: [{ n: 1, ssim_avg: 0.97 }],
+    global: { psnr: { psnr_avg: stats(psnr) }, ssim: { ssim_avg: stats(0.97) } },
+    input_file_dist: 's3://out/b.mp4',
+    input_file_ref: 's3://in/a.mp4',
+    AWS_BATCH_JOB_ID: '9',
+    AWS_BATCH_JQ_NAME: 'intel',
+    AWS_BATCH_CE_NAME: 'c6i.large',
+    ffleet: {
+      version: 1,
+      job_id: '9',
+      pool: 'intel',
+      created_at: '2024-02-29T10:00:00Z',
+      frames: 1,
+      psnr_ceiling_db: 100,
+      vmaf: { available: false, reason: 'no libvmaf' },
+      mode: 'sampled',
+      subsample: 5,
+      ffmpeg_summary: {},
+      elapsed_ms: 12,
+    },
+  };
+  return rung ? { ...record, ffleet: { ...record.ffleet, rung } } : record;
+}
+
 describe('records from S3 are checked, not trusted', () => {
   const timing = {
     version: 1,
@@ -107,30 +146,7 @@ describe('records from S3 are checked, not trusted', () => {
   });
 
   it("takes quality averages from a quality record's global block, and refuses what is not one", () => {
-    const stats = (average: number) => ({ average, median: average, stdev: 0, min: average, max: average });
-    const record = {
-      psnr: [{ n: 1, psnr_avg: 38.2 }],
-      ssim: [{ n: 1, ssim_avg: 0.97 }],
-      global: { psnr: { psnr_avg: stats(38.2) }, ssim: { ssim_avg: stats(0.97) } },
-      input_file_dist: 's3://out/b.mp4',
-      input_file_ref: 's3://in/a.mp4',
-      AWS_BATCH_JOB_ID: '9',
-      AWS_BATCH_JQ_NAME: 'intel',
-      AWS_BATCH_CE_NAME: 'c6i.large',
-      ffleet: {
-        version: 1,
-        job_id: '9',
-        pool: 'intel',
-        created_at: '2024-02-29T10:00:00Z',
-        frames: 1,
-        psnr_ceiling_db: 100,
-        vmaf: { available: false, reason: 'no libvmaf' },
-        mode: 'sampled',
-        subsample: 5,
-        ffmpeg_summary: {},
-        elapsed_ms: 12,
-      },
-    };
+    const record = qualityRecord(38.2);
     expect(qualityFromFfqm(record)).toEqual({
       psnr: 38.2,
       ssim: 0.97,
@@ -141,6 +157,92 @@ describe('records from S3 are checked, not trusted', () => {
     expect(() => qualityFromFfqm({ global: record.global })).toThrow(/not a quality record/);
     expect(() => qualityFromFfqm({ ...record, ffleet: { ...record.ffleet, mode: 'some' } })).toThrow(
       /\/ffleet\/mode/,
+    );
+  });
+});
+
+describe("ladder rungs, from each rung's quality record", () => {
+  const rung = { name: '720p-3000k', width: 1280, height: 720, bitrate_kbps: 3000 };
+
+  it('reads the rung a record measured, and refuses a record that names none', () => {
+    const key = 'metrics/ffqm/year=2024/month=02/day=29/intel_9.720p-3000k.json';
+    expect(rungFromFfqm(key, qualityRecord(39.5, rung))).toEqual({
+      key,
+      jobId: '9',
+      pool: 'intel',
+      rung: '720p-3000k',
+      width: 1280,
+      height: 720,
+      bitrateKbps: 3000,
+      psnr: 39.5,
+      ssim: 0.97,
+      vmaf: undefined,
+    });
+    expect(() => rungFromFfqm(key, qualityRecord(39.5))).toThrow(/names no rung/);
+    expect(() => rungFromFfqm(key, { ...qualityRecord(1, rung), global: 3 })).toThrow(/not a quality record/);
+  });
+
+  const rungRow = (name: string, height: number, bitrateKbps: number, vmaf?: number): RungRow => ({
+    key: 'k',
+    jobId: String(vmaf),
+    pool: 'intel',
+    rung: name,
+    width: Math.round((height * 16) / 9),
+    height,
+    bitrateKbps,
+    psnr: 40,
+    ssim: 0.98,
+    ...(vmaf === undefined ? {} : { vmaf }),
+  });
+  const rungs = summariseRungs([
+    rungRow('720p-3000k-hdr', 720, 3000, 95),
+    rungRow('720p-3000k', 720, 3000, 90),
+    rungRow('720p-3000k', 720, 3000, 80),
+    rungRow('360p-730k', 360, 730),
+    rungRow('720p-4500k', 720, 4500, 96),
+  ]);
+
+  it('groups rungs by name across jobs, smallest first, the HDR twin after its SDR rung: mean scores and the worst VMAF', () => {
+    expect(rungs.map((r) => [r.rung, r.jobs])).toEqual([
+      ['360p-730k', 1],
+      ['720p-3000k', 2],
+      ['720p-3000k-hdr', 1],
+      ['720p-4500k', 1],
+    ]);
+    expect(rungs[1]).toMatchObject({ psnr: 40, ssim: 0.98, vmaf: 85, vmafMin: 80 });
+    expect(rungs[0]!.vmaf).toBeUndefined();
+    expect(rungs[0]!.vmafMin).toBeUndefined();
+  });
+
+  it('prints them as a table, and as rung rows of the CSV', () => {
+    const lines = formatRungTable(rungs).split('\n');
+    expect(lines[0]!.split(/\s+/)).toEqual(['rung', 'jobs', 'PSNR', 'SSIM', 'VMAF', 'VMAF', 'min']);
+    expect(lines[3]!.split(/\s+/)).toEqual(['720p-3000k', '2', '40.00', '0.9800', '85.00', '80.00']);
+    expect(new Set(lines.map((l) => l.length)).size).toBe(1);
+    const [header, ...csvRows] = formatCsv([], 'USD', rungs).trim().split('\n');
+    const columns = header!.split(',');
+    const cells = Object.fromEntries(csvRows[1]!.split(',').map((v, i) => [columns[i], v]));
+    expect(cells).toMatchObject({
+      group_by: 'rung',
+      group: '720p-3000k',
+      jobs: '2',
+      vmaf: '85',
+      vmaf_min: '80',
+    });
+    expect(cells.ffmpeg_p50_s).toBe('');
+    expect(cells.currency).toBe('');
+    expect(
+      renderHtml({
+        title: 'r',
+        generatedAt: new Date(0),
+        jobs: 2,
+        currency: 'USD',
+        groups: {},
+        rungs,
+        notes: [],
+      }),
+    ).toContain(
+      '<tr><th scope="row">720p-3000k</th><td>2</td><td>40.00</td><td>0.9800</td><td>85.00</td><td>80.00</td></tr>',
     );
   });
 });

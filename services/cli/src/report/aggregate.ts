@@ -1,5 +1,5 @@
 import type { PriceTable } from './prices.ts';
-import type { JobRow, StageName } from './records.ts';
+import type { JobRow, RungRow, StageName } from './records.ts';
 import { STAGES } from './records.ts';
 
 export const DIMENSIONS = ['pool', 'instance-type', 'job-name'] as const;
@@ -84,6 +84,46 @@ function summariseGroup(
     outputMinutes,
     costPerOutputMinute: pricedMinutes > 0 ? cost / pricedMinutes : undefined,
   };
+}
+
+/** One rung of the ladders in the report: how it scored across the jobs that made it. */
+export interface RungSummary {
+  /** The rung's name (`720p-3000k`; `-hdr` for the HDR twin of a ladder that made both). */
+  rung: string;
+  height: number;
+  bitrateKbps: number;
+  /** Ladder jobs that measured this rung. */
+  jobs: number;
+  psnr?: number;
+  ssim?: number;
+  vmaf?: number;
+  /** The lowest VMAF of one job's rung: the title this rung serves worst. */
+  vmafMin?: number;
+}
+
+/**
+ * The ladders' rungs by name, smallest first (the HDR twin after its SDR rung): mean scores
+ * over the jobs that made each, and its worst VMAF, the figures a ladder's bitrates are tuned by.
+ */
+export function summariseRungs(rows: readonly RungRow[]): RungSummary[] {
+  const groups = new Map<string, RungRow[]>();
+  for (const row of rows) groups.set(row.rung, [...(groups.get(row.rung) ?? []), row]);
+  return [...groups.values()]
+    .map((members) => {
+      const { rung, height, bitrateKbps } = members[0]!;
+      const vmaf = defined(members.map((row) => row.vmaf));
+      return {
+        rung,
+        height,
+        bitrateKbps,
+        jobs: members.length,
+        psnr: mean(defined(members.map((row) => row.psnr))),
+        ssim: mean(defined(members.map((row) => row.ssim))),
+        vmaf: mean(vmaf),
+        vmafMin: vmaf.length > 0 ? Math.min(...vmaf) : undefined,
+      };
+    })
+    .sort((a, b) => a.height - b.height || a.bitrateKbps - b.bitrateKbps || a.rung.localeCompare(b.rung));
 }
 
 /** Linear interpolation between closest ranks (numpy's default), p in [0, 100]. */

@@ -1,4 +1,4 @@
-import type { Dimension, GroupSummary } from './aggregate.ts';
+import type { Dimension, GroupSummary, RungSummary } from './aggregate.ts';
 import { STAGES, type StageName } from './records.ts';
 
 export const DIMENSION_TITLES: Record<Dimension, string> = {
@@ -6,6 +6,9 @@ export const DIMENSION_TITLES: Record<Dimension, string> = {
   'instance-type': 'instance type',
   'job-name': 'job name',
 };
+
+/** The title of the ladders' rungs section. */
+export const RUNGS_TITLE = 'Ladder rungs, against their sources';
 
 /** Stages any group recorded, in pipeline order. */
 export function stagesPresent(groups: readonly GroupSummary[]): StageName[] {
@@ -46,8 +49,27 @@ export function formatTable(dimension: Dimension, groups: readonly GroupSummary[
     fixed(g.outputMinutes, 2),
     fixed(g.costPerOutputMinute, 5),
   ]);
+  return aligned(header, rows);
+}
+
+/** The ladders' rungs: how many jobs measured each, mean PSNR, SSIM and VMAF, and the worst VMAF. */
+export function formatRungTable(rungs: readonly RungSummary[]): string {
+  const header = ['rung', 'jobs', 'PSNR', 'SSIM', 'VMAF', 'VMAF min'];
+  const rows = rungs.map((r) => [
+    r.rung,
+    String(r.jobs),
+    fixed(r.psnr, 2),
+    fixed(r.ssim, 4),
+    fixed(r.vmaf, 2),
+    fixed(r.vmafMin, 2),
+  ]);
+  return aligned(header, rows);
+}
+
+/** A plain-text table: the first column left-aligned, numbers right-aligned, a rule under the header. */
+function aligned(header: readonly string[], rows: readonly string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
+  const line = (cells: readonly string[]) =>
     cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
@@ -63,28 +85,55 @@ export const CSV_COLUMNS = [
   'psnr',
   'ssim',
   'vmaf',
+  'vmaf_min',
   'output_minutes',
   'cost_per_output_minute',
   'currency',
 ];
 
-/** One CSV for all dimensions: a `group_by` column says which one a row belongs to. */
-export function formatCsv(groups: readonly GroupSummary[], currency: string): string {
-  const rows = groups.map((g) => [
-    g.dimension,
-    g.group,
-    g.jobs,
-    g.failed,
-    ...STAGES.flatMap((s) => [g.stages[s]?.median, g.stages[s]?.p95]),
-    g.speed,
-    g.psnr,
-    g.ssim,
-    g.vmaf,
-    g.outputMinutes,
-    g.costPerOutputMinute,
-    currency,
-  ]);
-  return `${[CSV_COLUMNS, ...rows].map((row) => row.map(csvCell).join(',')).join('\n')}\n`;
+/**
+ * One CSV for all dimensions: a `group_by` column says which one a row belongs to; the ladders'
+ * rungs follow as `rung` rows (their jobs and quality; no stages or cost of their own).
+ */
+export function formatCsv(
+  groups: readonly GroupSummary[],
+  currency: string,
+  rungs: readonly RungSummary[] = [],
+): string {
+  const groupRows = groups.map(
+    (g): Record<string, unknown> => ({
+      group_by: g.dimension,
+      group: g.group,
+      jobs: g.jobs,
+      failed: g.failed,
+      ...Object.fromEntries(
+        STAGES.flatMap((s) => [
+          [`${s}_p50_s`, g.stages[s]?.median],
+          [`${s}_p95_s`, g.stages[s]?.p95],
+        ]),
+      ),
+      speed: g.speed,
+      psnr: g.psnr,
+      ssim: g.ssim,
+      vmaf: g.vmaf,
+      output_minutes: g.outputMinutes,
+      cost_per_output_minute: g.costPerOutputMinute,
+      currency,
+    }),
+  );
+  const rungRows = rungs.map(
+    (r): Record<string, unknown> => ({
+      group_by: 'rung',
+      group: r.rung,
+      jobs: r.jobs,
+      psnr: r.psnr,
+      ssim: r.ssim,
+      vmaf: r.vmaf,
+      vmaf_min: r.vmafMin,
+    }),
+  );
+  const lines = [CSV_COLUMNS, ...[...groupRows, ...rungRows].map((row) => CSV_COLUMNS.map((c) => row[c]))];
+  return `${lines.map((row) => row.map(csvCell).join(',')).join('\n')}\n`;
 }
 
 function csvCell(value: unknown): string {

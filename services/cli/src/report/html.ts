@@ -1,5 +1,5 @@
-import type { Dimension, GroupSummary } from './aggregate.ts';
-import { DIMENSION_TITLES, fixed, stagesPresent } from './format.ts';
+import type { Dimension, GroupSummary, RungSummary } from './aggregate.ts';
+import { DIMENSION_TITLES, fixed, RUNGS_TITLE, stagesPresent } from './format.ts';
 
 export interface Bar {
   label: string;
@@ -75,12 +75,23 @@ function table(dimension: Dimension, groups: readonly GroupSummary[], currency: 
   return `<table><thead><tr>${head.map((h) => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
 }
 
+function rungTable(rungs: readonly RungSummary[]): string {
+  const head = ['rung', 'jobs', 'PSNR dB', 'SSIM', 'VMAF', 'VMAF min'];
+  const body = rungs.map((r) => {
+    const cells = [String(r.jobs), fixed(r.psnr, 2), fixed(r.ssim, 4), fixed(r.vmaf, 2), fixed(r.vmafMin, 2)];
+    return `<tr><th scope="row">${escapeHtml(r.rung)}</th>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
+  });
+  return `<table><thead><tr>${head.map((h) => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
+}
+
 export interface HtmlReportInput {
   title: string;
   generatedAt: Date;
   jobs: number;
   currency: string;
   groups: Partial<Record<Dimension, GroupSummary[]>>;
+  /** The ladders' rungs, when the selection has ladder jobs with quality. */
+  rungs?: readonly RungSummary[];
   notes: string[];
 }
 
@@ -117,6 +128,8 @@ export function renderHtml(input: HtmlReportInput): string {
     ([dimension, groups]) =>
       `<section><h2>By ${DIMENSION_TITLES[dimension]}</h2>${table(dimension, groups, input.currency)}</section>`,
   );
+  if (input.rungs && input.rungs.length > 0)
+    sections.push(`<section><h2>${RUNGS_TITLE}</h2>${rungTable(input.rungs)}</section>`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(input.title)}</title>

@@ -37,6 +37,21 @@ export interface JobRow {
   vmafUnavailable?: string;
 }
 
+/** One rung of a ladder job, measured against its source: from its quality record (`<pool>_<jobId>.<rung>`). */
+export interface RungRow {
+  key: string;
+  jobId: string;
+  pool: string;
+  /** The rung's name (`720p-3000k`, `720p-3000k-hdr`), the same in every ladder that has it. */
+  rung: string;
+  width: number;
+  height: number;
+  bitrateKbps: number;
+  psnr?: number;
+  ssim?: number;
+  vmaf?: number;
+}
+
 export interface LoadOptions {
   client: S3Client;
   bucket: string;
@@ -51,6 +66,8 @@ export interface LoadOptions {
 
 export interface LoadResult {
   rows: JobRow[];
+  /** Every measured rung of the ladder jobs in the selection. */
+  rungs: RungRow[];
   /**
    * Records that were listed but could not be used, and why: a timing record that is not one
    * leaves its job out; a quality record that is not one leaves the job without quality.
@@ -78,6 +95,7 @@ export async function loadJobRows(options: LoadOptions): Promise<LoadResult> {
   };
   const ffqmByName = new Map(ffqmKeys.filter(inRange).map((key) => [recordName(key), key]));
   const skipped: LoadResult['skipped'] = [];
+  const selected = (pool: string) => !options.pools?.length || options.pools.includes(pool);
   const rows = await mapLimit(timingKeys.filter(inRange), options.concurrency ?? 16, async (key) => {
     let row: JobRow;
     try {
@@ -86,7 +104,7 @@ export async function loadJobRows(options: LoadOptions): Promise<LoadResult> {
       skipped.push({ key, reason: (error as Error).message });
       return undefined;
     }
-    if (options.pools && options.pools.length > 0 && !options.pools.includes(row.pool)) return undefined;
+    if (!selected(row.pool)) return undefined;
     const ffqmKey = ffqmByName.get(recordName(key));
     if (row.psnr === undefined && ffqmKey) {
       try {
@@ -97,7 +115,22 @@ export async function loadJobRows(options: LoadOptions): Promise<LoadResult> {
     }
     return row;
   });
-  return { rows: rows.filter((row): row is JobRow => row !== undefined), skipped };
+  // A ladder writes one quality record per rung, named after the job and the rung.
+  const rungKeys = [...ffqmByName].flatMap(([name, key]) => (name.includes('.') ? [key] : []));
+  const rungs = await mapLimit(rungKeys, options.concurrency ?? 16, async (key) => {
+    try {
+      const row = rungFromFfqm(key, await getJson(options.client, options.bucket, key));
+      return selected(row.pool) ? row : undefined;
+    } catch (error) {
+      skipped.push({ key, reason: (error as Error).message });
+      return undefined;
+    }
+  });
+  return {
+    rows: rows.filter((row): row is JobRow => row !== undefined),
+    rungs: rungs.filter((row): row is RungRow => row !== undefined),
+    skipped,
+  };
 }
 
 export async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
@@ -161,6 +194,26 @@ export function qualityFromFfqm(data: unknown): Pick<JobRow, 'psnr' | 'ssim' | '
     ssim: data.global.ssim.ssim_avg?.average,
     vmaf: data.global.vmaf?.vmaf?.average,
     vmafUnavailable: data.ffleet.vmaf.available ? undefined : data.ffleet.vmaf.reason,
+  };
+}
+
+/** A ladder's rung from its quality record, once the record is checked against QualityRecordSchema. */
+export function rungFromFfqm(key: string, data: unknown): RungRow {
+  if (!isQualityRecord(data))
+    throw new Error(`not a quality record: ${describe(qualityRecordProblems(data))}`);
+  const rung = data.ffleet.rung;
+  if (!rung) throw new Error("not a rung's quality record: it names no rung");
+  return {
+    key,
+    jobId: data.ffleet.job_id,
+    pool: data.ffleet.pool,
+    rung: rung.name,
+    width: rung.width,
+    height: rung.height,
+    bitrateKbps: rung.bitrate_kbps,
+    psnr: data.global.psnr.psnr_avg?.average,
+    ssim: data.global.ssim.ssim_avg?.average,
+    vmaf: data.global.vmaf?.vmaf?.average,
   };
 }
 

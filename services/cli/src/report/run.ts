@@ -2,8 +2,15 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client, type S3Settings, s3SettingsFromEnv } from '@ffleet/core';
-import { DIMENSIONS, type Dimension, type GroupSummary, summarise } from './aggregate.ts';
-import { DIMENSION_TITLES, formatCsv, formatTable } from './format.ts';
+import {
+  DIMENSIONS,
+  type Dimension,
+  type GroupSummary,
+  type RungSummary,
+  summarise,
+  summariseRungs,
+} from './aggregate.ts';
+import { DIMENSION_TITLES, formatCsv, formatRungTable, formatTable, RUNGS_TITLE } from './format.ts';
 import { renderHtml } from './html.ts';
 import { loadPriceTable } from './prices.ts';
 import { loadJobRows } from './records.ts';
@@ -31,6 +38,8 @@ export interface ReportOptions {
 export interface ReportResult {
   jobs: number;
   groups: Partial<Record<Dimension, GroupSummary[]>>;
+  /** The ladders' rungs, by name. */
+  rungs: RungSummary[];
   table: string;
   csv: string;
   html: string;
@@ -54,6 +63,7 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
   const dimensions = options.by && options.by.length > 0 ? options.by : [...DIMENSIONS];
   const groups: ReportResult['groups'] = {};
   for (const dimension of dimensions) groups[dimension] = summarise(loaded.rows, dimension, prices);
+  const rungs = summariseRungs(loaded.rungs);
 
   const unpriced = [
     ...new Set(loaded.rows.map((r) => r.instanceType).filter((t) => prices.prices[t] === undefined)),
@@ -69,12 +79,16 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
     ...(unpriced.length > 0 ? [`No price for: ${unpriced.join(', ')} (left out of cost).`] : []),
     ...(loaded.skipped.length > 0 ? [`${loaded.skipped.length} record(s) skipped as unreadable.`] : []),
   ];
-  const table = dimensions
-    .map((d) => `By ${DIMENSION_TITLES[d]}\n${formatTable(d, groups[d] ?? [], prices.currency)}`)
-    .join('\n\n');
+  const table = [
+    ...dimensions.map(
+      (d) => `By ${DIMENSION_TITLES[d]}\n${formatTable(d, groups[d] ?? [], prices.currency)}`,
+    ),
+    ...(rungs.length > 0 ? [`${RUNGS_TITLE}\n${formatRungTable(rungs)}`] : []),
+  ].join('\n\n');
   const csv = formatCsv(
     dimensions.flatMap((d) => groups[d] ?? []),
     prices.currency,
+    rungs,
   );
   const html = renderHtml({
     title: 'ffleet report',
@@ -82,6 +96,7 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
     jobs: loaded.rows.length,
     currency: prices.currency,
     groups,
+    rungs,
     notes,
   });
 
@@ -93,7 +108,7 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
   for (const skip of loaded.skipped) print(`skipped ${skip.key}: ${skip.reason}`);
   if (options.csvFile) await writeOut(options.csvFile, csv, print);
   if (options.htmlFile) await writeOut(options.htmlFile, html, print);
-  return { jobs: loaded.rows.length, groups, table, csv, html, skipped: loaded.skipped };
+  return { jobs: loaded.rows.length, groups, rungs, table, csv, html, skipped: loaded.skipped };
 }
 
 async function writeOut(file: string, text: string, print: (text: string) => void): Promise<void> {
