@@ -22,7 +22,15 @@ import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
 import { renditionFile } from '../support/hls.ts';
-import { analyseFile, ffmpeg, makeHdrClip, makeSdrMaster, meanLuma, psnr } from '../support/media.ts';
+import {
+  analyseFile,
+  ffmpeg,
+  makeHdrClip,
+  makeSdrMaster,
+  meanLuma,
+  psnr,
+  withDolbyVisionRecord,
+} from '../support/media.ts';
 import { checkPlayback } from '../support/playback.ts';
 
 const POOL = 'intel';
@@ -464,6 +472,57 @@ describe('an HDR ladder in H.264', () => {
     });
     expect(status).toBe(400);
     expect(body.message).toContain('ladder.hdr "keep" needs codec hevc or av1');
+  });
+});
+
+describe('Dolby Vision sources', () => {
+  // The PQ clip labelled as Dolby Vision: profile 5 (a base layer in IPT colours, compatible with
+  // nothing) and profile 8.1 (an HDR10 base layer). Its pictures stay the PQ clip's.
+  beforeAll(async () => {
+    for (const [name, dv] of [
+      ['dv5', { profile: 5, compatibility: 0 }],
+      ['dv81', { profile: 8, compatibility: 1 }],
+    ] as const) {
+      const file = join(fleet.dir, `${name}.mp4`);
+      await withDolbyVisionRecord(sources.pq, file, dv);
+      await fleet.put(`inputs/${name}.mp4`, file);
+    }
+  });
+
+  const job = (name: string, source: string, pipeline: Record<string, unknown>) =>
+    fleet.submit({
+      name,
+      compute: POOL,
+      inputs: [{ url: `s3://${fleet.bucket}/inputs/${source}.mp4` }],
+      outputs: [{ url: `s3://${fleet.bucket}/out/${name}/` }],
+      ...pipeline,
+    });
+
+  it('refuse ladders and previews of profile 5, whose pictures only a Dolby Vision decoder shows, saying why', async () => {
+    for (const [name, pipeline] of [
+      ['dv5-ladder', { ladder: { preset: 'ultrafast', rungs: [{ height: 180, bitrateKbps: 400 }] } }],
+      ['dv5-previews', { previews: { poster: true, sprite: false, animations: false } }],
+    ] as const) {
+      const failed = await fleet.waitFor<JobView>(await job(name, 'dv5', pipeline), finished, 120_000);
+      expect(failed.state, name).toBe('failed');
+      expect(failed.error, name).toMatchObject({
+        code: 'dolby_vision_unsupported',
+        message: expect.stringContaining('Dolby Vision profile 5 with no HDR10, HLG or SDR base layer'),
+      });
+      expect(failed.attempts.made, `${name}: not retried`).toBe(1);
+      for (const file of ['master.m3u8', 'poster.jpg'])
+        expect(await fleet.exists(`out/${name}/${file}`), `${name}: nothing published`).toBe(false);
+    }
+  });
+
+  it('make previews of profile 8.1 from its HDR10 base layer, tone-mapped as the PQ clip is', async () => {
+    const done = await fleet.waitFor<JobView>(
+      await job('dv81-previews', 'dv81', { previews: { poster: true, sprite: false, animations: false } }),
+      finished,
+      120_000,
+    );
+    expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.pipeline).toMatchObject({ kind: 'previews', toneMappedFrom: 'pq' });
   });
 });
 

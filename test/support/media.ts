@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import {
   analyseMedia,
   ffmpegOutput,
@@ -178,4 +179,51 @@ export async function ssim(reference: string, distorted: string): Promise<number
   const match = /SSIM .*All:([\d.]+)/.exec(stderr);
   if (!match) throw new Error(`no SSIM in ffmpeg's output: ${stderr.slice(-300)}`);
   return Number(match[1]);
+}
+
+/**
+ * `file` (an MP4 of one HEVC stream, its `moov` after its `mdat`, as ffmpeg writes it by
+ * default) copied to `out` with a Dolby Vision configuration record (`dvcC`) in its sample
+ * entry, as a Dolby Vision encoder writes one: the stream says it is Dolby Vision of `profile`,
+ * whose base layer is compatible with `compatibility` (0: none, as in profile 5; 1: HDR10; 4:
+ * HLG). The pictures stay what they were: this labels a stream, it does not encode one.
+ */
+export async function withDolbyVisionRecord(
+  file: string,
+  out: string,
+  dv: { profile: number; compatibility: number },
+): Promise<void> {
+  const mp4 = await readFile(file);
+  // DOVIDecoderConfigurationRecord: version 1.0, profile (7 bits), level (6), RPU, EL and BL
+  // present flags, the base layer's compatibility id (4 bits), then reserved bits.
+  const record = Buffer.alloc(24);
+  record.writeUInt8(1, 0);
+  record.writeUInt16BE((dv.profile << 9) | (6 << 3) | 0b101, 2);
+  record.writeUInt8(dv.compatibility << 4, 4);
+  const box = Buffer.concat([boxHeader(8 + record.length, dv.profile > 7 ? 'dvvC' : 'dvcC'), record]);
+  // The boxes down to the sample entry, each of which grows by the new box.
+  const path = ['moov', 'trak', 'mdia', 'minf', 'stbl', 'stsd', 'hvc1'];
+  const chain: number[] = [];
+  let start = 0;
+  let end = mp4.length;
+  for (const type of path) {
+    let at = start;
+    while (at < end && mp4.toString('latin1', at + 4, at + 8) !== type) at += mp4.readUInt32BE(at);
+    if (at >= end) throw new Error(`${file}: no ${path.slice(0, chain.length + 1).join('/')} box`);
+    chain.push(at);
+    // Children start after the header; stsd has a version and count first, a sample entry 78 bytes of fields.
+    start = at + 8 + (type === 'stsd' ? 8 : type === 'hvc1' ? 78 : 0);
+    end = at + mp4.readUInt32BE(at);
+  }
+  if (mp4.indexOf('mdat', 0, 'latin1') > chain[0]!) throw new Error(`${file}: moov before mdat`);
+  const grown = Buffer.concat([mp4.subarray(0, end), box, mp4.subarray(end)]);
+  for (const at of chain) grown.writeUInt32BE(grown.readUInt32BE(at) + box.length, at);
+  await writeFile(out, grown);
+}
+
+function boxHeader(size: number, type: string): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(size, 0);
+  header.write(type, 4, 'latin1');
+  return header;
 }

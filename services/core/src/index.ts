@@ -22,6 +22,7 @@ export * from './pipelines/batch.ts';
 export * from './pipelines/batch-view.ts';
 export * from './pipelines/chunk-plan.ts';
 export * from './pipelines/dash-manifest.ts';
+export * from './pipelines/dolby-vision.ts';
 export * from './pipelines/fmp4.ts';
 export * from './pipelines/hdr10.ts';
 export * from './pipelines/hls-playlists.ts';

@@ -5,6 +5,7 @@
  * and format) and its packet list of the first video stream; the worker runs ffprobe, this
  * module only reads.
  */
+import { type DolbyVision, type DolbyVisionSideData, dolbyVisionOf } from './dolby-vision.ts';
 import { type Hdr10Metadata, type HdrSideData, hdr10MetadataOf } from './hdr10.ts';
 
 export interface Colour {
@@ -49,6 +50,8 @@ export interface VideoTrack {
    * (PROBE_FIRST_FRAME_ARGS) when the container says nothing.
    */
   hdr10?: Hdr10Metadata;
+  /** The stream's Dolby Vision configuration, when it declares one. */
+  dolbyVision?: DolbyVision;
   bitRate?: number;
 }
 
@@ -105,7 +108,7 @@ interface ProbeStream {
   color_transfer?: string;
   tags?: Record<string, string>;
   disposition?: Record<string, number>;
-  side_data_list?: (HdrSideData & { rotation?: number })[];
+  side_data_list?: (HdrSideData & DolbyVisionSideData & { rotation?: number })[];
   sample_aspect_ratio?: string;
   field_order?: string;
 }
@@ -185,6 +188,8 @@ function videoTrack(stream: ProbeStream, packets: Packet[]): VideoTrack {
   if (stream.pix_fmt) track.pixelFormat = stream.pix_fmt;
   const hdr10 = hdr10MetadataOf(stream.side_data_list);
   if (hdr10) track.hdr10 = hdr10;
+  const dolbyVision = dolbyVisionOf(stream.side_data_list);
+  if (dolbyVision) track.dolbyVision = dolbyVision;
   const bitRate = Number(stream.bit_rate);
   if (Number.isFinite(bitRate) && bitRate > 0) track.bitRate = bitRate;
   return track;

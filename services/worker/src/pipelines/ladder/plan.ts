@@ -3,6 +3,7 @@ import {
   type AudioTrackPlan,
   audioTracksOf,
   type Chunk,
+  checkDecodablePictures,
   decideRungs,
   FfleetError,
   hdrColourOf,
@@ -48,6 +49,7 @@ export async function planLadder(
   const video = media.video;
   if (!video) throw new FfleetError('no_video', 'the input has no video stream to make a ladder of', 422);
   const settings = ladderSettings(ctx.spec.ladder!);
+  checkDecodablePictures(video.dolbyVision, "a ladder's rungs");
   const hdr = hdrColourOf(video.colour, video.hdr10);
   // An HDR source's rungs are tone-mapped ("sdr"), kept HDR ("keep"), or made both ways.
   const toneMapped = settings.hdr !== 'keep' ? hdr : undefined;

@@ -1,6 +1,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
+  checkDecodablePictures,
   FfleetError,
   hdrColourOf,
   inputPath,
@@ -48,6 +49,7 @@ export async function planPreviewsJob(
   const media = await stage(ctx, 'analyse', () => analyse(ctx, { hdr10: true }));
   const video = media.video;
   if (!video) throw new FfleetError('no_video', 'the input has no video stream to make previews of', 422);
+  checkDecodablePictures(video.dolbyVision, 'previews');
   const hdr = hdrColourOf(video.colour, video.hdr10);
   await checkToneMapping(ctx.deps.ffmpegPath, hdr, 'previews');
   const folder = ctx.spec.outputs[0]!.url;
