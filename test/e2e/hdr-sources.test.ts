@@ -101,6 +101,28 @@ async function videoOf(file: string) {
   };
 }
 
+/**
+ * What ffprobe must read of a rung of the test ladders: its size, every frame of the source,
+ * limited range, and either 8-bit BT.709 (SDR) or 10-bit BT.2020 with the HDR `transfer`.
+ */
+function rungVideo(rung: { width: number; height: number }, transfer?: string) {
+  return {
+    width: rung.width,
+    height: rung.height,
+    pixFmt: transfer ? 'yuv420p10le' : 'yuv420p',
+    range: 'tv',
+    space: transfer ? 'bt2020nc' : 'bt709',
+    primaries: transfer ? 'bt2020' : 'bt709',
+    transfer: transfer ?? 'bt709',
+    frames: SECONDS * 25,
+  };
+}
+
+/** The HDR10 metadata of a file's first frame, as the worker reads it. */
+async function firstFrameHdr10Of(file: string) {
+  return firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, file])).stdout);
+}
+
 describe('the workers', () => {
   it('say in GET /v1/pools that their ffmpeg can tone-map HDR sources', async () => {
     const { body } = await fleet.api<{ pools: { name: string; workers: { toneMapping?: boolean }[] }[] }>(
@@ -175,16 +197,7 @@ describe.each([
       const variant = playlist.variants.find((v) => v.resolution?.height === rung.height)!;
       const file = await renditionFile(fleet, base, variant.uri, `${kind}-rung-${rung.height}.mp4`);
       files.set(rung.height, file);
-      expect(await videoOf(file)).toEqual({
-        width: rung.width,
-        height: rung.height,
-        pixFmt: 'yuv420p',
-        range: 'tv',
-        space: 'bt709',
-        primaries: 'bt709',
-        transfer: 'bt709',
-        frames: SECONDS * 25,
-      });
+      expect(await videoOf(file)).toEqual(rungVideo(rung));
       const scale = `scale=${rung.width}:${rung.height}`;
       const toneMapped = await psnr(master, file, { distorted: 'null', reference: scale });
       // What the rung was before tone mapping: the HDR signal scaled, in 8 bits.
@@ -269,16 +282,7 @@ describe.each([
       const variant = playlist.variants.find((v) => v.resolution?.height === rung.height)!;
       const file = await renditionFile(fleet, base, variant.uri, `${kind}-hdr-rung-${rung.height}.mp4`);
       files.set(rung.height, file);
-      expect(await videoOf(file)).toEqual({
-        width: rung.width,
-        height: rung.height,
-        pixFmt: 'yuv420p10le',
-        range: 'tv',
-        space: 'bt2020nc',
-        primaries: 'bt2020',
-        transfer: TRANSFERS[kind],
-        frames: SECONDS * 25,
-      });
+      expect(await videoOf(file)).toEqual(rungVideo(rung, TRANSFERS[kind]));
       // Against the HDR source scaled, both 10-bit: the signal kept, not tone-mapped.
       const scale = `scale=${rung.width}:${rung.height}`;
       const kept = await psnr(sources[kind], file, { distorted: 'null', reference: scale });
@@ -288,10 +292,10 @@ describe.each([
 
   if (kind === 'pq')
     it("carries the source's HDR10 metadata in every rung (MaxCLL 1000, MaxFALL 400, its mastering display)", async () => {
-      const source = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, sources.pq])).stdout);
+      const source = await firstFrameHdr10Of(sources.pq);
       expect(source).toMatchObject({ maxCll: 1000, maxFall: 400, masteringDisplay: { maxLuminance: 1000 } });
       for (const file of files.values()) {
-        const rung = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, file])).stdout);
+        const rung = await firstFrameHdr10Of(file);
         expect(rung, file).toEqual(source);
       }
     });
@@ -386,7 +390,7 @@ describe('a ladder of the PQ source with HDR and SDR rungs ("both"), in chunks',
   });
 
   it("has SDR rungs, 8-bit BT.709 close to the SDR master, and HDR rungs, 10-bit PQ with the source's HDR10 metadata", async () => {
-    const source = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, sources.pq])).stdout);
+    const source = await firstFrameHdr10Of(sources.pq);
     expect(variants()).toHaveLength(2 * rungs.length);
     for (const variant of variants()) {
       const rung = rungs.find((r) => r.height === variant.resolution?.height)!;
@@ -397,23 +401,14 @@ describe('a ladder of the PQ source with HDR and SDR rungs ("both"), in chunks',
         variant.uri,
         `both-${hdr ? 'hdr' : 'sdr'}-${rung.height}.mp4`,
       );
-      expect(await videoOf(file), variant.uri).toEqual({
-        width: rung.width,
-        height: rung.height,
-        pixFmt: hdr ? 'yuv420p10le' : 'yuv420p',
-        range: 'tv',
-        space: hdr ? 'bt2020nc' : 'bt709',
-        primaries: hdr ? 'bt2020' : 'bt709',
-        transfer: hdr ? 'smpte2084' : 'bt709',
-        frames: SECONDS * 25,
-      });
+      expect(await videoOf(file), variant.uri).toEqual(rungVideo(rung, hdr ? TRANSFERS.pq : undefined));
       const scale = `scale=${rung.width}:${rung.height}`;
       if (hdr) {
         expect(
           await psnr(sources.pq, file, { distorted: 'null', reference: scale }),
           variant.uri,
         ).toBeGreaterThan(30);
-        const rungHdr10 = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, file])).stdout);
+        const rungHdr10 = await firstFrameHdr10Of(file);
         expect(rungHdr10, variant.uri).toEqual(source);
       } else {
         expect(

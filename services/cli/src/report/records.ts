@@ -4,6 +4,7 @@ import {
   isQualityRecord,
   isTimingRecord,
   partitionDay,
+  type QualityRecord,
   qualityRecordProblems,
   recordName,
   type SchemaProblem,
@@ -190,10 +191,17 @@ export function qualityFromFfqm(data: unknown): Pick<JobRow, 'psnr' | 'ssim' | '
   if (!isQualityRecord(data))
     throw new Error(`not a quality record: ${describe(qualityRecordProblems(data))}`);
   return {
-    psnr: data.global.psnr.psnr_avg?.average,
-    ssim: data.global.ssim.ssim_avg?.average,
-    vmaf: data.global.vmaf?.vmaf?.average,
+    ...averagesOf(data),
     vmafUnavailable: data.ffleet.vmaf.available ? undefined : data.ffleet.vmaf.reason,
+  };
+}
+
+/** A checked quality record's mean PSNR, SSIM and VMAF. */
+function averagesOf(record: QualityRecord): Pick<JobRow, 'psnr' | 'ssim' | 'vmaf'> {
+  return {
+    psnr: record.global.psnr.psnr_avg?.average,
+    ssim: record.global.ssim.ssim_avg?.average,
+    vmaf: record.global.vmaf?.vmaf?.average,
   };
 }
 
@@ -211,9 +219,7 @@ export function rungFromFfqm(key: string, data: unknown): RungRow {
     width: rung.width,
     height: rung.height,
     bitrateKbps: rung.bitrate_kbps,
-    psnr: data.global.psnr.psnr_avg?.average,
-    ssim: data.global.ssim.ssim_avg?.average,
-    vmaf: data.global.vmaf?.vmaf?.average,
+    ...averagesOf(data),
   };
 }
 

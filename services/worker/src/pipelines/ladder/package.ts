@@ -13,6 +13,7 @@ import {
   hlsRenditionArgs,
   iFramePlaylist,
   type LadderPlan,
+  type LadderSettings,
   ladderPlaylists,
   ladderScratch,
   ladderSettings,
@@ -58,7 +59,7 @@ export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<
   await stage(ctx, 'ffmpeg', async ({ span }) => {
     if (plan.chunks) await joinRungs(ctx, plan, inDir);
     if (settings.hlsSegmentSeconds !== undefined)
-      await packageHls(ctx, plan, files, out, settings.hlsSegmentSeconds);
+      await packageHls(ctx, plan, settings, files, out, settings.hlsSegmentSeconds);
     if (settings.dashSegmentSeconds !== undefined) {
       await mkdir(join(out, 'dash'), { recursive: true });
       const manifest = join(out, 'manifest.mpd');
@@ -151,11 +152,11 @@ async function ffmpeg(ctx: JobContext, argv: string[]): Promise<void> {
 async function packageHls(
   ctx: JobContext,
   plan: LadderPlan,
+  settings: LadderSettings,
   files: { rungs: string[]; audio: string[] },
   out: string,
   segmentSeconds: number,
 ): Promise<void> {
-  const settings = ladderSettings(ctx.spec.ladder!);
   const variants: HlsVariant[] = [];
   for (const [i, rung] of plan.rungs.kept.entries()) {
     const kept = rungEncoding(settings, plan, rung).keep;
