@@ -3,6 +3,12 @@ import { ffqmKey, qualityRecord, timingKey, timingRecord } from '../../quality/r
 import type { JobContext } from '../context.ts';
 import { metricsBucketFor, writeRecord } from '../job-records.ts';
 
+/** Writes one record to the metrics bucket; its URL, or undefined (logged) when the write failed. */
+type RecordWriter = (key: string, value: unknown) => Promise<string | undefined>;
+
+/** Who made a record: the job, its pool, the worker and the attempt, where it ran. */
+type RecordIdentity = ReturnType<typeof identityOf>;
+
 /**
  * Writes the attempt's timing record and, when quality was measured, its quality record (a
  * ladder: one per rung), to the metrics bucket. Returns their URLs for the job's result; a
@@ -19,17 +25,8 @@ export async function writeJobRecords(
   const bucket = metricsBucketFor(spec, deps.metricsBucket, deps.config.urlPolicy);
   if (!bucket) return urls;
   const at = new Date();
-  const identity = {
-    ...deps.placement,
-    jobId: job.id,
-    jobName: spec.name,
-    pool: job.data.pool,
-    worker: deps.workerId,
-    attempt: job.attemptsStarted,
-  };
-  const succeeded = state === 'succeeded';
-  const measurement = succeeded ? facts.quality?.measurement : undefined;
-  const write = async (key: string, value: unknown): Promise<string | undefined> => {
+  const identity = identityOf(ctx);
+  const write: RecordWriter = async (key, value) => {
     try {
       return await writeRecord(deps.storage, bucket, key, value, deps.workRoot);
     } catch (error) {
@@ -37,6 +34,8 @@ export async function writeJobRecords(
       return undefined;
     }
   };
+  const succeeded = state === 'succeeded';
+  const measurement = succeeded ? facts.quality?.measurement : undefined;
   const [metricsUrl, timingsUrl] = await Promise.all([
     measurement
       ? write(
@@ -71,10 +70,32 @@ export async function writeJobRecords(
   ]);
   if (metricsUrl) urls.metricsUrl = metricsUrl;
   if (timingsUrl) urls.timingsUrl = timingsUrl;
-  // A ladder: one quality record per rung, `<pool>_<jobId>.<rung>.json`, its URL kept with the rung.
-  const rungs = succeeded ? (facts.rungQuality ?? []).filter((r) => r.measurement) : [];
+  if (succeeded) await writeRungRecords(ctx, write, identity, at);
+  return urls;
+}
+
+function identityOf({ deps, spec, job }: JobContext) {
+  return {
+    ...deps.placement,
+    jobId: job.id,
+    jobName: spec.name,
+    pool: job.data.pool,
+    worker: deps.workerId,
+    attempt: job.attemptsStarted,
+  };
+}
+
+/** A ladder's measured rungs: one quality record each, `<pool>_<jobId>.<rung>.json`, its URL kept with the rung. */
+async function writeRungRecords(
+  { spec, facts }: JobContext,
+  write: RecordWriter,
+  identity: RecordIdentity,
+  at: Date,
+): Promise<void> {
+  const rungs = (facts.rungQuality ?? []).filter((r) => r.measurement);
+  if (rungs.length === 0) return;
   const output = spec.outputs[0]!.url;
-  const hls = rungs.length > 0 && ladderSettings(spec.ladder!).hlsSegmentSeconds !== undefined;
+  const hls = ladderSettings(spec.ladder!).hlsSegmentSeconds !== undefined;
   for (const rung of rungs) {
     const url = await write(
       ffqmKey(identity.pool, `${identity.jobId}.${rung.rung.name}`, at),
@@ -91,5 +112,4 @@ export async function writeJobRecords(
     );
     if (url) rung.metricsUrl = url;
   }
-  return urls;
 }
