@@ -218,7 +218,10 @@ describe("ladder rungs, from each rung's quality record", () => {
     const lines = formatRungTable(rungs).split('\n');
     expect(lines[0]!.split(/\s+/)).toEqual(['rung', 'jobs', 'PSNR', 'SSIM', 'VMAF', 'VMAF', 'min']);
     expect(lines[3]!.split(/\s+/)).toEqual(['720p-3000k', '2', '40.00', '0.9800', '85.00', '80.00']);
-    expect(new Set(lines.map((l) => l.length)).size).toBe(1);
+    // Columns line up; a rung with no VMAF ends at its SSIM, with no trailing spaces.
+    expect(new Set([0, 1, 3, 4, 5].map((i) => lines[i]!.length)).size).toBe(1);
+    expect(lines[2]!.split(/\s+/)).toEqual(['360p-730k', '1', '40.00', '0.9800']);
+    expect(lines[2]!.length).toBe(lines[0]!.indexOf('SSIM') + 'SSIM'.length);
     const [header, ...csvRows] = formatCsv([], 'USD', rungs).trim().split('\n');
     const columns = header!.split(',');
     const cells = Object.fromEntries(csvRows[1]!.split(',').map((v, i) => [columns[i], v]));

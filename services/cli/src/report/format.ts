@@ -66,11 +66,17 @@ export function formatRungTable(rungs: readonly RungSummary[]): string {
   return aligned(header, rows);
 }
 
-/** A plain-text table: the first column left-aligned, numbers right-aligned, a rule under the header. */
+/**
+ * A plain-text table: the first column left-aligned, numbers right-aligned, a rule under the
+ * header. A row whose last cells are empty (no VMAF measured) ends at its last value.
+ */
 function aligned(header: readonly string[], rows: readonly string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]) =>
-    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
