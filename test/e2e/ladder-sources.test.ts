@@ -71,17 +71,19 @@ beforeAll(async () => {
     ...['-map', '1:v', '-map', '0:a', ...encode, join(fleet.dir, 'early.ts')],
   ]);
   for (const name of ['late.ts', 'early.ts']) await fleet.put(`inputs/${name}`, join(fleet.dir, name));
-  // English beeps at 1 s, French at 3 s.
+  // English beeps at 1 s, French at 3 s, the English commentary at 2 s, the English audio description at 4 s.
   const beepAt = (t: number) =>
     `aevalsrc=if(between(t\\,${t}\\,${t + 0.3})\\,sin(2*PI*440*t)\\,0):s=48000:d=6`;
   await ffmpeg([
     ...['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25,noise=alls=12:allf=t'],
-    ...['-f', 'lavfi', '-i', beepAt(1), '-f', 'lavfi', '-i', beepAt(3)],
-    ...['-map', '0:v', '-map', '1:a', '-map', '2:a', '-t', '6'],
+    ...[1, 3, 2, 4].flatMap((t) => ['-f', 'lavfi', '-i', beepAt(t)]),
+    ...['-map', '0:v', '-map', '1:a', '-map', '2:a', '-map', '3:a', '-map', '4:a', '-t', '6'],
     ...['-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '18', '-g', '50', '-c:a', 'aac'],
-    ...['-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fra', join(fleet.dir, 'two.mp4')],
+    ...['-metadata:s:a', 'language=eng', '-metadata:s:a:1', 'language=fra'],
+    ...['-disposition:a:0', 'default', '-disposition:a:1', '0', '-disposition:a:2', 'comment'],
+    ...['-disposition:a:3', 'visual_impaired+descriptions', join(fleet.dir, 'film-audio.mp4')],
   ]);
-  await fleet.put('inputs/two.mp4', join(fleet.dir, 'two.mp4'));
+  await fleet.put('inputs/film-audio.mp4', join(fleet.dir, 'film-audio.mp4'));
   for (let i = 0; i < 2; i++) await fleet.startWorker(POOL, { FFLEET_CONCURRENCY: '1' });
 }, 180_000);
 
@@ -202,35 +204,55 @@ describe.each([
   },
 );
 
-describe('a ladder of a film with English and French audio', () => {
-  it('makes one audio rendition per language, the first the default, in HLS and DASH', {
+describe('a ladder of a film with English and French audio, an English commentary and an English audio description', () => {
+  it('makes one audio rendition per stream, the first the default, each saying its role, in HLS and DASH', {
     timeout: 260_000,
   }, async () => {
-    const job = await ladder('two-languages', 0, 'two.mp4', [{ height: 180, bitrateKbps: 400 }]);
+    const job = await ladder('film-audio', 0, 'film-audio.mp4', [{ height: 180, bitrateKbps: 400 }]);
     expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
     if (job.pipeline?.kind !== 'ladder') throw new Error('not a ladder');
     expect(job.pipeline.audio).toBe('done');
-    const base = 'out/two-languages/';
+    const base = 'out/film-audio/';
     const master = HLS.parse(
       (await fleet.get(`${base}master.m3u8`)).toString('utf8'),
     ) as HLS.types.MasterPlaylist;
     const renditions = master.variants[0]!.audio;
-    expect(renditions.map((r) => [r.language, r.isDefault, r.uri])).toEqual([
-      ['en', true, 'hls/audio/index.m3u8'],
-      ['fr', false, 'hls/audio-1/index.m3u8'],
+    expect(
+      renditions.map((r) => [r.name, r.language, r.isDefault, r.autoselect, r.characteristics, r.uri]),
+    ).toEqual([
+      ['en', 'en', true, true, undefined, 'hls/audio/index.m3u8'],
+      ['fr', 'fr', false, true, undefined, 'hls/audio-1/index.m3u8'],
+      ['en commentary', 'en', false, false, undefined, 'hls/audio-2/index.m3u8'],
+      [
+        'en audio description',
+        'en',
+        false,
+        true,
+        'public.accessibility.describes-video',
+        'hls/audio-3/index.m3u8',
+      ],
     ]);
-    // Each rendition is its own stream: the English beep at 1 s, the French at 3 s.
-    for (const [i, at] of [1, 3].entries()) {
-      const file = await renditionFile(fleet, base, renditions[i]!.uri!, `two-languages-${i}.mp4`);
+    // Each rendition is its own stream: the English beep at 1 s, the French at 3 s, the commentary's at 2 s, the description's at 4 s.
+    for (const [i, at] of [1, 3, 2, 4].entries()) {
+      const file = await renditionFile(fleet, base, renditions[i]!.uri!, `film-audio-${i}.mp4`);
       expect(Math.abs((await soundStarts(file)) - (await packets(file, 'a:0'))[0]!.pts - at)).toBeLessThan(
         0.05,
       );
     }
     const mpd = (await fleet.get(`${base}manifest.mpd`)).toString('utf8');
-    const audioSets = [...mpd.matchAll(/<AdaptationSet[^>]*contentType="audio"[^>]*>/g)].map(
-      (m) => /lang="(\w+)"/.exec(m[0])?.[1],
-    );
-    expect(audioSets).toEqual(['eng', 'fra']);
+    // Each audio set with its language and DASH role.
+    const audioSets = [
+      ...mpd.matchAll(/<AdaptationSet[^>]*contentType="audio"[^>]*>[\s\S]*?<\/AdaptationSet>/g),
+    ].map((m) => [
+      /lang="(\w+)"/.exec(m[0])?.[1],
+      /<Role schemeIdUri="urn:mpeg:dash:role:2011" value="(\w+)"/.exec(m[0])?.[1],
+    ]);
+    expect(audioSets).toEqual([
+      ['eng', 'main'],
+      ['fra', 'main'],
+      ['eng', 'commentary'],
+      ['eng', 'description'],
+    ]);
   });
 });
 

@@ -143,6 +143,38 @@ describe('media analysis (real ffprobe)', () => {
     expect(hdr10Of([{ side_data_type: 'Display Matrix', rotation: 90 }])).toBeUndefined();
   });
 
+  it("reads each audio stream's role from its disposition: a commentary, an audio description, or neither", () => {
+    const audio = (disposition?: object) => ({
+      index: 1,
+      codec_type: 'audio',
+      codec_name: 'aac',
+      disposition,
+    });
+    const media = analyseMedia(
+      JSON.stringify({
+        streams: [
+          { index: 0, codec_type: 'video' },
+          audio({ default: 1, comment: 0, visual_impaired: 0, descriptions: 0 }),
+          audio({ default: 0, comment: 1 }),
+          // Matroska marks a description visually impaired; MP4's kind box also says descriptions.
+          audio({ default: 0, visual_impaired: 1 }),
+          audio({ default: 0, visual_impaired: 1, descriptions: 1 }),
+          audio({ default: 0, hearing_impaired: 1 }),
+          audio(),
+        ],
+      }),
+      '0.000000,0.040000,K_\n',
+    );
+    expect(media.audio.map((a) => a.role)).toEqual([
+      undefined,
+      'commentary',
+      'description',
+      'description',
+      undefined,
+      undefined,
+    ]);
+  });
+
   it('keeps only clean keyframes: a keyframe followed by pictures shown before it opens its GOP', () => {
     // Decode order: I0 P3 B1 B2 | I6 (open) B4 B5 P9 B7 B8 | I12 P15 B13 B14, at 25 fps.
     const csv = [

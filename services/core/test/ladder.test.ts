@@ -25,7 +25,7 @@ import {
   rungFrames,
 } from '../src/pipelines/ladder-rungs.ts';
 import { DEFAULT_LADDER, ladderSettings, presetFor } from '../src/pipelines/ladder-spec.ts';
-import type { VideoTrack } from '../src/pipelines/media-analysis.ts';
+import type { AudioRole, VideoTrack } from '../src/pipelines/media-analysis.ts';
 import { toneMapFilter } from '../src/pipelines/tone-map.ts';
 import { PoolRegistry } from '../src/pools/registry.ts';
 
@@ -425,7 +425,7 @@ describe('ladders with HDR and SDR rungs (hdr "both")', () => {
       [0, 1],
       [2, 3],
     ]);
-    const argv = dashArgs(['a.mp4', 'b.mp4', 'c.mp4', 'd.mp4'], ['e.m4a'], 'm.mpd', 2, [
+    const argv = dashArgs(['a.mp4', 'b.mp4', 'c.mp4', 'd.mp4'], [{ file: 'e.m4a' }], 'm.mpd', 2, [
       false,
       false,
       true,
@@ -434,6 +434,31 @@ describe('ladders with HDR and SDR rungs (hdr "both")', () => {
     expect(argv[argv.indexOf('-adaptation_sets') + 1]).toBe(
       'id=0,streams=0,1 id=1,streams=2,3 id=2,streams=4',
     );
+    // One audio set needs no role.
+    expect(argv.join(' ')).not.toContain('role=');
+  });
+
+  it('gives each of several DASH audio sets its role: main, commentary or description', () => {
+    const argv = dashArgs(
+      ['a.mp4'],
+      [
+        { file: 'en.m4a' },
+        { file: 'fr.m4a' },
+        { file: 'c.m4a', role: 'commentary' },
+        { file: 'd.m4a', role: 'description' },
+      ],
+      'm.mpd',
+      2,
+    );
+    const roles = argv.flatMap((arg, i) =>
+      arg.startsWith('-metadata:s:a:') ? [`${arg} ${argv[i + 1]}`] : [],
+    );
+    expect(roles).toEqual([
+      '-metadata:s:a:0 role=main',
+      '-metadata:s:a:1 role=main',
+      '-metadata:s:a:2 role=commentary',
+      '-metadata:s:a:3 role=description',
+    ]);
   });
 });
 
@@ -538,11 +563,12 @@ describe('ladder audio: every stream, starting where the video does', () => {
       video: { peak: 800_000, average: 700_000 },
       iFramesPeak: 90_000,
     };
-    const audio = (uri: string, peak: number, language?: string) => ({
+    const audio = (uri: string, peak: number, language?: string, role?: AudioRole) => ({
       uri,
       codec: 'mp4a.40.2',
       bandwidth: { peak, average: peak - 1000 },
       ...(language ? { language } : {}),
+      ...(role ? { role } : {}),
     });
     const master = masterPlaylist(
       [variant],
@@ -558,6 +584,23 @@ describe('ladder audio: every stream, starting where the video does', () => {
       [audio('hls/audio/index.m3u8', 1, 'eng'), audio('hls/audio-1/index.m3u8', 1, 'eng')],
     );
     expect([...twice.matchAll(/NAME="([^"]+)"/g)].map((m) => m[1])).toEqual(['en', 'en 2']);
+    // A commentary is picked only when asked for; an audio description when the user asked for
+    // described video. Neither is the default, even when listed first.
+    const roles = masterPlaylist(
+      [variant],
+      [
+        audio('hls/audio/index.m3u8', 1, 'eng', 'description'),
+        audio('hls/audio-1/index.m3u8', 1, 'eng'),
+        audio('hls/audio-2/index.m3u8', 1, 'eng', 'commentary'),
+        audio('hls/audio-3/index.m3u8', 1, 'eng', 'commentary'),
+      ],
+    );
+    expect(roles.split('\n').filter((line) => line.startsWith('#EXT-X-MEDIA'))).toEqual([
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="en audio description",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,CHARACTERISTICS="public.accessibility.describes-video",CHANNELS="2",URI="hls/audio/index.m3u8"',
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="en",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="hls/audio-1/index.m3u8"',
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="en commentary",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=NO,CHANNELS="2",URI="hls/audio-2/index.m3u8"',
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="en commentary 2",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=NO,CHANNELS="2",URI="hls/audio-3/index.m3u8"',
+    ]);
     // The costliest audio with every rung.
     expect(master).toContain('BANDWIDTH=940000,AVERAGE-BANDWIDTH=839000');
     expect(hlsLanguage('fre')).toBe('fr');

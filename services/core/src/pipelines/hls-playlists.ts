@@ -3,6 +3,7 @@
  * bandwidths measured from the segments) and one I-frame playlist per rung. ffmpeg writes the
  * media playlists; this reads them back to measure.
  */
+import type { AudioRole } from './media-analysis.ts';
 
 export interface MediaSegment {
   uri: string;
@@ -78,7 +79,15 @@ export interface HlsAudio {
   bandwidth: { peak: number; average: number };
   /** ISO 639-2 language of the rendition (`eng`), when known. */
   language?: string;
+  /** A commentary or an audio description; absent: the programme's sound. */
+  role?: AudioRole;
 }
+
+/** What a role adds to a rendition's NAME. */
+const ROLE_NAMES: Record<AudioRole, string> = {
+  commentary: 'commentary',
+  description: 'audio description',
+};
 
 /** ISO 639-2 codes whose BCP 47 form (what HLS's LANGUAGE takes) is the two-letter ISO 639-1 code. */
 const TWO_LETTER: Record<string, string> = {
@@ -135,21 +144,35 @@ export function hlsLanguage(iso639: string): string {
 /**
  * The master playlist: each rung's variant declares its measured peak and average (video plus
  * the costliest audio it may play with), its size, codecs and frame rate; the audio renditions
- * (one per language of the source) are one group, the first the default.
+ * (one per audio stream of the source) are one group, the first of the programme's sound the
+ * default. A player picks a commentary only when asked (AUTOSELECT=NO), and an audio
+ * description when its user asked for described video (its CHARACTERISTICS).
  */
 export function masterPlaylist(variants: readonly HlsVariant[], audio: readonly HlsAudio[] = []): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS'];
-  // NAME must differ within a group: a second stream of one language (a commentary) is `en 2`.
+  const defaultIndex = Math.max(
+    0,
+    audio.findIndex((a) => !a.role),
+  );
+  // NAME must differ within a group: a second stream of one language and role is `en 2`.
   const named = new Map<string, number>();
   audio.forEach((a, i) => {
-    const base = a.language ? hlsLanguage(a.language) : audio.length > 1 ? `audio ${i + 1}` : 'audio';
+    const language = a.language ? hlsLanguage(a.language) : audio.length > 1 ? `audio ${i + 1}` : 'audio';
+    const base = a.role ? `${language} ${ROLE_NAMES[a.role]}` : language;
     const seen = (named.get(base) ?? 0) + 1;
     named.set(base, seen);
-    const name = seen === 1 ? base : `${base} ${seen}`;
-    const language = a.language ? `LANGUAGE="${hlsLanguage(a.language)}",` : '';
-    lines.push(
-      `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="${name}",${language}DEFAULT=${i === 0 ? 'YES' : 'NO'},AUTOSELECT=YES,CHANNELS="2",URI="${a.uri}"`,
-    );
+    const attributes = [
+      'TYPE=AUDIO',
+      'GROUP-ID="audio"',
+      `NAME="${seen === 1 ? base : `${base} ${seen}`}"`,
+      ...(a.language ? [`LANGUAGE="${hlsLanguage(a.language)}"`] : []),
+      `DEFAULT=${i === defaultIndex ? 'YES' : 'NO'}`,
+      `AUTOSELECT=${a.role === 'commentary' ? 'NO' : 'YES'}`,
+      ...(a.role === 'description' ? ['CHARACTERISTICS="public.accessibility.describes-video"'] : []),
+      'CHANNELS="2"',
+      `URI="${a.uri}"`,
+    ];
+    lines.push(`#EXT-X-MEDIA:${attributes.join(',')}`);
   });
   const peak = Math.max(0, ...audio.map((a) => a.bandwidth.peak));
   const average = Math.max(0, ...audio.map((a) => a.bandwidth.average));

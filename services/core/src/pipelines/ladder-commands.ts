@@ -27,7 +27,7 @@ import {
   presetFor,
   SDR_BESIDE_HDR_CODEC,
 } from './ladder-spec.ts';
-import type { VideoTrack } from './media-analysis.ts';
+import { type AudioRole, AudioRoleSchema, type VideoTrack } from './media-analysis.ts';
 import { DEINTERLACE_FILTER, rotationFilter, splitScratch } from './split-commands.ts';
 import { type HdrColour, HdrColourSchema, toneMapFilter } from './tone-map.ts';
 
@@ -40,6 +40,8 @@ export const MAX_AUDIO_RENDITIONS = 8;
 export const AudioTrackPlanSchema = Type.Object({
   /** The stream's language as its tags give it (ISO 639-2: `eng`, `fra`); absent when they say none. */
   language: Type.Optional(Type.String({ pattern: '^[a-z]{3}$' })),
+  /** A commentary or an audio description (from the stream's disposition); absent: the programme's sound. */
+  role: Type.Optional(AudioRoleSchema),
   /**
    * Seconds its first sample comes after the video's first frame (negative: before); absent
    * when they start together. The stream is padded or cut by as much.
@@ -354,22 +356,28 @@ export function dashVideoSets(hdrRungs: readonly boolean[]): number[][] {
 /**
  * The DASH packaging, by stream copy: the rungs (one video adaptation set, or two when
  * `hdrRungs` marks some of them HDR: see dashVideoSets) and each audio rendition (one set each).
+ * With more than one audio set, each says its DASH role: `main` for the programme's sound,
+ * else `commentary` or `description`.
  */
 export function dashArgs(
   rungs: readonly string[],
-  audio: readonly string[],
+  audio: readonly { file: string; role?: AudioRole }[],
   manifest: string,
   segmentSeconds: number,
   hdrRungs: readonly boolean[] = rungs.map(() => false),
 ): string[] {
   const argv = [...PREAMBLE];
-  for (const file of [...rungs, ...audio]) argv.push(...input(file));
+  for (const file of [...rungs, ...audio.map((a) => a.file)]) argv.push(...input(file));
   rungs.forEach((_, i) => {
     argv.push('-map', `${i}:v:0`);
   });
   audio.forEach((_, i) => {
     argv.push('-map', `${rungs.length + i}:a:0`);
   });
+  if (audio.length > 1)
+    audio.forEach((a, i) => {
+      argv.push(`-metadata:s:a:${i}`, `role=${a.role ?? 'main'}`);
+    });
   // Output streams: the rungs first, then the audio renditions, each audio its own set.
   const video = dashVideoSets(hdrRungs);
   const sets = [

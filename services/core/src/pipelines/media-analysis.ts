@@ -5,6 +5,7 @@
  * and format) and its packet list of the first video stream; the worker runs ffprobe, this
  * module only reads.
  */
+import { type Static, Type } from '@sinclair/typebox';
 import { type DolbyVision, type DolbyVisionSideData, dolbyVisionOf } from './dolby-vision.ts';
 import { type Hdr10Metadata, type HdrSideData, hdr10MetadataOf } from './hdr10.ts';
 
@@ -55,11 +56,20 @@ export interface VideoTrack {
   bitRate?: number;
 }
 
+/**
+ * What an audio stream is besides the programme's sound, from its disposition: a commentary,
+ * or a description of the picture for people who cannot see it.
+ */
+export const AudioRoleSchema = Type.Union([Type.Literal('commentary'), Type.Literal('description')]);
+export type AudioRole = Static<typeof AudioRoleSchema>;
+
 export interface AudioTrack {
   index: number;
   codec: string;
   /** ISO 639-2 language from the stream's tags (`eng`), when they give a well-formed one other than `und`. */
   language?: string;
+  /** Absent: the programme's own sound (a dub is that too, in its language). */
+  role?: AudioRole;
   channels: number;
   sampleRate: number;
   startSeconds: number;
@@ -140,6 +150,7 @@ export function analyseMedia(probeJson: string, packetCsv: string): MediaAnalysi
         sampleRate: Number(s.sample_rate ?? 0),
         startSeconds: seconds(s.start_time) ?? 0,
         ...languageOf(s.tags?.language),
+        ...roleOf(s.disposition),
       }),
     );
   const analysis: MediaAnalysis = {
@@ -246,6 +257,16 @@ function rotationOf(stream: ProbeStream): number {
 /** Whether ffprobe's `field_order` says the frames are stored as two fields (tt, bb, tb or bt). */
 export function isInterlaced(fieldOrder: string | undefined): boolean {
   return fieldOrder === 'tt' || fieldOrder === 'bb' || fieldOrder === 'tb' || fieldOrder === 'bt';
+}
+
+/**
+ * An audio stream's role from its disposition flags: `visual_impaired` (Matroska, MP4) or
+ * `descriptions` (MP4's `kind` box) mark an audio description, `comment` a commentary.
+ */
+function roleOf(disposition: Record<string, number> | undefined): { role?: AudioRole } {
+  if (disposition?.visual_impaired || disposition?.descriptions) return { role: 'description' };
+  if (disposition?.comment) return { role: 'commentary' };
+  return {};
 }
 
 /** A language tag from a file, kept only when it is three lowercase letters (it ends up in playlists). */

@@ -64,7 +64,9 @@ export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<
       await mkdir(join(out, 'dash'), { recursive: true });
       const manifest = join(out, 'manifest.mpd');
       const hdrRungs = plan.rungs.kept.map((rung) => Boolean(rungEncoding(settings, plan, rung).keep));
-      await ffmpeg(ctx, dashArgs(files.rungs, files.audio, manifest, settings.dashSegmentSeconds, hdrRungs));
+      const tracks = audioTracksOf(plan);
+      const audio = files.audio.map((file, i) => ({ file, role: tracks[i]?.role }));
+      await ffmpeg(ctx, dashArgs(files.rungs, audio, manifest, settings.dashSegmentSeconds, hdrRungs));
       await writeCodecs(manifest, plan, join(out, 'dash'));
       if (plan.hdrKept) {
         // The HDR rungs' set: the only video set, or the second beside the SDR one.
@@ -189,12 +191,13 @@ async function packageHls(
     const folder = join(out, 'hls', audioRenditionName(i));
     await mkdir(folder, { recursive: true });
     await ffmpeg(ctx, hlsRenditionArgs(file, folder, segmentSeconds));
-    const language = tracks[i]?.language;
+    const { language, role } = tracks[i] ?? {};
     audio.push({
       uri: ladderPlaylists.audio(i),
       codec: AUDIO_CODEC,
       bandwidth: measuredBandwidth(await measure(folder)),
       ...(language ? { language } : {}),
+      ...(role ? { role } : {}),
     });
   }
   await writeFile(join(out, 'master.m3u8'), masterPlaylist(variants, audio));

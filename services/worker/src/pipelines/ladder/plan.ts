@@ -181,11 +181,15 @@ function chunkChildren(
     );
 }
 
-/** An audio stream's rendition: its language, and where it starts against the video when not with it. */
+/**
+ * An audio stream's rendition: its language and role, and where it starts against the video
+ * when not with it.
+ */
 function audioTrack(track: AudioTrack, videoStart: number): AudioTrackPlan {
   const offset = Math.round((track.startSeconds - videoStart) * 1e6) / 1e6;
   return {
     ...(track.language ? { language: track.language } : {}),
+    ...(track.role ? { role: track.role } : {}),
     ...(Math.abs(offset) >= 0.0005 ? { offsetSeconds: offset } : {}),
   };
 }
