@@ -30,6 +30,7 @@ import {
   meanLuma,
   psnr,
   withDolbyVisionRecord,
+  withHdr10Boxes,
 } from '../support/media.ts';
 import { checkPlayback } from '../support/playback.ts';
 
@@ -620,43 +621,118 @@ describe("posters of PQ sources, rolled off from each source's own peak", () => 
   });
 });
 
-describe('a chunked encode whose own filters tone-map the PQ source', () => {
+describe('chunked encodes of a PQ source whose HDR10 metadata its container holds', () => {
+  /**
+   * The container's metadata (MP4 mdcv and clli boxes), unlike what the source's own stream
+   * says (MaxCLL 1000): what a chunk writes can only have come from the container.
+   */
+  const containerHdr10 = {
+    masteringDisplay: {
+      red: [0.708, 0.292] as [number, number],
+      green: [0.17, 0.797] as [number, number],
+      blue: [0.131, 0.046] as [number, number],
+      whitePoint: [0.3127, 0.329] as [number, number],
+      maxLuminance: 4000,
+      minLuminance: 0.005,
+    },
+    maxCll: 1200,
+    maxFall: 300,
+  };
   // The job's own HDR-to-SDR filters (not ffleet's): its output's colour is what they leave.
-  const options =
+  const toSdr =
     '-vf zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,' +
     'zscale=t=bt709:m=bt709:r=tv,format=yuv420p -c:v libx264 -preset ultrafast -crf 18';
-  const jobs: Record<'whole' | 'chunked', JobView> = {} as never;
+  const encodes = {
+    'sdr-whole': { options: toSdr, split: false },
+    'sdr-chunked': { options: toSdr, split: true },
+    'hdr-x265': {
+      options: '-c:v libx265 -preset ultrafast -crf 24 -x265-params log-level=error',
+      split: true,
+    },
+    'hdr-x264': { options: '-c:v libx264 -preset ultrafast -crf 24', split: true },
+  };
+  const jobs = {} as Record<keyof typeof encodes, JobView>;
+  const files = {} as Record<keyof typeof encodes, string>;
 
   beforeAll(async () => {
+    const boxed = join(fleet.dir, 'pq-boxed.mp4');
+    await withHdr10Boxes(sources.pq, boxed, containerHdr10);
+    await fleet.put('inputs/pq-boxed.mp4', boxed);
     const ids = await Promise.all(
-      (['whole', 'chunked'] as const).map((how) =>
+      Object.entries(encodes).map(([name, { options, split }]) =>
         fleet
           .submit({
-            name: `pq-to-sdr-${how}`,
+            name: `pq-boxed-${name}`,
             compute: POOL,
-            inputs: [{ url: `s3://${fleet.bucket}/inputs/pq.mp4` }],
-            outputs: [{ url: `s3://${fleet.bucket}/out/pq-to-sdr-${how}.mp4`, options }],
-            ...(how === 'chunked' ? { split: { segmentSeconds: 2 } } : {}),
+            inputs: [{ url: `s3://${fleet.bucket}/inputs/pq-boxed.mp4` }],
+            outputs: [{ url: `s3://${fleet.bucket}/out/pq-boxed-${name}.mp4`, options }],
+            ...(split ? { split: { segmentSeconds: 2 } } : {}),
           })
-          .then((id) => [how, id] as const),
+          .then((id) => [name as keyof typeof encodes, id] as const),
       ),
     );
-    for (const [how, id] of ids) jobs[how] = await fleet.waitFor<JobView>(id, finished, 240_000);
+    for (const [name, id] of ids) {
+      jobs[name] = await fleet.waitFor<JobView>(id, finished, 240_000);
+      if (jobs[name].state !== 'succeeded') continue;
+      files[name] = join(fleet.dir, `pq-boxed-${name}.mp4`);
+      await writeFile(files[name], await fleet.get(`out/pq-boxed-${name}.mp4`));
+    }
   }, 260_000);
 
-  it('is tagged as its filters leave it (BT.709), as the same command run whole is, not as the source', async () => {
-    const files: Record<string, string> = {};
-    for (const how of ['whole', 'chunked'] as const) {
-      expect(jobs[how].state, JSON.stringify(jobs[how].error)).toBe('succeeded');
-      files[how] = join(fleet.dir, `pq-to-sdr-${how}.mp4`);
-      await writeFile(files[how], await fleet.get(`out/pq-to-sdr-${how}.mp4`));
+  it('the source: ffprobe reads the boxes as its side data, other metadata than its stream carries', async () => {
+    const media = await analyseFile(join(fleet.dir, 'pq-boxed.mp4'));
+    expect(media.video!.hdrSideData).toEqual(['Mastering display metadata', 'Content light level metadata']);
+    expect(media.video!.hdr10).toMatchObject({
+      maxCll: 1200,
+      maxFall: 300,
+      masteringDisplay: { maxLuminance: 4000 },
+    });
+    expect(await firstFrameHdr10Of(sources.pq)).toMatchObject({ maxCll: 1000, maxFall: 400 });
+  });
+
+  it("in libx265, carry the container's metadata in every chunk's stream: the joined output's frames say it", async () => {
+    expect(jobs['hdr-x265'].state, JSON.stringify(jobs['hdr-x265'].error)).toBe('succeeded');
+    expect(jobs['hdr-x265'].pipeline).toMatchObject({ kind: 'split', chunks: { total: SECONDS / 2 } });
+    const file = files['hdr-x265'];
+    expect(await videoOf(file)).toMatchObject({
+      pixFmt: 'yuv420p10le',
+      primaries: 'bt2020',
+      transfer: 'smpte2084',
+      frames: SECONDS * 25,
+    });
+    // In each chunk's stream: at the first frame and at the keyframe that opens the last chunk.
+    const atLastChunk = join(fleet.dir, 'pq-boxed-last-chunk.mp4');
+    await ffmpeg(['-ss', String(SECONDS - 2), '-i', file, '-c', 'copy', atLastChunk]);
+    for (const part of [file, atLastChunk]) {
+      const hdr10 = await firstFrameHdr10Of(part);
+      expect(hdr10, part).toMatchObject({ maxCll: 1200, maxFall: 300 });
+      const display = hdr10!.masteringDisplay!;
+      expect(display.maxLuminance).toBe(4000);
+      expect(display.minLuminance).toBeCloseTo(0.005, 4);
+      for (const colour of ['red', 'green', 'blue', 'whitePoint'] as const)
+        for (const [i, v] of display[colour].entries())
+          expect(v, colour).toBeCloseTo(containerHdr10.masteringDisplay[colour][i]!, 4);
     }
-    expect(jobs.chunked.pipeline).toMatchObject({ kind: 'split', chunks: { total: SECONDS / 2 } });
-    const whole = await videoOf(files.whole!);
+  });
+
+  it('refuse an encoder that cannot carry it, naming the ones that can, before encoding anything', () => {
+    const job = jobs['hdr-x264'];
+    expect(job.state).toBe('failed');
+    expect(job.error).toMatchObject({ code: 'not_splittable' });
+    expect(job.error!.message).toContain(
+      'would be lost by the join: chunks carry it in their stream with libx265 or libsvtav1, not with libx264',
+    );
+  });
+
+  it('when its own filters tone-map it, have nothing to keep: tagged as its filters leave it (BT.709), as the same command run whole is', async () => {
+    for (const name of ['sdr-whole', 'sdr-chunked'] as const)
+      expect(jobs[name].state, JSON.stringify(jobs[name].error)).toBe('succeeded');
+    expect(jobs['sdr-chunked'].pipeline).toMatchObject({ kind: 'split', chunks: { total: SECONDS / 2 } });
+    const whole = await videoOf(files['sdr-whole']);
     expect(whole).toMatchObject({ pixFmt: 'yuv420p', primaries: 'bt709', transfer: 'bt709', space: 'bt709' });
-    expect(await videoOf(files.chunked!)).toEqual(whole);
+    expect(await videoOf(files['sdr-chunked'])).toEqual(whole);
     expect(
-      await psnr(files.whole!, files.chunked!, { distorted: 'null', reference: 'null' }),
+      await psnr(files['sdr-whole'], files['sdr-chunked'], { distorted: 'null', reference: 'null' }),
     ).toBeGreaterThan(35);
   });
 });

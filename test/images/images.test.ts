@@ -25,7 +25,15 @@ import {
 } from '../../scripts/lib/stack.ts';
 import { find, type K8sObject, parseManifests, renderChart, repoRoot } from '../chart/support/chart.ts';
 import { parseDockerfile } from '../support/dockerfile.ts';
-import { makeHdrClip, makeSampleClip, makeSdrMaster, meanLuma, probe } from '../support/media.ts';
+import {
+  makeHdrClip,
+  makeSampleClip,
+  makeSdrMaster,
+  meanLuma,
+  packets,
+  probe,
+  withHdr10Boxes,
+} from '../support/media.ts';
 import { releaseOfImage } from '../support/package-index.ts';
 import { fullName, makeDebianBase, makeNodeBase } from './support/bases.ts';
 import { podmanRunArgs } from './support/pod.ts';
@@ -503,6 +511,51 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
       }
     }
     s3.destroy();
+  });
+
+  it("carries HDR10 metadata that only the source's container holds through a chunked encode with the container's libx265", async () => {
+    const { master } = await hdrClipsOnce();
+    // Three chunks of a PQ clip whose stream says MaxCLL 203 and no mastering display; its
+    // container adds the display (MP4 mdcv box) and the same light levels (clli).
+    const plain = join(workDir, 'pq-keyframes.mp4');
+    const boxed = join(workDir, 'pq-boxed.mp4');
+    await makeHdrClip(
+      master,
+      plain,
+      'smpte2084',
+      'keyint=25:min-keyint=25:open-gop=0:hdr10=1:max-cll=203,100',
+    );
+    const display = {
+      red: [0.708, 0.292] as [number, number],
+      green: [0.17, 0.797] as [number, number],
+      blue: [0.131, 0.046] as [number, number],
+      whitePoint: [0.3127, 0.329] as [number, number],
+      maxLuminance: 4000,
+      minLuminance: 0.005,
+    };
+    await withHdr10Boxes(plain, boxed, { masteringDisplay: display, maxCll: 203, maxFall: 100 });
+    const s3 = stackS3Client(stack!);
+    await upload(s3, boxed, 'inputs/pq-boxed.mp4');
+    const { job } = await runJob<{ state: string; pipeline?: { kind: string; chunks?: { total: number } } }>({
+      name: 'images-hdr-chunked',
+      compute: 'intel',
+      inputs: [{ url: `s3://${stack!.bucket}/inputs/pq-boxed.mp4` }],
+      outputs: [
+        {
+          url: `s3://${stack!.bucket}/out/pq-chunked.mp4`,
+          options: '-c:v libx265 -preset ultrafast -crf 24 -x265-params log-level=error',
+        },
+      ],
+      split: { segmentSeconds: 1 },
+    });
+    expect(job.state, JSON.stringify(job)).toBe('succeeded');
+    expect(job.pipeline).toMatchObject({ kind: 'split', chunks: { total: 2 } });
+    const out = await download(s3, 'out/pq-chunked.mp4', join(workDir, 'pq-chunked.mp4'));
+    s3.destroy();
+    expect(await packets(out, 'v:0')).toHaveLength(50);
+    const metadata = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, out])).stdout);
+    expect(metadata).toMatchObject({ maxCll: 203, maxFall: 100, masteringDisplay: { maxLuminance: 4000 } });
+    expect(metadata!.masteringDisplay!.red[0]).toBeCloseTo(0.708, 4);
   });
 });
 

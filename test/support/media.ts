@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import {
   analyseMedia,
   ffmpegOutput,
+  type Hdr10Metadata,
   type MediaAnalysis,
   PROBE_PACKETS_ARGS,
   PROBE_STREAMS_ARGS,
@@ -193,15 +194,45 @@ export async function withDolbyVisionRecord(
   out: string,
   dv: { profile: number; compatibility: number },
 ): Promise<void> {
-  const mp4 = await readFile(file);
   // DOVIDecoderConfigurationRecord: version 1.0, profile (7 bits), level (6), RPU, EL and BL
   // present flags, the base layer's compatibility id (4 bits), then reserved bits.
   const record = Buffer.alloc(24);
   record.writeUInt8(1, 0);
   record.writeUInt16BE((dv.profile << 9) | (6 << 3) | 0b101, 2);
   record.writeUInt8(dv.compatibility << 4, 4);
-  const box = Buffer.concat([boxHeader(8 + record.length, dv.profile > 7 ? 'dvvC' : 'dvcC'), record]);
-  // The boxes down to the sample entry, each of which grows by the new box.
+  await withSampleEntryBoxes(file, out, [box(dv.profile > 7 ? 'dvvC' : 'dvcC', record)]);
+}
+
+/**
+ * `file` (as for withDolbyVisionRecord) copied to `out` with HDR10 metadata in its container:
+ * the mastering display (`mdcv`) and content light level (`clli`) boxes of its sample entry,
+ * which ffprobe lists as the stream's side data. The stream itself is left as it was.
+ */
+export async function withHdr10Boxes(
+  file: string,
+  out: string,
+  hdr10: Required<Hdr10Metadata>,
+): Promise<void> {
+  const display = hdr10.masteringDisplay;
+  // Chromaticities in 0.00002 steps, green, blue, red then the white point; light in 0.0001 cd/m².
+  const mdcv = Buffer.alloc(24);
+  [display.green, display.blue, display.red, display.whitePoint].forEach(([x, y], i) => {
+    mdcv.writeUInt16BE(Math.round(x * 50_000), i * 4);
+    mdcv.writeUInt16BE(Math.round(y * 50_000), i * 4 + 2);
+  });
+  mdcv.writeUInt32BE(Math.round(display.maxLuminance * 10_000), 16);
+  mdcv.writeUInt32BE(Math.round(display.minLuminance * 10_000), 20);
+  const clli = Buffer.alloc(4);
+  clli.writeUInt16BE(hdr10.maxCll, 0);
+  clli.writeUInt16BE(hdr10.maxFall, 2);
+  await withSampleEntryBoxes(file, out, [box('mdcv', mdcv), box('clli', clli)]);
+}
+
+/** `file` copied to `out` with `boxes` appended to its HEVC sample entry (`hvc1`). */
+async function withSampleEntryBoxes(file: string, out: string, boxes: Buffer[]): Promise<void> {
+  const mp4 = await readFile(file);
+  const added = Buffer.concat(boxes);
+  // The boxes down to the sample entry, each of which grows by the new boxes.
   const path = ['moov', 'trak', 'mdia', 'minf', 'stbl', 'stsd', 'hvc1'];
   const chain: number[] = [];
   let start = 0;
@@ -216,9 +247,13 @@ export async function withDolbyVisionRecord(
     end = at + mp4.readUInt32BE(at);
   }
   if (mp4.indexOf('mdat', 0, 'latin1') > chain[0]!) throw new Error(`${file}: moov before mdat`);
-  const grown = Buffer.concat([mp4.subarray(0, end), box, mp4.subarray(end)]);
-  for (const at of chain) grown.writeUInt32BE(grown.readUInt32BE(at) + box.length, at);
+  const grown = Buffer.concat([mp4.subarray(0, end), added, mp4.subarray(end)]);
+  for (const at of chain) grown.writeUInt32BE(grown.readUInt32BE(at) + added.length, at);
   await writeFile(out, grown);
+}
+
+function box(type: string, body: Buffer): Buffer {
+  return Buffer.concat([boxHeader(8 + body.length, type), body]);
 }
 
 function boxHeader(size: number, type: string): Buffer {

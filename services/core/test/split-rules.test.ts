@@ -1,10 +1,12 @@
 import {
   checkSplittableMedia,
+  chunkHdr10Params,
   FfleetError,
   optionArgs,
   PoolRegistry,
   splitOptions,
   validateJob,
+  withHdr10Params,
 } from '@ffleet/core';
 import { describe, expect, it } from 'vitest';
 
@@ -184,13 +186,85 @@ describe('split sources', () => {
   };
   const media = { formatName: 'mov,mp4', durationSeconds: 10, audio: [], otherStreams: 0 };
 
-  it('need a video stream and no HDR10 side data', () => {
-    expect(() => checkSplittableMedia({ ...media, video })).not.toThrow();
-    expect(() => checkSplittableMedia(media)).toThrow(
+  /** The options of a split job writing `output`, divided. */
+  const split = (output: string) => splitOptions(validateJob(job(output), pools, {}).plan);
+  const x265 = split('-c:v libx265 -crf 24 -pix_fmt yuv420p10le');
+  // As ffprobe lists MP4's mdcv and clli boxes (or Matroska's MasteringMetadata and MaxCLL).
+  const hdr10 = {
+    masteringDisplay: {
+      red: [0.68, 0.32] as [number, number],
+      green: [0.265, 0.69] as [number, number],
+      blue: [0.15, 0.06] as [number, number],
+      whitePoint: [0.3127, 0.329] as [number, number],
+      maxLuminance: 1000,
+      minLuminance: 0.005,
+    },
+    maxCll: 1000,
+    maxFall: 400,
+  };
+  const hdrVideo = {
+    ...video,
+    colour: { transfer: 'smpte2084' },
+    hdrSideData: ['Mastering display metadata', 'Content light level metadata'],
+    hdr10,
+  };
+
+  it('need a video stream', () => {
+    expect(() => checkSplittableMedia({ ...media, video }, x265)).not.toThrow();
+    expect(() => checkSplittableMedia(media, x265)).toThrow(
       'this input cannot be encoded in chunks: the input has no video stream. Send the job without "split"',
     );
-    expect(() =>
-      checkSplittableMedia({ ...media, video: { ...video, hdrSideData: ['Mastering display metadata'] } }),
-    ).toThrow(/HDR10 side data \(Mastering display metadata\) would be lost by the join/);
+  });
+
+  it("carry HDR10 metadata that only the container held in every chunk's stream, with libx265 or libsvtav1", () => {
+    const hdr = { ...media, video: hdrVideo };
+    expect(() => checkSplittableMedia(hdr, x265)).not.toThrow();
+    expect(chunkHdr10Params(x265, hdr)).toEqual({
+      option: 'x265-params',
+      params: [
+        'hdr10=1',
+        'master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,50)',
+        'max-cll=1000,400',
+      ],
+    });
+    expect(chunkHdr10Params(split('-c:v libsvtav1 -crf 30'), hdr)).toEqual({
+      option: 'svtav1-params',
+      params: [
+        'mastering-display=G(0.265,0.69)B(0.15,0.06)R(0.68,0.32)WP(0.3127,0.329)L(1000,0.005)',
+        'content-light=1000,400',
+      ],
+    });
+    // Nothing to carry: none in the container, or the output takes another colour.
+    expect(chunkHdr10Params(x265, { ...media, video })).toBeUndefined();
+    expect(chunkHdr10Params(split('-c:v libx264 -color_trc bt709'), hdr)).toBeUndefined();
+    expect(
+      chunkHdr10Params(
+        split('-c:v libx264 -vf zscale=t=linear,tonemap=hable,zscale=t=bt709,format=yuv420p'),
+        hdr,
+      ),
+    ).toBeUndefined();
+    // The job's own parameters stay; the metadata is added to them where it sets none.
+    const own = split('-c:v libx265 -x265-params crf=20:max-cll=4000,1000');
+    const args = optionArgs(withHdr10Params(own.video, chunkHdr10Params(own, hdr)));
+    expect(args[args.indexOf('-x265-params') + 1]).toBe(
+      'crf=20:max-cll=4000,1000:hdr10=1:master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,50)',
+    );
+    expect(args.filter((a) => a === '-x265-params')).toHaveLength(1);
+  });
+
+  it('refuse HDR10 metadata in the container that the encoder cannot write into its stream', () => {
+    const hdr = { ...media, video: hdrVideo };
+    for (const [options, encoder] of [
+      ['-c:v libx264 -pix_fmt yuv420p10le', 'libx264'],
+      ['-c:v hevc_nvenc', 'hevc_nvenc'],
+      ['-crf 20', "the format's default encoder"],
+    ])
+      expect(() => checkSplittableMedia(hdr, split(options!))).toThrow(
+        `the input's HDR10 side data (Mastering display metadata, Content light level metadata) would be lost by the join: chunks carry it in their stream with libx265 or libsvtav1, not with ${encoder}`,
+      );
+    // Side data ffleet cannot read is refused even with libx265: it could not be carried.
+    expect(() => checkSplittableMedia({ ...media, video: { ...hdrVideo, hdr10: undefined } }, x265)).toThrow(
+      /would be lost by the join/,
+    );
   });
 });

@@ -20,7 +20,14 @@ import type { JobSpec } from '../jobs/spec.ts';
 import type { StorageUrl } from '../storage/url.ts';
 import { type Chunk, ChunkSchema, planChunks } from './chunk-plan.ts';
 import type { Colour, MediaAnalysis } from './media-analysis.ts';
-import { checkSplittableMedia, optionArgs, type SplitOptions, splitOptions } from './split-rules.ts';
+import {
+  checkSplittableMedia,
+  chunkHdr10Params,
+  optionArgs,
+  type SplitOptions,
+  splitOptions,
+  withHdr10Params,
+} from './split-rules.ts';
 
 /** Pieces and the extracted audio keep exact timestamps and any codec in NUT. */
 export const PIECE_FORMAT = 'nut';
@@ -123,7 +130,8 @@ export function splitExtension(job: SplitJob): string {
  * The job that encodes one chunk: the piece in, the job's decoder and video options with the
  * pipeline's own (no audio, timestamps kept unless the job sets a rate, a keyframe at each of
  * `keyframeTimes` (relative to the chunk), the source's colour tags unless the job's filters set
- * the colour), the chunk out. A piece
+ * the colour, and its HDR10 metadata in the encoder's parameters when only its container held
+ * it), the chunk out. A piece
  * carries no display matrix, so a rotated source is turned here as ffmpeg's autorotation turns
  * it in a single-pass encode (before the job's own filters); a split job cannot switch that off.
  */
@@ -136,8 +144,10 @@ export function chunkJobSpec(
 ): JobSpec {
   const input = job.plan.inputs[0]!.options;
   const turn = rotationFilter(media.video!.rotation);
+  // HDR10 metadata that only the source's container held goes into every chunk's stream.
+  const video = withHdr10Params(job.split.video, chunkHdr10Params(job.split, media));
   const output = [
-    ...withFilterFirst(job.split.video, turn),
+    ...withFilterFirst(video, turn),
     ...['-an', '-sn', '-dn'],
     ...['-fps_mode', job.split.changesFrameRate ? 'cfr' : 'passthrough'],
     ...['-force_key_frames', keyframeTimes.map((t) => t.toFixed(6)).join(',')],
@@ -303,7 +313,7 @@ function colourArgs(colour: Colour, video: readonly ParsedOption[]): string[] {
 
 /** The plan step's decision: chunks at the source's keyframes, and where every scratch object goes. */
 export function planSplit(job: SplitJob, media: MediaAnalysis, scratch: string): SplitPlan {
-  checkSplittableMedia(media);
+  checkSplittableMedia(media, job.split);
   const video = media.video!;
   const plan: SplitPlan = {
     segmentSeconds: job.spec.split!.segmentSeconds,

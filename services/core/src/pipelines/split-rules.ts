@@ -11,7 +11,9 @@ import { FfleetError } from '../errors.ts';
 import type { CommandPlan } from '../ffmpeg/command.ts';
 import { type FilterNode, parseFiltergraph } from '../ffmpeg/filtergraph.ts';
 import type { ParsedOption } from '../ffmpeg/options.ts';
+import { type Hdr10Metadata, svtAv1Hdr10Params, x265Hdr10Params } from './hdr10.ts';
 import type { MediaAnalysis } from './media-analysis.ts';
+import { videoEncoder } from './target-quality.ts';
 
 /** The output options of a splittable job, by the step that applies them. */
 export interface SplitOptions {
@@ -290,17 +292,70 @@ function timelineProblems(option: ParsedOption, filters: readonly FilterNode[]):
   return problems;
 }
 
+/** The encoders a chunk can give the source's HDR10 metadata: the option and its parameters. */
+const HDR10_ENCODER_PARAMS: Record<string, { option: string; params: (m: Hdr10Metadata) => string[] }> = {
+  libx265: { option: 'x265-params', params: x265Hdr10Params },
+  libsvtav1: { option: 'svtav1-params', params: svtAv1Hdr10Params },
+};
+const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
+
+/** Encoder parameters that write HDR10 metadata into a chunk's stream: `-x265-params hdr10=1:…`. */
+export interface Hdr10Params {
+  option: string;
+  params: string[];
+}
+
+/**
+ * How a chunked encode keeps the source's HDR10 metadata when it sits in the container
+ * (Matroska's MasteringMetadata, MP4's mdcv and clli boxes), which neither the pieces nor the
+ * join carry: the encoder parameters that write it into every chunk's stream (libx265's SEI,
+ * libsvtav1's metadata OBUs). Undefined when there is nothing to keep: none in the container,
+ * or the output takes another colour (the job's filters set one, or `-color_trc` tags an SDR
+ * transfer). Null when the job's encoder cannot be given it.
+ */
+export function chunkHdr10Params(split: SplitOptions, media: MediaAnalysis): Hdr10Params | undefined | null {
+  const video = media.video;
+  if (!video || video.hdrSideData.length === 0 || split.changesColour) return undefined;
+  const transfer = split.video.findLast((o) => o.name === 'color_trc')?.value;
+  if (transfer !== undefined && !HDR_TRANSFERS.has(transfer)) return undefined;
+  const encoder = HDR10_ENCODER_PARAMS[videoEncoder(split.video) ?? ''];
+  if (!encoder || !video.hdr10) return null;
+  return { option: encoder.option, params: encoder.params(video.hdr10) };
+}
+
+/**
+ * The video options with `hdr10`'s parameters added to the encoder's own (`-x265-params`),
+ * each only where the job does not set it itself.
+ */
+export function withHdr10Params(
+  video: readonly ParsedOption[],
+  hdr10: Hdr10Params | undefined | null,
+): ParsedOption[] {
+  if (!hdr10) return [...video];
+  const own = video.findLast((o) => o.name === hdr10.option);
+  const keys = new Set((own?.value ?? '').split(':').map((p) => p.split('=')[0]));
+  const added = hdr10.params.filter((p) => !keys.has(p.split('=')[0]));
+  if (added.length === 0) return [...video];
+  if (!own)
+    return [
+      ...video,
+      { token: `-${hdr10.option}`, name: hdr10.option, value: added.join(':'), kind: 'params' },
+    ];
+  return video.map((o) => (o === own ? { ...o, value: [o.value, ...added].filter(Boolean).join(':') } : o));
+}
+
 /**
  * What only the source itself can tell, checked by the pipeline after it analysed it: a video
- * track to split, and no HDR10 side data (mastering display, content light level) that a
- * stream-copy join would drop. Throws a permanent `not_splittable` error.
+ * track to split, and no HDR10 side data in the container that the chunks could not carry (see
+ * chunkHdr10Params). Throws a permanent `not_splittable` error.
  */
-export function checkSplittableMedia(media: MediaAnalysis): void {
+export function checkSplittableMedia(media: MediaAnalysis, split: SplitOptions): void {
   const reasons: string[] = [];
   if (!media.video) reasons.push('the input has no video stream');
-  else if (media.video.hdrSideData.length > 0)
+  else if (chunkHdr10Params(split, media) === null)
     reasons.push(
-      `the input's HDR10 side data (${media.video.hdrSideData.join(', ')}) would be lost by the join`,
+      `the input's HDR10 side data (${media.video.hdrSideData.join(', ')}) would be lost by the join: ` +
+        `chunks carry it in their stream with libx265 or libsvtav1, not with ${videoEncoder(split.video) ?? "the format's default encoder"}`,
     );
   if (reasons.length > 0)
     throw new FfleetError(
