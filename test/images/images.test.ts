@@ -514,11 +514,12 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
   });
 
   it("carries HDR10 metadata that only the source's container holds through a chunked encode with the container's libx265", async () => {
-    const { master } = await hdrClipsOnce();
-    // Three chunks of a PQ clip whose stream says MaxCLL 203 and no mastering display; its
-    // container adds the display (MP4 mdcv box) and the same light levels (clli).
+    // Two 2 s chunks of a 4 s PQ clip whose stream says MaxCLL 203 and no mastering display;
+    // its container adds the display (MP4 mdcv box) and the same light levels (clli).
+    const master = join(workDir, 'master-4s.mkv');
     const plain = join(workDir, 'pq-keyframes.mp4');
     const boxed = join(workDir, 'pq-boxed.mp4');
+    await makeSdrMaster(master, 4);
     await makeHdrClip(
       master,
       plain,
@@ -546,13 +547,13 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
           options: '-c:v libx265 -preset ultrafast -crf 24 -x265-params log-level=error',
         },
       ],
-      split: { segmentSeconds: 1 },
+      split: { segmentSeconds: 2 },
     });
     expect(job.state, JSON.stringify(job)).toBe('succeeded');
     expect(job.pipeline).toMatchObject({ kind: 'split', chunks: { total: 2 } });
     const out = await download(s3, 'out/pq-chunked.mp4', join(workDir, 'pq-chunked.mp4'));
     s3.destroy();
-    expect(await packets(out, 'v:0')).toHaveLength(50);
+    expect(await packets(out, 'v:0')).toHaveLength(100);
     const metadata = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, out])).stdout);
     expect(metadata).toMatchObject({ maxCll: 203, maxFall: 100, masteringDisplay: { maxLuminance: 4000 } });
     expect(metadata!.masteringDisplay!.red[0]).toBeCloseTo(0.708, 4);
