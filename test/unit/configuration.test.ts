@@ -156,6 +156,7 @@ describe('settings', () => {
       const local = loadCliConfig({}, dir);
       expect(local.gateway).toBe('http://127.0.0.1:4242');
       expect(local.records.bucket).toBe('local-bucket');
+      expect(local.uploadTo).toBe('s3://local-bucket/uploads/');
       expect(local.records.s3).toMatchObject({ endpoint: 'http://127.0.0.1:7070', accessKeyId: 'local' });
       const configured = loadCliConfig(
         { FFLEET_GATEWAY: 'https://ffleet.example.com', FFLEET_METRICS_BUCKET: 'metrics' },
@@ -163,6 +164,11 @@ describe('settings', () => {
       );
       expect(configured.gateway).toBe('https://ffleet.example.com');
       expect(configured.records).toMatchObject({ bucket: 'metrics', s3: { endpoint: undefined } });
+      // Local files are inputs: they go to the fleet's bucket, not to the records' bucket.
+      expect(configured.uploadTo).toBe('s3://local-bucket/uploads/');
+      expect(loadCliConfig({ FFLEET_METRICS_BUCKET: 'metrics', FFLEET_BUCKET: 'media' }, dir).uploadTo).toBe(
+        's3://media/uploads/',
+      );
       expect(problemsOf(() => loadCliConfig({ FFLEET_GATEWAY: 'ftp://x' }, dir))).toEqual([
         'FFLEET_GATEWAY must be an http:// or https:// URL, got "ftp://x"',
       ]);

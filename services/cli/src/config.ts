@@ -27,7 +27,10 @@ export const CliSettings = settings({
     text({ description: 'the bucket `ffleet report` reads records from (`--bucket` overrides it)' }),
   ),
   FFLEET_BUCKET: optional(
-    text({ description: 'fallback for `FFLEET_METRICS_BUCKET` (the local fleet sets it)' }),
+    text({
+      description:
+        'the bucket local input files are uploaded to (`uploads/`; `--upload-to` overrides it), and the fallback for `FFLEET_METRICS_BUCKET` (the local fleet sets it)',
+    }),
   ),
   ...S3_SETTINGS,
 });
@@ -44,6 +47,8 @@ export interface CliConfig {
   kubectl: string;
   /** The records named by the environment, or else by the local fleet. */
   records: RecordSource;
+  /** Where local input files go (`FFLEET_BUCKET`, or else the local fleet's), as an s3:// folder URL. */
+  uploadTo?: string;
   /** S3 access from the environment, for a bucket given with --bucket. */
   s3: S3Settings;
 }
@@ -53,7 +58,8 @@ export const LOCAL_FLEET_FILE = join('.ffleet', 'dev.env');
 
 /**
  * The CLI's settings: the environment first; what it leaves out (the gateway, the records'
- * bucket and S3 access) comes from a local fleet's `.ffleet/dev.env` when there is one.
+ * bucket and S3 access, the uploads' bucket) comes from a local fleet's `.ffleet/dev.env` when
+ * there is one.
  */
 export function loadCliConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): CliConfig {
   const values = readSettings(CliSettings, env);
@@ -63,6 +69,7 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env, cwd = proces
     : undefined;
   const s3 = s3SettingsFrom(values);
   const bucket = values.FFLEET_METRICS_BUCKET ?? values.FFLEET_BUCKET;
+  const uploadBucket = values.FFLEET_BUCKET ?? local?.FFLEET_BUCKET;
   return {
     gateway: (values.FFLEET_GATEWAY ?? local?.FFLEET_GATEWAY ?? 'http://127.0.0.1:8080').replace(/\/$/, ''),
     token: values.FFLEET_TOKEN,
@@ -72,5 +79,6 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env, cwd = proces
         ? { bucket, s3 }
         : { bucket: local.FFLEET_METRICS_BUCKET ?? local.FFLEET_BUCKET, s3: s3SettingsFrom(local) },
     s3,
+    ...(uploadBucket ? { uploadTo: `s3://${uploadBucket}/uploads/` } : {}),
   };
 }

@@ -152,7 +152,7 @@ export function buildProgram(config: CliConfig = loadCliConfig()): Command {
       'gateway URL (default: $FFLEET_GATEWAY, .ffleet/dev.env, http://127.0.0.1:8080)',
     )
     .showHelpAfterError();
-  const defaultUploadTo = config.records.bucket ? `s3://${config.records.bucket}/uploads/` : undefined;
+  const defaultUploadTo = config.uploadTo;
   const uploadHelp = defaultUploadTo ? `default ${defaultUploadTo}` : 'an s3:// folder URL';
   const client = () =>
     new GatewayClient((program.opts().gateway ?? config.gateway).replace(/\/$/, ''), config.token);
