@@ -156,6 +156,11 @@ describe.each([
     expect(job.pipeline.chunks?.total).toBe(chunks);
     const frames = SECONDS * (60 + 30);
     expect(job.pipeline.frames).toEqual({ done: frames, total: frames });
+    // Each rung's frame rate, smallest rung first.
+    expect(job.pipeline.rungs?.map((r) => [r.height, r.frameRate])).toEqual([
+      [180, 30],
+      [540, 60],
+    ]);
   });
 
   it('has the 540p rung at 60 fps and the 180p at 30, evenly spaced, keyframes every 2 s at the same times in both', async () => {

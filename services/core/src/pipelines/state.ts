@@ -133,6 +133,10 @@ export const LadderViewSchema = Type.Object(
           width: Type.Integer(),
           height: Type.Integer(),
           bitrateKbps: Type.Integer(),
+          /** Frames a second: the source's, or what is left when only every n-th frame is kept. */
+          frameRate: Type.Optional(
+            Type.Number({ description: "Frames a second: the source's, or one of every few of its frames" }),
+          ),
           state: ChildStateSchema,
           percent: Type.Number(),
           /** A chunked rung's chunks encoded of its total. */

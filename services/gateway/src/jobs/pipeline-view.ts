@@ -11,6 +11,7 @@ import {
   type PreviewsView,
   previewsChildId,
   type RedisClient,
+  rungFrameRate,
   rungFrames,
   type SplitState,
   type SplitView,
@@ -172,6 +173,8 @@ async function ladderView(
     const doneChunks = own.filter((p) => p.state === 'done').length;
     return {
       ...rung,
+      // As the master playlist's FRAME-RATE states it: 29.97, not 29.97002997.
+      frameRate: Math.round(rungFrameRate(plan.frameRate, rung) * 1000) / 1000,
       state: rungState(own.map((p) => p.state)),
       percent: Math.round(percent),
       ...(plan.chunks ? { chunks: { done: doneChunks, total: own.length } } : {}),
