@@ -24,6 +24,7 @@ import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
 import { renditionFile } from '../support/hls.ts';
 import {
   analyseFile,
+  BT2020_DISPLAY_4000,
   ffmpeg,
   makeHdrClip,
   makeSdrMaster,
@@ -626,18 +627,7 @@ describe('chunked encodes of a PQ source whose HDR10 metadata its container hold
    * The container's metadata (MP4 mdcv and clli boxes), unlike what the source's own stream
    * says (MaxCLL 1000): what a chunk writes can only have come from the container.
    */
-  const containerHdr10 = {
-    masteringDisplay: {
-      red: [0.708, 0.292] as [number, number],
-      green: [0.17, 0.797] as [number, number],
-      blue: [0.131, 0.046] as [number, number],
-      whitePoint: [0.3127, 0.329] as [number, number],
-      maxLuminance: 4000,
-      minLuminance: 0.005,
-    },
-    maxCll: 1200,
-    maxFall: 300,
-  };
+  const containerHdr10 = { masteringDisplay: BT2020_DISPLAY_4000, maxCll: 1200, maxFall: 300 };
   // The job's own HDR-to-SDR filters (not ffleet's): its output's colour is what they leave.
   const toSdr =
     '-vf zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,' +

@@ -26,6 +26,7 @@ import {
 import { find, type K8sObject, parseManifests, renderChart, repoRoot } from '../chart/support/chart.ts';
 import { parseDockerfile } from '../support/dockerfile.ts';
 import {
+  BT2020_DISPLAY_4000,
   makeHdrClip,
   makeSampleClip,
   makeSdrMaster,
@@ -526,15 +527,7 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
       'smpte2084',
       'keyint=25:min-keyint=25:open-gop=0:hdr10=1:max-cll=203,100',
     );
-    const display = {
-      red: [0.708, 0.292] as [number, number],
-      green: [0.17, 0.797] as [number, number],
-      blue: [0.131, 0.046] as [number, number],
-      whitePoint: [0.3127, 0.329] as [number, number],
-      maxLuminance: 4000,
-      minLuminance: 0.005,
-    };
-    await withHdr10Boxes(plain, boxed, { masteringDisplay: display, maxCll: 203, maxFall: 100 });
+    await withHdr10Boxes(plain, boxed, { masteringDisplay: BT2020_DISPLAY_4000, maxCll: 203, maxFall: 100 });
     const s3 = stackS3Client(stack!);
     await upload(s3, boxed, 'inputs/pq-boxed.mp4');
     const { job } = await runJob<{ state: string; pipeline?: { kind: string; chunks?: { total: number } } }>({

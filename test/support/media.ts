@@ -204,6 +204,19 @@ export async function withDolbyVisionRecord(
 }
 
 /**
+ * A mastering display with BT.2020 primaries and a 4000 cd/m² peak, as a grading monitor's, for
+ * HDR10 metadata that differs from what the test clips' own streams say.
+ */
+export const BT2020_DISPLAY_4000: NonNullable<Hdr10Metadata['masteringDisplay']> = {
+  red: [0.708, 0.292],
+  green: [0.17, 0.797],
+  blue: [0.131, 0.046],
+  whitePoint: [0.3127, 0.329],
+  maxLuminance: 4000,
+  minLuminance: 0.005,
+};
+
+/**
  * `file` (as for withDolbyVisionRecord) copied to `out` with HDR10 metadata in its container:
  * the mastering display (`mdcv`) and content light level (`clli`) boxes of its sample entry,
  * which ffprobe lists as the stream's side data. The stream itself is left as it was.
