@@ -264,7 +264,7 @@ describe('split sources', () => {
       );
     // Side data ffleet cannot read is refused even with libx265: it could not be carried.
     expect(() => checkSplittableMedia({ ...media, video: { ...hdrVideo, hdr10: undefined } }, x265)).toThrow(
-      /would be lost by the join/,
+      /would be lost by the join: its values could not be read to write them into the chunks' stream/,
     );
   });
 });

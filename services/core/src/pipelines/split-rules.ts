@@ -352,11 +352,15 @@ export function withHdr10Params(
 export function checkSplittableMedia(media: MediaAnalysis, split: SplitOptions): void {
   const reasons: string[] = [];
   if (!media.video) reasons.push('the input has no video stream');
-  else if (chunkHdr10Params(split, media) === null)
+  else if (chunkHdr10Params(split, media) === null) {
+    const encoder = videoEncoder(split.video);
     reasons.push(
       `the input's HDR10 side data (${media.video.hdrSideData.join(', ')}) would be lost by the join: ` +
-        `chunks carry it in their stream with libx265 or libsvtav1, not with ${videoEncoder(split.video) ?? "the format's default encoder"}`,
+        (encoder && HDR10_ENCODER_PARAMS[encoder]
+          ? `its values could not be read to write them into the chunks' stream`
+          : `chunks carry it in their stream with libx265 or libsvtav1, not with ${encoder ?? "the format's default encoder"}`),
     );
+  }
   if (reasons.length > 0)
     throw new FfleetError(
       'not_splittable',
