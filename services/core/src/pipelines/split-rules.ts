@@ -14,6 +14,7 @@ import type { ParsedOption } from '../ffmpeg/options.ts';
 import { type Hdr10Metadata, svtAv1Hdr10Params, x265Hdr10Params } from './hdr10.ts';
 import type { MediaAnalysis } from './media-analysis.ts';
 import { videoEncoder } from './target-quality.ts';
+import { HDR_TRANSFERS } from './tone-map.ts';
 
 /** The output options of a splittable job, by the step that applies them. */
 export interface SplitOptions {
@@ -297,7 +298,6 @@ const HDR10_ENCODER_PARAMS: Record<string, { option: string; params: (m: Hdr10Me
   libx265: { option: 'x265-params', params: x265Hdr10Params },
   libsvtav1: { option: 'svtav1-params', params: svtAv1Hdr10Params },
 };
-const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
 
 /** Encoder parameters that write HDR10 metadata into a chunk's stream: `-x265-params hdr10=1:…`. */
 export interface Hdr10Params {
@@ -317,7 +317,7 @@ export function chunkHdr10Params(split: SplitOptions, media: MediaAnalysis): Hdr
   const video = media.video;
   if (!video || video.hdrSideData.length === 0 || split.changesColour) return undefined;
   const transfer = split.video.findLast((o) => o.name === 'color_trc')?.value;
-  if (transfer !== undefined && !HDR_TRANSFERS.has(transfer)) return undefined;
+  if (transfer !== undefined && !Object.values<string>(HDR_TRANSFERS).includes(transfer)) return undefined;
   const encoder = HDR10_ENCODER_PARAMS[videoEncoder(split.video) ?? ''];
   if (!encoder || !video.hdr10) return null;
   return { option: encoder.option, params: encoder.params(video.hdr10) };
