@@ -262,15 +262,16 @@ describe('a ladder of a film with English and French audio, an English commentar
 });
 
 describe('a ladder of a source with ten audio streams (a broadcast master, one channel each)', () => {
-  it('makes renditions of the first eight and says why the others have none', {
-    timeout: 260_000,
-  }, async () => {
+  /** Stream i is a tone of 200 + 50 i Hz. */
+  const toneHz = (stream: number) => 200 + 50 * stream;
+
+  beforeAll(async () => {
     const file = join(fleet.dir, 'ten.mov');
     const tones = Array.from({ length: 10 }, (_, i) => [
       '-f',
       'lavfi',
       '-i',
-      `sine=frequency=${200 + 50 * i}:sample_rate=48000:duration=2`,
+      `sine=frequency=${toneHz(i)}:sample_rate=48000:duration=2`,
     ]).flat();
     await ffmpeg([
       ...['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=2,noise=alls=12:allf=t', ...tones],
@@ -278,6 +279,43 @@ describe('a ladder of a source with ten audio streams (a broadcast master, one c
       ...['-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '18', '-c:a', 'aac', file],
     ]);
     await fleet.put('inputs/ten.mov', file);
+  }, 60_000);
+
+  /**
+   * Which source stream's tone one channel of a file's audio plays: its frequency from its zero
+   * crossings over a second past the encoder's priming, to the nearest tone (50 Hz apart).
+   */
+  async function streamHeard(file: string, channel: 'FL' | 'FR'): Promise<number> {
+    const { stdout } = await run(
+      'ffmpeg',
+      [
+        '-v',
+        'error',
+        '-ss',
+        '0.5',
+        '-i',
+        file,
+        '-af',
+        `pan=mono|c0=${channel}`,
+        '-t',
+        '1',
+        '-f',
+        'f32le',
+        '-',
+      ],
+      { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 },
+    );
+    const samples = new Float32Array(stdout.buffer, stdout.byteOffset, stdout.length / 4);
+    let crossings = 0;
+    for (let i = 1; i < samples.length; i++) if (samples[i - 1]! < 0 !== samples[i]! < 0) crossings++;
+    // Two crossings a period.
+    const hz = crossings / 2 / (samples.length / 48_000);
+    return Math.round((hz - toneHz(0)) / 50);
+  }
+
+  it('makes renditions of the first eight and says why the others have none', {
+    timeout: 260_000,
+  }, async () => {
     const job = await ladder('ten-streams', 0, 'ten.mov', [{ height: 180, bitrateKbps: 400 }]);
     expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
     if (job.pipeline?.kind !== 'ladder') throw new Error('not a ladder');
@@ -288,5 +326,65 @@ describe('a ladder of a source with ten audio streams (a broadcast master, one c
     expect(master.variants[0]!.audio.map((r) => r.uri)).toEqual(
       Array.from({ length: 8 }, (_, i) => `hls/audio${i === 0 ? '' : `-${i}`}/index.m3u8`),
     );
+  });
+
+  it('makes the programmes ladder.audio names: two mono streams as left and right, another as a commentary', {
+    timeout: 260_000,
+  }, async () => {
+    const { status, body } = await fleet.api<{ id: string }>('POST', '/v1/jobs', {
+      name: 'programmes',
+      compute: POOL,
+      inputs: [{ url: `s3://${fleet.bucket}/inputs/ten.mov` }],
+      outputs: [{ url: `s3://${fleet.bucket}/out/programmes/` }],
+      ladder: {
+        preset: 'ultrafast',
+        rungs: [{ height: 180, bitrateKbps: 400 }],
+        audio: [
+          { streams: [0, 1], language: 'eng' },
+          { streams: [9], language: 'fra', role: 'commentary' },
+        ],
+      },
+    });
+    expect(status, JSON.stringify(body)).toBe(202);
+    const job = await fleet.waitFor<JobView>(body.id, finished, 240_000);
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    if (job.pipeline?.kind !== 'ladder') throw new Error('not a ladder');
+    expect(job.pipeline.audioNote).toBeUndefined();
+    const base = 'out/programmes/';
+    const master = HLS.parse(
+      (await fleet.get(`${base}master.m3u8`)).toString('utf8'),
+    ) as HLS.types.MasterPlaylist;
+    const renditions = master.variants[0]!.audio;
+    expect(renditions.map((r) => [r.name, r.language, r.isDefault])).toEqual([
+      ['en', 'en', true],
+      ['fr commentary', 'fr', false],
+    ]);
+    const programme = await renditionFile(fleet, base, renditions[0]!.uri!, 'programme.mp4');
+    expect(await streamHeard(programme, 'FL')).toBe(0);
+    expect(await streamHeard(programme, 'FR')).toBe(1);
+    const commentary = await renditionFile(fleet, base, renditions[1]!.uri!, 'commentary.mp4');
+    for (const channel of ['FL', 'FR'] as const) expect(await streamHeard(commentary, channel)).toBe(9);
+  });
+
+  it('fails a ladder.audio that names a stream the source does not have, saying how many it has', {
+    timeout: 120_000,
+  }, async () => {
+    const { body } = await fleet.api<{ id: string }>('POST', '/v1/jobs', {
+      name: 'programmes-missing',
+      compute: POOL,
+      inputs: [{ url: `s3://${fleet.bucket}/inputs/ten.mov` }],
+      outputs: [{ url: `s3://${fleet.bucket}/out/programmes-missing/` }],
+      ladder: {
+        preset: 'ultrafast',
+        rungs: [{ height: 180, bitrateKbps: 400 }],
+        audio: [{ streams: [0, 12] }],
+      },
+    });
+    const job = await fleet.waitFor<JobView>(body.id, finished, 100_000);
+    expect(job.state).toBe('failed');
+    expect(job.error).toMatchObject({
+      code: 'invalid_job',
+      message: 'ladder.audio[0] names audio stream 12; the source has 10 audio streams',
+    });
   });
 });

@@ -552,6 +552,40 @@ describe('ladder audio: every stream, starting where the video does', () => {
     expect(audioTracksOf({ ...plan(), audio: false })).toEqual([]);
   });
 
+  it('joins the streams a rendition names, in order, into one programme, aligned like a single stream', () => {
+    const programme = plan([{ streams: [2, 3], language: 'eng', offsetSeconds: 0.2 }, { streams: [0] }]);
+    const joined = ladderAudioJobSpec(ladderJob() as never, ladderSettings({}), programme, 0);
+    expect(() => validateJob(joined, pools, policy)).not.toThrow();
+    expect(joined.outputs[0]!.options).toMatch(
+      /^-filter_complex '\[0:a:2\]\[0:a:3\]amerge=inputs=2,adelay=delays=200:all=1\[programme\]' -map '\[programme\]' .*-ac 2 -metadata:s:a:0 language=eng$/,
+    );
+    // One stream named: that stream, whatever the rendition's own number.
+    const single = ladderAudioJobSpec(ladderJob() as never, ladderSettings({}), programme, 1);
+    expect(single.outputs[0]!.options).toMatch(/^-map 0:a:0 /);
+    expect(single.outputs[0]!.url).toBe('s3://media/ffleet-scratch/j1/audio-1.m4a');
+  });
+
+  it('checks ladder.audio: streams by number, each once, a language of three letters, a role it knows', () => {
+    const accepted = (audio: unknown) => {
+      try {
+        validateJob(ladderJob({}, { audio }), pools, policy);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(accepted([{ streams: [0, 1] }, { streams: [2], language: 'fra', role: 'description' }])).toBe(
+      true,
+    );
+    expect(accepted([{ streams: [0, 0] }])).toBe(false);
+    expect(accepted([{ streams: [] }])).toBe(false);
+    expect(accepted([{ streams: [-1] }])).toBe(false);
+    expect(accepted([{ streams: [0], language: 'English' }])).toBe(false);
+    expect(accepted([{ streams: [0], role: 'dub' }])).toBe(false);
+    expect(accepted([])).toBe(false);
+    expect(accepted(Array.from({ length: 9 }, (_, i) => ({ streams: [i] })))).toBe(false);
+  });
+
   it('lists every audio rendition in the master playlist, in HLS language tags, the first the default', () => {
     const variant = {
       uri: 'hls/360p-730k/index.m3u8',

@@ -24,6 +24,7 @@ import {
   type LadderCodec,
   type LadderSettings,
   ladderEncoderArgs,
+  MAX_AUDIO_RENDITIONS,
   presetFor,
   SDR_BESIDE_HDR_CODEC,
 } from './ladder-spec.ts';
@@ -31,17 +32,16 @@ import { type AudioRole, AudioRoleSchema, type VideoTrack } from './media-analys
 import { DEINTERLACE_FILTER, rotationFilter, splitScratch } from './split-commands.ts';
 import { type HdrColour, HdrColourSchema, toneMapFilter } from './tone-map.ts';
 
-/**
- * Audio renditions a ladder makes at most: a film's languages fit; a file with more streams is
- * more likely one channel per stream (a broadcast master), and each would be a job.
- */
-export const MAX_AUDIO_RENDITIONS = 8;
-
 export const AudioTrackPlanSchema = Type.Object({
   /** The stream's language as its tags give it (ISO 639-2: `eng`, `fra`); absent when they say none. */
   language: Type.Optional(Type.String({ pattern: '^[a-z]{3}$' })),
   /** A commentary or an audio description (from the stream's disposition); absent: the programme's sound. */
   role: Type.Optional(AudioRoleSchema),
+  /**
+   * The source's audio streams (0 the first) whose channels make the rendition, in order
+   * (`ladder.audio`); absent: the stream of the rendition's own number.
+   */
+  streams: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1 })),
   /**
    * Seconds its first sample comes after the video's first frame (negative: before); absent
    * when they start together. The stream is padded or cut by as much.
@@ -269,26 +269,33 @@ export function ladderAudioJobSpec(
   plan: LadderPlan,
   track = 0,
 ): JobSpec {
-  const { language, offsetSeconds } = audioTracksOf(plan)[track] ?? {};
+  const { language, offsetSeconds, streams = [track] } = audioTracksOf(plan)[track] ?? {};
+  const alignment = audioAlignment(offsetSeconds ?? 0);
+  // Several streams (a broadcast master's mono channels) are joined, in order, into one.
+  const source =
+    streams.length === 1
+      ? ['-map', `0:a:${streams[0]}`, ...(alignment ? ['-af', alignment] : [])]
+      : [
+          '-filter_complex',
+          `${streams.map((s) => `[0:a:${s}]`).join('')}amerge=inputs=${streams.length}${alignment ? `,${alignment}` : ''}[programme]`,
+          ...['-map', '[programme]'],
+        ];
   const args = [
-    ...['-map', `0:a:${track}`, '-vn', '-sn', '-dn'],
-    ...audioAlignment(offsetSeconds ?? 0),
+    ...source,
+    ...['-vn', '-sn', '-dn'],
     ...['-c:a', 'aac', '-b:a', `${settings.audioBitrateKbps}k`, '-ac', '2'],
     ...(language ? ['-metadata:s:a:0', `language=${language}`] : []),
   ];
   return childSpec(spec, audioRenditionName(track), ladderScratch.audio(plan, track), args);
 }
 
-/** The audio filter that moves the first sample `offset` seconds after the video's first frame. */
-function audioAlignment(offsetSeconds: number): string[] {
-  if (Math.abs(offsetSeconds) < 0.0005) return [];
+/** The audio filters that move the first sample `offset` seconds after the video's first frame. */
+function audioAlignment(offsetSeconds: number): string | undefined {
+  if (Math.abs(offsetSeconds) < 0.0005) return undefined;
   const seconds = Math.abs(offsetSeconds).toFixed(6);
-  return [
-    '-af',
-    offsetSeconds > 0
-      ? `adelay=delays=${Math.round(offsetSeconds * 1000)}:all=1`
-      : `asetpts=PTS-STARTPTS,atrim=start=${seconds},asetpts=PTS-STARTPTS`,
-  ];
+  return offsetSeconds > 0
+    ? `adelay=delays=${Math.round(offsetSeconds * 1000)}:all=1`
+    : `asetpts=PTS-STARTPTS,atrim=start=${seconds},asetpts=PTS-STARTPTS`;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { CommandPlan } from '../ffmpeg/command.ts';
 import type { JobSpec } from '../jobs/spec.ts';
 import type { Pool } from '../pools/registry.ts';
 import { svtAv1Hdr10Params, x265Hdr10Params } from './hdr10.ts';
+import { AudioRoleSchema } from './media-analysis.ts';
 import { refusedAutorotationOff } from './split-rules.ts';
 import { HDR_TRANSFERS, type HdrColour } from './tone-map.ts';
 
@@ -36,6 +37,35 @@ const Segment = (fallback: number, what: string) =>
     ],
     { description: `Package for ${what}: true (the default), false, or {"segmentSeconds": n}` },
   );
+
+/**
+ * Audio renditions a ladder makes at most: a film's languages fit; a file with more streams is
+ * more likely one channel per stream (a broadcast master), whose programmes `audio` assembles.
+ */
+export const MAX_AUDIO_RENDITIONS = 8;
+
+/** One audio rendition made of chosen streams of the source (a broadcast master's channels). */
+export const LadderAudioSchema = Type.Object(
+  {
+    streams: Type.Array(Type.Integer({ minimum: 0, maximum: 63 }), {
+      minItems: 1,
+      maxItems: 16,
+      uniqueItems: true,
+      description:
+        "The source's audio streams (0 the first) whose channels make this rendition, in order: [0, 1] joins two mono streams as left and right; [0, 1, 2, 3, 4, 5] six as 5.1 (L R C LFE Ls Rs), downmixed to stereo",
+    }),
+    language: Type.Optional(
+      Type.String({
+        pattern: '^[a-z]{3}$',
+        description: "ISO 639-2 language (eng); default: the first stream's tag",
+      }),
+    ),
+    /** A commentary or an audio description; default: the first stream's disposition. */
+    role: Type.Optional(AudioRoleSchema),
+  },
+  { additionalProperties: false },
+);
+export type LadderAudio = Static<typeof LadderAudioSchema>;
 
 export const RungSchema = Type.Object(
   {
@@ -95,6 +125,14 @@ export const LadderSpecSchema = Type.Object(
       Type.Union([Type.Literal('sdr'), Type.Literal('keep'), Type.Literal('both')], {
         description:
           'What the rungs of an HDR source (PQ or HLG) are: "sdr" (the default) tone-maps them to 8-bit SDR BT.709; "keep" keeps them HDR as the source is (10-bit, its transfer and colours, its HDR10 metadata), with codec hevc or av1; "both" makes every rung twice, HDR in codec hevc or av1 and SDR in H.264 for every other player, in one master playlist and one MPD. An SDR source is not affected',
+      }),
+    ),
+    audio: Type.Optional(
+      Type.Array(LadderAudioSchema, {
+        minItems: 1,
+        maxItems: MAX_AUDIO_RENDITIONS,
+        description:
+          "The audio renditions, each made of chosen streams of the source (a broadcast master's mono channels joined into programmes); default: one per audio stream, the first 8",
       }),
     ),
     hls: Type.Optional(Segment(6, 'HLS')),

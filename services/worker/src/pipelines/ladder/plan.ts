@@ -8,7 +8,9 @@ import {
   FfleetError,
   hdrColourOf,
   hdrTwins,
+  InvalidJobError,
   type JobData,
+  type LadderAudio,
   type LadderPlan,
   type LadderSettings,
   ladderAudioJobSpec,
@@ -68,11 +70,12 @@ export async function planLadder(
   const rungs =
     toneMapped && kept ? { ...decision, kept: [...decision.kept, ...hdrTwins(decision.kept)] } : decision;
   const { chunks, note } = planLadderChunks(video, settings.chunkSeconds, ctx.spec.inputs[0]!.options);
+  const audioTracks = audioRenditions(ctx.spec.ladder?.audio, media.audio, video.startSeconds);
   const plan: LadderPlan = {
     rungs,
     frameRate: video.frameRate,
     durationSeconds: video.endSeconds - video.startSeconds,
-    audio: media.audio.length > 0,
+    audio: audioTracks.length > 0,
     scratch: jobScratchFolder(ctx),
     frames: video.frameTimes.length,
     videoStartSeconds: video.startSeconds,
@@ -80,14 +83,8 @@ export async function planLadder(
     ...(video.interlaced ? { interlaced: true } : {}),
     ...(toneMapped ? { hdr: toneMapped } : {}),
     ...(kept ? { hdrKept: kept } : {}),
-    ...(media.audio.length > 0
-      ? {
-          audioTracks: media.audio
-            .slice(0, MAX_AUDIO_RENDITIONS)
-            .map((track) => audioTrack(track, video.startSeconds)),
-        }
-      : {}),
-    ...(media.audio.length > MAX_AUDIO_RENDITIONS
+    ...(audioTracks.length > 0 ? { audioTracks } : {}),
+    ...(!ctx.spec.ladder?.audio && media.audio.length > MAX_AUDIO_RENDITIONS
       ? {
           audioNote: `the source has ${media.audio.length} audio streams: the first ${MAX_AUDIO_RENDITIONS} have renditions`,
         }
@@ -179,6 +176,33 @@ function chunkChildren(
         b.rung.bitrateKbps - a.rung.bitrateKbps ||
         order.get(a.chunk.index)! - order.get(b.chunk.index)!,
     );
+}
+
+/**
+ * The audio renditions: the ones `ladder.audio` makes of chosen streams of the source, else one
+ * per stream (the first 8). A stream `ladder.audio` names that the source lacks fails the job.
+ */
+function audioRenditions(
+  chosen: readonly LadderAudio[] | undefined,
+  audio: readonly AudioTrack[],
+  videoStart: number,
+): AudioTrackPlan[] {
+  if (!chosen) return audio.slice(0, MAX_AUDIO_RENDITIONS).map((track) => audioTrack(track, videoStart));
+  return chosen.map((rendition, i) => {
+    const missing = rendition.streams.filter((stream) => stream >= audio.length);
+    if (missing.length > 0)
+      throw new InvalidJobError(
+        `ladder.audio[${i}] names audio stream ${missing.join(', ')}; the source has ${audio.length} audio stream${audio.length === 1 ? '' : 's'}`,
+      );
+    // Language, role and start of the first stream named, unless the rendition says otherwise.
+    const track = audioTrack(audio[rendition.streams[0]!]!, videoStart);
+    return {
+      ...track,
+      ...(rendition.language ? { language: rendition.language } : {}),
+      ...(rendition.role ? { role: rendition.role } : {}),
+      streams: rendition.streams,
+    };
+  });
 }
 
 /**
