@@ -70,17 +70,29 @@ function table(dimension: Dimension, groups: readonly GroupSummary[], currency: 
       fixed(g.outputMinutes, 2),
       fixed(g.costPerOutputMinute, 5),
     ];
-    return `<tr><th scope="row">${escapeHtml(g.group)}</th>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
+    return { label: g.group, cells };
   });
-  return `<table><thead><tr>${head.map((h) => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
+  return htmlTable(head, body);
 }
 
 function rungTable(rungs: readonly RungSummary[]): string {
   const head = ['rung', 'jobs', 'PSNR dB', 'SSIM', 'VMAF', 'VMAF min'];
-  const body = rungs.map((r) => {
-    const cells = [String(r.jobs), fixed(r.psnr, 2), fixed(r.ssim, 4), fixed(r.vmaf, 2), fixed(r.vmafMin, 2)];
-    return `<tr><th scope="row">${escapeHtml(r.rung)}</th>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
-  });
+  const body = rungs.map((r) => ({
+    label: r.rung,
+    cells: [String(r.jobs), fixed(r.psnr, 2), fixed(r.ssim, 4), fixed(r.vmaf, 2), fixed(r.vmafMin, 2)],
+  }));
+  return htmlTable(head, body);
+}
+
+/** A table whose rows start with their label (escaped here) as a row header; `head` and cells are markup. */
+function htmlTable(
+  head: readonly string[],
+  rows: readonly { label: string; cells: readonly string[] }[],
+): string {
+  const body = rows.map(
+    (row) =>
+      `<tr><th scope="row">${escapeHtml(row.label)}</th>${row.cells.map((c) => `<td>${c}</td>`).join('')}</tr>`,
+  );
   return `<table><thead><tr>${head.map((h) => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
 }
 

@@ -188,12 +188,17 @@ export function rowFromTiming(key: string, data: unknown): JobRow {
 
 /** Averages from a quality record's `global` block, once it is checked against QualityRecordSchema. */
 export function qualityFromFfqm(data: unknown): Pick<JobRow, 'psnr' | 'ssim' | 'vmaf' | 'vmafUnavailable'> {
-  if (!isQualityRecord(data))
-    throw new Error(`not a quality record: ${describe(qualityRecordProblems(data))}`);
+  checkQualityRecord(data);
   return {
     ...averagesOf(data),
     vmafUnavailable: data.ffleet.vmaf.available ? undefined : data.ffleet.vmaf.reason,
   };
+}
+
+/** Throws, naming the problems, when `data` is not a quality record (QualityRecordSchema). */
+function checkQualityRecord(data: unknown): asserts data is QualityRecord {
+  if (!isQualityRecord(data))
+    throw new Error(`not a quality record: ${describe(qualityRecordProblems(data))}`);
 }
 
 /** A checked quality record's mean PSNR, SSIM and VMAF. */
@@ -207,8 +212,7 @@ function averagesOf(record: QualityRecord): Pick<JobRow, 'psnr' | 'ssim' | 'vmaf
 
 /** A ladder's rung from its quality record, once the record is checked against QualityRecordSchema. */
 export function rungFromFfqm(key: string, data: unknown): RungRow {
-  if (!isQualityRecord(data))
-    throw new Error(`not a quality record: ${describe(qualityRecordProblems(data))}`);
+  checkQualityRecord(data);
   const rung = data.ffleet.rung;
   if (!rung) throw new Error("not a rung's quality record: it names no rung");
   return {
