@@ -10,13 +10,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  firstFrameHdr10,
-  hdrColourOf,
-  PROBE_FIRST_FRAME_ARGS,
-  type QualityRecord,
-  toneMapFilter,
-} from '@ffleet/core';
+import { hdrColourOf, type QualityRecord, toneMapFilter } from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +20,7 @@ import {
   analyseFile,
   BT2020_DISPLAY_4000,
   ffmpeg,
+  firstFrameHdr10Of,
   makeHdrClip,
   makeSdrMaster,
   meanLuma,
@@ -118,11 +113,6 @@ function rungVideo(rung: { width: number; height: number }, transfer?: string) {
     transfer: transfer ?? 'bt709',
     frames: SECONDS * 25,
   };
-}
-
-/** The HDR10 metadata of a file's first frame, as the worker reads it. */
-async function firstFrameHdr10Of(file: string) {
-  return firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, file])).stdout);
 }
 
 describe('the workers', () => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { firstFrameHdr10, isFinishedState, PROBE_FIRST_FRAME_ARGS } from '@ffleet/core';
+import { isFinishedState } from '@ffleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   freePort,
@@ -27,6 +27,7 @@ import { find, type K8sObject, parseManifests, renderChart, repoRoot } from '../
 import { parseDockerfile } from '../support/dockerfile.ts';
 import {
   BT2020_DISPLAY_4000,
+  firstFrameHdr10Of,
   makeHdrClip,
   makeSampleClip,
   makeSdrMaster,
@@ -498,7 +499,7 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
         color_transfer: 'smpte2084',
         color_primaries: 'bt2020',
       });
-      const metadata = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, hdrRung])).stdout);
+      const metadata = await firstFrameHdr10Of(hdrRung);
       expect(metadata, codec).toEqual({ maxCll: 203, maxFall: 100 });
       if (hdr === 'both') {
         expect(job.pipeline).toMatchObject({ toneMappedFrom: 'pq' });
@@ -547,7 +548,7 @@ describe('images built from their Dockerfiles and run as the chart runs them', (
     const out = await download(s3, 'out/pq-chunked.mp4', join(workDir, 'pq-chunked.mp4'));
     s3.destroy();
     expect(await packets(out, 'v:0')).toHaveLength(100);
-    const metadata = firstFrameHdr10((await run('ffprobe', [...PROBE_FIRST_FRAME_ARGS, out])).stdout);
+    const metadata = await firstFrameHdr10Of(out);
     expect(metadata).toMatchObject({ maxCll: 203, maxFall: 100, masteringDisplay: { maxLuminance: 4000 } });
     expect(metadata!.masteringDisplay!.red[0]).toBeCloseTo(0.708, 4);
   });

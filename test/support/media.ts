@@ -2,8 +2,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import {
   analyseMedia,
   ffmpegOutput,
+  firstFrameHdr10,
   type Hdr10Metadata,
   type MediaAnalysis,
+  PROBE_FIRST_FRAME_ARGS,
   PROBE_PACKETS_ARGS,
   PROBE_STREAMS_ARGS,
   runFfmpeg,
@@ -201,6 +203,11 @@ export async function withDolbyVisionRecord(
   record.writeUInt16BE((dv.profile << 9) | (6 << 3) | 0b101, 2);
   record.writeUInt8(dv.compatibility << 4, 4);
   await withSampleEntryBoxes(file, out, [box(dv.profile > 7 ? 'dvvC' : 'dvcC', record)]);
+}
+
+/** The HDR10 metadata of a file's first frame (HEVC's SEI, AV1's metadata OBUs), as the worker reads it. */
+export async function firstFrameHdr10Of(file: string): Promise<Hdr10Metadata | undefined> {
+  return firstFrameHdr10(await ffmpegOutput('ffprobe', [...PROBE_FIRST_FRAME_ARGS, file]));
 }
 
 /**
