@@ -37,6 +37,7 @@ export * from './pipelines/split-rules.ts';
 export * from './pipelines/state.ts';
 export * from './pipelines/target-quality.ts';
 export * from './pipelines/tone-map.ts';
+export * from './pipelines/webvtt.ts';
 export * from './pools/registry.ts';
 export * from './records/layout.ts';
 export * from './records/quality.ts';

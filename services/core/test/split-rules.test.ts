@@ -184,7 +184,7 @@ describe('split sources', () => {
     colour: {},
     hdrSideData: [],
   };
-  const media = { formatName: 'mov,mp4', durationSeconds: 10, audio: [], otherStreams: 0 };
+  const media = { formatName: 'mov,mp4', durationSeconds: 10, audio: [], subtitles: [], otherStreams: 0 };
 
   /** The options of a split job writing `output`, divided. */
   const split = (output: string) => splitOptions(validateJob(job(output), pools, {}).plan);

@@ -42,3 +42,40 @@ export function mpdWithColour(mpd: string, hdr: HdrColour, setId = 0): string {
       : tag,
   );
 }
+
+export interface DashSubtitles {
+  /** The WebVTT file, relative to the MPD. */
+  url: string;
+  /** ISO 639-2 language (`eng`), when known. */
+  language?: string;
+  forced?: boolean;
+  hearingImpaired?: boolean;
+}
+
+/**
+ * The MPD with one text adaptation set per subtitle rendition, each a whole WebVTT file (what
+ * ffmpeg's dash muxer cannot package), after the sets it has. Its Role says what it is, as
+ * DASH's role scheme does: `subtitle`, `forced-subtitle`, or `caption` for the deaf and hard
+ * of hearing.
+ */
+export function mpdWithSubtitles(mpd: string, subtitles: readonly DashSubtitles[]): string {
+  if (subtitles.length === 0) return mpd;
+  const ids = [...mpd.matchAll(/<AdaptationSet\b[^>]*\bid="(\d+)"/g)].map((m) => Number(m[1]));
+  const firstId = ids.length > 0 ? Math.max(...ids) + 1 : 0;
+  const sets = subtitles.map((sub, i) => {
+    const role = sub.forced ? 'forced-subtitle' : sub.hearingImpaired ? 'caption' : 'subtitle';
+    const lang = sub.language ? ` lang="${sub.language}"` : '';
+    return [
+      `\t\t<AdaptationSet id="${firstId + i}" contentType="text" mimeType="text/vtt"${lang}>`,
+      `\t\t\t<Role schemeIdUri="urn:mpeg:dash:role:2011" value="${role}"/>`,
+      `\t\t\t<Representation id="text-${i}" bandwidth="256">`,
+      `\t\t\t\t<BaseURL>${sub.url}</BaseURL>`,
+      '\t\t\t</Representation>',
+      '\t\t</AdaptationSet>',
+    ].join('\n');
+  });
+  const end = mpd.lastIndexOf('</Period>');
+  if (end < 0) throw new Error('the MPD has no Period to add subtitles to');
+  const before = mpd.slice(0, end).replace(/[ \t]*$/, '');
+  return `${before}${sets.join('\n')}\n\t${mpd.slice(end)}`;
+}

@@ -83,6 +83,14 @@ export interface HlsAudio {
   role?: AudioRole;
 }
 
+export interface HlsSubtitles {
+  uri: string;
+  /** ISO 639-2 language (`eng`), when known. */
+  language?: string;
+  forced?: boolean;
+  hearingImpaired?: boolean;
+}
+
 /** What a role adds to a rendition's NAME. */
 const ROLE_NAMES: Record<AudioRole, string> = {
   commentary: 'commentary',
@@ -142,29 +150,72 @@ export function hlsLanguage(iso639: string): string {
 }
 
 /**
+ * NAME must differ within a group: a second rendition of one name gets a number (`en 2`).
+ * Returns a function giving each base name its unique form, in order of asking.
+ */
+function uniqueNames(): (base: string) => string {
+  const seen = new Map<string, number>();
+  return (base) => {
+    const count = (seen.get(base) ?? 0) + 1;
+    seen.set(base, count);
+    return count === 1 ? base : `${base} ${count}`;
+  };
+}
+
+/** A subtitle rendition's EXT-X-MEDIA attributes (GROUP-ID `subs`); none is the default. */
+function subtitleMedia(subtitles: readonly HlsSubtitles[]): string[] {
+  const unique = uniqueNames();
+  return subtitles.map((sub, i) => {
+    const language = sub.language
+      ? hlsLanguage(sub.language)
+      : subtitles.length > 1
+        ? `subtitles ${i + 1}`
+        : 'subtitles';
+    const kind = sub.forced ? ' forced' : sub.hearingImpaired ? ' SDH' : '';
+    const attributes = [
+      'TYPE=SUBTITLES',
+      'GROUP-ID="subs"',
+      `NAME="${unique(`${language}${kind}`)}"`,
+      ...(sub.language ? [`LANGUAGE="${hlsLanguage(sub.language)}"`] : []),
+      'DEFAULT=NO',
+      'AUTOSELECT=YES',
+      `FORCED=${sub.forced ? 'YES' : 'NO'}`,
+      ...(sub.hearingImpaired
+        ? [
+            'CHARACTERISTICS="public.accessibility.transcribes-spoken-dialog,public.accessibility.describes-music-and-sound"',
+          ]
+        : []),
+      `URI="${sub.uri}"`,
+    ];
+    return `#EXT-X-MEDIA:${attributes.join(',')}`;
+  });
+}
+
+/**
  * The master playlist: each rung's variant declares its measured peak and average (video plus
  * the costliest audio it may play with), its size, codecs and frame rate; the audio renditions
  * (one per audio stream of the source) are one group, the first of the programme's sound the
  * default. A player picks a commentary only when asked (AUTOSELECT=NO), and an audio
- * description when its user asked for described video (its CHARACTERISTICS).
+ * description when its user asked for described video (its CHARACTERISTICS). Subtitle
+ * renditions (WebVTT) are a group of their own, which every variant names.
  */
-export function masterPlaylist(variants: readonly HlsVariant[], audio: readonly HlsAudio[] = []): string {
+export function masterPlaylist(
+  variants: readonly HlsVariant[],
+  audio: readonly HlsAudio[] = [],
+  subtitles: readonly HlsSubtitles[] = [],
+): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS'];
   const defaultIndex = Math.max(
     0,
     audio.findIndex((a) => !a.role),
   );
-  // NAME must differ within a group: a second stream of one language and role is `en 2`.
-  const named = new Map<string, number>();
+  const unique = uniqueNames();
   audio.forEach((a, i) => {
     const language = a.language ? hlsLanguage(a.language) : audio.length > 1 ? `audio ${i + 1}` : 'audio';
-    const base = a.role ? `${language} ${ROLE_NAMES[a.role]}` : language;
-    const seen = (named.get(base) ?? 0) + 1;
-    named.set(base, seen);
     const attributes = [
       'TYPE=AUDIO',
       'GROUP-ID="audio"',
-      `NAME="${seen === 1 ? base : `${base} ${seen}`}"`,
+      `NAME="${unique(a.role ? `${language} ${ROLE_NAMES[a.role]}` : language)}"`,
       ...(a.language ? [`LANGUAGE="${hlsLanguage(a.language)}"`] : []),
       `DEFAULT=${i === defaultIndex ? 'YES' : 'NO'}`,
       `AUTOSELECT=${a.role === 'commentary' ? 'NO' : 'YES'}`,
@@ -174,6 +225,7 @@ export function masterPlaylist(variants: readonly HlsVariant[], audio: readonly 
     ];
     lines.push(`#EXT-X-MEDIA:${attributes.join(',')}`);
   });
+  lines.push(...subtitleMedia(subtitles));
   const peak = Math.max(0, ...audio.map((a) => a.bandwidth.peak));
   const average = Math.max(0, ...audio.map((a) => a.bandwidth.average));
   for (const v of variants) {
@@ -186,6 +238,7 @@ export function masterPlaylist(variants: readonly HlsVariant[], audio: readonly 
       `FRAME-RATE=${v.frameRate.toFixed(3)}`,
       ...(v.videoRange ? [`VIDEO-RANGE=${v.videoRange}`] : []),
       ...(audio.length > 0 ? ['AUDIO="audio"'] : []),
+      ...(subtitles.length > 0 ? ['SUBTITLES="subs"'] : []),
     ];
     lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, v.uri);
   }

@@ -9,8 +9,10 @@
  *   chunk    (a job) for a longer source, instead of whole rungs: one piece of the source (cut
  *            by the parent at a keyframe on the 2 s grid) → one rung, keyframes on the same grid
  *   audio    (a job per audio stream of the source) → AAC stereo, once for every rung
+ *   subtitles (parent, while planning) each text subtitle stream → WebVTT on the source's timeline
  *   package  (parent) each rung (its chunks joined first, by stream copy) and the audio → HLS
- *            media playlists and segments, one DASH MPD
+ *            media playlists and segments, one DASH MPD; the subtitles' cues moved onto the
+ *            rungs' timeline → WebVTT segments and files
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { MEDIA_DEMUXERS } from '../ffmpeg/option-table.ts';
@@ -28,7 +30,7 @@ import {
   presetFor,
   SDR_BESIDE_HDR_CODEC,
 } from './ladder-spec.ts';
-import { type AudioRole, AudioRoleSchema, type VideoTrack } from './media-analysis.ts';
+import { type AudioRole, AudioRoleSchema, type SubtitleTrack, type VideoTrack } from './media-analysis.ts';
 import { DEINTERLACE_FILTER, rotationFilter, splitScratch } from './split-commands.ts';
 import { type HdrColour, HdrColourSchema, toneMapFilter } from './tone-map.ts';
 
@@ -50,6 +52,53 @@ export const AudioTrackPlanSchema = Type.Object({
 });
 export type AudioTrackPlan = Static<typeof AudioTrackPlanSchema>;
 
+export const SubtitleTrackPlanSchema = Type.Object({
+  /** ffprobe's index of the source's subtitle stream. */
+  index: Type.Integer({ minimum: 0 }),
+  language: Type.Optional(Type.String({ pattern: '^[a-z]{3}$' })),
+  /** Shown only where the film's language does not say it (signs, lines in another language). */
+  forced: Type.Optional(Type.Boolean()),
+  /** For the deaf and hard of hearing: the sounds as well as the words. */
+  hearingImpaired: Type.Optional(Type.Boolean()),
+});
+export type SubtitleTrackPlan = Static<typeof SubtitleTrackPlanSchema>;
+
+/** Text subtitle streams a ladder carries at most. */
+export const MAX_SUBTITLE_RENDITIONS = 16;
+
+/** The subtitle renditions of a source's streams: its text ones (the first 16), and why others have none. */
+export function subtitleRenditions(subtitles: readonly SubtitleTrack[]): {
+  tracks: SubtitleTrackPlan[];
+  note?: string;
+} {
+  const text = subtitles.filter((s) => s.text);
+  const tracks = text.slice(0, MAX_SUBTITLE_RENDITIONS).map(
+    (s): SubtitleTrackPlan => ({
+      index: s.index,
+      ...(s.language ? { language: s.language } : {}),
+      ...(s.forced ? { forced: true } : {}),
+      ...(s.hearingImpaired ? { hearingImpaired: true } : {}),
+    }),
+  );
+  const pictures = subtitles.filter((s) => !s.text);
+  const reasons = [
+    ...(pictures.length > 0
+      ? [
+          `${pictures.length} subtitle stream${pictures.length === 1 ? ' is' : 's are'} pictures (${[...new Set(pictures.map((s) => s.codec))].join(', ')}), which WebVTT cannot carry`,
+        ]
+      : []),
+    ...(text.length > tracks.length
+      ? [`the first ${tracks.length} of ${text.length} text subtitle streams have renditions`]
+      : []),
+  ];
+  return { tracks, ...(reasons.length > 0 ? { note: reasons.join('; ') } : {}) };
+}
+
+/** A subtitle rendition's name (scratch file, HLS folder, DASH file): `subtitles`, then `subtitles-1`, …. */
+export function subtitleRenditionName(track: number): string {
+  return track === 0 ? 'subtitles' : `subtitles-${track}`;
+}
+
 /** An audio rendition's name (scratch file, child step, HLS folder): `audio`, then `audio-1`, …. */
 export function audioRenditionName(track: number): string {
   return track === 0 ? 'audio' : `audio-${track}`;
@@ -59,6 +108,7 @@ export function audioRenditionName(track: number): string {
 export const ladderPlaylists = {
   rung: (rung: Pick<PlannedRung, 'name'>) => `hls/${rung.name}/index.m3u8`,
   audio: (track: number) => `hls/${audioRenditionName(track)}/index.m3u8`,
+  subtitles: (track: number) => `hls/${subtitleRenditionName(track)}/index.m3u8`,
 };
 
 /** The audio renditions of a plan: one per audio stream of the source, in order. */
@@ -96,10 +146,14 @@ export const LadderPlanSchema = Type.Object({
    * this list has one, starting with the video, when `audio` is set).
    */
   audioTracks: Type.Optional(Type.Array(AudioTrackPlanSchema, { maxItems: MAX_AUDIO_RENDITIONS })),
+  /** The source's text subtitle streams, each a WebVTT rendition, converted by the plan step. */
+  subtitleTracks: Type.Optional(Type.Array(SubtitleTrackPlanSchema, { maxItems: MAX_SUBTITLE_RENDITIONS })),
   /** Why a source long enough to be chunked has its rungs encoded whole. */
   chunkNote: Type.Optional(Type.String()),
   /** Why some of the source's audio streams have no rendition. */
   audioNote: Type.Optional(Type.String()),
+  /** Why some of the source's subtitle streams have no rendition (pictures, or too many). */
+  subtitleNote: Type.Optional(Type.String()),
 });
 export type LadderPlan = Static<typeof LadderPlanSchema>;
 
@@ -115,6 +169,9 @@ export const ladderScratch = {
   piece: (plan: Pick<LadderPlan, 'scratch'>, index: number) => splitScratch.piece(plan, index),
   /** The i-th audio stream's rendition (the first keeps the name a single one has). */
   audio: (plan: Pick<LadderPlan, 'scratch'>, track = 0) => `${plan.scratch}${audioRenditionName(track)}.m4a`,
+  /** The i-th subtitle stream as WebVTT on the source's timeline. */
+  subtitles: (plan: Pick<LadderPlan, 'scratch'>, track: number) =>
+    `${plan.scratch}${subtitleRenditionName(track)}.vtt`,
   all(plan: LadderPlan): string[] {
     const video = plan.chunks
       ? [
@@ -122,7 +179,11 @@ export const ladderScratch = {
           ...plan.rungs.kept.flatMap((r) => plan.chunks!.map((c) => this.chunk(plan, r, c.index))),
         ]
       : plan.rungs.kept.map((r) => this.rung(plan, r));
-    return [...video, ...audioTracksOf(plan).map((_, i) => this.audio(plan, i))];
+    return [
+      ...video,
+      ...audioTracksOf(plan).map((_, i) => this.audio(plan, i)),
+      ...(plan.subtitleTracks ?? []).map((_, i) => this.subtitles(plan, i)),
+    ];
   },
 };
 
@@ -334,6 +395,21 @@ const PREAMBLE = ['-hide_banner', '-nostdin', '-y', '-nostats'];
 /** A local input, media demuxers only. */
 function input(path: string): string[] {
   return ['-protocol_whitelist', 'file', '-format_whitelist', MEDIA_DEMUXERS.join(','), '-i', path];
+}
+
+/**
+ * The source's text subtitle streams as WebVTT files, in one read of the source (`inputArgs`,
+ * as the analysis read it), on the source's own timeline (`-copyts`): the package step moves
+ * the cues onto the rungs', whose first frame is 0.
+ */
+export function subtitleArgs(
+  inputArgs: readonly string[],
+  streams: readonly { index: number; file: string }[],
+): string[] {
+  const argv = [...PREAMBLE, '-copyts', ...inputArgs];
+  for (const { index, file } of streams)
+    argv.push('-map', `0:${index}`, '-c:s', 'webvtt', '-f', 'webvtt', file);
+  return argv;
 }
 
 /** One HLS rendition (fMP4 segments cut at the keyframes nearest each multiple of the target) by stream copy. */

@@ -75,12 +75,36 @@ export interface AudioTrack {
   startSeconds: number;
 }
 
+/** Subtitle formats that are text, which WebVTT can carry; the others are pictures (DVD, Blu-ray, DVB). */
+export const TEXT_SUBTITLE_CODECS: ReadonlySet<string> = new Set([
+  'subrip',
+  'srt',
+  'ass',
+  'ssa',
+  'mov_text',
+  'webvtt',
+  'text',
+]);
+
+export interface SubtitleTrack {
+  index: number;
+  codec: string;
+  /** Text (SubRip, ASS, MP4's tx3g, WebVTT), not pictures. */
+  text: boolean;
+  language?: string;
+  /** Shown only where the film's own language does not say it (a sign, a line in another language). */
+  forced: boolean;
+  /** Subtitles for the deaf and hard of hearing: the sounds as well as the words. */
+  hearingImpaired: boolean;
+}
+
 export interface MediaAnalysis {
   formatName: string;
   durationSeconds: number;
   bitRate?: number;
   video?: VideoTrack;
   audio: AudioTrack[];
+  subtitles: SubtitleTrack[];
   /** Streams that are neither video nor audio (subtitles, data, attachments). */
   otherStreams: number;
 }
@@ -153,10 +177,23 @@ export function analyseMedia(probeJson: string, packetCsv: string): MediaAnalysi
         ...roleOf(s.disposition),
       }),
     );
+  const subtitles = streams
+    .filter((s) => s.codec_type === 'subtitle')
+    .map(
+      (s): SubtitleTrack => ({
+        index: s.index,
+        codec: s.codec_name ?? 'unknown',
+        text: TEXT_SUBTITLE_CODECS.has(s.codec_name ?? ''),
+        forced: Boolean(s.disposition?.forced),
+        hearingImpaired: Boolean(s.disposition?.hearing_impaired),
+        ...languageOf(s.tags?.language),
+      }),
+    );
   const analysis: MediaAnalysis = {
     formatName: probe.format?.format_name ?? 'unknown',
     durationSeconds: seconds(probe.format?.duration) ?? 0,
     audio,
+    subtitles,
     otherStreams: streams.filter((s) => s !== videoStream && s.codec_type !== 'audio').length,
   };
   const bitRate = Number(probe.format?.bit_rate);

@@ -153,6 +153,21 @@ export const LadderViewSchema = Type.Object(
     chunkNote: Type.Optional(Type.String()),
     /** Why some of the source's audio streams have no rendition. */
     audioNote: Type.Optional(Type.String()),
+    subtitles: Type.Optional(
+      Type.Array(
+        Type.Object({
+          language: Type.Optional(Type.String()),
+          forced: Type.Optional(Type.Boolean()),
+          hearingImpaired: Type.Optional(Type.Boolean()),
+        }),
+        {
+          description:
+            "The source's text subtitle streams, each a WebVTT rendition (HLS SUBTITLES, a DASH text set): language, forced, for the deaf and hard of hearing",
+        },
+      ),
+    ),
+    /** Why some of the source's subtitle streams have no rendition (pictures, or more than 16). */
+    subtitleNote: Type.Optional(Type.String()),
     toneMappedFrom: Type.Optional(ToneMappedFromSchema),
     toneMapPeakNits: Type.Optional(ToneMapPeakNitsSchema),
     hdr: Type.Optional(

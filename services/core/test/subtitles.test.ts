@@ -1,0 +1,289 @@
+import { describe, expect, it } from 'vitest';
+import { mpdWithSubtitles } from '../src/pipelines/dash-manifest.ts';
+import { masterPlaylist } from '../src/pipelines/hls-playlists.ts';
+import { type LadderPlan, ladderScratch, subtitleRenditions } from '../src/pipelines/ladder-commands.ts';
+import { analyseMedia, type SubtitleTrack } from '../src/pipelines/media-analysis.ts';
+import {
+  cuesOnTimeline,
+  cuesProblem,
+  MAX_CUES,
+  parseWebVtt,
+  webVttFile,
+  webVttPlaylist,
+  webVttSegments,
+  webVttTimestamp,
+} from '../src/pipelines/webvtt.ts';
+
+const FILE = [
+  'WEBVTT',
+  '',
+  'NOTE written by hand',
+  '',
+  '1',
+  '00:00:01.000 --> 00:00:02.500 line:90% align:start',
+  'Hello <i>there</i>',
+  '',
+  '01:02.250 --> 01:04.000',
+  'Two',
+  'lines',
+  '',
+  '00:00:05.000 --> 00:00:06.000',
+  '',
+].join('\n');
+
+describe('WebVTT cues', () => {
+  it('reads times, settings and text, leaving out headers, notes, identifiers and empty cues', () => {
+    expect(parseWebVtt(FILE)).toEqual([
+      { start: 1, end: 2.5, settings: 'line:90% align:start', text: 'Hello <i>there</i>' },
+      { start: 62.25, end: 64, settings: '', text: 'Two\nlines' },
+    ]);
+    expect(parseWebVtt(FILE.replace(/\n/g, '\r\n'))).toHaveLength(2);
+  });
+
+  it('drops what would change the file it is written into: an arrow line in the text, settings that are not words', () => {
+    const hostile = 'WEBVTT\n\n00:00:01.000 --> 00:00:02.000 <script>\nok\n00:00:03.000 --> 00:00:09.000\n';
+    expect(parseWebVtt(hostile)).toEqual([{ start: 1, end: 2, settings: '', text: 'ok' }]);
+    expect(webVttFile(parseWebVtt(hostile))).toBe('WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nok\n\n');
+  });
+
+  it('moves cues onto a timeline that starts later, cutting them to it and dropping those outside', () => {
+    const cues = [
+      { start: 0.2, end: 0.5, settings: '', text: 'before the picture' },
+      { start: 0.4, end: 1.6, settings: '', text: 'across its start' },
+      { start: 2, end: 3, settings: '', text: 'inside' },
+      { start: 6, end: 8, settings: '', text: 'across its end' },
+      { start: 9, end: 10, settings: '', text: 'after' },
+    ];
+    expect(cuesOnTimeline(cues, 0.6, 6).map((c) => [c.start, c.end, c.text])).toEqual([
+      [0, 1, 'across its start'],
+      [1.4, 2.4, 'inside'],
+      [5.4, 6, 'across its end'],
+    ]);
+  });
+
+  it('are carried unless there are too many or they show for more than four times the video', () => {
+    const cue = (start: number, end: number) => ({ start, end, settings: '', text: 'x' });
+    expect(cuesProblem([cue(0, 6), cue(0, 6), cue(0, 6), cue(0, 6)], 6)).toBeUndefined();
+    expect(cuesProblem([cue(0, 6), cue(0, 6), cue(0, 6), cue(0, 6), cue(0, 0.5)], 6)).toBe(
+      "its cues show for 25 s together, more than 4 times the video's 6 s",
+    );
+    const many = Array.from({ length: MAX_CUES + 1 }, (_, i) => cue(i, i + 0.5));
+    expect(cuesProblem(many, 3 * MAX_CUES)).toBe(`it has ${MAX_CUES + 1} cues, more than ${MAX_CUES}`);
+    expect(cuesProblem(many.slice(1), 3 * MAX_CUES)).toBeUndefined();
+  });
+
+  it('writes timestamps to the millisecond, hours included', () => {
+    expect(webVttTimestamp(0)).toBe('00:00:00.000');
+    expect(webVttTimestamp(3723.4567)).toBe('01:02:03.457');
+    expect(webVttTimestamp(-1)).toBe('00:00:00.000');
+  });
+});
+
+describe('WebVTT segments for HLS', () => {
+  const cues = [
+    { start: 1, end: 2, settings: '', text: 'one' },
+    { start: 5.5, end: 6.5, settings: 'align:end', text: 'across' },
+  ];
+
+  it('cuts the timeline into segments as long as the video, each holding the cues showing during it', () => {
+    const segments = webVttSegments(cues, 13, 6);
+    expect(segments.map((s) => [s.uri, s.seconds])).toEqual([
+      ['segment-00000.vtt', 6],
+      ['segment-00001.vtt', 6],
+      ['segment-00002.vtt', 1],
+    ]);
+    expect(segments[0]!.body).toBe(
+      'WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n\n00:00:01.000 --> 00:00:02.000\none\n\n00:00:05.500 --> 00:00:06.500 align:end\nacross\n\n',
+    );
+    expect(segments[1]!.body).toContain('00:00:05.500 --> 00:00:06.500 align:end\nacross');
+    expect(parseWebVtt(segments[2]!.body)).toEqual([]);
+  });
+
+  it('lists them in a VOD playlist whose target duration covers the longest', () => {
+    const playlist = webVttPlaylist(webVttSegments(cues, 13, 6), 6);
+    expect(playlist).toBe(
+      [
+        '#EXTM3U',
+        '#EXT-X-VERSION:3',
+        '#EXT-X-TARGETDURATION:6',
+        '#EXT-X-MEDIA-SEQUENCE:0',
+        '#EXT-X-PLAYLIST-TYPE:VOD',
+        '#EXTINF:6.000000,',
+        'segment-00000.vtt',
+        '#EXTINF:6.000000,',
+        'segment-00001.vtt',
+        '#EXTINF:1.000000,',
+        'segment-00002.vtt',
+        '#EXT-X-ENDLIST',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('subtitle streams of a source', () => {
+  const probe = (streams: object[]) => JSON.stringify({ format: { duration: '6' }, streams });
+  const stream = (index: number, codec: string, extra: object = {}) => ({
+    index,
+    codec_type: 'subtitle',
+    codec_name: codec,
+    ...extra,
+  });
+
+  it('are read with their language, forced and hearing-impaired dispositions, text or pictures', () => {
+    const media = analyseMedia(
+      probe([
+        { index: 0, codec_type: 'video', codec_name: 'h264' },
+        stream(1, 'subrip', { tags: { language: 'ENG' } }),
+        stream(2, 'mov_text', { tags: { language: 'fra' }, disposition: { forced: 1 } }),
+        stream(3, 'ass', { tags: { language: 'und' }, disposition: { hearing_impaired: 1 } }),
+        stream(4, 'hdmv_pgs_subtitle', { tags: { language: 'deu' } }),
+      ]),
+      '',
+    );
+    expect(media.subtitles).toEqual([
+      { index: 1, codec: 'subrip', text: true, forced: false, hearingImpaired: false, language: 'eng' },
+      { index: 2, codec: 'mov_text', text: true, forced: true, hearingImpaired: false, language: 'fra' },
+      { index: 3, codec: 'ass', text: true, forced: false, hearingImpaired: true },
+      {
+        index: 4,
+        codec: 'hdmv_pgs_subtitle',
+        text: false,
+        forced: false,
+        hearingImpaired: false,
+        language: 'deu',
+      },
+    ]);
+  });
+
+  const track = (index: number, codec = 'subrip'): SubtitleTrack => ({
+    index,
+    codec,
+    text: codec === 'subrip',
+    forced: false,
+    hearingImpaired: false,
+  });
+
+  it('become renditions when they are text, the others named in a note', () => {
+    expect(subtitleRenditions([])).toEqual({ tracks: [] });
+    const { tracks, note } = subtitleRenditions([
+      track(2),
+      { ...track(3), language: 'fra', forced: true },
+      track(4, 'dvd_subtitle'),
+      track(5, 'hdmv_pgs_subtitle'),
+    ]);
+    expect(tracks).toEqual([{ index: 2 }, { index: 3, language: 'fra', forced: true }]);
+    expect(note).toBe(
+      '2 subtitle streams are pictures (dvd_subtitle, hdmv_pgs_subtitle), which WebVTT cannot carry',
+    );
+  });
+
+  it('are the first 16 of more, and the note says so', () => {
+    const { tracks, note } = subtitleRenditions(Array.from({ length: 20 }, (_, i) => track(i + 1)));
+    expect(tracks).toHaveLength(16);
+    expect(note).toBe('the first 16 of 20 text subtitle streams have renditions');
+  });
+
+  it('are in the scratch a failed or finished ladder removes', () => {
+    const plan = {
+      scratch: 's3://b/scratch/j/',
+      rungs: { kept: [], dropped: [] },
+      audio: false,
+      subtitleTracks: [{ index: 2 }, { index: 3 }],
+    } as unknown as LadderPlan;
+    expect(ladderScratch.all(plan)).toEqual([
+      's3://b/scratch/j/subtitles.vtt',
+      's3://b/scratch/j/subtitles-1.vtt',
+    ]);
+  });
+});
+
+describe('subtitles in the master playlist and the MPD', () => {
+  const variant = {
+    uri: 'hls/720p/index.m3u8',
+    iFramesUri: 'hls/720p/iframes.m3u8',
+    width: 1280,
+    height: 720,
+    frameRate: 25,
+    videoCodec: 'avc1.64001f',
+    video: { peak: 3_000_000, average: 2_500_000 },
+    iFramesPeak: 500_000,
+  };
+
+  it('are a SUBTITLES group every variant names, none the default, forced and SDH said so, names unique', () => {
+    const master = masterPlaylist(
+      [variant],
+      [],
+      [
+        { uri: 'hls/subtitles/index.m3u8', language: 'eng' },
+        { uri: 'hls/subtitles-1/index.m3u8', language: 'eng' },
+        { uri: 'hls/subtitles-2/index.m3u8', language: 'fra', forced: true },
+        { uri: 'hls/subtitles-3/index.m3u8', language: 'eng', hearingImpaired: true },
+        { uri: 'hls/subtitles-4/index.m3u8' },
+      ],
+    );
+    const media = master.split('\n').filter((l) => l.startsWith('#EXT-X-MEDIA:'));
+    expect(media).toEqual([
+      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="en",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="hls/subtitles/index.m3u8"',
+      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="en 2",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="hls/subtitles-1/index.m3u8"',
+      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="fr forced",LANGUAGE="fr",DEFAULT=NO,AUTOSELECT=YES,FORCED=YES,URI="hls/subtitles-2/index.m3u8"',
+      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="en SDH",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,CHARACTERISTICS="public.accessibility.transcribes-spoken-dialog,public.accessibility.describes-music-and-sound",URI="hls/subtitles-3/index.m3u8"',
+      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="subtitles 5",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="hls/subtitles-4/index.m3u8"',
+    ]);
+    expect(master).toContain('FRAME-RATE=25.000,SUBTITLES="subs"\nhls/720p/index.m3u8');
+    // WebVTT is not a codec the variants declare.
+    expect(master).toContain('CODECS="avc1.64001f"');
+    expect(masterPlaylist([variant])).not.toContain('SUBTITLES');
+  });
+
+  it('are text sets after the MPD ffmpeg wrote, each a WebVTT file with its language and role', () => {
+    const mpd = [
+      '<MPD>',
+      '\t<Period id="0" start="PT0.0S">',
+      '\t\t<AdaptationSet id="0" contentType="video">',
+      '\t\t</AdaptationSet>',
+      '\t\t<AdaptationSet id="1" contentType="audio">',
+      '\t\t</AdaptationSet>',
+      '\t</Period>',
+      '</MPD>',
+      '',
+    ].join('\n');
+    const out = mpdWithSubtitles(mpd, [
+      { url: 'dash/subtitles.vtt', language: 'eng' },
+      { url: 'dash/subtitles-1.vtt', language: 'fra', forced: true },
+      { url: 'dash/subtitles-2.vtt', hearingImpaired: true },
+    ]);
+    expect(out).toBe(
+      [
+        '<MPD>',
+        '\t<Period id="0" start="PT0.0S">',
+        '\t\t<AdaptationSet id="0" contentType="video">',
+        '\t\t</AdaptationSet>',
+        '\t\t<AdaptationSet id="1" contentType="audio">',
+        '\t\t</AdaptationSet>',
+        '\t\t<AdaptationSet id="2" contentType="text" mimeType="text/vtt" lang="eng">',
+        '\t\t\t<Role schemeIdUri="urn:mpeg:dash:role:2011" value="subtitle"/>',
+        '\t\t\t<Representation id="text-0" bandwidth="256">',
+        '\t\t\t\t<BaseURL>dash/subtitles.vtt</BaseURL>',
+        '\t\t\t</Representation>',
+        '\t\t</AdaptationSet>',
+        '\t\t<AdaptationSet id="3" contentType="text" mimeType="text/vtt" lang="fra">',
+        '\t\t\t<Role schemeIdUri="urn:mpeg:dash:role:2011" value="forced-subtitle"/>',
+        '\t\t\t<Representation id="text-1" bandwidth="256">',
+        '\t\t\t\t<BaseURL>dash/subtitles-1.vtt</BaseURL>',
+        '\t\t\t</Representation>',
+        '\t\t</AdaptationSet>',
+        '\t\t<AdaptationSet id="4" contentType="text" mimeType="text/vtt">',
+        '\t\t\t<Role schemeIdUri="urn:mpeg:dash:role:2011" value="caption"/>',
+        '\t\t\t<Representation id="text-2" bandwidth="256">',
+        '\t\t\t\t<BaseURL>dash/subtitles-2.vtt</BaseURL>',
+        '\t\t\t</Representation>',
+        '\t\t</AdaptationSet>',
+        '\t</Period>',
+        '</MPD>',
+        '',
+      ].join('\n'),
+    );
+    expect(mpdWithSubtitles(mpd, [])).toBe(mpd);
+  });
+});
