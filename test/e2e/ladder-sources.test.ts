@@ -6,9 +6,13 @@
  *   the 180p rung one in four, keyframes at the same times, encoded whole or in chunks;
  * - MPEG-TS captures whose audio starts after or before the video: a beep must sound as long
  *   after the first frame in the renditions as it does in the source;
- * - a film with an English and a French audio stream: one rendition each, in its language.
+ * - a film with an English and a French audio stream: one rendition each, in its language;
+ * - a film with subtitles (English, French forced, English for the hard of hearing) whose
+ *   picture starts 0.6 s into its timeline: a WebVTT rendition each, every cue against the frame
+ *   it showed with, in the segments and in Chromium; a fourth stream with too many cues is left out.
  */
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { JobView } from '@ffleet/gateway';
@@ -17,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
 import { renditionFile } from '../support/hls.ts';
 import { ffmpeg, packets } from '../support/media.ts';
+import { playSubtitles } from '../support/playback.ts';
 
 const POOL = 'intel';
 const run = promisify(execFile);
@@ -97,13 +102,14 @@ async function ladder(
   chunkSeconds: number,
   input: string,
   rungs: { height: number; bitrateKbps: number }[] = RUNGS,
+  more: Record<string, unknown> = {},
 ): Promise<JobView> {
   const { status, body } = await fleet.api<{ id: string }>('POST', '/v1/jobs', {
     name,
     compute: POOL,
     inputs: [{ url: `s3://${fleet.bucket}/inputs/${input}` }],
     outputs: [{ url: `s3://${fleet.bucket}/out/${name}/` }],
-    ladder: { preset: 'ultrafast', chunkSeconds, rungs },
+    ladder: { preset: 'ultrafast', chunkSeconds, rungs, ...more },
   });
   expect(status, JSON.stringify(body)).toBe(202);
   return fleet.waitFor<JobView>(body.id, finished, 240_000);
@@ -387,4 +393,205 @@ describe('a ladder of a source with ten audio streams (a broadcast master, one c
       message: 'ladder.audio[0] names audio stream 12; the source has 10 audio streams',
     });
   });
+});
+
+describe('a ladder of a film with subtitles, its picture starting 0.6 s into its timeline', () => {
+  /** Each subtitle stream's cues, source seconds: English, French forced, English for the hard of hearing. */
+  const STREAMS = [
+    {
+      language: 'eng',
+      disposition: 'default',
+      cues: [
+        [1, 2, 'Hello <i>there</i>'],
+        [3.5, 5, 'Across a segment boundary,\non two lines'],
+      ],
+    },
+    { language: 'fra', disposition: 'forced', cues: [[2, 3, 'Bonjour']] },
+    { language: 'eng', disposition: 'hearing_impaired', cues: [[0.8, 1.6, '[door slams]']] },
+  ] as const;
+  const base = 'out/film-subs/';
+  const source = () => join(fleet.dir, 'film-subs.mkv');
+  let job: JobView;
+
+  const srtTime = (t: number) =>
+    `00:00:${String(Math.floor(t)).padStart(2, '0')},${String(Math.round((t % 1) * 1000)).padStart(3, '0')}`;
+
+  beforeAll(async () => {
+    const inputs: string[] = [];
+    for (const [i, stream] of STREAMS.entries()) {
+      const file = join(fleet.dir, `subs-${i}.srt`);
+      const blocks = stream.cues.map(
+        ([from, to, text], n) => `${n + 1}\n${srtTime(from)} --> ${srtTime(to)}\n${text}\n`,
+      );
+      await writeFile(file, blocks.join('\n'));
+      inputs.push('-i', file);
+    }
+    // A fourth stream whose five cues each show over most of the film: more than the rungs carry.
+    const flood = join(fleet.dir, 'subs-flood.srt');
+    const floodCue = (n: number) => `${n}\n00:00:01,000 --> 00:00:06,500\nline ${n}\n`;
+    await writeFile(flood, [1, 2, 3, 4, 5].map(floodCue).join('\n'));
+    inputs.push('-i', flood);
+    await ffmpeg([
+      ...[
+        '-itsoffset',
+        '0.6',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x180:rate=25:duration=6,noise=alls=12:allf=t',
+      ],
+      ...inputs,
+      ...['-map', '0:v', '-map', '1', '-map', '2', '-map', '3', '-map', '4'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '18', '-g', '50', '-c:s', 'srt'],
+      ...STREAMS.flatMap((s, i) => [
+        `-metadata:s:s:${i}`,
+        `language=${s.language}`,
+        `-disposition:s:${i}`,
+        s.disposition,
+      ]),
+      source(),
+    ]);
+    await fleet.put('inputs/film-subs.mkv', source());
+    job = await ladder('film-subs', 0, 'film-subs.mkv', [{ height: 180, bitrateKbps: 400 }], {
+      hls: { segmentSeconds: 2 },
+    });
+  }, 260_000);
+
+  it('succeeds, its view listing the subtitles and saying which one is left out and why', () => {
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    if (job.pipeline?.kind !== 'ladder') throw new Error('not a ladder');
+    expect(job.pipeline.subtitles).toEqual([
+      { language: 'eng' },
+      { language: 'fra', forced: true },
+      { language: 'eng', hearingImpaired: true },
+    ]);
+    expect(job.pipeline.subtitleNote).toBe(
+      "subtitle stream 4 is left out: its cues show for 28 s together, more than 4 times the video's 6 s",
+    );
+  });
+
+  it('names a WebVTT rendition of each in the master playlist, by language and kind, none the default', async () => {
+    const master = (await fleet.get(`${base}master.m3u8`)).toString('utf8');
+    const media = master.split('\n').filter((line) => line.includes('TYPE=SUBTITLES'));
+    expect(media).toEqual([
+      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="en",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="hls/subtitles/index.m3u8"',
+      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="fr forced",LANGUAGE="fr",DEFAULT=NO,AUTOSELECT=YES,FORCED=YES,URI="hls/subtitles-1/index.m3u8"',
+      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="en SDH",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,CHARACTERISTICS="public.accessibility.transcribes-spoken-dialog,public.accessibility.describes-music-and-sound",URI="hls/subtitles-2/index.m3u8"',
+    ]);
+    const parsed = HLS.parse(master) as HLS.types.MasterPlaylist;
+    const variants = parsed.variants.filter((v) => !v.isIFrameOnly);
+    expect(variants.every((v) => v.subtitles.length === 3)).toBe(true);
+  });
+
+  it('shows each cue against the frame it showed with in the source, in every segment it spans', async () => {
+    const sourceStart = (await packets(source(), 'v:0'))[0]!.pts;
+    expect(sourceStart).toBeCloseTo(0.6, 2);
+    const master = HLS.parse(
+      (await fleet.get(`${base}master.m3u8`)).toString('utf8'),
+    ) as HLS.types.MasterPlaylist;
+    const video = master.variants.find((v) => !v.isIFrameOnly)!;
+    const videoPlaylist = HLS.parse(
+      (await fleet.get(`${base}${video.uri}`)).toString('utf8'),
+    ) as HLS.types.MediaPlaylist;
+    const rungStart = (
+      await packets(await renditionFile(fleet, base, video.uri, 'film-subs-video.mp4'), 'v:0')
+    )[0]!.pts;
+    for (const [i, stream] of STREAMS.entries()) {
+      const folder = `${base}hls/${i === 0 ? 'subtitles' : `subtitles-${i}`}/`;
+      const playlist = HLS.parse(
+        (await fleet.get(`${folder}index.m3u8`)).toString('utf8'),
+      ) as HLS.types.MediaPlaylist;
+      // Segments as long as the video's, so a player fetches them as it plays.
+      expect(playlist.segments.map((s) => s.duration.toFixed(3))).toEqual(
+        videoPlaylist.segments.map((s) => s.duration.toFixed(3)),
+      );
+      const shown = new Map<string, { start: number; end: number; segments: number[] }>();
+      for (const [n, segment] of playlist.segments.entries()) {
+        const body = (await fleet.get(`${folder}${segment.uri}`)).toString('utf8');
+        expect(body.startsWith('WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n')).toBe(true);
+        for (const block of body.split('\n\n').slice(1)) {
+          const [timing, ...text] = block.trim().split('\n');
+          if (!timing) continue;
+          const [start, end] = timing
+            .split(' --> ')
+            .map((t) => t.split(':').reduce((a, x) => a * 60 + Number(x), 0));
+          const key = text.join('\n');
+          const cue = shown.get(key) ?? { start: start!, end: end!, segments: [] };
+          cue.segments.push(n);
+          shown.set(key, cue);
+        }
+      }
+      expect([...shown.keys()]).toEqual(stream.cues.map(([, , text]) => text));
+      for (const [from, to, text] of stream.cues) {
+        const cue = shown.get(text)!;
+        // As far after the rendition's first frame as after the source's.
+        expect(cue.start - rungStart).toBeCloseTo(from - sourceStart, 3);
+        expect(cue.end - rungStart).toBeCloseTo(to - sourceStart, 3);
+        const spans = playlist.segments.flatMap((_, n) =>
+          cue.start < 2 * (n + 1) && cue.end > 2 * n ? [n] : [],
+        );
+        expect(cue.segments).toEqual(spans);
+      }
+      // The English cue from 2.9 s to 4.4 s is in both segments it spans.
+      if (i === 0) expect(shown.get(STREAMS[0].cues[1][2])!.segments).toEqual([1, 2]);
+    }
+  });
+
+  it('gives DASH a text set of each, with its language and role, whose WebVTT holds its cues', async () => {
+    const mpd = (await fleet.get(`${base}manifest.mpd`)).toString('utf8');
+    const sets = [
+      ...mpd.matchAll(/<AdaptationSet[^>]*contentType="text"[^>]*>[\s\S]*?<\/AdaptationSet>/g),
+    ].map((m) => m[0]);
+    expect(
+      sets.map((set) => [
+        /lang="(\w+)"/.exec(set)?.[1],
+        /mimeType="([^"]+)"/.exec(set)?.[1],
+        /<Role schemeIdUri="urn:mpeg:dash:role:2011" value="([\w-]+)"/.exec(set)?.[1],
+        /<BaseURL>([^<]+)<\/BaseURL>/.exec(set)?.[1],
+      ]),
+    ).toEqual([
+      ['eng', 'text/vtt', 'subtitle', 'dash/subtitles.vtt'],
+      ['fra', 'text/vtt', 'forced-subtitle', 'dash/subtitles-1.vtt'],
+      ['eng', 'text/vtt', 'caption', 'dash/subtitles-2.vtt'],
+    ]);
+    const french = (await fleet.get(`${base}dash/subtitles-1.vtt`)).toString('utf8');
+    expect(french).toBe('WEBVTT\n\n00:00:01.400 --> 00:00:02.400\nBonjour\n\n');
+  });
+
+  // dash.js 5.2 shows the text set it starts with; on a switch to another whole-file WebVTT set
+  // it fetches the file but never shows its cues (a player bug hls.js and Safari do not have).
+  for (const [player, play] of [
+    ['hls', [0, 1, 2]],
+    ['dash', [0]],
+  ] as const)
+    it(`shows the cues in Chromium with ${player === 'hls' ? 'hls.js' : 'dash.js'}, against the picture as in the source`, {
+      timeout: 180_000,
+    }, async () => {
+      const seen = await playSubtitles(fleet, { prefix: base, player, tracks: STREAMS.length, play });
+      expect(seen.tracks).toEqual(
+        player === 'hls'
+          ? ['en', 'fr forced', 'en SDH']
+          : ['en subtitle', 'fr forced-subtitle', 'en caption'],
+      );
+      const sourceStart = (await packets(source(), 'v:0'))[0]!.pts;
+      for (const [n, track] of play.entries()) {
+        const { cues } = STREAMS[track]!;
+        // A cue across a segment boundary is shown once.
+        expect(
+          seen.cues[n]!.map((c) => c.text),
+          seen.tracks[track],
+        ).toEqual(cues.map(([, , text]) => text));
+        for (const [i, [from, to]] of cues.entries()) {
+          const cue = seen.cues[n]![i]!;
+          expect(
+            Math.abs(cue.start - seen.videoStart - (from - sourceStart)),
+            `${seen.tracks[track]} cue ${i}`,
+          ).toBeLessThan(0.05);
+          expect(
+            Math.abs(cue.end - seen.videoStart - (to - sourceStart)),
+            `${seen.tracks[track]} cue ${i}`,
+          ).toBeLessThan(0.05);
+        }
+      }
+    });
 });

@@ -22,6 +22,8 @@ export interface Playback {
   rungs: string[];
   /** Each offered rung's video codec string, as the player read it. */
   codecs: string[];
+  /** The subtitle tracks the player offers, as labels. */
+  subtitles: string[];
   playing: number;
   errors: string[];
   time: number;
@@ -33,10 +35,20 @@ export interface Playback {
  * playing to the lowest (or the highest), play past `seconds`, and show a picture (a screenshot
  * with many grey levels and contrast, not a black or blank box). Returns what it offered.
  */
-export async function checkPlayback(
+/** What a page of the player shows; `evaluate` runs in the browser. */
+interface PlayerPage {
+  playback(): Promise<Playback>;
+  until(what: string, ok: (p: Playback) => boolean, ms?: number): Promise<Playback>;
+  page: import('playwright-core').Page;
+  profile: string;
+}
+
+/** Opens `ffleet play`'s page on the ladder under `prefix` with `player` in Chromium, for `use`. */
+async function withPlayer<T>(
   fleet: TestFleet,
-  options: { prefix: string; player: 'hls' | 'dash'; rungs: number; seconds: number },
-): Promise<Playback> {
+  options: { prefix: string; player: 'hls' | 'dash' },
+  use: (player: PlayerPage) => Promise<T>,
+): Promise<T> {
   const { player } = options;
   expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package`).toBe(true);
   const server = await startPlayServer({ s3: fleet.s3, bucket: fleet.bucket, prefix: options.prefix });
@@ -63,7 +75,13 @@ export async function checkPlayback(
       page.evaluate(() => {
         // The page's globals (this runs in the browser; the tests are typed without the DOM).
         const page = globalThis as unknown as {
-          ffleetPlayback: { rungs: string[]; codecs: string[]; playing: number; errors: string[] };
+          ffleetPlayback: {
+            rungs: string[];
+            codecs: string[];
+            subtitles: string[];
+            playing: number;
+            errors: string[];
+          };
           document: { querySelector(s: 'video'): { currentTime: number; paused: boolean } };
         };
         const state = page.ffleetPlayback;
@@ -80,6 +98,24 @@ export async function checkPlayback(
         await new Promise((r) => setTimeout(r, 250));
       }
     };
+    return await use({ playback, until, page, profile });
+  } finally {
+    await browser.close();
+    await server.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Plays the ladder under `prefix` with `player`: it must offer `rungs` rungs, switch from the one
+ * playing to the lowest (or the highest), play past `seconds`, and show a picture (a screenshot
+ * with many grey levels and contrast, not a black or blank box). Returns what it offered.
+ */
+export async function checkPlayback(
+  fleet: TestFleet,
+  options: { prefix: string; player: 'hls' | 'dash'; rungs: number; seconds: number },
+): Promise<Playback> {
+  return withPlayer(fleet, options, async ({ until, page, profile }) => {
     const started = await until(
       'playback starts',
       (p) => p.time > 1 && p.rungs.length === options.rungs && p.playing >= 0,
@@ -110,9 +146,80 @@ export async function checkPlayback(
     expect(levels.size, 'grey levels in the screenshot').toBeGreaterThan(64);
     expect(spread, 'contrast in the screenshot').toBeGreaterThan(20);
     return started;
-  } finally {
-    await browser.close();
-    await server.close();
-    await rm(profile, { recursive: true, force: true });
-  }
+  });
+}
+
+/** The play page's globals that `playSubtitles` uses (the tests are typed without the DOM). */
+interface PageGlobals {
+  ffleetSubtitles(i: number): void;
+  ffleetCues(): { start: number; end: number; text: string }[];
+  document: {
+    querySelector(s: 'video'): {
+      currentTime: number;
+      duration: number;
+      ended: boolean;
+      buffered: { length: number; start(i: number): number };
+      play(): Promise<void>;
+    };
+  };
+}
+
+export interface SubtitlesSeen {
+  /** The subtitle tracks the player offers, as labels. */
+  tracks: string[];
+  /** Each played track's cues, as the player put them on the video's timeline (seconds). */
+  cues: { start: number; end: number; text: string }[][];
+  /** Where the video's picture starts on that timeline. */
+  videoStart: number;
+}
+
+/**
+ * Plays the ladder under `prefix` with `player` once per subtitle track in `play` (a fresh page
+ * each, the track chosen as soon as the player lists its `tracks`), that track showing, to the
+ * end; returns the cues the player showed of each and where the picture starts.
+ */
+export async function playSubtitles(
+  fleet: TestFleet,
+  options: { prefix: string; player: 'hls' | 'dash'; tracks: number; play: readonly number[] },
+): Promise<SubtitlesSeen> {
+  const seen: SubtitlesSeen = { tracks: [], cues: [], videoStart: Number.NaN };
+  for (const track of options.play)
+    await withPlayer(fleet, options, async ({ until, page }) => {
+      const { subtitles } = await until(
+        'the player lists the subtitle tracks',
+        (p) => p.subtitles.length === options.tracks,
+      );
+      seen.tracks = subtitles;
+      await page.evaluate((i) => {
+        const browser = globalThis as unknown as PageGlobals;
+        browser.ffleetSubtitles(i);
+        const video = browser.document.querySelector('video');
+        video.currentTime = 0;
+        video.play().catch(() => {});
+      }, track);
+      // To the end, gathering the cues as they come: a player may keep only those near the playhead.
+      const cues = new Map<string, { start: number; end: number; text: string }>();
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const now = await page.evaluate(() => {
+          const page = globalThis as unknown as PageGlobals;
+          const video = page.document.querySelector('video');
+          return {
+            cues: page.ffleetCues(),
+            ended: video.ended || (video.duration > 0 && video.currentTime > video.duration - 0.3),
+            videoStart: video.buffered.length > 0 ? video.buffered.start(0) : Number.NaN,
+          };
+        });
+        for (const cue of now.cues) cues.set(`${cue.start.toFixed(3)} ${cue.text}`, cue);
+        if (now.ended) {
+          seen.videoStart = now.videoStart;
+          break;
+        }
+        if (Date.now() > deadline)
+          throw new Error(`${options.player}: subtitle track ${track} did not play to the end`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      seen.cues.push([...cues.values()].sort((a, b) => a.start - b.start));
+    });
+  return seen;
 }

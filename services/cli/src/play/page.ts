@@ -1,8 +1,9 @@
 /**
  * The player page of `ffleet play`: one video element, hls.js for the HLS master playlist or
  * dash.js for the MPD (`?player=dash`). It exposes what it sees on `window.ffleetPlayback`
- * (rungs, their codecs, the one playing, errors) and `window.ffleetSwitch(index)` to pick a rung, so a
- * person can watch and a test can check.
+ * (rungs, their codecs, the one playing, subtitle tracks, errors), `window.ffleetSwitch(index)` to
+ * pick a rung, `window.ffleetSubtitles(index)` to show a subtitle track (-1: none) and
+ * `window.ffleetCues()` for the cues of the one showing, so a person can watch and a test can check.
  */
 export const PLAYER_PAGE = `<!doctype html>
 <html lang="en">
@@ -13,11 +14,11 @@ export const PLAYER_PAGE = `<!doctype html>
   nav { padding: 8px 12px; }
   a { color: #8cf; margin-right: 12px; }
   video { display: block; width: 100%; max-height: 88vh; background: #000; }
-  #rungs button { margin-right: 6px; }
+  #rungs button, #subtitles button { margin-right: 6px; }
 </style>
 <nav>
   <a href="?player=hls">HLS (hls.js)</a><a href="?player=dash">DASH (dash.js)</a>
-  <span id="rungs"></span> <span id="status"></span>
+  <span id="rungs"></span> <span id="subtitles"></span> <span id="status"></span>
 </nav>
 <video id="video" controls muted autoplay playsinline></video>
 <script src="/lib/hls.min.js"></script>
@@ -30,18 +31,26 @@ export const PLAYER_SCRIPT = `'use strict';
 const kind = new URLSearchParams(location.search).get('player') === 'dash' ? 'dash' : 'hls';
 const video = document.getElementById('video');
 const status = document.getElementById('status');
-const state = { kind, rungs: [], codecs: [], playing: -1, errors: [] };
+const state = { kind, rungs: [], codecs: [], subtitles: [], playing: -1, errors: [] };
 window.ffleetPlayback = state;
 
-function showRungs() {
-  const box = document.getElementById('rungs');
-  box.replaceChildren(...state.rungs.map((name, i) => {
+function buttons(id, names, pick) {
+  document.getElementById(id).replaceChildren(...names.map((name, i) => {
     const button = document.createElement('button');
     button.textContent = name;
-    button.onclick = () => window.ffleetSwitch(i);
+    button.onclick = () => pick(i);
     return button;
   }));
 }
+function showRungs() {
+  buttons('rungs', state.rungs, (i) => window.ffleetSwitch(i));
+}
+function showSubtitles() {
+  buttons('subtitles', ['no subtitles', ...state.subtitles], (i) => window.ffleetSubtitles(i - 1));
+}
+window.ffleetCues = () => Array.from(video.textTracks)
+  .filter((track) => track.mode === 'showing')
+  .flatMap((track) => Array.from(track.cues || [], (cue) => ({ start: cue.startTime, end: cue.endTime, text: cue.text })));
 function playing(index) {
   state.playing = index;
   status.textContent = kind.toUpperCase() + ' playing ' + (state.rungs[index] || index);
@@ -59,6 +68,14 @@ if (kind === 'hls') {
     video.play().catch(() => {});
   });
   hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => playing(data.level));
+  hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (_, data) => {
+    state.subtitles = data.subtitleTracks.map((t) => t.name);
+    showSubtitles();
+  });
+  window.ffleetSubtitles = (index) => {
+    hls.subtitleDisplay = index >= 0;
+    hls.subtitleTrack = index;
+  };
   hls.loadSource('/media/master.m3u8');
   hls.attachMedia(video);
   window.ffleetSwitch = (index) => { hls.currentLevel = index; };
@@ -71,7 +88,14 @@ if (kind === 'hls') {
     state.rungs = representations.map((r) => r.height + 'p ' + Math.round(r.bandwidth / 1000) + ' kb/s');
     state.codecs = representations.map((r) => r.codecs || '');
     showRungs();
+    state.subtitles = player.getTracksFor('text').map((t) =>
+      [t.lang, ...(t.roles || []).map((r) => r.value || r)].filter(Boolean).join(' '));
+    showSubtitles();
   });
+  window.ffleetSubtitles = (index) => {
+    player.enableText(index >= 0);
+    if (index >= 0) player.setTextTrack(index);
+  };
   player.on(events.QUALITY_CHANGE_RENDERED, (e) => {
     if (e.mediaType === 'video') playing(e.newRepresentation.index);
   });

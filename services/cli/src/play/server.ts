@@ -23,6 +23,7 @@ const TYPES: Record<string, string> = {
   m4s: 'video/mp4',
   mp4: 'video/mp4',
   m4a: 'audio/mp4',
+  vtt: 'text/vtt',
 };
 
 /** A path under the output folder: plain names only, nothing that climbs out of it. */

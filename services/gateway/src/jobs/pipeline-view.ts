@@ -190,6 +190,10 @@ async function ladderView(
     chunks: chunkStates ? counts(chunkStates) : null,
     ...(plan.chunkNote ? { chunkNote: plan.chunkNote } : {}),
     ...(plan.audioNote ? { audioNote: plan.audioNote } : {}),
+    ...(plan.subtitleTracks
+      ? { subtitles: plan.subtitleTracks.map(({ index: _index, ...subtitle }) => subtitle) }
+      : {}),
+    ...(plan.subtitleNote ? { subtitleNote: plan.subtitleNote } : {}),
     ...(plan.hdr ? toneMapping(plan.hdr) : {}),
     ...(plan.hdrKept ? { hdr: plan.hdrKept.transfer } : {}),
     frames:

@@ -9,6 +9,7 @@ import {
   formatStorageUrl,
   fragments,
   type HlsAudio,
+  type HlsSubtitles,
   type HlsVariant,
   hlsRenditionArgs,
   iFramePlaylist,
@@ -23,6 +24,7 @@ import {
   mediaSegments,
   mpdWithCodecs,
   mpdWithColour,
+  mpdWithSubtitles,
   parseStorageUrl,
   rungEncoding,
   rungFrameRate,
@@ -38,6 +40,7 @@ import { stage } from '../../pipeline/stage.ts';
 import { checkJoinedVideo, downloadChunkList } from '../split/join.ts';
 import { STEP_TIMEOUT_MS } from '../split/plan.ts';
 import { measureRungs } from './quality.ts';
+import { packageSubtitles } from './subtitles.ts';
 
 /** AAC-LC, which the audio child always encodes. */
 const AUDIO_CODEC = 'mp4a.40.2';
@@ -45,8 +48,9 @@ const AUDIO_CODEC = 'mp4a.40.2';
 /**
  * The package step: the rungs and the audio downloaded from scratch (a chunked rung's chunks
  * joined by stream copy and checked first) and packaged by stream copy: HLS (a media and an
- * I-frame playlist per rung, each audio stream as its own rendition, a master playlist with
- * measured bandwidths) and DASH (one MPD, 2 s segments by default).
+ * I-frame playlist per rung, each audio stream as its own rendition, each subtitle stream as a
+ * WebVTT one, a master playlist with measured bandwidths) and DASH (one MPD, 2 s segments by
+ * default, a WebVTT file per subtitle set).
  * Segments are uploaded first and the playlists and MPD last, so a player never finds a
  * playlist whose segments are not there yet. Then, with quality on, each rung is measured
  * against the source.
@@ -58,8 +62,19 @@ export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<
   const files = await stage(ctx, 'download', () => downloadRungs(ctx, plan, inDir));
   await stage(ctx, 'ffmpeg', async ({ span }) => {
     if (plan.chunks) await joinRungs(ctx, plan, inDir);
+    const subtitles = await packageSubtitles(ctx, plan, out, {
+      hls: settings.hlsSegmentSeconds,
+      dash: settings.dashSegmentSeconds,
+    });
     if (settings.hlsSegmentSeconds !== undefined)
-      await packageHls(ctx, plan, settings, files, out, settings.hlsSegmentSeconds);
+      await packageHls(
+        ctx,
+        plan,
+        settings,
+        { ...files, subtitles: subtitles.hls },
+        out,
+        settings.hlsSegmentSeconds,
+      );
     if (settings.dashSegmentSeconds !== undefined) {
       await mkdir(join(out, 'dash'), { recursive: true });
       const manifest = join(out, 'manifest.mpd');
@@ -68,6 +83,7 @@ export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<
       const audio = files.audio.map((file, i) => ({ file, role: tracks[i]?.role }));
       await ffmpeg(ctx, dashArgs(files.rungs, audio, manifest, settings.dashSegmentSeconds, hdrRungs));
       await writeCodecs(manifest, plan, join(out, 'dash'));
+      await writeFile(manifest, mpdWithSubtitles(await readFile(manifest, 'utf8'), subtitles.dash));
       if (plan.hdrKept) {
         // The HDR rungs' set: the only video set, or the second beside the SDR one.
         const setId = dashVideoSets(hdrRungs).length - 1;
@@ -150,12 +166,15 @@ async function ffmpeg(ctx: JobContext, argv: string[]): Promise<void> {
   if (run.exitCode !== 0) throw new FfmpegFailedError(run.exitCode, run.stderrTail);
 }
 
-/** One HLS rendition per rung and one for the audio, then the I-frame and master playlists. */
+/**
+ * One HLS rendition per rung and one per audio rendition, then the I-frame and master
+ * playlists (naming the subtitle renditions already written).
+ */
 async function packageHls(
   ctx: JobContext,
   plan: LadderPlan,
   settings: LadderSettings,
-  files: { rungs: string[]; audio: string[] },
+  files: { rungs: string[]; audio: string[]; subtitles: HlsSubtitles[] },
   out: string,
   segmentSeconds: number,
 ): Promise<void> {
@@ -200,7 +219,7 @@ async function packageHls(
       ...(role ? { role } : {}),
     });
   }
-  await writeFile(join(out, 'master.m3u8'), masterPlaylist(variants, audio));
+  await writeFile(join(out, 'master.m3u8'), masterPlaylist(variants, audio, files.subtitles));
 }
 
 /** The segments of the media playlist in `folder`, with their sizes. */

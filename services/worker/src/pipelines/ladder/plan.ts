@@ -32,12 +32,14 @@ import { downloadInputs } from '../../pipeline/stages/download.ts';
 import type { ChildJob, Flow } from '../flow.ts';
 import { jobScratchFolder } from '../parent-job.ts';
 import { analyse, cutPieces, uploadPieces } from '../split/plan.ts';
+import { convertSubtitles, uploadSubtitles } from './subtitles.ts';
 
 /**
- * The plan step: the source analysed, the rungs decided (never above the source), then one
- * child per rung (the biggest first, so the longest encode starts first) and one for the
- * audio. A longer source is cut into pieces on the keyframe grid (stream copy, into scratch)
- * and every rung gets one child per piece instead, the biggest encodes first. The children
+ * The plan step: the source analysed, the rungs decided (never above the source), its text
+ * subtitles converted to WebVTT (into scratch), then one child per rung (the biggest first, so
+ * the longest encode starts first) and one per audio rendition. A longer source is cut into
+ * pieces on the keyframe grid (stream copy, into scratch) and every rung gets one child per
+ * piece instead, the biggest encodes first. The children
  * are added before the plan is stored: a worker lost in between makes the next one plan
  * again, and the same ids add nothing twice.
  */
@@ -71,10 +73,15 @@ export async function planLadder(
     toneMapped && kept ? { ...decision, kept: [...decision.kept, ...hdrTwins(decision.kept)] } : decision;
   const { chunks, note } = planLadderChunks(video, settings.chunkSeconds, ctx.spec.inputs[0]!.options);
   const audioTracks = audioRenditions(ctx.spec.ladder?.audio, media.audio, video.startSeconds);
+  const durationSeconds = video.endSeconds - video.startSeconds;
+  const subtitles = await convertSubtitles(ctx, media, {
+    videoStartSeconds: video.startSeconds,
+    durationSeconds,
+  });
   const plan: LadderPlan = {
     rungs,
     frameRate: video.frameRate,
-    durationSeconds: video.endSeconds - video.startSeconds,
+    durationSeconds,
     audio: audioTracks.length > 0,
     scratch: jobScratchFolder(ctx),
     frames: video.frameTimes.length,
@@ -84,6 +91,8 @@ export async function planLadder(
     ...(toneMapped ? { hdr: toneMapped } : {}),
     ...(kept ? { hdrKept: kept } : {}),
     ...(audioTracks.length > 0 ? { audioTracks } : {}),
+    ...(subtitles.tracks.length > 0 ? { subtitleTracks: subtitles.tracks } : {}),
+    ...(subtitles.note ? { subtitleNote: subtitles.note } : {}),
     ...(!ctx.spec.ladder?.audio && media.audio.length > MAX_AUDIO_RENDITIONS
       ? {
           audioNote: `the source has ${media.audio.length} audio streams: the first ${MAX_AUDIO_RENDITIONS} have renditions`,
@@ -93,6 +102,7 @@ export async function planLadder(
     ...(note ? { chunkNote: note } : {}),
   };
   planned(plan);
+  await uploadSubtitles(ctx, plan, subtitles.files);
   ctx.jobSpan.setAttribute(SPAN.rung, rungs.kept.map((r) => r.name).join(','));
   if (chunks) {
     ctx.jobSpan.setAttribute(SPAN.chunks, chunks.length);
