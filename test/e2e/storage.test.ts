@@ -1,7 +1,8 @@
 /**
  * The object store against the local S3 server (versitygw): objects larger than one part go up
  * in a multipart upload, come back byte for byte, and can be removed; files up to the parts in
- * flight at once are read whole, larger ones streamed, with the same result either side.
+ * flight at once are read whole, larger ones streamed, with the same result either side; each
+ * object carries the Content-Type its name says.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -67,6 +68,34 @@ describe('the S3 store', () => {
         const back = join(dir, `back-${name}`);
         expect(await small.download(url, back)).toBe(size);
         expect((await readFile(back)).equals(bytes)).toBe(true);
+      }
+    } finally {
+      small.client.destroy();
+    }
+  });
+
+  it('stores each object with the Content-Type its name says, whole or in parts', async () => {
+    const part = 5 * 1024 * 1024;
+    const small = new S3Store({ ...s3SettingsFromEnv({ ...process.env, ...stack.env }), partSize: part });
+    try {
+      for (const [name, size, type] of [
+        ['ladder/master.m3u8', 64, 'application/vnd.apple.mpegurl'],
+        ['ladder/manifest.mpd', 64, 'application/dash+xml'],
+        ['ladder/hls/720p/seg-00000.m4s', 64, 'video/mp4'],
+        ['ladder/hls/subtitles/segment-00000.vtt', 64, 'text/vtt'],
+        ['previews/sprite-000.JPG', 64, 'image/jpeg'],
+        ['out/film.mp4', 2 * part + 1, 'video/mp4'],
+        ['out/notes.unknown', 64, undefined],
+      ] as const) {
+        const file = join(dir, 'typed.bin');
+        await writeFile(file, randomBytes(size));
+        await small.upload(file, parseStorageUrl(`s3://${stack.bucket}/typed/${name}`, {}));
+        const head = await small.client.send(
+          new HeadObjectCommand({ Bucket: stack.bucket, Key: `typed/${name}` }),
+        );
+        // An unknown name keeps the server's default (AWS: binary/octet-stream, versitygw: application/…).
+        if (type) expect(head.ContentType, name).toBe(type);
+        else expect(head.ContentType, name).toMatch(/^(binary|application)\/octet-stream$/);
       }
     } finally {
       small.client.destroy();

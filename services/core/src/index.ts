@@ -43,6 +43,7 @@ export * from './records/layout.ts';
 export * from './records/quality.ts';
 export * from './records/timing.ts';
 export * from './schemas/check.ts';
+export * from './storage/content-types.ts';
 export * from './storage/file.ts';
 export * from './storage/router.ts';
 export * from './storage/s3.ts';

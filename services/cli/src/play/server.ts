@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { pipeline, type Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { contentTypeOf } from '@ffleet/core';
 import { PLAYER_PAGE, PLAYER_SCRIPT } from './page.ts';
 
 const require = createRequire(import.meta.url);
@@ -15,15 +16,6 @@ const LIBRARIES: Record<string, string> = {
   '/lib/hls.min.js': require.resolve('hls.js/dist/hls.min.js'),
   // dash.js's UMD build: its package's `require` entry.
   '/lib/dash.all.min.js': require.resolve('dashjs'),
-};
-
-const TYPES: Record<string, string> = {
-  m3u8: 'application/vnd.apple.mpegurl',
-  mpd: 'application/dash+xml',
-  m4s: 'video/mp4',
-  mp4: 'video/mp4',
-  m4a: 'audio/mp4',
-  vtt: 'text/vtt',
 };
 
 /** A path under the output folder: plain names only, nothing that climbs out of it. */
@@ -61,9 +53,8 @@ export async function startPlayServer(options: {
         const object = await options.s3.send(
           new GetObjectCommand({ Bucket: options.bucket, Key: options.prefix + relative }),
         );
-        const ext = relative.slice(relative.lastIndexOf('.') + 1);
         response.writeHead(200, {
-          'content-type': TYPES[ext] ?? 'application/octet-stream',
+          'content-type': contentTypeOf(relative) ?? 'application/octet-stream',
           'cache-control': 'no-store',
           ...(object.ContentLength !== undefined ? { 'content-length': object.ContentLength } : {}),
         });

@@ -16,6 +16,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import { FfleetError } from '../errors.ts';
+import { contentTypeOf } from './content-types.ts';
 import { BudgetRetryStrategy } from './retry-budget.ts';
 import {
   InputMissingError,
@@ -108,7 +109,7 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * One object, whole or not at all: a file of more than one part goes up as a multipart
+   * One object, whole or not at all, with the Content-Type its name says: a file of more than one part goes up as a multipart
    * upload, which S3 shows only once it is complete. One that fails is aborted (lib-storage does,
    * retrying like every write); when S3 is still away for that, the abort is tried again later.
    * Either way the uploads this write started at its key and did not complete are then looked
@@ -125,7 +126,13 @@ export class S3Store implements ObjectStore {
     const length = Buffer.isBuffer(body) ? body.length : size;
     const upload = new Upload({
       client: this.#writer,
-      params: { Bucket: bucket, Key: key, Body: body, ContentLength: length },
+      params: {
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentLength: length,
+        ContentType: contentTypeOf(key),
+      },
       partSize: this.#partSize,
       queueSize: UPLOAD_QUEUE_SIZE,
       leavePartsOnError: false,
