@@ -9,12 +9,14 @@
  * - a film with an English and a French audio stream: one rendition each, in its language;
  * - a film with subtitles (English, French forced, English for the hard of hearing) whose
  *   picture starts 0.6 s into its timeline: a WebVTT rendition each, every cue against the frame
- *   it showed with, in the segments and in Chromium; a fourth stream with too many cues is left out.
+ *   it showed with, in the segments and in Chromium; a fourth stream with more cues than any film
+ *   has is left out.
  */
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { MAX_CUES } from '@ffleet/core';
 import type { JobView } from '@ffleet/gateway';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -410,6 +412,8 @@ describe('a ladder of a film with subtitles, its picture starting 0.6 s into its
     { language: 'eng', disposition: 'hearing_impaired', cues: [[0.8, 1.6, '[door slams]']] },
   ] as const;
   const base = 'out/film-subs/';
+  /** The HLS segments' length, a multiple of the 2 s GOP. */
+  const SEGMENT = 2;
   const source = () => join(fleet.dir, 'film-subs.mkv');
   let job: JobView;
 
@@ -426,10 +430,10 @@ describe('a ladder of a film with subtitles, its picture starting 0.6 s into its
       await writeFile(file, blocks.join('\n'));
       inputs.push('-i', file);
     }
-    // A fourth stream whose five cues each show over most of the film: more than the rungs carry.
+    // A fourth stream of more cues than any film has: left out.
     const flood = join(fleet.dir, 'subs-flood.srt');
-    const floodCue = (n: number) => `${n}\n00:00:01,000 --> 00:00:06,500\nline ${n}\n`;
-    await writeFile(flood, [1, 2, 3, 4, 5].map(floodCue).join('\n'));
+    const floodCue = (n: number) => `${n}\n00:00:01,000 --> 00:00:01,500\nline ${n}\n`;
+    await writeFile(flood, Array.from({ length: MAX_CUES + 1 }, (_, n) => floodCue(n + 1)).join('\n'));
     inputs.push('-i', flood);
     await ffmpeg([
       ...[
@@ -453,7 +457,9 @@ describe('a ladder of a film with subtitles, its picture starting 0.6 s into its
     ]);
     await fleet.put('inputs/film-subs.mkv', source());
     job = await ladder('film-subs', 0, 'film-subs.mkv', [{ height: 180, bitrateKbps: 400 }], {
-      hls: { segmentSeconds: 2 },
+      hls: { segmentSeconds: SEGMENT },
+      // B-frames, so the rungs' first frame is shown after their first decode.
+      preset: 'veryfast',
     });
   }, 260_000);
 
@@ -466,8 +472,35 @@ describe('a ladder of a film with subtitles, its picture starting 0.6 s into its
       { language: 'eng', hearingImpaired: true },
     ]);
     expect(job.pipeline.subtitleNote).toBe(
-      "subtitle stream 4 is left out: its cues show for 28 s together, more than 4 times the video's 6 s",
+      `subtitle stream 0:4 is left out: it has ${MAX_CUES + 1} cues, more than ${MAX_CUES}`,
     );
+  });
+
+  it("carries an MP4's tx3g subtitles; a TTML track, which FFmpeg reads as data, is no subtitle stream to it", {
+    timeout: 260_000,
+  }, async () => {
+    // MP4 with a tx3g stream and a TTML one, which FFmpeg writes but cannot read back.
+    const file = join(fleet.dir, 'film-ttml.mp4');
+    await ffmpeg([
+      ...[
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x180:rate=25:duration=4',
+        '-i',
+        join(fleet.dir, 'subs-0.srt'),
+      ],
+      ...['-map', '0', '-map', '1', '-map', '1', '-c:v', 'libx264', '-preset', 'ultrafast'],
+      ...['-c:s:0', 'mov_text', '-c:s:1', 'ttml', '-metadata:s:s', 'language=eng', '-f', 'mp4', file],
+    ]);
+    await fleet.put('inputs/film-ttml.mp4', file);
+    const ttml = await ladder('film-ttml', 0, 'film-ttml.mp4', [{ height: 180, bitrateKbps: 400 }]);
+    expect(ttml.state, JSON.stringify(ttml.error)).toBe('succeeded');
+    if (ttml.pipeline?.kind !== 'ladder') throw new Error('not a ladder');
+    expect(ttml.pipeline.subtitles).toEqual([{ language: 'eng' }]);
+    expect(ttml.pipeline.subtitleNote).toBeUndefined();
+    const cues = (await fleet.get('out/film-ttml/dash/subtitles.vtt')).toString('utf8');
+    expect(cues).toContain('Hello <i>there</i>');
   });
 
   it('names a WebVTT rendition of each in the master playlist, by language and kind, none the default', async () => {
@@ -505,32 +538,36 @@ describe('a ladder of a film with subtitles, its picture starting 0.6 s into its
       expect(playlist.segments.map((s) => s.duration.toFixed(3))).toEqual(
         videoPlaylist.segments.map((s) => s.duration.toFixed(3)),
       );
-      const shown = new Map<string, { start: number; end: number; segments: number[] }>();
+      // Each cue's text: its times in every segment it is written into, and which segments those are.
+      const shown = new Map<string, { times: string[]; segments: number[] }>();
       for (const [n, segment] of playlist.segments.entries()) {
         const body = (await fleet.get(`${folder}${segment.uri}`)).toString('utf8');
         expect(body.startsWith('WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n')).toBe(true);
         for (const block of body.split('\n\n').slice(1)) {
           const [timing, ...text] = block.trim().split('\n');
           if (!timing) continue;
-          const [start, end] = timing
-            .split(' --> ')
-            .map((t) => t.split(':').reduce((a, x) => a * 60 + Number(x), 0));
           const key = text.join('\n');
-          const cue = shown.get(key) ?? { start: start!, end: end!, segments: [] };
+          const cue = shown.get(key) ?? { times: [], segments: [] };
+          cue.times.push(timing);
           cue.segments.push(n);
           shown.set(key, cue);
         }
       }
       expect([...shown.keys()]).toEqual(stream.cues.map(([, , text]) => text));
       for (const [from, to, text] of stream.cues) {
-        const cue = shown.get(text)!;
+        const { times, segments } = shown.get(text)!;
+        // The same times in every segment that holds it.
+        expect(new Set(times).size, text).toBe(1);
+        const [start, end] = times[0]!
+          .split(' --> ')
+          .map((t) => t.split(':').reduce((a, x) => a * 60 + Number(x), 0));
         // As far after the rendition's first frame as after the source's.
-        expect(cue.start - rungStart).toBeCloseTo(from - sourceStart, 3);
-        expect(cue.end - rungStart).toBeCloseTo(to - sourceStart, 3);
+        expect(start! - rungStart).toBeCloseTo(from - sourceStart, 3);
+        expect(end! - rungStart).toBeCloseTo(to - sourceStart, 3);
         const spans = playlist.segments.flatMap((_, n) =>
-          cue.start < 2 * (n + 1) && cue.end > 2 * n ? [n] : [],
+          start! < SEGMENT * (n + 1) && end! > SEGMENT * n ? [n] : [],
         );
-        expect(cue.segments).toEqual(spans);
+        expect(segments).toEqual(spans);
       }
       // The English cue from 2.9 s to 4.4 s is in both segments it spans.
       if (i === 0) expect(shown.get(STREAMS[0].cues[1][2])!.segments).toEqual([1, 2]);
@@ -554,8 +591,14 @@ describe('a ladder of a film with subtitles, its picture starting 0.6 s into its
       ['fra', 'text/vtt', 'forced-subtitle', 'dash/subtitles-1.vtt'],
       ['eng', 'text/vtt', 'caption', 'dash/subtitles-2.vtt'],
     ]);
+    // 1.4 s after the first frame of the DASH rungs, as in the source.
+    const init = await fleet.get(`${base}dash/init-0.m4s`);
+    const first = join(fleet.dir, 'film-subs-dash.mp4');
+    await writeFile(first, Buffer.concat([init, await fleet.get(`${base}dash/seg-0-00001.m4s`)]));
+    const rungStart = Math.min(...(await packets(first, 'v:0')).map((p) => p.pts));
+    const at = (t: number) => new Date(Math.round(t * 1000)).toISOString().slice(11, 23);
     const french = (await fleet.get(`${base}dash/subtitles-1.vtt`)).toString('utf8');
-    expect(french).toBe('WEBVTT\n\n00:00:01.400 --> 00:00:02.400\nBonjour\n\n');
+    expect(french).toBe(`WEBVTT\n\n${at(rungStart + 1.4)} --> ${at(rungStart + 2.4)}\nBonjour\n\n`);
   });
 
   // dash.js 5.2 shows the text set it starts with; on a switch to another whole-file WebVTT set
@@ -573,10 +616,11 @@ describe('a ladder of a film with subtitles, its picture starting 0.6 s into its
           ? ['en', 'fr forced', 'en SDH']
           : ['en subtitle', 'fr forced-subtitle', 'en caption'],
       );
+      // A cue written into the two segments it spans is held once.
+      expect(seen.repeated).toEqual([]);
       const sourceStart = (await packets(source(), 'v:0'))[0]!.pts;
       for (const [n, track] of play.entries()) {
         const { cues } = STREAMS[track]!;
-        // A cue across a segment boundary is shown once.
         expect(
           seen.cues[n]!.map((c) => c.text),
           seen.tracks[track],

@@ -30,11 +30,6 @@ export interface Playback {
   paused: boolean;
 }
 
-/**
- * Plays the ladder under `prefix` with `player`: it must offer `rungs` rungs, switch from the one
- * playing to the lowest (or the highest), play past `seconds`, and show a picture (a screenshot
- * with many grey levels and contrast, not a black or blank box). Returns what it offered.
- */
 /** What a page of the player shows; `evaluate` runs in the browser. */
 interface PlayerPage {
   playback(): Promise<Playback>;
@@ -169,6 +164,8 @@ export interface SubtitlesSeen {
   tracks: string[];
   /** Each played track's cues, as the player put them on the video's timeline (seconds). */
   cues: { start: number; end: number; text: string }[][];
+  /** Cues the player held twice at once (`start text`): a cue written into two segments, kept twice. */
+  repeated: string[];
   /** Where the video's picture starts on that timeline. */
   videoStart: number;
 }
@@ -182,7 +179,7 @@ export async function playSubtitles(
   fleet: TestFleet,
   options: { prefix: string; player: 'hls' | 'dash'; tracks: number; play: readonly number[] },
 ): Promise<SubtitlesSeen> {
-  const seen: SubtitlesSeen = { tracks: [], cues: [], videoStart: Number.NaN };
+  const seen: SubtitlesSeen = { tracks: [], cues: [], repeated: [], videoStart: Number.NaN };
   for (const track of options.play)
     await withPlayer(fleet, options, async ({ until, page }) => {
       const { subtitles } = await until(
@@ -210,7 +207,13 @@ export async function playSubtitles(
             videoStart: video.buffered.length > 0 ? video.buffered.start(0) : Number.NaN,
           };
         });
-        for (const cue of now.cues) cues.set(`${cue.start.toFixed(3)} ${cue.text}`, cue);
+        const held = new Set<string>();
+        for (const cue of now.cues) {
+          const key = `${cue.start.toFixed(3)} ${cue.text}`;
+          if (held.has(key) && !seen.repeated.includes(key)) seen.repeated.push(key);
+          held.add(key);
+          cues.set(key, cue);
+        }
         if (now.ended) {
           seen.videoStart = now.videoStart;
           break;

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { mpdWithSubtitles } from '../src/pipelines/dash-manifest.ts';
 import { masterPlaylist } from '../src/pipelines/hls-playlists.ts';
-import { type LadderPlan, ladderScratch, subtitleRenditions } from '../src/pipelines/ladder-commands.ts';
+import { type LadderPlan, ladderScratch, subtitleCandidates } from '../src/pipelines/ladder-commands.ts';
 import { analyseMedia, type SubtitleTrack } from '../src/pipelines/media-analysis.ts';
 import {
   cuesOnTimeline,
   cuesProblem,
   MAX_CUES,
+  MAX_SEGMENTED_BYTES,
   parseWebVtt,
   webVttFile,
   webVttPlaylist,
@@ -61,15 +62,26 @@ describe('WebVTT cues', () => {
     ]);
   });
 
-  it('are carried unless there are too many or they show for more than four times the video', () => {
-    const cue = (start: number, end: number) => ({ start, end, settings: '', text: 'x' });
-    expect(cuesProblem([cue(0, 6), cue(0, 6), cue(0, 6), cue(0, 6)], 6)).toBeUndefined();
-    expect(cuesProblem([cue(0, 6), cue(0, 6), cue(0, 6), cue(0, 6), cue(0, 0.5)], 6)).toBe(
-      "its cues show for 25 s together, more than 4 times the video's 6 s",
-    );
+  it('are carried unless there are none, too many, or too much text once in every segment each spans', () => {
+    const cue = (start: number, end: number, text = 'x') => ({ start, end, settings: '', text });
+    expect(cuesProblem([], 6)).toBe('it has no cues while the video shows');
     const many = Array.from({ length: MAX_CUES + 1 }, (_, i) => cue(i, i + 0.5));
-    expect(cuesProblem(many, 3 * MAX_CUES)).toBe(`it has ${MAX_CUES + 1} cues, more than ${MAX_CUES}`);
-    expect(cuesProblem(many.slice(1), 3 * MAX_CUES)).toBeUndefined();
+    expect(cuesProblem(many, 6)).toBe(`it has ${MAX_CUES + 1} cues, more than ${MAX_CUES}`);
+    expect(cuesProblem(many.slice(1), 6)).toBeUndefined();
+    // One long cue over a two-hour film is written into each of its 1200 six-second segments.
+    const long = 'x'.repeat(64 * 1024);
+    expect(cuesProblem([cue(0, 7200, long)], 6)).toBe(
+      `its cues would fill 76 MiB of segments, more than ${MAX_SEGMENTED_BYTES / 1024 / 1024}`,
+    );
+    // The same cue shown for a minute is ten segments' worth.
+    expect(cuesProblem([cue(0, 60, long)], 6)).toBeUndefined();
+  });
+
+  it('land in the segment a time rounded to the millisecond says, not the one before', () => {
+    const [cue] = cuesOnTimeline([{ start: 4.6, end: 5.6, settings: '', text: 'x' }], 0.6, 10);
+    expect(cue).toMatchObject({ start: 4, end: 5 });
+    const segments = webVttSegments([cue!], 10, 2);
+    expect(segments.map((s) => parseWebVtt(s.body).length)).toEqual([0, 0, 1, 0, 0]);
   });
 
   it('writes timestamps to the millisecond, hours included', () => {
@@ -159,29 +171,32 @@ describe('subtitle streams of a source', () => {
   const track = (index: number, codec = 'subrip'): SubtitleTrack => ({
     index,
     codec,
-    text: codec === 'subrip',
+    text: !['dvd_subtitle', 'hdmv_pgs_subtitle'].includes(codec),
     forced: false,
     hearingImpaired: false,
   });
 
-  it('become renditions when they are text, the others named in a note', () => {
-    expect(subtitleRenditions([])).toEqual({ tracks: [] });
-    const { tracks, note } = subtitleRenditions([
+  it('are tried when they are not pictures, the pictures named in a note by their stream', () => {
+    expect(subtitleCandidates([])).toEqual({ candidates: [] });
+    const { candidates, note } = subtitleCandidates([
       track(2),
-      { ...track(3), language: 'fra', forced: true },
+      { ...track(3, 'microdvd'), language: 'fra', forced: true },
       track(4, 'dvd_subtitle'),
       track(5, 'hdmv_pgs_subtitle'),
     ]);
-    expect(tracks).toEqual([{ index: 2 }, { index: 3, language: 'fra', forced: true }]);
+    expect(candidates).toEqual([{ index: 2 }, { index: 3, language: 'fra', forced: true }]);
     expect(note).toBe(
-      '2 subtitle streams are pictures (dvd_subtitle, hdmv_pgs_subtitle), which WebVTT cannot carry',
+      'subtitle streams 0:4, 0:5 are pictures (dvd_subtitle, hdmv_pgs_subtitle), which WebVTT cannot carry',
+    );
+    expect(subtitleCandidates([track(7, 'dvd_subtitle')]).note).toBe(
+      'subtitle stream 0:7 is pictures (dvd_subtitle), which WebVTT cannot carry',
     );
   });
 
-  it('are the first 16 of more, and the note says so', () => {
-    const { tracks, note } = subtitleRenditions(Array.from({ length: 20 }, (_, i) => track(i + 1)));
-    expect(tracks).toHaveLength(16);
-    expect(note).toBe('the first 16 of 20 text subtitle streams have renditions');
+  it('are the first 64 of more, and the note says so', () => {
+    const { candidates, note } = subtitleCandidates(Array.from({ length: 70 }, (_, i) => track(i + 1)));
+    expect(candidates).toHaveLength(64);
+    expect(note).toBe('only the first 64 of 70 text subtitle streams are tried');
   });
 
   it('are in the scratch a failed or finished ladder removes', () => {
@@ -192,8 +207,8 @@ describe('subtitle streams of a source', () => {
       subtitleTracks: [{ index: 2 }, { index: 3 }],
     } as unknown as LadderPlan;
     expect(ladderScratch.all(plan)).toEqual([
-      's3://b/scratch/j/subtitles.vtt',
-      's3://b/scratch/j/subtitles-1.vtt',
+      's3://b/scratch/j/subtitles-s2.vtt',
+      's3://b/scratch/j/subtitles-s3.vtt',
     ]);
   });
 });

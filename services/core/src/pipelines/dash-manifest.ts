@@ -43,6 +43,11 @@ export function mpdWithColour(mpd: string, hdr: HdrColour, setId = 0): string {
   );
 }
 
+/** Text safe inside an XML attribute or element. */
+function xmlEscaped(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
 export interface DashSubtitles {
   /** The WebVTT file, relative to the MPD. */
   url: string;
@@ -64,12 +69,12 @@ export function mpdWithSubtitles(mpd: string, subtitles: readonly DashSubtitles[
   const firstId = ids.length > 0 ? Math.max(...ids) + 1 : 0;
   const sets = subtitles.map((sub, i) => {
     const role = sub.forced ? 'forced-subtitle' : sub.hearingImpaired ? 'caption' : 'subtitle';
-    const lang = sub.language ? ` lang="${sub.language}"` : '';
+    const lang = sub.language ? ` lang="${xmlEscaped(sub.language)}"` : '';
     return [
       `\t\t<AdaptationSet id="${firstId + i}" contentType="text" mimeType="text/vtt"${lang}>`,
       `\t\t\t<Role schemeIdUri="urn:mpeg:dash:role:2011" value="${role}"/>`,
       `\t\t\t<Representation id="text-${i}" bandwidth="256">`,
-      `\t\t\t\t<BaseURL>${sub.url}</BaseURL>`,
+      `\t\t\t\t<BaseURL>${xmlEscaped(sub.url)}</BaseURL>`,
       '\t\t\t</Representation>',
       '\t\t</AdaptationSet>',
     ].join('\n');

@@ -9,7 +9,7 @@
  *   chunk    (a job) for a longer source, instead of whole rungs: one piece of the source (cut
  *            by the parent at a keyframe on the 2 s grid) → one rung, keyframes on the same grid
  *   audio    (a job per audio stream of the source) → AAC stereo, once for every rung
- *   subtitles (parent, while planning) each text subtitle stream → WebVTT on the source's timeline
+ *   subtitles (parent, while planning) each text subtitle stream → WebVTT on the rungs' timeline
  *   package  (parent) each rung (its chunks joined first, by stream copy) and the audio → HLS
  *            media playlists and segments, one DASH MPD; the subtitles' cues moved onto the
  *            rungs' timeline → WebVTT segments and files
@@ -66,13 +66,19 @@ export type SubtitleTrackPlan = Static<typeof SubtitleTrackPlanSchema>;
 /** Text subtitle streams a ladder carries at most. */
 export const MAX_SUBTITLE_RENDITIONS = 16;
 
-/** The subtitle renditions of a source's streams: its text ones (the first 16), and why others have none. */
-export function subtitleRenditions(subtitles: readonly SubtitleTrack[]): {
-  tracks: SubtitleTrackPlan[];
+/** Subtitle streams a ladder tries to convert at most; the first MAX_SUBTITLE_RENDITIONS that convert are carried. */
+export const MAX_SUBTITLE_CANDIDATES = 64;
+
+/**
+ * The source's subtitle streams a ladder tries to make renditions of: those that are not
+ * pictures (the first 64), and why the others have none.
+ */
+export function subtitleCandidates(subtitles: readonly SubtitleTrack[]): {
+  candidates: SubtitleTrackPlan[];
   note?: string;
 } {
   const text = subtitles.filter((s) => s.text);
-  const tracks = text.slice(0, MAX_SUBTITLE_RENDITIONS).map(
+  const candidates = text.slice(0, MAX_SUBTITLE_CANDIDATES).map(
     (s): SubtitleTrackPlan => ({
       index: s.index,
       ...(s.language ? { language: s.language } : {}),
@@ -84,17 +90,17 @@ export function subtitleRenditions(subtitles: readonly SubtitleTrack[]): {
   const reasons = [
     ...(pictures.length > 0
       ? [
-          `${pictures.length} subtitle stream${pictures.length === 1 ? ' is' : 's are'} pictures (${[...new Set(pictures.map((s) => s.codec))].join(', ')}), which WebVTT cannot carry`,
+          `subtitle stream${pictures.length === 1 ? '' : 's'} ${pictures.map((s) => `0:${s.index}`).join(', ')} ${pictures.length === 1 ? 'is' : 'are'} pictures (${[...new Set(pictures.map((s) => s.codec))].join(', ')}), which WebVTT cannot carry`,
         ]
       : []),
-    ...(text.length > tracks.length
-      ? [`the first ${tracks.length} of ${text.length} text subtitle streams have renditions`]
+    ...(text.length > candidates.length
+      ? [`only the first ${candidates.length} of ${text.length} text subtitle streams are tried`]
       : []),
   ];
-  return { tracks, ...(reasons.length > 0 ? { note: reasons.join('; ') } : {}) };
+  return { candidates, ...(reasons.length > 0 ? { note: reasons.join('; ') } : {}) };
 }
 
-/** A subtitle rendition's name (scratch file, HLS folder, DASH file): `subtitles`, then `subtitles-1`, …. */
+/** A subtitle rendition's name (HLS folder, DASH file): `subtitles`, then `subtitles-1`, …. */
 export function subtitleRenditionName(track: number): string {
   return track === 0 ? 'subtitles' : `subtitles-${track}`;
 }
@@ -169,9 +175,9 @@ export const ladderScratch = {
   piece: (plan: Pick<LadderPlan, 'scratch'>, index: number) => splitScratch.piece(plan, index),
   /** The i-th audio stream's rendition (the first keeps the name a single one has). */
   audio: (plan: Pick<LadderPlan, 'scratch'>, track = 0) => `${plan.scratch}${audioRenditionName(track)}.m4a`,
-  /** The i-th subtitle stream as WebVTT on the source's timeline. */
-  subtitles: (plan: Pick<LadderPlan, 'scratch'>, track: number) =>
-    `${plan.scratch}${subtitleRenditionName(track)}.vtt`,
+  /** A subtitle stream (by ffprobe's index) as WebVTT on the rungs' timeline. */
+  subtitles: (plan: Pick<LadderPlan, 'scratch'>, track: Pick<SubtitleTrackPlan, 'index'>) =>
+    `${plan.scratch}subtitles-s${track.index}.vtt`,
   all(plan: LadderPlan): string[] {
     const video = plan.chunks
       ? [
@@ -182,7 +188,7 @@ export const ladderScratch = {
     return [
       ...video,
       ...audioTracksOf(plan).map((_, i) => this.audio(plan, i)),
-      ...(plan.subtitleTracks ?? []).map((_, i) => this.subtitles(plan, i)),
+      ...(plan.subtitleTracks ?? []).map((track) => this.subtitles(plan, track)),
     ];
   },
 };
@@ -398,17 +404,18 @@ function input(path: string): string[] {
 }
 
 /**
- * The source's text subtitle streams as WebVTT files, in one read of the source (`inputArgs`,
- * as the analysis read it), on the source's own timeline (`-copyts`): the package step moves
- * the cues onto the rungs', whose first frame is 0.
+ * Subtitle streams of the source as WebVTT files, in one read of the source (`inputArgs`, as
+ * the analysis read it), on the source's own timeline (`-copyts`): the cues are then moved onto
+ * the rungs', whose first frame is 0. Each file stops a byte past `maxBytes`.
  */
 export function subtitleArgs(
   inputArgs: readonly string[],
   streams: readonly { index: number; file: string }[],
+  maxBytes: number,
 ): string[] {
   const argv = [...PREAMBLE, '-copyts', ...inputArgs];
   for (const { index, file } of streams)
-    argv.push('-map', `0:${index}`, '-c:s', 'webvtt', '-f', 'webvtt', file);
+    argv.push('-map', `0:${index}`, '-c:s', 'webvtt', '-fs', String(maxBytes + 1), '-f', 'webvtt', file);
   return argv;
 }
 

@@ -75,21 +75,18 @@ export interface AudioTrack {
   startSeconds: number;
 }
 
-/** Subtitle formats that are text, which WebVTT can carry; the others are pictures (DVD, Blu-ray, DVB). */
-export const TEXT_SUBTITLE_CODECS: ReadonlySet<string> = new Set([
-  'subrip',
-  'srt',
-  'ass',
-  'ssa',
-  'mov_text',
-  'webvtt',
-  'text',
+/** Subtitle formats that are pictures (Blu-ray, DVD, DVB, DivX), which no text can be made of. */
+export const PICTURE_SUBTITLE_CODECS: ReadonlySet<string> = new Set([
+  'hdmv_pgs_subtitle',
+  'dvd_subtitle',
+  'dvb_subtitle',
+  'xsub',
 ]);
 
 export interface SubtitleTrack {
   index: number;
   codec: string;
-  /** Text (SubRip, ASS, MP4's tx3g, WebVTT), not pictures. */
+  /** Not pictures: text (SubRip, ASS, MP4's tx3g, WebVTT and others) that WebVTT may be made of. */
   text: boolean;
   language?: string;
   /** Shown only where the film's own language does not say it (a sign, a line in another language). */
@@ -183,7 +180,7 @@ export function analyseMedia(probeJson: string, packetCsv: string): MediaAnalysi
       (s): SubtitleTrack => ({
         index: s.index,
         codec: s.codec_name ?? 'unknown',
-        text: TEXT_SUBTITLE_CODECS.has(s.codec_name ?? ''),
+        text: !PICTURE_SUBTITLE_CODECS.has(s.codec_name ?? ''),
         forced: Boolean(s.disposition?.forced),
         hearingImpaired: Boolean(s.disposition?.hearing_impaired),
         ...languageOf(s.tags?.language),

@@ -55,11 +55,13 @@ export function parseWebVtt(file: string): Cue[] {
  * `durationSeconds`: moved back by the origin, cut to the timeline, those wholly outside dropped.
  */
 export function cuesOnTimeline(cues: readonly Cue[], originSeconds: number, durationSeconds: number): Cue[] {
+  // To the millisecond, as written: 4.6 - 0.6 is 4, not just above it, and belongs to the segment at 4.
+  const ms = (seconds: number) => Math.round(seconds * 1000) / 1000;
   return cues
     .map((cue) => ({
       ...cue,
-      start: Math.max(0, cue.start - originSeconds),
-      end: Math.min(durationSeconds, cue.end - originSeconds),
+      start: Math.max(0, ms(cue.start - originSeconds)),
+      end: Math.min(durationSeconds, ms(cue.end - originSeconds)),
     }))
     .filter((cue) => cue.end > cue.start);
 }
@@ -68,19 +70,25 @@ export function cuesOnTimeline(cues: readonly Cue[], originSeconds: number, dura
 export const MAX_CUES = 20_000;
 /** The largest WebVTT file a subtitle stream may convert to. */
 export const MAX_WEBVTT_BYTES = 8 * 1024 * 1024;
-/** How many times the video's length a rendition's cues may show for together. */
-const MAX_SHOWN_PER_SECOND = 4;
+/** The most a rendition's HLS segments may hold together: a cue is written into every segment it spans. */
+export const MAX_SEGMENTED_BYTES = 32 * 1024 * 1024;
 
 /**
- * Why a rendition's cues (on the rungs' timeline) are not carried, or undefined: more than
- * MAX_CUES, or showing together for more than four times the video's length. Either would
- * make segment files far beyond any film's (a cue is written into every segment it spans).
+ * Why a rendition's cues (on the rungs' timeline) are not carried, or undefined: none, more
+ * than MAX_CUES, or more than MAX_SEGMENTED_BYTES once written into every segment each spans. No
+ * film's subtitles come near either; a stream that does would fill the worker and the bucket.
  */
-export function cuesProblem(cues: readonly Cue[], durationSeconds: number): string | undefined {
+export function cuesProblem(cues: readonly Cue[], segmentSeconds: number): string | undefined {
+  if (cues.length === 0) return 'it has no cues while the video shows';
   if (cues.length > MAX_CUES) return `it has ${cues.length} cues, more than ${MAX_CUES}`;
-  const shown = cues.reduce((sum, cue) => sum + (cue.end - cue.start), 0);
-  if (shown > MAX_SHOWN_PER_SECOND * durationSeconds)
-    return `its cues show for ${Math.round(shown)} s together, more than ${MAX_SHOWN_PER_SECOND} times the video's ${Math.round(durationSeconds)} s`;
+  let bytes = 0;
+  for (const cue of cues) {
+    const spans = Math.ceil(cue.end / segmentSeconds) - Math.floor(cue.start / segmentSeconds);
+    // The timing line (about 30 bytes) and the text, in each segment.
+    bytes += Math.max(1, spans) * (Buffer.byteLength(cue.text) + cue.settings.length + 32);
+  }
+  if (bytes > MAX_SEGMENTED_BYTES)
+    return `its cues would fill ${Math.ceil(bytes / 1024 / 1024)} MiB of segments, more than ${MAX_SEGMENTED_BYTES / 1024 / 1024}`;
   return undefined;
 }
 
@@ -124,7 +132,8 @@ export function webVttPlaylist(segments: readonly WebVttSegment[], segmentSecond
   const lines = [
     '#EXTM3U',
     '#EXT-X-VERSION:3',
-    `#EXT-X-TARGETDURATION:${Math.ceil(Math.max(segmentSeconds, ...segments.map((s) => s.seconds)))}`,
+    // No segment is longer than segmentSeconds: the timeline is cut at its multiples.
+    `#EXT-X-TARGETDURATION:${Math.ceil(segmentSeconds)}`,
     '#EXT-X-MEDIA-SEQUENCE:0',
     '#EXT-X-PLAYLIST-TYPE:VOD',
   ];

@@ -6,10 +6,10 @@ import {
   concatArgs,
   dashArgs,
   dashVideoSets,
+  ffmpegOutput,
   formatStorageUrl,
   fragments,
   type HlsAudio,
-  type HlsSubtitles,
   type HlsVariant,
   hlsRenditionArgs,
   iFramePlaylist,
@@ -25,6 +25,7 @@ import {
   mpdWithCodecs,
   mpdWithColour,
   mpdWithSubtitles,
+  PROBE_PACKETS_ARGS,
   parseStorageUrl,
   rungEncoding,
   rungFrameRate,
@@ -40,7 +41,7 @@ import { stage } from '../../pipeline/stage.ts';
 import { checkJoinedVideo, downloadChunkList } from '../split/join.ts';
 import { STEP_TIMEOUT_MS } from '../split/plan.ts';
 import { measureRungs } from './quality.ts';
-import { packageSubtitles } from './subtitles.ts';
+import { downloadSubtitles, packageSubtitles } from './subtitles.ts';
 
 /** AAC-LC, which the audio child always encodes. */
 const AUDIO_CODEC = 'mp4a.40.2';
@@ -62,39 +63,66 @@ export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<
   const files = await stage(ctx, 'download', () => downloadRungs(ctx, plan, inDir));
   await stage(ctx, 'ffmpeg', async ({ span }) => {
     if (plan.chunks) await joinRungs(ctx, plan, inDir);
-    const subtitles = await packageSubtitles(ctx, plan, out, {
-      hls: settings.hlsSegmentSeconds,
-      dash: settings.dashSegmentSeconds,
+    const { hlsSegmentSeconds, dashSegmentSeconds } = settings;
+    const hls =
+      hlsSegmentSeconds !== undefined
+        ? await packageHls(ctx, plan, settings, files, out, hlsSegmentSeconds)
+        : undefined;
+    const manifest =
+      dashSegmentSeconds !== undefined
+        ? await packageDash(ctx, plan, settings, files, out, dashSegmentSeconds)
+        : undefined;
+    // The subtitles' cues go where the packaged rungs' first frame shows, in each format.
+    const subtitled = files.subtitles.length > 0;
+    const subtitles = await packageSubtitles(plan, files.subtitles, out, {
+      ...(hlsSegmentSeconds !== undefined && subtitled
+        ? {
+            hls: {
+              segmentSeconds: hlsSegmentSeconds,
+              firstFrameSeconds: await firstFrameSeconds(ctx, plan, out, 'hls'),
+            },
+          }
+        : {}),
+      ...(manifest && subtitled
+        ? { dash: { firstFrameSeconds: await firstFrameSeconds(ctx, plan, out, 'dash') } }
+        : {}),
     });
-    if (settings.hlsSegmentSeconds !== undefined)
-      await packageHls(
-        ctx,
-        plan,
-        settings,
-        { ...files, subtitles: subtitles.hls },
-        out,
-        settings.hlsSegmentSeconds,
-      );
-    if (settings.dashSegmentSeconds !== undefined) {
-      await mkdir(join(out, 'dash'), { recursive: true });
-      const manifest = join(out, 'manifest.mpd');
-      const hdrRungs = plan.rungs.kept.map((rung) => Boolean(rungEncoding(settings, plan, rung).keep));
-      const tracks = audioTracksOf(plan);
-      const audio = files.audio.map((file, i) => ({ file, role: tracks[i]?.role }));
-      await ffmpeg(ctx, dashArgs(files.rungs, audio, manifest, settings.dashSegmentSeconds, hdrRungs));
-      await writeCodecs(manifest, plan, join(out, 'dash'));
+    if (hls)
+      await writeFile(join(out, 'master.m3u8'), masterPlaylist(hls.variants, hls.audio, subtitles.hls));
+    if (manifest)
       await writeFile(manifest, mpdWithSubtitles(await readFile(manifest, 'utf8'), subtitles.dash));
-      if (plan.hdrKept) {
-        // The HDR rungs' set: the only video set, or the second beside the SDR one.
-        const setId = dashVideoSets(hdrRungs).length - 1;
-        await writeFile(manifest, mpdWithColour(await readFile(manifest, 'utf8'), plan.hdrKept, setId));
-      }
-    }
     span.setAttribute(SPAN.rung, plan.rungs.kept.map((r) => r.name).join(','));
   });
   ctx.facts.mediaDurationSeconds = plan.durationSeconds;
   await stage(ctx, 'upload', () => publish(ctx, out), { percent: 100 });
   await measureRungs(ctx, plan, files.rungs);
+}
+
+/**
+ * The DASH packaging (one MPD, segments under `dash/`): each rung's full codec string and, of
+ * HDR rungs, their colour written into it. Returns the MPD's path.
+ */
+async function packageDash(
+  ctx: JobContext,
+  plan: LadderPlan,
+  settings: LadderSettings,
+  files: { rungs: string[]; audio: string[] },
+  out: string,
+  segmentSeconds: number,
+): Promise<string> {
+  await mkdir(join(out, 'dash'), { recursive: true });
+  const manifest = join(out, 'manifest.mpd');
+  const hdrRungs = plan.rungs.kept.map((rung) => Boolean(rungEncoding(settings, plan, rung).keep));
+  const tracks = audioTracksOf(plan);
+  const audio = files.audio.map((file, i) => ({ file, role: tracks[i]?.role }));
+  await ffmpeg(ctx, dashArgs(files.rungs, audio, manifest, segmentSeconds, hdrRungs));
+  await writeCodecs(manifest, plan, join(out, 'dash'));
+  if (plan.hdrKept) {
+    // The HDR rungs' set: the only video set, or the second beside the SDR one.
+    const setId = dashVideoSets(hdrRungs).length - 1;
+    await writeFile(manifest, mpdWithColour(await readFile(manifest, 'utf8'), plan.hdrKept, setId));
+  }
+  return manifest;
 }
 
 /** Each rung's full codec string (from its DASH init segment) written into the MPD, which may hold a bare one. */
@@ -109,7 +137,7 @@ async function downloadRungs(
   ctx: JobContext,
   plan: LadderPlan,
   dir: string,
-): Promise<{ rungs: string[]; audio: string[] }> {
+): Promise<{ rungs: string[]; audio: string[]; subtitles: string[] }> {
   await mkdir(dir, { recursive: true });
   const get = async (url: string, name: string) => {
     const file = join(dir, name);
@@ -135,7 +163,7 @@ async function downloadRungs(
   const audio = [];
   for (const i of audioTracksOf(plan).keys())
     audio.push(await get(ladderScratch.audio(plan, i), `${audioRenditionName(i)}.m4a`));
-  return { rungs, audio };
+  return { rungs, audio, subtitles: await downloadSubtitles(ctx, plan) };
 }
 
 /**
@@ -174,10 +202,10 @@ async function packageHls(
   ctx: JobContext,
   plan: LadderPlan,
   settings: LadderSettings,
-  files: { rungs: string[]; audio: string[]; subtitles: HlsSubtitles[] },
+  files: { rungs: string[]; audio: string[] },
   out: string,
   segmentSeconds: number,
-): Promise<void> {
+): Promise<{ variants: HlsVariant[]; audio: HlsAudio[] }> {
   const variants: HlsVariant[] = [];
   for (const [i, rung] of plan.rungs.kept.entries()) {
     const kept = rungEncoding(settings, plan, rung).keep;
@@ -219,7 +247,38 @@ async function packageHls(
       ...(role ? { role } : {}),
     });
   }
-  await writeFile(join(out, 'master.m3u8'), masterPlaylist(variants, audio, files.subtitles));
+  return { variants, audio };
+}
+
+/**
+ * When the rungs' first frame shows in the packaged fragments (the first rung's first segment):
+ * after the delay of its B-frames, which the fragments keep, so the subtitles' cues are moved by
+ * as much to show with the frames they belong to.
+ */
+async function firstFrameSeconds(
+  ctx: JobContext,
+  plan: LadderPlan,
+  out: string,
+  format: 'hls' | 'dash',
+): Promise<number> {
+  const [init, segment] =
+    format === 'hls'
+      ? [
+          join(out, 'hls', plan.rungs.kept[0]!.name, 'init.mp4'),
+          join(out, 'hls', plan.rungs.kept[0]!.name, 'seg-00000.m4s'),
+        ]
+      : [join(out, 'dash', 'init-0.m4s'), join(out, 'dash', 'seg-0-00001.m4s')];
+  const probe = join(ctx.workDir, 'first-fragment.mp4');
+  await writeFile(probe, Buffer.concat([await readFile(init), await readFile(segment)]));
+  const csv = await ffmpegOutput(ctx.deps.ffprobePath, [...PROBE_PACKETS_ARGS, probe], {
+    timeoutMs: STEP_TIMEOUT_MS,
+    signal: ctx.signal,
+  });
+  const times = csv
+    .split('\n')
+    .map((line) => Number.parseFloat(line.split(',')[0] ?? ''))
+    .filter(Number.isFinite);
+  return times.length > 0 ? Math.max(0, Math.min(...times)) : 0;
 }
 
 /** The segments of the media playlist in `folder`, with their sizes. */

@@ -24,6 +24,7 @@ import {
   rungFrames,
   rungJobSpec,
   SPAN,
+  subtitleCandidates,
 } from '@ffleet/core';
 import { checkToneMapping } from '../../ffmpeg/filters.ts';
 import type { JobContext } from '../../pipeline/context.ts';
@@ -32,14 +33,14 @@ import { downloadInputs } from '../../pipeline/stages/download.ts';
 import type { ChildJob, Flow } from '../flow.ts';
 import { jobScratchFolder } from '../parent-job.ts';
 import { analyse, cutPieces, uploadPieces } from '../split/plan.ts';
-import { convertSubtitles, uploadSubtitles } from './subtitles.ts';
+import { makeSubtitles } from './subtitles.ts';
 
 /**
- * The plan step: the source analysed, the rungs decided (never above the source), its text
- * subtitles converted to WebVTT (into scratch), then one child per rung (the biggest first, so
- * the longest encode starts first) and one per audio rendition. A longer source is cut into
- * pieces on the keyframe grid (stream copy, into scratch) and every rung gets one child per
- * piece instead, the biggest encodes first. The children
+ * The plan step: the source analysed, the rungs decided (never above the source), then one
+ * child per rung (the biggest first, so the longest encode starts first) and one per audio
+ * rendition; while they encode, its text subtitles are converted to WebVTT (into scratch). A
+ * longer source is cut into pieces on the keyframe grid (stream copy, into scratch) and every
+ * rung gets one child per piece instead, the biggest encodes first. The children
  * are added before the plan is stored: a worker lost in between makes the next one plan
  * again, and the same ids add nothing twice.
  */
@@ -73,15 +74,12 @@ export async function planLadder(
     toneMapped && kept ? { ...decision, kept: [...decision.kept, ...hdrTwins(decision.kept)] } : decision;
   const { chunks, note } = planLadderChunks(video, settings.chunkSeconds, ctx.spec.inputs[0]!.options);
   const audioTracks = audioRenditions(ctx.spec.ladder?.audio, media.audio, video.startSeconds);
-  const durationSeconds = video.endSeconds - video.startSeconds;
-  const subtitles = await convertSubtitles(ctx, media, {
-    videoStartSeconds: video.startSeconds,
-    durationSeconds,
-  });
+  // Every stream that may be made a rendition, until they are made: scratch to remove if the plan fails.
+  const subtitles = subtitleCandidates(media.subtitles);
   const plan: LadderPlan = {
     rungs,
     frameRate: video.frameRate,
-    durationSeconds,
+    durationSeconds: video.endSeconds - video.startSeconds,
     audio: audioTracks.length > 0,
     scratch: jobScratchFolder(ctx),
     frames: video.frameTimes.length,
@@ -91,8 +89,7 @@ export async function planLadder(
     ...(toneMapped ? { hdr: toneMapped } : {}),
     ...(kept ? { hdrKept: kept } : {}),
     ...(audioTracks.length > 0 ? { audioTracks } : {}),
-    ...(subtitles.tracks.length > 0 ? { subtitleTracks: subtitles.tracks } : {}),
-    ...(subtitles.note ? { subtitleNote: subtitles.note } : {}),
+    ...(subtitles.candidates.length > 0 ? { subtitleTracks: subtitles.candidates } : {}),
     ...(!ctx.spec.ladder?.audio && media.audio.length > MAX_AUDIO_RENDITIONS
       ? {
           audioNote: `the source has ${media.audio.length} audio streams: the first ${MAX_AUDIO_RENDITIONS} have renditions`,
@@ -102,7 +99,6 @@ export async function planLadder(
     ...(note ? { chunkNote: note } : {}),
   };
   planned(plan);
-  await uploadSubtitles(ctx, plan, subtitles.files);
   ctx.jobSpan.setAttribute(SPAN.rung, rungs.kept.map((r) => r.name).join(','));
   if (chunks) {
     ctx.jobSpan.setAttribute(SPAN.chunks, chunks.length);
@@ -110,6 +106,17 @@ export async function planLadder(
     await stage(ctx, 'upload', () => uploadPieces(ctx, plan, chunks, pieces, false), { percent: 100 });
   }
   await flow.addChildren(childrenOf(ctx, settings, plan));
+  // While the children encode: the renditions made of the candidates, and why any has none.
+  const made = await makeSubtitles(
+    ctx,
+    plan,
+    subtitles.candidates,
+    settings.hlsSegmentSeconds ?? plan.durationSeconds,
+  );
+  if (made.tracks.length > 0) plan.subtitleTracks = made.tracks;
+  else delete plan.subtitleTracks;
+  const subtitleNote = [...(subtitles.note ? [subtitles.note] : []), ...made.left].join('; ');
+  if (subtitleNote) plan.subtitleNote = subtitleNote;
   ctx.timings.total = Math.round(performance.now() - ctx.started);
   await flow.saveState({
     kind: 'ladder',

@@ -1,13 +1,15 @@
 /**
  * A ladder's subtitles. The plan step converts the source's text subtitle streams to WebVTT
- * (one read of the source it has) and keeps them in scratch; the package step moves their
- * cues onto the rungs' timeline and writes them as HLS renditions (segments as long as the
- * video's) and as one WebVTT file per DASH text set. Picture subtitles (DVD, Blu-ray, DVB)
- * cannot become text: the job view says they were left out.
+ * (one read of the source it has), moves their cues onto the rungs' timeline and keeps them in
+ * scratch; the package step writes them as HLS renditions (segments as long as the video's) and
+ * as one WebVTT file per DASH text set. Picture subtitles (DVD, Blu-ray, DVB) cannot become
+ * text, and a stream ffmpeg cannot convert or that no film has (too big, too many cues) is left
+ * out: the job view says which and why.
  */
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type Cue,
   cuesOnTimeline,
   cuesProblem,
   type DashSubtitles,
@@ -15,142 +17,168 @@ import {
   type LadderPlan,
   ladderPlaylists,
   ladderScratch,
+  MAX_SUBTITLE_RENDITIONS,
   MAX_WEBVTT_BYTES,
-  type MediaAnalysis,
   parseStorageUrl,
   parseWebVtt,
   probeInputArgs,
   type SubtitleTrackPlan,
   subtitleArgs,
   subtitleRenditionName,
-  subtitleRenditions,
   webVttFile,
   webVttPlaylist,
   webVttSegments,
 } from '@ffleet/core';
 import { runLimitedFfmpeg } from '../../ffmpeg/limits.ts';
 import type { JobContext } from '../../pipeline/context.ts';
-import { FfmpegFailedError } from '../../pipeline/errors.ts';
 import { stage } from '../../pipeline/stage.ts';
 import { STEP_TIMEOUT_MS } from '../split/plan.ts';
 
+/** Where the plan step's subtitle files are: in scratch (`ladderScratch.subtitles`) and here. */
+const folder = (ctx: JobContext) => join(ctx.workDir, 'subtitles');
+const localFile = (ctx: JobContext, track: Pick<SubtitleTrackPlan, 'index'>) =>
+  join(folder(ctx), `s${track.index}.vtt`);
+
 /**
- * The plan step's part: the source's text subtitle streams converted to WebVTT in one read of
- * it (on the source's own timeline), each checked (size, cues) on the rungs' timeline. Returns
- * the renditions to make with their files, and why any stream has none.
+ * The plan step's part, once the children are queued: each candidate stream converted to WebVTT
+ * (all in one read of the source; one at a time when that fails, to find which), its cues moved
+ * onto the rungs' timeline and checked, and the first 16 that pass put in scratch. Returns them
+ * and why any other stream has none.
  */
-export async function convertSubtitles(
+export async function makeSubtitles(
   ctx: JobContext,
-  media: MediaAnalysis,
-  at: { videoStartSeconds: number; durationSeconds: number },
-): Promise<{ tracks: SubtitleTrackPlan[]; files: string[]; note?: string }> {
-  const chosen = subtitleRenditions(media.subtitles);
-  if (chosen.tracks.length === 0) return { ...chosen, files: [] };
-  return stage(ctx, 'ffmpeg', async () => {
-    const dir = join(ctx.workDir, 'subtitles');
-    await mkdir(dir, { recursive: true });
-    const files = chosen.tracks.map((track) => ({
-      index: track.index,
-      file: join(dir, `${track.index}.vtt`),
-    }));
-    const run = await runLimitedFfmpeg(ctx.deps.ffmpegLimits, {
+  plan: LadderPlan,
+  candidates: readonly SubtitleTrackPlan[],
+  segmentSeconds: number,
+): Promise<{ tracks: SubtitleTrackPlan[]; left: string[] }> {
+  const left: string[] = [];
+  if (candidates.length === 0) return { tracks: [], left };
+  const tracks: SubtitleTrackPlan[] = [];
+  await stage(ctx, 'ffmpeg', async () => {
+    await mkdir(folder(ctx), { recursive: true });
+    const converted = await convert(ctx, candidates);
+    for (const track of candidates) {
+      const problem = converted.get(track.index) ?? (await check(ctx, plan, track, segmentSeconds));
+      if (problem) left.push(`subtitle stream 0:${track.index} is left out: ${problem}`);
+      else if (tracks.length < MAX_SUBTITLE_RENDITIONS) tracks.push(track);
+      else
+        left.push(
+          `subtitle stream 0:${track.index} is left out: a ladder carries ${MAX_SUBTITLE_RENDITIONS}`,
+        );
+    }
+  });
+  if (tracks.length > 0)
+    await stage(ctx, 'upload', async () => {
+      for (const track of tracks)
+        await ctx.deps.storage.upload(
+          localFile(ctx, track),
+          parseStorageUrl(ladderScratch.subtitles(plan, track), ctx.deps.config.urlPolicy),
+          ctx.signal,
+        );
+    });
+  return { tracks, left };
+}
+
+/**
+ * Converts every candidate, in one ffmpeg run; when that fails, one run per stream. Returns
+ * the streams that could not be converted, with why.
+ */
+async function convert(
+  ctx: JobContext,
+  candidates: readonly SubtitleTrackPlan[],
+): Promise<Map<number, string>> {
+  const input = probeInputArgs(ctx.plan, ctx.layout, 0);
+  const run = async (tracks: readonly SubtitleTrackPlan[]) => {
+    const streams = tracks.map((track) => ({ index: track.index, file: localFile(ctx, track) }));
+    const result = await runLimitedFfmpeg(ctx.deps.ffmpegLimits, {
       binary: ctx.deps.ffmpegPath,
-      argv: subtitleArgs(probeInputArgs(ctx.plan, ctx.layout, 0), files),
+      argv: subtitleArgs(input, streams, MAX_WEBVTT_BYTES),
       cwd: ctx.workDir,
       timeoutMs: STEP_TIMEOUT_MS,
       signal: ctx.signal,
     });
     ctx.throwIfAborted();
-    if (run.exitCode !== 0) throw new FfmpegFailedError(run.exitCode, run.stderrTail);
-    const kept: { track: SubtitleTrackPlan; file: string }[] = [];
-    const left: string[] = chosen.note ? [chosen.note] : [];
-    for (const [i, { file }] of files.entries()) {
-      const track = chosen.tracks[i]!;
-      const problem = await subtitleProblem(file, at);
-      if (problem) left.push(`subtitle stream ${track.index} is left out: ${problem}`);
-      else kept.push({ track, file });
-    }
-    return {
-      tracks: kept.map((k) => k.track),
-      files: kept.map((k) => k.file),
-      ...(left.length > 0 ? { note: left.join('; ') } : {}),
-    };
-  });
-}
-
-/** The converted subtitle renditions into the plan's scratch, in order. */
-export async function uploadSubtitles(
-  ctx: JobContext,
-  plan: LadderPlan,
-  files: readonly string[],
-): Promise<void> {
-  for (const [i, file] of files.entries())
-    await ctx.deps.storage.upload(
-      file,
-      parseStorageUrl(ladderScratch.subtitles(plan, i), ctx.deps.config.urlPolicy),
-      ctx.signal,
-    );
-}
-
-/** Why a converted subtitle stream is not carried (too big, too many cues), or undefined. */
-async function subtitleProblem(
-  file: string,
-  at: { videoStartSeconds: number; durationSeconds: number },
-): Promise<string | undefined> {
-  const { size } = await stat(file);
-  if (size > MAX_WEBVTT_BYTES) return `its WebVTT is ${size} bytes, more than ${MAX_WEBVTT_BYTES}`;
-  const cues = cuesOnTimeline(
-    parseWebVtt(await readFile(file, 'utf8')),
-    at.videoStartSeconds,
-    at.durationSeconds,
-  );
-  return cuesProblem(cues, at.durationSeconds);
+    return result.exitCode === 0;
+  };
+  const failed = new Map<number, string>();
+  if (await run(candidates)) return failed;
+  for (const track of candidates)
+    if (!(await run([track]))) failed.set(track.index, 'ffmpeg could not convert it to WebVTT');
+  return failed;
 }
 
 /**
- * The package step's part: each rendition's cues from scratch, on the rungs' timeline (the
- * source's first video frame at 0, as long as the video), written under `out`: HLS segments
- * and a media playlist in `hls/subtitles…/`, a whole file in `dash/` for the MPD.
+ * Checks a converted stream and writes it back with its cues on the rungs' timeline. Returns
+ * why it cannot be carried, or undefined.
  */
-export async function packageSubtitles(
+async function check(
   ctx: JobContext,
   plan: LadderPlan,
-  out: string,
-  segmentSeconds: { hls?: number; dash?: number },
-): Promise<{ hls: HlsSubtitles[]; dash: DashSubtitles[] }> {
-  const hls: HlsSubtitles[] = [];
-  const dash: DashSubtitles[] = [];
-  const dir = join(ctx.workDir, 'subtitles');
-  await mkdir(dir, { recursive: true });
-  for (const [i, track] of (plan.subtitleTracks ?? []).entries()) {
-    const name = subtitleRenditionName(i);
-    const file = join(dir, `${name}.vtt`);
+  track: SubtitleTrackPlan,
+  segmentSeconds: number,
+): Promise<string | undefined> {
+  const file = localFile(ctx, track);
+  const { size } = await stat(file);
+  if (size > MAX_WEBVTT_BYTES) return `its WebVTT is over ${MAX_WEBVTT_BYTES / 1024 / 1024} MiB`;
+  const cues = cuesOnTimeline(
+    parseWebVtt(await readFile(file, 'utf8')),
+    plan.videoStartSeconds ?? 0,
+    plan.durationSeconds,
+  );
+  const problem = cuesProblem(cues, segmentSeconds);
+  if (!problem) await writeFile(file, webVttFile(cues));
+  return problem;
+}
+
+/** The package step's download: each subtitle rendition from scratch, on the rungs' timeline. */
+export async function downloadSubtitles(ctx: JobContext, plan: LadderPlan): Promise<string[]> {
+  await mkdir(folder(ctx), { recursive: true });
+  const files: string[] = [];
+  for (const track of plan.subtitleTracks ?? []) {
+    const file = localFile(ctx, track);
     ctx.facts.inputBytes += await ctx.deps.storage.download(
-      parseStorageUrl(ladderScratch.subtitles(plan, i), ctx.deps.config.urlPolicy),
+      parseStorageUrl(ladderScratch.subtitles(plan, track), ctx.deps.config.urlPolicy),
       file,
       ctx.signal,
     );
-    const cues = cuesOnTimeline(
-      parseWebVtt(await readFile(file, 'utf8')),
-      plan.videoStartSeconds ?? 0,
-      plan.durationSeconds,
-    );
-    const about = {
-      ...(track.language ? { language: track.language } : {}),
-      ...(track.forced ? { forced: true } : {}),
-      ...(track.hearingImpaired ? { hearingImpaired: true } : {}),
-    };
-    if (segmentSeconds.hls !== undefined) {
-      const folder = join(out, 'hls', name);
-      await mkdir(folder, { recursive: true });
-      const segments = webVttSegments(cues, plan.durationSeconds, segmentSeconds.hls);
-      for (const segment of segments) await writeFile(join(folder, segment.uri), segment.body);
-      await writeFile(join(folder, 'index.m3u8'), webVttPlaylist(segments, segmentSeconds.hls));
+    files.push(file);
+  }
+  return files;
+}
+
+/**
+ * The package step's part: each rendition written under `out`, HLS segments and a media
+ * playlist in `hls/subtitles…/`, a whole file in `dash/` for the MPD, in each format its cues
+ * moved to where the packaged rungs' first frame shows (`firstFrameSeconds`).
+ */
+export async function packageSubtitles(
+  plan: LadderPlan,
+  files: readonly string[],
+  out: string,
+  formats: {
+    hls?: { segmentSeconds: number; firstFrameSeconds: number };
+    dash?: { firstFrameSeconds: number };
+  },
+): Promise<{ hls: HlsSubtitles[]; dash: DashSubtitles[] }> {
+  const hls: HlsSubtitles[] = [];
+  const dash: DashSubtitles[] = [];
+  for (const [i, { index: _index, ...about }] of (plan.subtitleTracks ?? []).entries()) {
+    const cues = parseWebVtt(await readFile(files[i]!, 'utf8'));
+    const shifted = (by: number): Cue[] =>
+      cues.map((cue) => ({ ...cue, start: cue.start + by, end: cue.end + by }));
+    const name = subtitleRenditionName(i);
+    if (formats.hls) {
+      const dir = join(out, 'hls', name);
+      await mkdir(dir, { recursive: true });
+      const { segmentSeconds, firstFrameSeconds } = formats.hls;
+      const segments = webVttSegments(shifted(firstFrameSeconds), plan.durationSeconds, segmentSeconds);
+      for (const segment of segments) await writeFile(join(dir, segment.uri), segment.body);
+      await writeFile(join(dir, 'index.m3u8'), webVttPlaylist(segments, segmentSeconds));
       hls.push({ uri: ladderPlaylists.subtitles(i), ...about });
     }
-    if (segmentSeconds.dash !== undefined) {
+    if (formats.dash) {
       await mkdir(join(out, 'dash'), { recursive: true });
-      await writeFile(join(out, 'dash', `${name}.vtt`), webVttFile(cues));
+      await writeFile(join(out, 'dash', `${name}.vtt`), webVttFile(shifted(formats.dash.firstFrameSeconds)));
       dash.push({ url: `dash/${name}.vtt`, ...about });
     }
   }
