@@ -7,6 +7,8 @@
  * - MPEG-TS captures whose audio starts after or before the video: a beep must sound as long
  *   after the first frame in the renditions as it does in the source;
  * - a film with an English and a French audio stream: one rendition each, in its language;
+ * - rungs with B-frames: the beep that comes with a flash in the source comes with it in the
+ *   HLS and the DASH renditions;
  * - a film with subtitles (English, French forced, English for the hard of hearing) whose
  *   picture starts 0.6 s into its timeline: a WebVTT rendition each, every cue against the frame
  *   it showed with, in the segments and in Chromium; a fourth stream with more cues than any film
@@ -394,6 +396,69 @@ describe('a ladder of a source with ten audio streams (a broadcast master, one c
       code: 'invalid_job',
       message: 'ladder.audio[0] names audio stream 12; the source has 10 audio streams',
     });
+  });
+});
+
+describe('a ladder whose rungs have B-frames, of a film whose flash and beep come together', () => {
+  /** The time of the first bright frame of a file's video, on its own timestamps. */
+  async function flashAt(file: string): Promise<number> {
+    const { stderr } = await run('ffmpeg', [
+      ...['-hide_banner', '-nostdin', '-copyts', '-i', file, '-map', '0:v:0'],
+      ...['-vf', 'signalstats,metadata=print:key=lavfi.signalstats.YAVG', '-f', 'null', '-'],
+    ]);
+    // metadata=print writes a frame's time on one line and its value on the next.
+    for (const [, pts, luma] of stderr.matchAll(/pts_time:([\d.]+).*\n.*lavfi\.signalstats\.YAVG=([\d.]+)/g))
+      if (Number(luma) > 100) return Number(pts);
+    throw new Error(`no flash in ${file}`);
+  }
+
+  /** A DASH representation as one local file: its init segment and every media segment. */
+  async function dashFile(base: string, representation: number, name: string): Promise<string> {
+    const parts = [await fleet.get(`${base}dash/init-${representation}.m4s`)];
+    for (
+      let n = 1;
+      await fleet.exists(`${base}dash/seg-${representation}-${String(n).padStart(5, '0')}.m4s`);
+      n++
+    )
+      parts.push(await fleet.get(`${base}dash/seg-${representation}-${String(n).padStart(5, '0')}.m4s`));
+    const file = join(fleet.dir, name);
+    await writeFile(file, Buffer.concat(parts));
+    return file;
+  }
+
+  it('plays the beep with the flash, in HLS and in DASH', { timeout: 260_000 }, async () => {
+    const file = join(fleet.dir, 'flash-beep.mov');
+    await ffmpeg([
+      ...[
+        '-f',
+        'lavfi',
+        '-i',
+        "color=c=black:s=320x180:r=25:d=6,geq=lum='if(between(T\\,3\\,3.1)\\,235\\,16)':cb=128:cr=128",
+      ],
+      ...['-f', 'lavfi', '-i', 'aevalsrc=if(between(t\\,3\\,3.1)\\,sin(2*PI*440*t)\\,0):s=48000:d=6'],
+      ...['-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'pcm_s16le', file],
+    ]);
+    await fleet.put('inputs/flash-beep.mov', file);
+    // x264's medium preset: B-frames, so a rung's first frame shows after its first decode.
+    const job = await ladder('flash-beep', 0, 'flash-beep.mov', [{ height: 180, bitrateKbps: 400 }], {
+      preset: 'medium',
+    });
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    const base = 'out/flash-beep/';
+    const master = HLS.parse(
+      (await fleet.get(`${base}master.m3u8`)).toString('utf8'),
+    ) as HLS.types.MasterPlaylist;
+    const video = await renditionFile(fleet, base, master.variants[0]!.uri, 'flash-beep-video.mp4');
+    const audio = await renditionFile(
+      fleet,
+      base,
+      master.variants[0]!.audio[0]!.uri!,
+      'flash-beep-audio.mp4',
+    );
+    expect(Math.abs((await soundStarts(audio)) - (await flashAt(video))), 'HLS').toBeLessThan(0.03);
+    const dashVideo = await dashFile(base, 0, 'flash-beep-dash-video.mp4');
+    const dashAudio = await dashFile(base, 1, 'flash-beep-dash-audio.mp4');
+    expect(Math.abs((await soundStarts(dashAudio)) - (await flashAt(dashVideo))), 'DASH').toBeLessThan(0.03);
   });
 });
 

@@ -419,12 +419,23 @@ export function subtitleArgs(
   return argv;
 }
 
-/** One HLS rendition (fMP4 segments cut at the keyframes nearest each multiple of the target) by stream copy. */
-export function hlsRenditionArgs(source: string, folder: string, segmentSeconds: number): string[] {
+/**
+ * One HLS rendition (fMP4 segments cut at the keyframes nearest each multiple of the target) by
+ * stream copy, its timestamps moved later by `offsetSeconds` (an audio rendition's, to start
+ * where the rungs' first frame shows).
+ */
+export function hlsRenditionArgs(
+  source: string,
+  folder: string,
+  segmentSeconds: number,
+  offsetSeconds = 0,
+): string[] {
   return [
     ...PREAMBLE,
     ...input(source),
-    ...['-map', '0', '-c', 'copy', '-f', 'hls', '-hls_time', String(segmentSeconds)],
+    ...['-map', '0', '-c', 'copy'],
+    ...(offsetSeconds > 0 ? ['-output_ts_offset', offsetSeconds.toFixed(6)] : []),
+    ...['-f', 'hls', '-hls_time', String(segmentSeconds)],
     ...['-hls_playlist_type', 'vod', '-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', 'init.mp4'],
     ...['-hls_flags', 'independent_segments', '-hls_segment_filename', `${folder}/seg-%05d.m4s`],
     `${folder}/index.m3u8`,

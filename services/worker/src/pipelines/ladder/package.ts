@@ -75,13 +75,8 @@ export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<
     // The subtitles' cues go where the packaged rungs' first frame shows, in each format.
     const subtitled = files.subtitles.length > 0;
     const subtitles = await packageSubtitles(plan, files.subtitles, out, {
-      ...(hlsSegmentSeconds !== undefined && subtitled
-        ? {
-            hls: {
-              segmentSeconds: hlsSegmentSeconds,
-              firstFrameSeconds: await firstFrameSeconds(ctx, plan, out, 'hls'),
-            },
-          }
+      ...(hls && hlsSegmentSeconds !== undefined && subtitled
+        ? { hls: { segmentSeconds: hlsSegmentSeconds, firstFrameSeconds: hls.firstFrameSeconds } }
         : {}),
       ...(manifest && subtitled
         ? { dash: { firstFrameSeconds: await firstFrameSeconds(ctx, plan, out, 'dash') } }
@@ -195,8 +190,8 @@ async function ffmpeg(ctx: JobContext, argv: string[]): Promise<void> {
 }
 
 /**
- * One HLS rendition per rung and one per audio rendition, then the I-frame and master
- * playlists (naming the subtitle renditions already written).
+ * One HLS rendition per rung and one per audio rendition (starting where the rungs' first
+ * frame shows), and each rung's I-frame playlist; returns what the master playlist lists.
  */
 async function packageHls(
   ctx: JobContext,
@@ -205,7 +200,7 @@ async function packageHls(
   files: { rungs: string[]; audio: string[] },
   out: string,
   segmentSeconds: number,
-): Promise<{ variants: HlsVariant[]; audio: HlsAudio[] }> {
+): Promise<{ variants: HlsVariant[]; audio: HlsAudio[]; firstFrameSeconds: number }> {
   const variants: HlsVariant[] = [];
   for (const [i, rung] of plan.rungs.kept.entries()) {
     const kept = rungEncoding(settings, plan, rung).keep;
@@ -232,12 +227,15 @@ async function packageHls(
       ...(kept ? { videoRange: kept.transfer === 'pq' ? 'PQ' : 'HLG' } : {}),
     });
   }
+  // The rungs' fragments show their first frame after their B-frames' delay: the audio starts
+  // as late, or it would play that much ahead of the picture.
+  const firstFrame = await firstFrameSeconds(ctx, plan, out, 'hls');
   const tracks = audioTracksOf(plan);
   const audio: HlsAudio[] = [];
   for (const [i, file] of files.audio.entries()) {
     const folder = join(out, 'hls', audioRenditionName(i));
     await mkdir(folder, { recursive: true });
-    await ffmpeg(ctx, hlsRenditionArgs(file, folder, segmentSeconds));
+    await ffmpeg(ctx, hlsRenditionArgs(file, folder, segmentSeconds, firstFrame));
     const { language, role } = tracks[i] ?? {};
     audio.push({
       uri: ladderPlaylists.audio(i),
@@ -247,13 +245,13 @@ async function packageHls(
       ...(role ? { role } : {}),
     });
   }
-  return { variants, audio };
+  return { variants, audio, firstFrameSeconds: firstFrame };
 }
 
 /**
  * When the rungs' first frame shows in the packaged fragments (the first rung's first segment):
- * after the delay of its B-frames, which the fragments keep, so the subtitles' cues are moved by
- * as much to show with the frames they belong to.
+ * after the delay of its B-frames, which HLS's fragments keep (DASH's start at 0). The HLS audio
+ * and every format's subtitles start as late, to play with the frames they belong to.
  */
 async function firstFrameSeconds(
   ctx: JobContext,
