@@ -224,9 +224,15 @@ describe('S3 away during an upload', { timeout: 240_000 }, () => {
     const before = await storedFiles(prefix);
     expect(before.length).toBeGreaterThan(0);
     expect(before.some((f) => f.endsWith('.m3u8'))).toBe(false);
-    // S3 comes back while the worker is still removing what the failed upload wrote.
+    // S3 comes back while the worker is still removing what this job's failed upload wrote (a job
+    // of an earlier round, which finished uploading too soon, may have logged the same words).
     await eventually(
-      async () => hasty.output().slice(logged).includes('upload failed: removing the objects it wrote'),
+      async () =>
+        hasty
+          .output()
+          .slice(logged)
+          .split('\n')
+          .some((line) => line.includes('upload failed: removing the objects it wrote') && line.includes(id)),
       'the failed upload',
       120_000,
     );
