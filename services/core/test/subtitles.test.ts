@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mpdWithSubtitles } from '../src/pipelines/dash-manifest.ts';
 import { masterPlaylist } from '../src/pipelines/hls-playlists.ts';
 import { type LadderPlan, ladderScratch, subtitleCandidates } from '../src/pipelines/ladder-commands.ts';
-import { analyseMedia, type SubtitleTrack } from '../src/pipelines/media-analysis.ts';
+import { analyseMedia, firstFrameTime, type SubtitleTrack } from '../src/pipelines/media-analysis.ts';
 import {
   cuesOnTimeline,
   cuesProblem,
@@ -210,6 +210,18 @@ describe('subtitle streams of a source', () => {
       's3://b/scratch/j/subtitles-s2.vtt',
       's3://b/scratch/j/subtitles-s3.vtt',
     ]);
+  });
+});
+
+describe('where the packaged rungs show their first frame', () => {
+  it('is the earliest presentation time of a kept packet, in decode order or not', () => {
+    // B-frames: the keyframe decoded first is shown at 0.08, after two frames decoded later.
+    expect(
+      firstFrameTime(
+        '0.080000,0.040000,K__\n0.160000,0.040000,___\n0.000000,0.040000,__D\n0.120000,0.040000,___\n',
+      ),
+    ).toBe(0.08);
+    expect(firstFrameTime('')).toBeUndefined();
   });
 });
 

@@ -158,7 +158,10 @@ export const LadderPlanSchema = Type.Object({
   chunkNote: Type.Optional(Type.String()),
   /** Why some of the source's audio streams have no rendition. */
   audioNote: Type.Optional(Type.String()),
-  /** Why some of the source's subtitle streams have no rendition (pictures, or too many). */
+  /**
+   * Why some of the source's subtitle streams have no rendition (pictures, not convertible, no
+   * cues, more than any film has, past the 16 carried), each named `0:<index>`.
+   */
   subtitleNote: Type.Optional(Type.String()),
 });
 export type LadderPlan = Static<typeof LadderPlanSchema>;

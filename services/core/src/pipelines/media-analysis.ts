@@ -256,6 +256,15 @@ function cleanKeyframes(packets: Packet[]): number[] {
   return clean.reverse();
 }
 
+/**
+ * When the first frame shows, in seconds, from a file's packet CSV (PROBE_PACKETS_ARGS): the
+ * earliest presentation time of a packet that is not discarded; undefined without one.
+ */
+export function firstFrameTime(packetCsv: string): number | undefined {
+  const times = parsePackets(packetCsv).map((p) => p.pts);
+  return times.length > 0 ? Math.min(...times) : undefined;
+}
+
 function parsePackets(csv: string): Packet[] {
   const packets: Packet[] = [];
   for (const line of csv.split('\n')) {

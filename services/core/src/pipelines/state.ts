@@ -166,7 +166,7 @@ export const LadderViewSchema = Type.Object(
         },
       ),
     ),
-    /** Why some of the source's subtitle streams have no rendition (pictures, or more than 16). */
+    /** Why some of the source's subtitle streams have no rendition: which stream (`0:<index>`) and why. */
     subtitleNote: Type.Optional(Type.String()),
     toneMappedFrom: Type.Optional(ToneMappedFromSchema),
     toneMapPeakNits: Type.Optional(ToneMapPeakNitsSchema),

@@ -109,8 +109,8 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * One object, whole or not at all, with the Content-Type its name says: a file of more than one part goes up as a multipart
-   * upload, which S3 shows only once it is complete. One that fails is aborted (lib-storage does,
+   * One object, whole or not at all, with the Content-Type its name says: a file of more than
+   * one part goes up as a multipart upload, which S3 shows only once it is complete. One that fails is aborted (lib-storage does,
    * retrying like every write); when S3 is still away for that, the abort is tried again later.
    * Either way the uploads this write started at its key and did not complete are then looked
    * for and aborted (`LeftoverUploads`): one S3 created but whose reply was lost is known to no one else.

@@ -7,6 +7,7 @@ import {
   dashArgs,
   dashVideoSets,
   ffmpegOutput,
+  firstFrameTime,
   formatStorageUrl,
   fragments,
   type HlsAudio,
@@ -272,11 +273,7 @@ async function firstFrameSeconds(
     timeoutMs: STEP_TIMEOUT_MS,
     signal: ctx.signal,
   });
-  const times = csv
-    .split('\n')
-    .map((line) => Number.parseFloat(line.split(',')[0] ?? ''))
-    .filter(Number.isFinite);
-  return times.length > 0 ? Math.max(0, Math.min(...times)) : 0;
+  return Math.max(0, firstFrameTime(csv) ?? 0);
 }
 
 /** The segments of the media playlist in `folder`, with their sizes. */
