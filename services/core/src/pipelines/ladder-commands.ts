@@ -69,14 +69,17 @@ export const MAX_SUBTITLE_RENDITIONS = 16;
 /** Subtitle streams a ladder tries to convert at most; the first MAX_SUBTITLE_RENDITIONS that convert are carried. */
 export const MAX_SUBTITLE_CANDIDATES = 64;
 
+/** The subtitle streams a ladder tries to make renditions of, and why any other is left out. */
+export interface SubtitleCandidates {
+  candidates: SubtitleTrackPlan[];
+  note?: string;
+}
+
 /**
  * The source's subtitle streams a ladder tries to make renditions of: those that are not
  * pictures (the first 64), and why the others have none.
  */
-export function subtitleCandidates(subtitles: readonly SubtitleTrack[]): {
-  candidates: SubtitleTrackPlan[];
-  note?: string;
-} {
+export function subtitleCandidates(subtitles: readonly SubtitleTrack[]): SubtitleCandidates {
   const text = subtitles.filter((s) => s.text);
   const candidates = text.slice(0, MAX_SUBTITLE_CANDIDATES).map(
     (s): SubtitleTrackPlan => ({

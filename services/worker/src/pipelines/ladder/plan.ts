@@ -18,12 +18,14 @@ import {
   ladderSettings,
   longestFirst,
   MAX_AUDIO_RENDITIONS,
+  type MediaAnalysis,
   type PlannedRung,
   planLadderChunks,
   rungChunkJobSpec,
   rungFrames,
   rungJobSpec,
   SPAN,
+  type SubtitleCandidates,
   subtitleCandidates,
 } from '@ffleet/core';
 import { checkToneMapping } from '../../ffmpeg/filters.ts';
@@ -51,9 +53,45 @@ export async function planLadder(
 ): Promise<void> {
   await downloadInputs(ctx);
   const media = await stage(ctx, 'analyse', () => analyse(ctx, { hdr10: true }));
+  const settings = ladderSettings(ctx.spec.ladder!);
+  const { plan, subtitles } = await decideLadder(ctx, media, settings);
+  planned(plan);
+  const { rungs, chunks } = plan;
+  ctx.jobSpan.setAttribute(SPAN.rung, rungs.kept.map((r) => r.name).join(','));
+  if (chunks) {
+    ctx.jobSpan.setAttribute(SPAN.chunks, chunks.length);
+    const pieces = await stage(ctx, 'split', () => cutPieces(ctx, media, chunks, false));
+    await stage(ctx, 'upload', () => uploadPieces(ctx, plan, chunks, pieces, false), { percent: 100 });
+  }
+  await flow.addChildren(childrenOf(ctx, settings, plan));
+  // While the children encode: the subtitle renditions.
+  await addSubtitles(ctx, plan, subtitles, settings.hlsSegmentSeconds ?? plan.durationSeconds);
+  ctx.timings.total = Math.round(performance.now() - ctx.started);
+  await flow.saveState({
+    kind: 'ladder',
+    step: 'package',
+    plan,
+    planTimings: { ...ctx.timings },
+    planFinishedAt: Date.now(),
+  });
+  ctx.log.info(
+    { rungs: rungs.kept.map((r) => r.name), dropped: rungs.dropped.length, chunks: chunks?.length ?? 1 },
+    'rungs queued',
+  );
+}
+
+/**
+ * The ladder of this source: its rungs (never above the source; twice over for an HDR source
+ * made both ways), its chunks, its audio renditions, and the subtitle streams that may become
+ * renditions (in the plan until they are made: scratch to remove if the plan fails).
+ */
+async function decideLadder(
+  ctx: JobContext,
+  media: MediaAnalysis,
+  settings: LadderSettings,
+): Promise<{ plan: LadderPlan; subtitles: SubtitleCandidates }> {
   const video = media.video;
   if (!video) throw new FfleetError('no_video', 'the input has no video stream to make a ladder of', 422);
-  const settings = ladderSettings(ctx.spec.ladder!);
   checkDecodablePictures(video.dolbyVision, "a ladder's rungs");
   const hdr = hdrColourOf(video.colour, video.hdr10);
   // An HDR source's rungs are tone-mapped ("sdr"), kept HDR ("keep"), or made both ways.
@@ -74,7 +112,6 @@ export async function planLadder(
     toneMapped && kept ? { ...decision, kept: [...decision.kept, ...hdrTwins(decision.kept)] } : decision;
   const { chunks, note } = planLadderChunks(video, settings.chunkSeconds, ctx.spec.inputs[0]!.options);
   const audioTracks = audioRenditions(ctx.spec.ladder?.audio, media.audio, video.startSeconds);
-  // Every stream that may be made a rendition, until they are made: scratch to remove if the plan fails.
   const subtitles = subtitleCandidates(media.subtitles);
   const plan: LadderPlan = {
     rungs,
@@ -98,37 +135,21 @@ export async function planLadder(
     ...(chunks ? { chunks } : {}),
     ...(note ? { chunkNote: note } : {}),
   };
-  planned(plan);
-  ctx.jobSpan.setAttribute(SPAN.rung, rungs.kept.map((r) => r.name).join(','));
-  if (chunks) {
-    ctx.jobSpan.setAttribute(SPAN.chunks, chunks.length);
-    const pieces = await stage(ctx, 'split', () => cutPieces(ctx, media, chunks, false));
-    await stage(ctx, 'upload', () => uploadPieces(ctx, plan, chunks, pieces, false), { percent: 100 });
-  }
-  await flow.addChildren(childrenOf(ctx, settings, plan));
-  // While the children encode: the renditions made of the candidates, and why any has none.
-  const made = await makeSubtitles(
-    ctx,
-    plan,
-    subtitles.candidates,
-    settings.hlsSegmentSeconds ?? plan.durationSeconds,
-  );
+  return { plan, subtitles };
+}
+
+/** The renditions made of the subtitle candidates go in the plan, and why any stream has none. */
+async function addSubtitles(
+  ctx: JobContext,
+  plan: LadderPlan,
+  subtitles: SubtitleCandidates,
+  segmentSeconds: number,
+): Promise<void> {
+  const made = await makeSubtitles(ctx, plan, subtitles.candidates, segmentSeconds);
   if (made.tracks.length > 0) plan.subtitleTracks = made.tracks;
   else delete plan.subtitleTracks;
   const subtitleNote = [...(subtitles.note ? [subtitles.note] : []), ...made.left].join('; ');
   if (subtitleNote) plan.subtitleNote = subtitleNote;
-  ctx.timings.total = Math.round(performance.now() - ctx.started);
-  await flow.saveState({
-    kind: 'ladder',
-    step: 'package',
-    plan,
-    planTimings: { ...ctx.timings },
-    planFinishedAt: Date.now(),
-  });
-  ctx.log.info(
-    { rungs: rungs.kept.map((r) => r.name), dropped: rungs.dropped.length, chunks: chunks?.length ?? 1 },
-    'rungs queued',
-  );
 }
 
 function childrenOf(ctx: JobContext, settings: LadderSettings, plan: LadderPlan): ChildJob[] {

@@ -73,38 +73,7 @@ export async function planPreviewsJob(
   const parts = snippets(plan);
   ctx.jobSpan.setAttributes({ [SPAN.sheets]: sheets.length, [SPAN.snippets]: parts.length });
 
-  if (plan.pictures.length > 0) {
-    const out = ctx.layout.outputDir(0);
-    await stage(ctx, 'ffmpeg', async () => {
-      const source = inputPath(ctx.plan, ctx.layout, 0);
-      for (const picture of plan.pictures) {
-        const file = join(out, picture.file);
-        await mkdir(dirname(file), { recursive: true });
-        const run = await runLimitedFfmpeg(ctx.deps.ffmpegLimits, {
-          binary: ctx.deps.ffmpegPath,
-          argv: pictureArgs(source, plan, picture, file),
-          cwd: ctx.workDir,
-          timeoutMs: STEP_TIMEOUT_MS,
-          signal: ctx.signal,
-        });
-        ctx.throwIfAborted();
-        if (run.exitCode !== 0) throw new FfmpegFailedError(run.exitCode, run.stderrTail);
-        // A seek that found no frame writes nothing: say so rather than publish a hole.
-        const made = await stat(file).catch(() => undefined);
-        if (!made?.size)
-          throw new FfmpegFailedError(0, [`no frame at ${picture.time} s for ${picture.file}`]);
-      }
-    });
-    const uploaded = await stage(ctx, 'upload', () =>
-      uploadFiles(
-        ctx,
-        plan.pictures.map((p) => p.file),
-        out,
-      ),
-    );
-    for (const picture of plan.pictures) picture.bytes = uploaded.get(picture.file);
-  }
-
+  await makePictures(ctx, plan);
   const children = childrenOf(ctx, plan, piecesRead(ctx.plan, { ...video, ...(hdr ? { hdr } : {}) }));
   await stage(ctx, 'split', () => putPieces(ctx, video, children, (added) => flow.addChildren(added)), {
     percent: 100,
@@ -121,6 +90,37 @@ export async function planPreviewsJob(
     { pictures: plan.pictures.length, sheets: sheets.length, snippets: parts.length },
     'previews queued',
   );
+}
+
+/**
+ * The still pictures (thumbnails, poster), made from the downloaded source and uploaded; each
+ * picture's size goes in the plan.
+ */
+async function makePictures(ctx: JobContext, plan: PreviewsPlan): Promise<void> {
+  if (plan.pictures.length === 0) return;
+  const out = ctx.layout.outputDir(0);
+  await stage(ctx, 'ffmpeg', async () => {
+    const source = inputPath(ctx.plan, ctx.layout, 0);
+    for (const picture of plan.pictures) {
+      const file = join(out, picture.file);
+      await mkdir(dirname(file), { recursive: true });
+      const run = await runLimitedFfmpeg(ctx.deps.ffmpegLimits, {
+        binary: ctx.deps.ffmpegPath,
+        argv: pictureArgs(source, plan, picture, file),
+        cwd: ctx.workDir,
+        timeoutMs: STEP_TIMEOUT_MS,
+        signal: ctx.signal,
+      });
+      ctx.throwIfAborted();
+      if (run.exitCode !== 0) throw new FfmpegFailedError(run.exitCode, run.stderrTail);
+      // A seek that found no frame writes nothing: say so rather than publish a hole.
+      const made = await stat(file).catch(() => undefined);
+      if (!made?.size) throw new FfmpegFailedError(0, [`no frame at ${picture.time} s for ${picture.file}`]);
+    }
+  });
+  const files = plan.pictures.map((p) => p.file);
+  const uploaded = await stage(ctx, 'upload', () => uploadFiles(ctx, files, out));
+  for (const picture of plan.pictures) picture.bytes = uploaded.get(picture.file);
 }
 
 /** One child per sheet, then one per snippet (in order: the first a viewer scrubs to first). */
