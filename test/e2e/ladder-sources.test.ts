@@ -26,6 +26,7 @@ import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
 import { renditionFile } from '../support/hls.ts';
 import { ffmpeg, packets } from '../support/media.ts';
 import { playSubtitles } from '../support/playback.ts';
+import { probeWvtt } from '../support/wvtt.ts';
 
 const POOL = 'intel';
 const run = promisify(execFile);
@@ -564,8 +565,15 @@ describe('a ladder of a film with subtitles, its picture starting 0.6 s into its
     if (ttml.pipeline?.kind !== 'ladder') throw new Error('not a ladder');
     expect(ttml.pipeline.subtitles).toEqual([{ language: 'eng' }]);
     expect(ttml.pipeline.subtitleNote).toBeUndefined();
-    const cues = (await fleet.get('out/film-ttml/dash/subtitles.vtt')).toString('utf8');
-    expect(cues).toContain('Hello <i>there</i>');
+    const track = join(fleet.dir, 'film-ttml-subtitles.mp4');
+    await writeFile(
+      track,
+      Buffer.concat([
+        await fleet.get('out/film-ttml/dash/subtitles-init.mp4'),
+        await fleet.get('out/film-ttml/dash/subtitles-1.m4s'),
+      ]),
+    );
+    expect((await probeWvtt(track)).samples.flatMap((s) => s.shows)).toContain('Hello <i>there</i>');
   });
 
   it('names a WebVTT rendition of each in the master playlist, by language and kind, none the default', async () => {
@@ -639,7 +647,7 @@ describe('a ladder of a film with subtitles, its picture starting 0.6 s into its
     }
   });
 
-  it('gives DASH a text set of each, with its language and role, whose WebVTT holds its cues', async () => {
+  it('gives DASH a text set of each, with its language and role, of WebVTT in MP4 holding its cues', async () => {
     const mpd = (await fleet.get(`${base}manifest.mpd`)).toString('utf8');
     const sets = [
       ...mpd.matchAll(/<AdaptationSet[^>]*contentType="text"[^>]*>[\s\S]*?<\/AdaptationSet>/g),
@@ -648,33 +656,57 @@ describe('a ladder of a film with subtitles, its picture starting 0.6 s into its
       sets.map((set) => [
         /lang="(\w+)"/.exec(set)?.[1],
         /mimeType="([^"]+)"/.exec(set)?.[1],
+        /codecs="([^"]+)"/.exec(set)?.[1],
         /<Role schemeIdUri="urn:mpeg:dash:role:2011" value="([\w-]+)"/.exec(set)?.[1],
-        /<BaseURL>([^<]+)<\/BaseURL>/.exec(set)?.[1],
+        /initialization="([^"]+)"/.exec(set)?.[1],
+        /media="([^"]+)"/.exec(set)?.[1],
       ]),
-    ).toEqual([
-      ['eng', 'text/vtt', 'subtitle', 'dash/subtitles.vtt'],
-      ['fra', 'text/vtt', 'forced-subtitle', 'dash/subtitles-1.vtt'],
-      ['eng', 'text/vtt', 'caption', 'dash/subtitles-2.vtt'],
-    ]);
-    // 1.4 s after the first frame of the DASH rungs, as in the source.
+    ).toEqual(
+      ['subtitles', 'subtitles-1', 'subtitles-2'].map((name, i) => [
+        STREAMS[i]!.language,
+        'application/mp4',
+        'wvtt',
+        ['subtitle', 'forced-subtitle', 'caption'][i],
+        `dash/${name}-init.mp4`,
+        `dash/${name}-$Number$.m4s`,
+      ]),
+    );
+    // One segment, as long as the presentation.
+    const duration = Number(/mediaPresentationDuration="PT(?:0H)?(?:0M)?([\d.]+)S"/.exec(mpd)?.[1]);
+    expect(Number(/ duration="(\d+)"/.exec(sets[0]!)?.[1]) / 1000).toBeCloseTo(duration, 1);
+    // 1 s and 2 s after the first frame of the DASH rungs, as in the source.
     const init = await fleet.get(`${base}dash/init-0.m4s`);
     const first = join(fleet.dir, 'film-subs-dash.mp4');
     await writeFile(first, Buffer.concat([init, await fleet.get(`${base}dash/seg-0-00001.m4s`)]));
     const rungStart = Math.min(...(await packets(first, 'v:0')).map((p) => p.pts));
-    const at = (t: number) => new Date(Math.round(t * 1000)).toISOString().slice(11, 23);
-    const french = (await fleet.get(`${base}dash/subtitles-1.vtt`)).toString('utf8');
-    expect(french).toBe(`WEBVTT\n\n${at(rungStart + 1.4)} --> ${at(rungStart + 2.4)}\nBonjour\n\n`);
+    const french = join(fleet.dir, 'film-subs-french.mp4');
+    await writeFile(
+      french,
+      Buffer.concat([
+        await fleet.get(`${base}dash/subtitles-1-init.mp4`),
+        await fleet.get(`${base}dash/subtitles-1-1.m4s`),
+      ]),
+    );
+    const track = await probeWvtt(french);
+    expect(track.stream.codec_tag_string).toBe('wvtt');
+    expect(track.stream.tags?.language).toBe('fra');
+    expect(Number(track.stream.duration)).toBeCloseTo(duration, 2);
+    const sourceStart = (await packets(source(), 'v:0'))[0]!.pts;
+    const [[from, to, text]] = STREAMS[1]!.cues;
+    const at = (t: number) => Math.round((rungStart + t - sourceStart) * 1000) / 1000;
+    expect(track.samples.map((s) => [s.at, s.shows])).toEqual([
+      [0, []],
+      [at(from), [text]],
+      [at(to), []],
+    ]);
   });
 
-  // dash.js 5.2 shows the text set it starts with; on a switch to another whole-file WebVTT set
-  // it fetches the file but never shows its cues (a player bug hls.js and Safari do not have).
-  for (const [player, play] of [
-    ['hls', [0, 1, 2]],
-    ['dash', [0]],
-  ] as const)
+  // Each track chosen once the player lists them: a switch from the one it starts with.
+  for (const player of ['hls', 'dash'] as const)
     it(`shows the cues in Chromium with ${player === 'hls' ? 'hls.js' : 'dash.js'}, against the picture as in the source`, {
       timeout: 180_000,
     }, async () => {
+      const play = [0, 1, 2];
       const seen = await playSubtitles(fleet, { prefix: base, player, tracks: STREAMS.length, play });
       expect(seen.tracks).toEqual(
         player === 'hls'

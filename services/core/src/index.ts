@@ -38,6 +38,7 @@ export * from './pipelines/state.ts';
 export * from './pipelines/target-quality.ts';
 export * from './pipelines/tone-map.ts';
 export * from './pipelines/webvtt.ts';
+export * from './pipelines/wvtt-mp4.ts';
 export * from './pools/registry.ts';
 export * from './records/layout.ts';
 export * from './records/quality.ts';

@@ -263,7 +263,7 @@ describe('subtitles in the master playlist and the MPD', () => {
     expect(masterPlaylist([variant])).not.toContain('SUBTITLES');
   });
 
-  it('are text sets after the MPD ffmpeg wrote, each a WebVTT file with its language and role', () => {
+  it('are text sets after the MPD ffmpeg wrote, each WebVTT in MP4 with its language and role', () => {
     const mpd = [
       '<MPD>',
       '\t<Period id="0" start="PT0.0S">',
@@ -275,11 +275,22 @@ describe('subtitles in the master playlist and the MPD', () => {
       '</MPD>',
       '',
     ].join('\n');
-    const out = mpdWithSubtitles(mpd, [
-      { url: 'dash/subtitles.vtt', language: 'eng' },
-      { url: 'dash/subtitles-1.vtt', language: 'fra', forced: true },
-      { url: 'dash/subtitles-2.vtt', hearingImpaired: true },
-    ]);
+    const files = (name: string) => ({
+      initialization: `dash/${name}-init.mp4`,
+      media: `dash/${name}-$Number$.m4s`,
+    });
+    const out = mpdWithSubtitles(
+      mpd,
+      [
+        { ...files('subtitles'), language: 'eng' },
+        { ...files('subtitles-1'), language: 'fra', forced: true },
+        { ...files('subtitles-2'), hearingImpaired: true },
+      ],
+      10.0401,
+    );
+    // One segment, as long as the presentation or a little longer.
+    const template = (name: string) =>
+      `\t\t\t\t<SegmentTemplate timescale="1000" duration="10041" startNumber="1" initialization="dash/${name}-init.mp4" media="dash/${name}-$Number$.m4s"/>`;
     expect(out).toBe(
       [
         '<MPD>',
@@ -288,22 +299,22 @@ describe('subtitles in the master playlist and the MPD', () => {
         '\t\t</AdaptationSet>',
         '\t\t<AdaptationSet id="1" contentType="audio">',
         '\t\t</AdaptationSet>',
-        '\t\t<AdaptationSet id="2" contentType="text" mimeType="text/vtt" lang="eng">',
+        '\t\t<AdaptationSet id="2" contentType="text" mimeType="application/mp4" codecs="wvtt" lang="eng">',
         '\t\t\t<Role schemeIdUri="urn:mpeg:dash:role:2011" value="subtitle"/>',
         '\t\t\t<Representation id="text-0" bandwidth="256">',
-        '\t\t\t\t<BaseURL>dash/subtitles.vtt</BaseURL>',
+        template('subtitles'),
         '\t\t\t</Representation>',
         '\t\t</AdaptationSet>',
-        '\t\t<AdaptationSet id="3" contentType="text" mimeType="text/vtt" lang="fra">',
+        '\t\t<AdaptationSet id="3" contentType="text" mimeType="application/mp4" codecs="wvtt" lang="fra">',
         '\t\t\t<Role schemeIdUri="urn:mpeg:dash:role:2011" value="forced-subtitle"/>',
         '\t\t\t<Representation id="text-1" bandwidth="256">',
-        '\t\t\t\t<BaseURL>dash/subtitles-1.vtt</BaseURL>',
+        template('subtitles-1'),
         '\t\t\t</Representation>',
         '\t\t</AdaptationSet>',
-        '\t\t<AdaptationSet id="4" contentType="text" mimeType="text/vtt">',
+        '\t\t<AdaptationSet id="4" contentType="text" mimeType="application/mp4" codecs="wvtt">',
         '\t\t\t<Role schemeIdUri="urn:mpeg:dash:role:2011" value="caption"/>',
         '\t\t\t<Representation id="text-2" bandwidth="256">',
-        '\t\t\t\t<BaseURL>dash/subtitles-2.vtt</BaseURL>',
+        template('subtitles-2'),
         '\t\t\t</Representation>',
         '\t\t</AdaptationSet>',
         '\t</Period>',
@@ -311,6 +322,6 @@ describe('subtitles in the master playlist and the MPD', () => {
         '',
       ].join('\n'),
     );
-    expect(mpdWithSubtitles(mpd, [])).toBe(mpd);
+    expect(mpdWithSubtitles(mpd, [], 10)).toBe(mpd);
   });
 });

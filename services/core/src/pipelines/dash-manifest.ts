@@ -49,8 +49,10 @@ function xmlEscaped(text: string): string {
 }
 
 export interface DashSubtitles {
-  /** The WebVTT file, relative to the MPD. */
-  url: string;
+  /** The init segment, relative to the MPD. */
+  initialization: string;
+  /** The media segment's template, relative to the MPD: `$Number$` is 1, the only segment. */
+  media: string;
   /** ISO 639-2 language (`eng`), when known. */
   language?: string;
   forced?: boolean;
@@ -58,23 +60,29 @@ export interface DashSubtitles {
 }
 
 /**
- * The MPD with one text adaptation set per subtitle rendition, each a whole WebVTT file (what
- * ffmpeg's dash muxer cannot package), after the sets it has. Its Role says what it is, as
- * DASH's role scheme does: `subtitle`, `forced-subtitle`, or `caption` for the deaf and hard
- * of hearing.
+ * The MPD with one text adaptation set per subtitle rendition, after the sets it has: WebVTT in
+ * fragmented MP4 (`wvtt`, see wvtt-mp4.ts), an init segment and one media segment as long as
+ * the presentation. Its Role says what it is, as DASH's role scheme does: `subtitle`,
+ * `forced-subtitle`, or `caption` for the deaf and hard of hearing.
  */
-export function mpdWithSubtitles(mpd: string, subtitles: readonly DashSubtitles[]): string {
+export function mpdWithSubtitles(
+  mpd: string,
+  subtitles: readonly DashSubtitles[],
+  durationSeconds: number,
+): string {
   if (subtitles.length === 0) return mpd;
   const ids = [...mpd.matchAll(/<AdaptationSet\b[^>]*\bid="(\d+)"/g)].map((m) => Number(m[1]));
   const firstId = ids.length > 0 ? Math.max(...ids) + 1 : 0;
+  // One segment: its duration reaches the presentation's end.
+  const segmentMs = Math.max(1, Math.ceil(durationSeconds * 1000));
   const sets = subtitles.map((sub, i) => {
     const role = sub.forced ? 'forced-subtitle' : sub.hearingImpaired ? 'caption' : 'subtitle';
     const lang = sub.language ? ` lang="${xmlEscaped(sub.language)}"` : '';
     return [
-      `\t\t<AdaptationSet id="${firstId + i}" contentType="text" mimeType="text/vtt"${lang}>`,
+      `\t\t<AdaptationSet id="${firstId + i}" contentType="text" mimeType="application/mp4" codecs="wvtt"${lang}>`,
       `\t\t\t<Role schemeIdUri="urn:mpeg:dash:role:2011" value="${role}"/>`,
       `\t\t\t<Representation id="text-${i}" bandwidth="256">`,
-      `\t\t\t\t<BaseURL>${xmlEscaped(sub.url)}</BaseURL>`,
+      `\t\t\t\t<SegmentTemplate timescale="1000" duration="${segmentMs}" startNumber="1" initialization="${xmlEscaped(sub.initialization)}" media="${xmlEscaped(sub.media)}"/>`,
       '\t\t\t</Representation>',
       '\t\t</AdaptationSet>',
     ].join('\n');

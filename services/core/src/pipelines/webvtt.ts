@@ -2,7 +2,9 @@
  * A ladder's subtitles: the WebVTT file ffmpeg converts a text subtitle stream into, read as
  * cues, moved onto the rungs' timeline (their first frame at 0) and cut into HLS segments as
  * long as the video's, each holding every cue that shows during it, as HLS asks of WebVTT.
+ * DASH's text sets carry the same cues in fragmented MP4 (wvtt-mp4.ts).
  */
+import { wvttSampleBytes } from './wvtt-mp4.ts';
 
 export interface Cue {
   /** Seconds. */
@@ -70,18 +72,26 @@ export function cuesOnTimeline(cues: readonly Cue[], originSeconds: number, dura
 export const MAX_CUES = 20_000;
 /** The largest WebVTT file a subtitle stream may convert to. */
 export const MAX_WEBVTT_BYTES = 8 * 1024 * 1024;
-/** The most a rendition's HLS segments may hold together: a cue is written into every segment it spans. */
+/**
+ * The most a rendition's HLS segments and DASH samples may hold together: a cue is written into
+ * every segment it spans and every sample it shows through.
+ */
 export const MAX_SEGMENTED_BYTES = 32 * 1024 * 1024;
 
 /**
  * Why a rendition's cues (on the rungs' timeline) are not carried, or undefined: none, more
- * than MAX_CUES, or more than MAX_SEGMENTED_BYTES once written into every segment each spans. No
- * film's subtitles come near either; a stream that does would fill the worker and the bucket.
+ * than MAX_CUES, or more than MAX_SEGMENTED_BYTES once written into every HLS segment each spans
+ * and every DASH sample each shows through. No film's subtitles come near either; a stream that
+ * does would fill the worker and the bucket.
  */
 export function cuesProblem(cues: readonly Cue[], segmentSeconds: number): string | undefined {
   if (cues.length === 0) return 'it has no cues while the video shows';
   if (cues.length > MAX_CUES) return `it has ${cues.length} cues, more than ${MAX_CUES}`;
-  let bytes = 0;
+  // DASH's samples: to the last cue's end (a gap after it is one empty sample).
+  let bytes = wvttSampleBytes(
+    cues,
+    cues.reduce((end, cue) => Math.max(end, cue.end), 0),
+  );
   for (const cue of cues) {
     const spans = Math.ceil(cue.end / segmentSeconds) - Math.floor(cue.start / segmentSeconds);
     // The timing line (about 30 bytes) and the text, in each segment.

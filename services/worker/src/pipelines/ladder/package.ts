@@ -86,7 +86,10 @@ export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<
     if (hls)
       await writeFile(join(out, 'master.m3u8'), masterPlaylist(hls.variants, hls.audio, subtitles.hls));
     if (manifest)
-      await writeFile(manifest, mpdWithSubtitles(await readFile(manifest, 'utf8'), subtitles.dash));
+      await writeFile(
+        manifest,
+        mpdWithSubtitles(await readFile(manifest, 'utf8'), subtitles.dash, plan.durationSeconds),
+      );
     span.setAttribute(SPAN.rung, plan.rungs.kept.map((r) => r.name).join(','));
   });
   ctx.facts.mediaDurationSeconds = plan.durationSeconds;

@@ -2,9 +2,9 @@
  * A ladder's subtitles. The plan step converts the source's text subtitle streams to WebVTT
  * (one read of the source it has), moves their cues onto the rungs' timeline and keeps them in
  * scratch; the package step writes them as HLS renditions (segments as long as the video's) and
- * as one WebVTT file per DASH text set. Picture subtitles (DVD, Blu-ray, DVB) cannot become
- * text, and a stream ffmpeg cannot convert or that no film has (too big, too many cues) is left
- * out: the job view says which and why.
+ * as DASH text sets (WebVTT in fragmented MP4). Picture subtitles (DVD, Blu-ray, DVB) cannot
+ * become text, and a stream ffmpeg cannot convert or that no film has (too big, too many cues)
+ * is left out: the job view says which and why.
  */
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ import {
   webVttFile,
   webVttPlaylist,
   webVttSegments,
+  wvttInit,
+  wvttSegment,
 } from '@ffleet/core';
 import { runLimitedFfmpeg } from '../../ffmpeg/limits.ts';
 import type { JobContext } from '../../pipeline/context.ts';
@@ -178,8 +180,10 @@ export async function packageSubtitles(
     }
     if (formats.dash) {
       await mkdir(join(out, 'dash'), { recursive: true });
-      await writeFile(join(out, 'dash', `${name}.vtt`), webVttFile(shifted(formats.dash.firstFrameSeconds)));
-      dash.push({ url: `dash/${name}.vtt`, ...about });
+      const cuesShown = shifted(formats.dash.firstFrameSeconds);
+      await writeFile(join(out, 'dash', `${name}-init.mp4`), wvttInit(about.language));
+      await writeFile(join(out, 'dash', `${name}-1.m4s`), wvttSegment(cuesShown, plan.durationSeconds));
+      dash.push({ initialization: `dash/${name}-init.mp4`, media: `dash/${name}-$Number$.m4s`, ...about });
     }
   }
   return { hls, dash };
