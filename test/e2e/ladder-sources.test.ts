@@ -427,39 +427,51 @@ describe('a ladder whose rungs have B-frames, of a film whose flash and beep com
     return file;
   }
 
-  it('plays the beep with the flash, in HLS and in DASH', { timeout: 260_000 }, async () => {
+  it('plays the beep with the flash in every rung, in HLS and in DASH', { timeout: 260_000 }, async () => {
+    // 50 fps: the 540p rung keeps every frame, the 180p one every second (25 fps), so its
+    // B-frames delay its first picture twice as long.
     const file = join(fleet.dir, 'flash-beep.mov');
     await ffmpeg([
       ...[
         '-f',
         'lavfi',
         '-i',
-        "color=c=black:s=320x180:r=25:d=6,geq=lum='if(between(T\\,3\\,3.1)\\,235\\,16)':cb=128:cr=128",
+        // Grain, so the source's bitrate keeps both rungs; the flash is all white.
+        "color=c=black:s=960x540:r=50:d=6,geq=lum='if(between(T\\,3\\,3.1)\\,235\\,16+48*random(1))':cb=128:cr=128",
       ],
       ...['-f', 'lavfi', '-i', 'aevalsrc=if(between(t\\,3\\,3.1)\\,sin(2*PI*440*t)\\,0):s=48000:d=6'],
       ...['-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'pcm_s16le', file],
     ]);
     await fleet.put('inputs/flash-beep.mov', file);
     // x264's medium preset: B-frames, so a rung's first frame shows after its first decode.
-    const job = await ladder('flash-beep', 0, 'flash-beep.mov', [{ height: 180, bitrateKbps: 400 }], {
-      preset: 'medium',
-    });
+    const rungs = [
+      { height: 540, bitrateKbps: 1200 },
+      { height: 180, bitrateKbps: 300 },
+    ];
+    const job = await ladder('flash-beep', 0, 'flash-beep.mov', rungs, { preset: 'medium' });
     expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
     const base = 'out/flash-beep/';
-    const master = HLS.parse(
-      (await fleet.get(`${base}master.m3u8`)).toString('utf8'),
-    ) as HLS.types.MasterPlaylist;
-    const video = await renditionFile(fleet, base, master.variants[0]!.uri, 'flash-beep-video.mp4');
-    const audio = await renditionFile(
-      fleet,
-      base,
-      master.variants[0]!.audio[0]!.uri!,
-      'flash-beep-audio.mp4',
-    );
-    expect(Math.abs((await soundStarts(audio)) - (await flashAt(video))), 'HLS').toBeLessThan(0.03);
-    const dashVideo = await dashFile(base, 0, 'flash-beep-dash-video.mp4');
-    const dashAudio = await dashFile(base, 1, 'flash-beep-dash-audio.mp4');
-    expect(Math.abs((await soundStarts(dashAudio)) - (await flashAt(dashVideo))), 'DASH').toBeLessThan(0.03);
+    // The master lists the lowest rung first.
+    const text = (await fleet.get(`${base}master.m3u8`)).toString('utf8');
+    const variants = (HLS.parse(text) as HLS.types.MasterPlaylist).variants.filter((v) => !v.isIFrameOnly);
+    expect(
+      variants.map((v) => v.frameRate),
+      text,
+    ).toEqual([25, 50]);
+    const audio = await renditionFile(fleet, base, variants[0]!.audio[0]!.uri!, 'flash-beep-audio.mp4');
+    const beep = await soundStarts(audio);
+    for (const [i, variant] of variants.entries()) {
+      const video = await renditionFile(fleet, base, variant.uri, `flash-beep-video-${i}.mp4`);
+      expect(Math.abs(beep - (await flashAt(video))), `HLS ${variant.uri}`).toBeLessThan(0.03);
+    }
+    const dashAudio = await dashFile(base, rungs.length, 'flash-beep-dash-audio.mp4');
+    for (const i of rungs.keys()) {
+      const dashVideo = await dashFile(base, i, `flash-beep-dash-video-${i}.mp4`);
+      expect(
+        Math.abs((await soundStarts(dashAudio)) - (await flashAt(dashVideo))),
+        `DASH representation ${i}`,
+      ).toBeLessThan(0.03);
+    }
   });
 });
 

@@ -427,8 +427,9 @@ export function subtitleArgs(
 
 /**
  * One HLS rendition (fMP4 segments cut at the keyframes nearest each multiple of the target) by
- * stream copy, its timestamps moved later by `offsetSeconds` (an audio rendition's, to start
- * where the rungs' first frame shows).
+ * stream copy. With `offsetSeconds`, its first frame shows that late (or after its B-frames'
+ * delay, if longer): an audio rendition or a rung made to start where the other rungs' first
+ * frame shows.
  */
 export function hlsRenditionArgs(
   source: string,

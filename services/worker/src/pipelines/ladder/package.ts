@@ -52,7 +52,7 @@ const AUDIO_CODEC = 'mp4a.40.2';
  * joined by stream copy and checked first) and packaged by stream copy: HLS (a media and an
  * I-frame playlist per rung, each audio stream as its own rendition, each subtitle stream as a
  * WebVTT one, a master playlist with measured bandwidths) and DASH (one MPD, 2 s segments by
- * default, a WebVTT file per subtitle set).
+ * default, a text set of WebVTT in MP4 per subtitle stream).
  * Segments are uploaded first and the playlists and MPD last, so a player never finds a
  * playlist whose segments are not there yet. Then, with quality on, each rung is measured
  * against the source.
@@ -80,7 +80,15 @@ export async function packageLadder(ctx: JobContext, plan: LadderPlan): Promise<
         ? { hls: { segmentSeconds: hlsSegmentSeconds, firstFrameSeconds: hls.firstFrameSeconds } }
         : {}),
       ...(manifest && subtitled
-        ? { dash: { firstFrameSeconds: await firstFrameSeconds(ctx, plan, out, 'dash') } }
+        ? {
+            dash: {
+              firstFrameSeconds: await firstFrameSeconds(
+                ctx,
+                join(out, 'dash', 'init-0.m4s'),
+                join(out, 'dash', 'seg-0-00001.m4s'),
+              ),
+            },
+          }
         : {}),
     });
     if (hls)
@@ -205,12 +213,11 @@ async function packageHls(
   out: string,
   segmentSeconds: number,
 ): Promise<{ variants: HlsVariant[]; audio: HlsAudio[]; firstFrameSeconds: number }> {
+  const folders = plan.rungs.kept.map((rung) => join(out, 'hls', rung.name));
+  const firstFrame = await packageHlsRungs(ctx, files.rungs, folders, segmentSeconds);
   const variants: HlsVariant[] = [];
   for (const [i, rung] of plan.rungs.kept.entries()) {
-    const kept = rungEncoding(settings, plan, rung).keep;
-    const folder = join(out, 'hls', rung.name);
-    await mkdir(folder, { recursive: true });
-    await ffmpeg(ctx, hlsRenditionArgs(files.rungs[i]!, folder, segmentSeconds));
+    const folder = folders[i]!;
     const segments = await measure(folder);
     const frames = [];
     for (const s of segments) {
@@ -219,6 +226,7 @@ async function packageHls(
       frames.push({ uri: s.uri, seconds: s.seconds, offset: first.offset, length: first.firstSampleEnd });
     }
     await writeFile(join(folder, 'iframes.m3u8'), iFramePlaylist('init.mp4', frames, segmentSeconds));
+    const kept = rungEncoding(settings, plan, rung).keep;
     variants.push({
       uri: ladderPlaylists.rung(rung),
       iFramesUri: `hls/${rung.name}/iframes.m3u8`,
@@ -231,9 +239,7 @@ async function packageHls(
       ...(kept ? { videoRange: kept.transfer === 'pq' ? 'PQ' : 'HLG' } : {}),
     });
   }
-  // The rungs' fragments show their first frame after their B-frames' delay: the audio starts
-  // as late, or it would play that much ahead of the picture.
-  const firstFrame = await firstFrameSeconds(ctx, plan, out, 'hls');
+  // The audio starts as late as the rungs' first frame, or it would play that much ahead of the picture.
   const tracks = audioTracksOf(plan);
   const audio: HlsAudio[] = [];
   for (const [i, file] of files.audio.entries()) {
@@ -253,23 +259,39 @@ async function packageHls(
 }
 
 /**
- * When the rungs' first frame shows in the packaged fragments (the first rung's first segment):
+ * Each rung packaged into its folder, all showing their first frame at the same time; returns
+ * that time. HLS's fragments keep the delay a rung's B-frames give its first frame, which is a
+ * number of frames: longer at a lower rung's halved frame rate, none in AV1 beside H.264's in an
+ * HDR-and-SDR ladder. A rung that shows it sooner than the latest is packaged again to show it
+ * then, so one audio rendition and one subtitle rendition play in time with every variant.
+ */
+async function packageHlsRungs(
+  ctx: JobContext,
+  rungs: readonly string[],
+  folders: readonly string[],
+  segmentSeconds: number,
+): Promise<number> {
+  const shows: number[] = [];
+  for (const [i, folder] of folders.entries()) {
+    await mkdir(folder, { recursive: true });
+    await ffmpeg(ctx, hlsRenditionArgs(rungs[i]!, folder, segmentSeconds));
+    shows.push(await firstFrameSeconds(ctx, join(folder, 'init.mp4'), join(folder, 'seg-00000.m4s')));
+  }
+  const latest = Math.max(0, ...shows);
+  for (const [i, folder] of folders.entries()) {
+    // Under a millisecond is no delay a viewer sees, nor one the muxer's timestamps keep.
+    if (latest - shows[i]! >= 0.001)
+      await ffmpeg(ctx, hlsRenditionArgs(rungs[i]!, folder, segmentSeconds, latest));
+  }
+  return latest;
+}
+
+/**
+ * When a packaged rendition's first frame shows (its init segment and first media segment):
  * after the delay of its B-frames, which HLS's fragments keep (DASH's start at 0). The HLS audio
  * and every format's subtitles start as late, to play with the frames they belong to.
  */
-async function firstFrameSeconds(
-  ctx: JobContext,
-  plan: LadderPlan,
-  out: string,
-  format: 'hls' | 'dash',
-): Promise<number> {
-  const [init, segment] =
-    format === 'hls'
-      ? [
-          join(out, 'hls', plan.rungs.kept[0]!.name, 'init.mp4'),
-          join(out, 'hls', plan.rungs.kept[0]!.name, 'seg-00000.m4s'),
-        ]
-      : [join(out, 'dash', 'init-0.m4s'), join(out, 'dash', 'seg-0-00001.m4s')];
+async function firstFrameSeconds(ctx: JobContext, init: string, segment: string): Promise<number> {
   const probe = join(ctx.workDir, 'first-fragment.mp4');
   await writeFile(probe, Buffer.concat([await readFile(init), await readFile(segment)]));
   const csv = await ffmpegOutput(ctx.deps.ffprobePath, [...PROBE_PACKETS_ARGS, probe], {
