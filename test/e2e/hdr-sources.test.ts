@@ -24,6 +24,7 @@ import {
   makeHdrClip,
   makeSdrMaster,
   meanLuma,
+  packets,
   psnr,
   withDolbyVisionRecord,
   withHdr10Boxes,
@@ -409,6 +410,21 @@ describe('a ladder of the PQ source with HDR and SDR rungs ("both"), in chunks',
         ).toBeGreaterThan(25);
       }
     }
+  });
+
+  it("shows every variant's first frame at the same time, HEVC's after its B-frames as H.264's without", async () => {
+    // x264's ultrafast has no B-frames; x265's does: its first frame shows 80 ms into the fragments.
+    const starts: string[] = [];
+    for (const [i, variant] of variants().entries()) {
+      const file = await renditionFile(fleet, base, variant.uri, `both-start-${i}.mp4`);
+      starts.push(Math.min(...(await packets(file, 'v:0')).map((p) => p.pts)).toFixed(3));
+    }
+    expect(
+      starts,
+      variants()
+        .map((v) => v.uri)
+        .join(' '),
+    ).toEqual(starts.map(() => '0.080'));
   });
 
   it('packages the DASH manifest as two video sets, SDR H.264 then HDR HEVC declaring its colour', async () => {
