@@ -714,8 +714,9 @@ describe('a ladder of a film with subtitles, its picture starting 0.6 s into its
   });
 
   // Each track chosen once the player lists them: a switch from the one it starts with.
-  for (const player of ['hls', 'dash'] as const)
-    it(`shows the cues in Chromium with ${player === 'hls' ? 'hls.js' : 'dash.js'}, against the picture as in the source`, {
+  const PLAYERS = { hls: 'hls.js', dash: 'dash.js', shaka: 'Shaka Player' } as const;
+  for (const player of ['hls', 'dash', 'shaka'] as const)
+    it(`shows the cues in Chromium with ${PLAYERS[player]}, against the picture as in the source`, {
       timeout: 180_000,
     }, async () => {
       const play = [0, 1, 2];

@@ -223,8 +223,9 @@ describe('a ladder from a 720p source', () => {
     expect(Object.keys(manifest.mediaGroups.AUDIO.audio ?? {}).length).toBeGreaterThan(0);
   });
 
-  for (const player of ['hls', 'dash'] as const)
-    it(`plays in Chromium with ${player === 'hls' ? 'hls.js' : 'dash.js'}: starts, passes 10 s, switches rung, shows video`, {
+  const PLAYERS = { hls: 'hls.js', dash: 'dash.js', shaka: 'Shaka Player' } as const;
+  for (const player of ['hls', 'dash', 'shaka'] as const)
+    it(`plays in Chromium with ${PLAYERS[player]}: starts, passes 10 s, switches rung, shows video`, {
       timeout: 180_000,
     }, async () => {
       await checkPlayback(fleet, { prefix: base, player, rungs: 7, seconds: 10 });

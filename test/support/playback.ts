@@ -30,6 +30,9 @@ export interface Playback {
   paused: boolean;
 }
 
+/** The players of `ffleet play`'s page: hls.js, dash.js, Shaka Player. */
+export type Player = 'hls' | 'dash' | 'shaka';
+
 /** What a page of the player shows; `evaluate` runs in the browser. */
 interface PlayerPage {
   playback(): Promise<Playback>;
@@ -41,7 +44,7 @@ interface PlayerPage {
 /** Opens `ffleet play`'s page on the ladder under `prefix` with `player` in Chromium, for `use`. */
 async function withPlayer<T>(
   fleet: TestFleet,
-  options: { prefix: string; player: 'hls' | 'dash' },
+  options: { prefix: string; player: Player },
   use: (player: PlayerPage) => Promise<T>,
 ): Promise<T> {
   const { player } = options;
@@ -108,7 +111,7 @@ async function withPlayer<T>(
  */
 export async function checkPlayback(
   fleet: TestFleet,
-  options: { prefix: string; player: 'hls' | 'dash'; rungs: number; seconds: number },
+  options: { prefix: string; player: Player; rungs: number; seconds: number },
 ): Promise<Playback> {
   return withPlayer(fleet, options, async ({ until, page, profile }) => {
     const started = await until(
@@ -177,7 +180,7 @@ export interface SubtitlesSeen {
  */
 export async function playSubtitles(
   fleet: TestFleet,
-  options: { prefix: string; player: 'hls' | 'dash'; tracks: number; play: readonly number[] },
+  options: { prefix: string; player: Player; tracks: number; play: readonly number[] },
 ): Promise<SubtitlesSeen> {
   const seen: SubtitlesSeen = { tracks: [], cues: [], repeated: [], videoStart: Number.NaN };
   for (const track of options.play)

@@ -27,6 +27,6 @@ export async function playJob(
   });
   const urls = [];
   if (ladder.hls !== false) urls.push(`${server.url}?player=hls`);
-  if (ladder.dash !== false) urls.push(`${server.url}?player=dash`);
+  if (ladder.dash !== false) urls.push(`${server.url}?player=dash`, `${server.url}?player=shaka`);
   return { server, urls };
 }

@@ -1,6 +1,6 @@
 /**
- * The player page of `ffleet play`: one video element, hls.js for the HLS master playlist or
- * dash.js for the MPD (`?player=dash`). It exposes what it sees on `window.ffleetPlayback`
+ * The player page of `ffleet play`: one video element, hls.js for the HLS master playlist, or
+ * dash.js (`?player=dash`) or Shaka Player (`?player=shaka`) for the MPD. It exposes what it sees on `window.ffleetPlayback`
  * (rungs, their codecs, the one playing, subtitle tracks, errors), `window.ffleetSwitch(index)` to
  * pick a rung, `window.ffleetSubtitles(index)` to show a subtitle track (-1: none) and
  * `window.ffleetCues()` for the cues of the one showing, so a person can watch and a test can check.
@@ -17,18 +17,20 @@ export const PLAYER_PAGE = `<!doctype html>
   #rungs button, #subtitles button { margin-right: 6px; }
 </style>
 <nav>
-  <a href="?player=hls">HLS (hls.js)</a><a href="?player=dash">DASH (dash.js)</a>
+  <a href="?player=hls">HLS (hls.js)</a><a href="?player=dash">DASH (dash.js)</a><a href="?player=shaka">DASH (Shaka)</a>
   <span id="rungs"></span> <span id="subtitles"></span> <span id="status"></span>
 </nav>
 <video id="video" controls muted autoplay playsinline></video>
 <script src="/lib/hls.min.js"></script>
 <script src="/lib/dash.all.min.js"></script>
+<script src="/lib/shaka-player.compiled.js"></script>
 <script src="/player.js"></script>
 </html>
 `;
 
 export const PLAYER_SCRIPT = `'use strict';
-const kind = new URLSearchParams(location.search).get('player') === 'dash' ? 'dash' : 'hls';
+const asked = new URLSearchParams(location.search).get('player');
+const kind = ['dash', 'shaka'].includes(asked) ? asked : 'hls';
 const video = document.getElementById('video');
 const status = document.getElementById('status');
 const state = { kind, rungs: [], codecs: [], subtitles: [], playing: -1, errors: [] };
@@ -79,6 +81,41 @@ if (kind === 'hls') {
   hls.loadSource('/media/master.m3u8');
   hls.attachMedia(video);
   window.ffleetSwitch = (index) => { hls.currentLevel = index; };
+} else if (kind === 'shaka') {
+  shaka.polyfill.installAll();
+  const player = new shaka.Player();
+  // Cues on the video's own text tracks, where ffleetCues reads them.
+  player.configure({ textDisplayFactory: () => new shaka.text.NativeTextDisplayer(player) });
+  player.addEventListener('error', (e) => state.errors.push(JSON.stringify(e.detail)));
+  // A variant pairs a rung with an audio rendition: one rung per video stream.
+  let rungs = [];
+  const rungOf = (track) => rungs.findIndex((r) => r.videoId === track.videoId);
+  const report = () => {
+    const active = player.getVariantTracks().find((t) => t.active);
+    if (active) playing(rungOf(active));
+  };
+  player.addEventListener('adaptation', report);
+  player.addEventListener('variantchanged', report);
+  player.attach(video)
+    .then(() => player.load('/media/manifest.mpd'))
+    .then(() => {
+      const byVideo = new Map();
+      for (const t of player.getVariantTracks()) if (!byVideo.has(t.videoId)) byVideo.set(t.videoId, t);
+      rungs = [...byVideo.values()];
+      state.rungs = rungs.map((t) => t.height + 'p ' + Math.round((t.videoBandwidth || t.bandwidth) / 1000) + ' kb/s');
+      state.codecs = rungs.map((t) => t.videoCodec || '');
+      showRungs();
+      state.subtitles = player.getTextTracks().map((t) => [t.language, ...t.roles].filter(Boolean).join(' '));
+      showSubtitles();
+      report();
+      video.play().catch(() => {});
+    })
+    .catch((e) => state.errors.push('shaka: ' + (e && (e.code || e.message))));
+  window.ffleetSubtitles = (index) => player.selectTextTrack(index >= 0 ? player.getTextTracks()[index] : null);
+  window.ffleetSwitch = (index) => {
+    player.configure({ abr: { enabled: false } });
+    player.selectVariantTrack(player.getVariantTracks().find((t) => t.videoId === rungs[index].videoId), true);
+  };
 } else {
   const player = dashjs.MediaPlayer().create();
   const events = dashjs.MediaPlayer.events;

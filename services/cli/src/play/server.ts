@@ -1,7 +1,7 @@
 /**
  * `ffleet play`: a small loopback web server that plays a ladder's output in the browser with
- * hls.js or dash.js. The players come from this package's node_modules (pinned, no CDN); the
- * playlists and segments are read from the output folder in S3 and passed through.
+ * hls.js, dash.js or Shaka Player. The players come from this package's node_modules (pinned,
+ * no CDN); the playlists and segments are read from the output folder in S3 and passed through.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -16,6 +16,7 @@ const LIBRARIES: Record<string, string> = {
   '/lib/hls.min.js': require.resolve('hls.js/dist/hls.min.js'),
   // dash.js's UMD build: its package's `require` entry.
   '/lib/dash.all.min.js': require.resolve('dashjs'),
+  '/lib/shaka-player.compiled.js': require.resolve('shaka-player'),
 };
 
 /** A path under the output folder: plain names only, nothing that climbs out of it. */
