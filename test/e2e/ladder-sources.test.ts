@@ -23,7 +23,7 @@ import type { JobView } from '@ffleet/gateway';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startFleet, type TestFleet } from '../support/fleet.ts';
-import { renditionFile } from '../support/hls.ts';
+import { joinedObjects, renditionFile } from '../support/hls.ts';
 import { ffmpeg, packets } from '../support/media.ts';
 import { playSubtitles } from '../support/playback.ts';
 import { probeWvtt } from '../support/wvtt.ts';
@@ -415,16 +415,10 @@ describe('a ladder whose rungs have B-frames, of a film whose flash and beep com
 
   /** A DASH representation as one local file: its init segment and every media segment. */
   async function dashFile(base: string, representation: number, name: string): Promise<string> {
-    const parts = [await fleet.get(`${base}dash/init-${representation}.m4s`)];
-    for (
-      let n = 1;
-      await fleet.exists(`${base}dash/seg-${representation}-${String(n).padStart(5, '0')}.m4s`);
-      n++
-    )
-      parts.push(await fleet.get(`${base}dash/seg-${representation}-${String(n).padStart(5, '0')}.m4s`));
-    const file = join(fleet.dir, name);
-    await writeFile(file, Buffer.concat(parts));
-    return file;
+    const segment = (n: number) => `${base}dash/seg-${representation}-${String(n).padStart(5, '0')}.m4s`;
+    const keys = [`${base}dash/init-${representation}.m4s`];
+    for (let n = 1; await fleet.exists(segment(n)); n++) keys.push(segment(n));
+    return joinedObjects(fleet, keys, name);
   }
 
   it('plays the beep with the flash in every rung, in HLS and in DASH', { timeout: 260_000 }, async () => {
@@ -577,13 +571,10 @@ describe('a ladder of a film with subtitles, its picture starting 0.6 s into its
     if (ttml.pipeline?.kind !== 'ladder') throw new Error('not a ladder');
     expect(ttml.pipeline.subtitles).toEqual([{ language: 'eng' }]);
     expect(ttml.pipeline.subtitleNote).toBeUndefined();
-    const track = join(fleet.dir, 'film-ttml-subtitles.mp4');
-    await writeFile(
-      track,
-      Buffer.concat([
-        await fleet.get('out/film-ttml/dash/subtitles-init.mp4'),
-        await fleet.get('out/film-ttml/dash/subtitles-1.m4s'),
-      ]),
+    const track = await joinedObjects(
+      fleet,
+      ['out/film-ttml/dash/subtitles-init.mp4', 'out/film-ttml/dash/subtitles-1.m4s'],
+      'film-ttml-subtitles.mp4',
     );
     expect((await probeWvtt(track)).samples.flatMap((s) => s.shows)).toContain('Hello <i>there</i>');
   });
@@ -686,18 +677,18 @@ describe('a ladder of a film with subtitles, its picture starting 0.6 s into its
     // One segment, as long as the presentation.
     const duration = Number(/mediaPresentationDuration="PT(?:0H)?(?:0M)?([\d.]+)S"/.exec(mpd)?.[1]);
     expect(Number(/ duration="(\d+)"/.exec(sets[0]!)?.[1]) / 1000).toBeCloseTo(duration, 1);
-    // 1 s and 2 s after the first frame of the DASH rungs, as in the source.
-    const init = await fleet.get(`${base}dash/init-0.m4s`);
-    const first = join(fleet.dir, 'film-subs-dash.mp4');
-    await writeFile(first, Buffer.concat([init, await fleet.get(`${base}dash/seg-0-00001.m4s`)]));
+    // The French cue, 2 s to 3 s in the source whose picture starts at 0.6 s: 1.4 s to 2.4 s
+    // after the first frame of the DASH rungs.
+    const first = await joinedObjects(
+      fleet,
+      [`${base}dash/init-0.m4s`, `${base}dash/seg-0-00001.m4s`],
+      'film-subs-dash.mp4',
+    );
     const rungStart = Math.min(...(await packets(first, 'v:0')).map((p) => p.pts));
-    const french = join(fleet.dir, 'film-subs-french.mp4');
-    await writeFile(
-      french,
-      Buffer.concat([
-        await fleet.get(`${base}dash/subtitles-1-init.mp4`),
-        await fleet.get(`${base}dash/subtitles-1-1.m4s`),
-      ]),
+    const french = await joinedObjects(
+      fleet,
+      [`${base}dash/subtitles-1-init.mp4`, `${base}dash/subtitles-1-1.m4s`],
+      'film-subs-french.mp4',
     );
     const track = await probeWvtt(french);
     expect(track.stream.codec_tag_string).toBe('wvtt');

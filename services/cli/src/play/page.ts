@@ -1,9 +1,10 @@
 /**
  * The player page of `ffleet play`: one video element, hls.js for the HLS master playlist, or
- * dash.js (`?player=dash`) or Shaka Player (`?player=shaka`) for the MPD. It exposes what it sees on `window.ffleetPlayback`
- * (rungs, their codecs, the one playing, subtitle tracks, errors), `window.ffleetSwitch(index)` to
- * pick a rung, `window.ffleetSubtitles(index)` to show a subtitle track (-1: none) and
- * `window.ffleetCues()` for the cues of the one showing, so a person can watch and a test can check.
+ * dash.js (`?player=dash`) or Shaka Player (`?player=shaka`) for the MPD. It exposes what it
+ * sees on `window.ffleetPlayback` (rungs, their codecs, the one playing, subtitle tracks,
+ * errors), `window.ffleetSwitch(index)` to pick a rung, `window.ffleetSubtitles(index)` to show
+ * a subtitle track (-1: none) and `window.ffleetCues()` for the cues of the one showing, so a
+ * person can watch and a test can check.
  */
 export const PLAYER_PAGE = `<!doctype html>
 <html lang="en">

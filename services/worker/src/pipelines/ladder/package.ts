@@ -262,8 +262,9 @@ async function packageHls(
  * Each rung packaged into its folder, all showing their first frame at the same time; returns
  * that time. HLS's fragments keep the delay a rung's B-frames give its first frame, which is a
  * number of frames, and encoders differ: longer at a lower rung's halved frame rate, none in
- * x264's ultrafast rungs beside x265's in an HDR-and-SDR ladder. A rung that shows it sooner than the latest is packaged again to show it
- * then, so one audio rendition and one subtitle rendition play in time with every variant.
+ * x264's ultrafast rungs beside x265's in an HDR-and-SDR ladder. A rung that shows it sooner
+ * than the latest is packaged again to show it then, so one audio rendition and one subtitle
+ * rendition play in time with every variant.
  */
 async function packageHlsRungs(
   ctx: JobContext,

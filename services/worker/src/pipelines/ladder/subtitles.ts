@@ -150,8 +150,9 @@ export async function downloadSubtitles(ctx: JobContext, plan: LadderPlan): Prom
 
 /**
  * The package step's part: each rendition written under `out`, HLS segments and a media
- * playlist in `hls/subtitles…/`, a whole file in `dash/` for the MPD, in each format its cues
- * moved to where the packaged rungs' first frame shows (`firstFrameSeconds`).
+ * playlist in `hls/subtitles…/`, an init and a media segment of WebVTT in MP4 in `dash/` for
+ * the MPD, in each format its cues moved to where the packaged rungs' first frame shows
+ * (`firstFrameSeconds`).
  */
 export async function packageSubtitles(
   plan: LadderPlan,
