@@ -14,7 +14,7 @@ describe('JSON limits', () => {
     expect(parseJsonWithLimits(JSON.stringify(body))).toEqual(body);
   });
 
-  it('refuses deep nesting without recursing', () => {
+  it('refuses deep nesting before walking into it', () => {
     let deep: unknown = 'x';
     for (let i = 0; i < 100_000; i++) deep = [deep];
     expect(() => checkJsonLimits({ name: deep })).toThrow(/nested deeper than 8 levels at \/name\/0\/0/);

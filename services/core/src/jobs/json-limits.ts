@@ -29,58 +29,47 @@ export const BATCH_JSON_LIMITS = {
 
 export type JsonLimits = { [K in keyof typeof JSON_LIMITS]: number };
 
-/** A value still to look at, with the way back to the root for error messages. */
-interface Pending {
-  value: unknown;
-  depth: number;
-  key: string | number;
-  parent: Pending | undefined;
-}
-
-/** The JSON pointer of a pending value, built only when a limit is broken. */
-function pathOf(entry: Pending): string {
-  const keys: (string | number)[] = [];
-  for (let at: Pending | undefined = entry; at?.parent; at = at.parent) keys.push(at.key);
-  return `/${keys.reverse().join('/')}`;
-}
-
 /** Throws InvalidJobError when a parsed body is deeper or larger than the limits. */
 export function checkJsonLimits(body: unknown, limits: JsonLimits = JSON_LIMITS): void {
+  // The keys from the root to the value being looked at, for error messages.
+  const path: (string | number)[] = [];
+  const at = () => `/${path.join('/')}`;
   let nodes = 0;
-  // Iterative walk: a hostile body must not be able to overflow the stack.
-  const pending: Pending[] = [{ value: body, depth: 1, key: '', parent: undefined }];
-  while (pending.length > 0) {
-    const entry = pending.pop()!;
+  // Recursive, but never deeper than `limits.depth`: a value past it is refused before its children.
+  const visit = (value: unknown, depth: number): void => {
     if (++nodes > limits.nodes) {
       throw new InvalidJobError(`request body has more than ${limits.nodes} values`, { limit: limits.nodes });
     }
-    const { value, depth } = entry;
-    if (value === null || typeof value !== 'object') continue;
+    if (value === null || typeof value !== 'object') return;
     if (depth > limits.depth) {
-      const path = pathOf(entry);
-      throw new InvalidJobError(`request body is nested deeper than ${limits.depth} levels at ${path}`, {
+      throw new InvalidJobError(`request body is nested deeper than ${limits.depth} levels at ${at()}`, {
         limit: limits.depth,
-        path,
+        path: at(),
       });
     }
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
-        pending.push({ value: value[i], depth: depth + 1, key: i, parent: entry });
+        path.push(i);
+        visit(value[i], depth + 1);
+        path.pop();
       }
-      continue;
+      return;
     }
-    const keys = Object.keys(value);
-    if (keys.length > limits.keys) {
-      const path = pathOf(entry);
-      throw new InvalidJobError(`object at ${path} has more than ${limits.keys} keys`, {
+    let keys = 0;
+    for (const _ in value) keys++;
+    if (keys > limits.keys) {
+      throw new InvalidJobError(`object at ${at()} has more than ${limits.keys} keys`, {
         limit: limits.keys,
-        path,
+        path: at(),
       });
     }
-    for (const key of keys) {
-      pending.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1, key, parent: entry });
+    for (const key in value) {
+      path.push(key);
+      visit((value as Record<string, unknown>)[key], depth + 1);
+      path.pop();
     }
-  }
+  };
+  visit(body, 1);
 }
 
 /** Parses a JSON body of at most `limits.bodyBytes` bytes and checks its shape. */
