@@ -243,6 +243,9 @@ describe('auth and docs', () => {
       expect(wrong.statusCode).toBe(401);
       const batch = await app.inject({ method: 'POST', url: '/batch/execute/intel', payload: {} });
       expect(batch.statusCode).toBe(401);
+      // Refused submissions are counted by their code; a refused read is not a submission.
+      const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(/^ffleet_jobs_rejected_total\{reason="unauthorized"[^}]*\} 1$/m);
       const allowed = await app.inject({
         method: 'GET',
         url: '/v1/pools',

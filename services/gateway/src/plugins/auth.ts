@@ -3,6 +3,7 @@ import { ErrorBodySchema, TooBusyError } from '@ffleet/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiToken, Caller } from '../tokens.ts';
+import { countRefusal } from './metrics.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -72,6 +73,7 @@ export const authPlugin = fp(
       }
       if (!found) {
         await countFailure(request);
+        countRefusal(request, 401, 'unauthorized');
         return reply
           .status(401)
           .header('www-authenticate', 'Bearer')

@@ -4,7 +4,7 @@ import {
   type QueueJobState,
   registerGatewayMetrics,
 } from '@ffleet/core';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { INFRASTRUCTURE } from './infrastructure.ts';
 import { isJobSubmission } from './job-submissions.ts';
@@ -25,6 +25,17 @@ declare module 'fastify' {
     /** Counters the routes update (jobs submitted); undefined when metrics are off. */
     gatewayMetrics?: GatewayMetrics;
   }
+}
+
+/**
+ * Counts a submission refused with a 4xx by the error code of its answer (errors.ts and auth.ts
+ * call it where they answer), so no hook runs on every request.
+ */
+export function countRefusal(request: FastifyRequest, status: number, code: string): void {
+  if (status < 400 || status >= 500 || !isJobSubmission(request)) return;
+  // Codes are ffleet's and Fastify's own; anything else is counted by its status.
+  const reason = /^[a-z_]{1,40}$/.test(code) ? code : `http_${status}`;
+  request.server.gatewayMetrics?.jobsRejected.inc({ reason });
 }
 
 /**
@@ -49,23 +60,6 @@ export const metricsPlugin = fp(
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
       reply.type(registry.contentType).send(await registry.metrics()),
     );
-
-    // A refused submission: count it by the error code the client got.
-    app.addHook('onSend', (request, reply, payload, done) => {
-      if (reply.statusCode >= 400 && reply.statusCode < 500 && isJobSubmission(request)) {
-        let reason = `http_${reply.statusCode}`;
-        if (typeof payload === 'string') {
-          try {
-            const code = (JSON.parse(payload) as { error?: unknown }).error;
-            if (typeof code === 'string' && /^[a-z_]{1,40}$/.test(code)) reason = code;
-          } catch {
-            /* not JSON: keep the status */
-          }
-        }
-        metrics.jobsRejected.inc({ reason });
-      }
-      done(null, payload);
-    });
   },
   { name: 'ffleet-metrics', dependencies: [INFRASTRUCTURE] },
 );
