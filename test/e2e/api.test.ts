@@ -84,6 +84,31 @@ describe('body limits', () => {
   });
 });
 
+describe('trace context with tracing off', () => {
+  it("passes a caller's traceparent on to the job, and ignores a malformed one", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const submit = async (traceparent: string, name: string) => {
+      const response = await fetch(`${fleet.baseUrl}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent },
+        body: JSON.stringify(clipJob(name, 'nvidia')),
+      });
+      expect(response.status).toBe(202);
+      const accepted = (await response.json()) as { id: string; traceId?: string };
+      const view = await fleet.api<Job>('GET', `/v1/jobs/${accepted.id}`);
+      return { answered: accepted.traceId, stored: view.body.traceId };
+    };
+    expect(await submit(`00-${traceId}-00f067aa0ba902b7-01`, 'traced-caller')).toEqual({
+      answered: traceId,
+      stored: traceId,
+    });
+    expect(await submit(`00-${traceId}-not-a-span-01`, 'malformed-traceparent')).toEqual({
+      answered: undefined,
+      stored: null,
+    });
+  });
+});
+
 describe('idempotent submits', () => {
   it('the same idempotencyKey returns the first job instead of queueing another', async () => {
     const body = { ...clipJob('idem', 'nvidia'), idempotencyKey: 'order-42' };

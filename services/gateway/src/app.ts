@@ -31,7 +31,7 @@ export interface GatewayOptions {
   authFailuresPerMinute?: number;
   logger?: FastifyServerOptions['logger'];
   bodyLimitBytes?: number;
-  /** Spans of job submissions; default: the process's global tracer (a no-op when tracing is off). */
+  /** Spans of job submissions; without one (tracing off) an incoming traceparent still reaches the job. */
   tracer?: Tracer;
   /** The tracing UI's address of a trace without its id (e.g. http://jaeger:16686/trace/), for job links. */
   traceUiUrl?: string;

@@ -16,7 +16,8 @@ const app = await buildGateway({
   authFailuresPerMinute: config.authFailuresPerMinute,
   // A submission's request logger carries its trace_id and span_id (plugins/tracing.ts).
   logger: { level: config.logLevel, base: { service: 'ffleet-gateway' } },
-  tracer: telemetry.tracer,
+  // Without a tracer the gateway makes no spans and adds no per-request work for them.
+  ...(telemetry.enabled ? { tracer: telemetry.tracer } : {}),
   traceUiUrl: config.traceUiUrl,
   redisTimeoutMs: config.redisTimeoutMs,
 });

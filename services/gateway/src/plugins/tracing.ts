@@ -1,7 +1,8 @@
-import { contextFromTraceparent, TRACER_NAME } from '@ffleet/core';
+import { contextFromTraceparent } from '@ffleet/core';
 import {
   type Context,
   isSpanContextValid,
+  type SpanContext,
   SpanKind,
   SpanStatusCode,
   type Tracer,
@@ -18,15 +19,38 @@ declare module 'fastify' {
   }
 }
 
+/** Fastify's own request lines ("incoming request", "request completed") carry the trace's ids too. */
+function logWithIds(request: FastifyRequest, reply: FastifyReply, ids: SpanContext): void {
+  request.log = request.log.child({ trace_id: ids.traceId, span_id: ids.spanId });
+  reply.log = request.log;
+}
+
+/**
+ * The trace context a submission runs in: its span's when the gateway traces, else the caller's
+ * `traceparent` (so the worker continues the caller's trace), else undefined.
+ */
+export function traceContextOf(request: FastifyRequest, reply: FastifyReply): Context | undefined {
+  if (request.traceContext) return request.traceContext;
+  const header = request.headers.traceparent;
+  if (typeof header !== 'string') return undefined;
+  const parent = contextFromTraceparent(header);
+  const ids = trace.getSpanContext(parent);
+  if (!ids || !isSpanContextValid(ids)) return undefined;
+  logWithIds(request, reply, ids);
+  request.traceContext = parent;
+  return parent;
+}
+
 /**
  * A server span for each job submission: the first span of the job's trace, which the worker
  * continues from the traceparent stored in the job. Other routes (polling, SSE, health) are
- * not traced, so a job's trace holds what happened to the job. With tracing off the span is
- * a no-op, but an incoming traceparent is still passed on to the job.
+ * not traced, so a job's trace holds what happened to the job. Without a tracer (tracing off)
+ * the plugin adds no hooks: an incoming traceparent is read by `traceContextOf`.
  */
 export const tracingPlugin = fp(async (app: FastifyInstance, opts: { tracer?: Tracer }) => {
-  const tracer = opts.tracer ?? trace.getTracer(TRACER_NAME);
   app.decorateRequest('traceContext', undefined);
+  const { tracer } = opts;
+  if (!tracer) return;
 
   const startSpan = (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.traceparent;
@@ -45,14 +69,10 @@ export const tracingPlugin = fp(async (app: FastifyInstance, opts: { tracer?: Tr
       parent,
     );
     const ids = span.spanContext();
-    // Tracing off and no incoming trace: the span is a no-op with nothing to pass on.
+    // A no-op span with no incoming trace has nothing to pass on.
     if (!span.isRecording() && !isSpanContextValid(ids)) return;
     request.traceContext = trace.setSpan(parent, span);
-    if (isSpanContextValid(ids)) {
-      // Fastify's own request lines ("incoming request", "request completed") carry the ids too.
-      request.log = request.log.child({ trace_id: ids.traceId, span_id: ids.spanId });
-      reply.log = request.log;
-    }
+    if (isSpanContextValid(ids)) logWithIds(request, reply, ids);
   };
 
   // Hooks take a callback rather than return a promise: they run on every request.

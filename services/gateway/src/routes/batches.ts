@@ -14,6 +14,7 @@ import { context, trace } from '@opentelemetry/api';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { checkOwner, ownerOf, urlPolicyOf } from '../caller.ts';
+import { traceContextOf } from '../plugins/tracing.ts';
 import { JobIdParams } from '../schemas.ts';
 
 const ItemsQuery = Type.Object({
@@ -53,7 +54,7 @@ export const batchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { fleetConfig: config, batches } = app;
       const policy = urlPolicyOf(request);
-      const traceContext = request.traceContext ?? context.active();
+      const traceContext = traceContextOf(request, reply) ?? context.active();
       return context.with(traceContext, async () => {
         const inputs = await batches.inputsOf(request.body, policy, app.s3);
         const traceparent = traceparentOf(traceContext);
