@@ -183,18 +183,19 @@ try {
   const submitSeconds = quick ? 2 : 6;
   const inFlight = 32;
   const body = submitBenchJob(bucket, idlePool);
-  // A short first run warms the gateway's JIT, as the bare side is warmed by part 2. Its jobs
-  // are dropped, so the measured run starts on an empty queue, far from the pool's maxQueued.
-  await wrkPostRate(`${fleet.gatewayUrl}/v1/jobs`, JSON.stringify(body), inFlight, 1, work);
+  // A short first run warms the gateway's JIT, as the bare side is warmed by part 2. Then runs
+  // of 3 s, each on an empty queue: 6 s in one go would pass the pool's maxQueued (100 000) and
+  // meet 429s.
+  const submitUrl = `${fleet.gatewayUrl}/v1/jobs`;
+  await wrkPostRate(submitUrl, JSON.stringify(body), inFlight, 1, work);
   const idleQueue = new Queue(PoolRegistry.load().get(idlePool)!.queue, { connection: redis, prefix });
-  await idleQueue.drain(true);
-  const httpRate = await wrkPostRate(
-    `${fleet.gatewayUrl}/v1/jobs`,
-    JSON.stringify(body),
-    inFlight,
-    submitSeconds,
-    work,
-  );
+  const runSeconds = quick ? 2 : 3;
+  let httpRateSum = 0;
+  for (let run = 0; run < submitSeconds / runSeconds; run++) {
+    await idleQueue.drain(true);
+    httpRateSum += await wrkPostRate(submitUrl, JSON.stringify(body), inFlight, runSeconds, work);
+  }
+  const httpRate = httpRateSum / (submitSeconds / runSeconds);
   const rawQueue = new Queue('bench-submit', { connection: redis, prefix: 'bench' });
   let added = 0;
   const deadline = performance.now() + submitSeconds * 1000;
