@@ -19,7 +19,7 @@ declare module 'fastify' {
   }
 }
 
-/** Fastify's own request lines ("incoming request", "request completed") carry the trace's ids too. */
+/** The request's log lines from here on (Fastify's "request completed" among them) carry the trace's ids too. */
 function logWithIds(request: FastifyRequest, reply: FastifyReply, ids: SpanContext): void {
   request.log = request.log.child({ trace_id: ids.traceId, span_id: ids.spanId });
   reply.log = request.log;
